@@ -1,0 +1,61 @@
+# Outrigger — build, run, test, bench.
+# `make run` and `make test` install what a fresh Debian machine lacks.
+
+GO      ?= go
+GOOS    := $(shell $(GO) env GOOS)
+GOARCH  := $(shell $(GO) env GOARCH)
+ARCH_linux_amd64   := x86_64-unknown-linux-gnu
+ARCH_linux_arm64   := aarch64-unknown-linux-gnu
+ARCH_darwin_amd64  := x86_64-apple-darwin
+ARCH_darwin_arm64  := aarch64-apple-darwin
+ARCH_windows_amd64 := x86_64-pc-windows-msvc
+TRIPLE  := $(ARCH_$(GOOS)_$(GOARCH))
+EXE     := $(if $(filter windows,$(GOOS)),.exe,)
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+
+SIDECARS := xgen-workflow xgen-embedding
+
+.PHONY: all build sidecars app run headless test test-core test-ui test-e2e bench deps clean vet
+
+all: build
+
+## deps: install the system packages a fresh Debian machine lacks (GUI build headers, Xvfb, D-Bus)
+deps:
+	@./scripts/deps.sh
+
+build: sidecars app
+
+sidecars:
+	@mkdir -p binaries
+	@for s in $(SIDECARS); do \
+		CGO_ENABLED=0 $(GO) build -trimpath -o binaries/$$s-$(TRIPLE)$(EXE) ./cmd/$$s || exit 1; \
+	done
+
+app: deps
+	@mkdir -p bin
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/outrigger$(EXE) .
+
+## run: build everything and open the window (both stand-ins start)
+run: build
+	./bin/outrigger$(EXE)
+
+headless: build
+	./bin/outrigger$(EXE) --headless
+
+vet:
+	CGO_ENABLED=0 $(GO) vet ./core/...
+	GOOS=windows $(GO) vet ./core/...
+	GOOS=darwin $(GO) vet ./core/...
+
+## test: everything CI runs: vet for three OSes, core without cgo, the rest with -race, the GUI end-to-end under Xvfb
+test: deps sidecars
+	./scripts/test.sh
+
+## bench: benchmarks, printed as tables
+bench: deps sidecars
+	./scripts/bench.sh
+
+clean:
+	rm -rf bin dist
+	find binaries -type f ! -name README.md -delete

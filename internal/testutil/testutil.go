@@ -1,0 +1,239 @@
+// Package testutil holds helpers shared by the tests of other packages:
+// building helper binaries (the fixture sidecar, the stand-ins), laying them
+// out the way the supervisor resolves sidecars, free ports, polling, and
+// process liveness. It imports nothing GUI-related so that it builds with
+// CGO_ENABLED=0 on every target.
+package testutil
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// FixtureImportPath is the test-fixture sidecar built by BuildFixture.
+const FixtureImportPath = "outrigger/internal/fixture"
+
+// Triple returns the target triple for runtime.GOOS/GOARCH, using the same
+// names as Tauri's sidecar layout (and the Makefile) so that binaries built
+// for the seed resolve unchanged.
+func Triple() string {
+	return TripleFor(runtime.GOOS, runtime.GOARCH)
+}
+
+// TripleFor returns the target triple for goos/goarch. Unknown pairs get a
+// made-up but stable "<arch>-unknown-<os>" so tests still produce a name.
+func TripleFor(goos, goarch string) string {
+	switch goos + "/" + goarch {
+	case "linux/amd64":
+		return "x86_64-unknown-linux-gnu"
+	case "linux/arm64":
+		return "aarch64-unknown-linux-gnu"
+	case "darwin/arm64":
+		return "aarch64-apple-darwin"
+	case "darwin/amd64":
+		return "x86_64-apple-darwin"
+	case "windows/amd64":
+		return "x86_64-pc-windows-msvc"
+	case "windows/arm64":
+		return "aarch64-pc-windows-msvc"
+	}
+	return goarch + "-unknown-" + goos
+}
+
+// ExeSuffix is ".exe" on Windows and "" elsewhere.
+func ExeSuffix() string {
+	if runtime.GOOS == "windows" {
+		return ".exe"
+	}
+	return ""
+}
+
+// build state shared by every test in the process: one temp dir, one build
+// per import path no matter how many (parallel) tests ask for it.
+var (
+	buildMu   sync.Mutex
+	buildDir  string
+	buildDirE error
+	builds    = map[string]*buildResult{}
+)
+
+type buildResult struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+// BuildFixture builds outrigger/internal/fixture once per test process and
+// returns the path of the binary.
+func BuildFixture(t testing.TB) string {
+	t.Helper()
+	return BuildBinary(t, FixtureImportPath, "fixture")
+}
+
+// BuildBinary builds the main package importPath (e.g.
+// "outrigger/cmd/xgen-embedding") once per test process, as name (+ .exe on
+// Windows), into a temp dir that lives as long as the process (RunMain
+// removes it). The build uses CGO_ENABLED=0: the helper binaries are pure
+// Go, and skipping cgo keeps the build fast and the binaries static.
+func BuildBinary(t testing.TB, importPath, name string) string {
+	t.Helper()
+	buildMu.Lock()
+	if buildDir == "" && buildDirE == nil {
+		buildDir, buildDirE = os.MkdirTemp("", "outrigger-testbin-")
+	}
+	dir, dirErr := buildDir, buildDirE
+	key := importPath + "\x00" + name
+	r := builds[key]
+	if r == nil {
+		r = &buildResult{}
+		builds[key] = r
+	}
+	buildMu.Unlock()
+	if dirErr != nil {
+		t.Fatalf("testutil: temp dir for builds: %v", dirErr)
+	}
+	r.once.Do(func() {
+		r.path, r.err = goBuild(dir, importPath, name)
+	})
+	if r.err != nil {
+		t.Fatalf("testutil: build %s: %v", importPath, r.err)
+	}
+	return r.path
+}
+
+func goBuild(dir, importPath, name string) (string, error) {
+	root, err := moduleRoot()
+	if err != nil {
+		return "", err
+	}
+	out := filepath.Join(dir, name+ExeSuffix())
+	// "go" is found on PATH: `go test` puts its own GOROOT/bin first.
+	cmd := exec.Command("go", "build", "-o", out, importPath)
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	var buf bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &buf, &buf
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("%v\n%s", err, buf.String())
+	}
+	return out, nil
+}
+
+// moduleRoot asks the go command where go.mod is, so builds work from any
+// package directory the test runs in.
+func moduleRoot() (string, error) {
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOMOD: %v", err)
+	}
+	gomod := strings.TrimSpace(string(out))
+	if gomod == "" || gomod == os.DevNull {
+		return "", fmt.Errorf("not inside a module (GOMOD=%q)", gomod)
+	}
+	return filepath.Dir(gomod), nil
+}
+
+// RunMain runs the tests and then removes the builds' temp dir. Use it from
+// TestMain: func TestMain(m *testing.M) { testutil.RunMain(m) }.
+func RunMain(m *testing.M) {
+	code := m.Run()
+	buildMu.Lock()
+	if buildDir != "" {
+		os.RemoveAll(buildDir)
+	}
+	buildMu.Unlock()
+	os.Exit(code)
+}
+
+// BinDir returns a fresh t.TempDir() holding the fixture as
+// "{name}-{triple}{exe}" for each name, i.e. a binaries folder in which the
+// supervisor resolves those sidecars to the fixture.
+func BinDir(t testing.TB, names ...string) string {
+	t.Helper()
+	src := BuildFixture(t)
+	dir := t.TempDir()
+	for _, n := range names {
+		dst := filepath.Join(dir, n+"-"+Triple()+ExeSuffix())
+		if err := linkOrCopy(src, dst); err != nil {
+			t.Fatalf("testutil: BinDir %s: %v", n, err)
+		}
+	}
+	return dir
+}
+
+// linkOrCopy hard-links (cheap, same file system in the common case) and
+// falls back to copying across file systems.
+func linkOrCopy(src, dst string) error {
+	if os.Link(src, dst) == nil {
+		return nil
+	}
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o755)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago. It can
+// be taken by someone else before use; tests that care must tolerate that.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("testutil: FreePort: %v", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// Eventually polls cond every 10 ms until it returns true, failing the test
+// if it has not done so within timeout. msgAndArgs is an optional format
+// string and its arguments describing what was awaited.
+func Eventually(t testing.TB, timeout time.Duration, cond func() bool, msgAndArgs ...any) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if cond() {
+			return
+		}
+		if time.Now().After(deadline) {
+			// One last look: the deadline may have passed while cond ran.
+			if cond() {
+				return
+			}
+			t.Fatalf("testutil: condition not met within %v: %s", timeout, describe(msgAndArgs))
+		}
+		<-tick.C
+	}
+}
+
+func describe(msgAndArgs []any) string {
+	if len(msgAndArgs) == 0 {
+		return "(no description)"
+	}
+	if f, ok := msgAndArgs[0].(string); ok {
+		return fmt.Sprintf(f, msgAndArgs[1:]...)
+	}
+	return fmt.Sprint(msgAndArgs...)
+}

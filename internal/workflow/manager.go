@@ -1,0 +1,565 @@
+package workflow
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Errors from Submit and Cancel.
+var (
+	ErrUnknownWorkflow = errors.New("unknown workflow")
+	ErrQueueFull       = errors.New("too many executions: the queue is full")
+	ErrDuplicate       = errors.New("an execution with this interaction_id is already queued or running")
+	ErrClosed          = errors.New("the service is shutting down")
+	ErrFinished        = errors.New("the execution has already finished")
+)
+
+// Causes recorded on an execution's context.
+var (
+	errCancelled = errors.New("cancelled on request")
+	errShutdown  = errors.New("the service stopped before the execution finished")
+)
+
+// ManagerConfig configures a Manager. Zero values take the defaults noted.
+type ManagerConfig struct {
+	Store     *Store     // required
+	Workflows []Workflow // the catalogue; required
+	Logger    *slog.Logger
+
+	MaxWorkers int // concurrent executions; default 10
+	MaxQueued  int // executions waiting for a worker; default 100; negative: none
+
+	WebhookSecret   string        // signs webhook bodies when set
+	WebhookAttempts int           // default 5
+	WebhookBackoff  time.Duration // first retry delay, doubled each time; default 500ms
+	WebhookTimeout  time.Duration // per attempt; default 10s
+	WebhookClient   *http.Client  // default: a plain client (per-attempt timeout from ctx)
+}
+
+// Manager owns every execution: it admits them (a semaphore of MaxWorkers
+// and a bounded queue), runs their nodes under a context of its own (never a
+// request's), stores each step before publishing it, and delivers webhooks.
+// Every goroutine it starts ends by Shutdown/Close.
+type Manager struct {
+	cfg       ManagerConfig
+	log       *slog.Logger
+	store     *Store
+	workflows map[string]Workflow
+	order     []WorkflowInfo
+	sem       chan struct{}
+
+	execCtx    context.Context // parent of every execution; cancelled when the grace period ends
+	execCancel context.CancelCauseFunc
+	hookCtx    context.Context // parent of every webhook delivery
+	hookCancel context.CancelFunc
+
+	mu      sync.Mutex
+	active  map[string]*Execution // queued or running, by interaction id
+	closed  bool
+	closing chan struct{} // closed when shutdown begins
+
+	execWG sync.WaitGroup
+	hookWG sync.WaitGroup
+
+	running atomic.Int64
+	queued  atomic.Int64
+	peak    atomic.Int64
+}
+
+// NewManager returns a Manager ready to accept executions.
+func NewManager(cfg ManagerConfig) (*Manager, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("workflow: ManagerConfig.Store is nil")
+	}
+	if cfg.MaxWorkers <= 0 {
+		cfg.MaxWorkers = 10
+	}
+	if cfg.MaxQueued == 0 {
+		cfg.MaxQueued = 100
+	} else if cfg.MaxQueued < 0 {
+		cfg.MaxQueued = 0
+	}
+	if cfg.WebhookAttempts <= 0 {
+		cfg.WebhookAttempts = 5
+	}
+	if cfg.WebhookBackoff <= 0 {
+		cfg.WebhookBackoff = 500 * time.Millisecond
+	}
+	if cfg.WebhookTimeout <= 0 {
+		cfg.WebhookTimeout = 10 * time.Second
+	}
+	if cfg.WebhookClient == nil {
+		cfg.WebhookClient = &http.Client{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	m := &Manager{
+		cfg:       cfg,
+		log:       cfg.Logger,
+		store:     cfg.Store,
+		workflows: make(map[string]Workflow, len(cfg.Workflows)),
+		sem:       make(chan struct{}, cfg.MaxWorkers),
+		active:    make(map[string]*Execution),
+		closing:   make(chan struct{}),
+	}
+	for _, w := range cfg.Workflows {
+		if _, dup := m.workflows[w.Info.ID]; dup {
+			return nil, fmt.Errorf("workflow: duplicate workflow id %q", w.Info.ID)
+		}
+		m.workflows[w.Info.ID] = w
+		m.order = append(m.order, w.Info)
+	}
+	m.execCtx, m.execCancel = context.WithCancelCause(context.Background())
+	m.hookCtx, m.hookCancel = context.WithCancel(context.Background())
+	return m, nil
+}
+
+// Workflows lists the catalogue in its configured order.
+func (m *Manager) Workflows() []WorkflowInfo { return m.order }
+
+// Status reports the worker cap and the current load. It takes no lock.
+func (m *Manager) Status() ExecStatus {
+	select {
+	case <-m.closing:
+		return m.status(false)
+	default:
+		return m.status(true)
+	}
+}
+
+func (m *Manager) status(accepting bool) ExecStatus {
+	return ExecStatus{
+		MaxWorkers: m.cfg.MaxWorkers,
+		Running:    int(m.running.Load()),
+		Queued:     int(m.queued.Load()),
+		MaxQueued:  m.cfg.MaxQueued,
+		Accepting:  accepting,
+	}
+}
+
+// Peak is the highest number of executions that ran at once.
+func (m *Manager) Peak() int { return int(m.peak.Load()) }
+
+// Execution is one admitted run. Its events are kept until it ends so that
+// any number of readers can follow it from the start; the executor never
+// waits for a reader.
+type Execution struct {
+	InteractionID string
+	WorkflowID    string
+	id            int64
+	nodes         []Node
+	input         json.RawMessage
+	callbackURL   string
+	ctx           context.Context
+	cancel        context.CancelCauseFunc
+	created       time.Time
+
+	mu      sync.Mutex
+	events  []sseEvent
+	changed chan struct{} // closed and replaced on every event
+	done    chan struct{} // closed after the end event
+	end     EndEvent
+}
+
+type sseEvent struct {
+	name string // "" for a plain data chunk
+	data []byte
+}
+
+// ID is the execution's row id in the database.
+func (e *Execution) ID() int64 { return e.id }
+
+// Done is closed once the execution has ended and its end is stored.
+func (e *Execution) Done() <-chan struct{} { return e.done }
+
+// End is the final event; valid after Done is closed.
+func (e *Execution) End() EndEvent {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.end
+}
+
+// events returns the events from index from on, whether the execution has
+// ended, and a channel closed at the next event.
+func (e *Execution) eventsFrom(from int) ([]sseEvent, bool, <-chan struct{}) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var evs []sseEvent
+	if from < len(e.events) {
+		evs = e.events[from:len(e.events):len(e.events)]
+	}
+	select {
+	case <-e.done:
+		return evs, true, e.changed
+	default:
+		return evs, false, e.changed
+	}
+}
+
+func (e *Execution) publish(name string, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		b = []byte(`{"error":"unencodable event"}`)
+	}
+	e.mu.Lock()
+	e.events = append(e.events, sseEvent{name: name, data: b})
+	close(e.changed)
+	e.changed = make(chan struct{})
+	e.mu.Unlock()
+}
+
+// publishEnd publishes the final event and marks the execution done, in one
+// step so that a reader never sees the end without done (or the reverse).
+func (e *Execution) publishEnd(end EndEvent) {
+	b, _ := json.Marshal(end)
+	e.mu.Lock()
+	e.end = end
+	e.events = append(e.events, sseEvent{name: EventEnd, data: b})
+	close(e.done)
+	close(e.changed)
+	e.changed = make(chan struct{})
+	e.mu.Unlock()
+}
+
+func (e *Execution) logEvent(status, nodeID string, index int, msg string) {
+	e.publish(EventLog, LogEvent{
+		InteractionID: e.InteractionID, Status: status, NodeID: nodeID,
+		Index: index, Total: len(e.nodes), Message: msg, Time: time.Now().UTC(),
+	})
+}
+
+// Submit validates req, stores the execution as queued and starts it (or
+// queues it when every worker is busy). Errors: ErrUnknownWorkflow, an
+// *InputError, ErrQueueFull, ErrDuplicate, ErrClosed, or a store error.
+func (m *Manager) Submit(req RunRequest) (*Execution, error) {
+	w, ok := m.workflows[req.WorkflowID]
+	if !ok {
+		return nil, fmt.Errorf("%w %q", ErrUnknownWorkflow, req.WorkflowID)
+	}
+	if err := validInteractionID(req.InteractionID); err != nil {
+		return nil, &InputError{Err: err}
+	}
+	if err := validCallbackURL(req.CallbackURL); err != nil {
+		return nil, &InputError{Err: err}
+	}
+	input := req.Input
+	if len(input) == 0 {
+		input = json.RawMessage("{}")
+	}
+	nodes, err := safePlan(w, input)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancelCause(m.execCtx)
+	ex := &Execution{
+		InteractionID: req.InteractionID,
+		WorkflowID:    req.WorkflowID,
+		nodes:         nodes,
+		input:         input,
+		callbackURL:   req.CallbackURL,
+		ctx:           ctx,
+		cancel:        cancel,
+		created:       time.Now(),
+		changed:       make(chan struct{}),
+		done:          make(chan struct{}),
+	}
+
+	m.mu.Lock()
+	switch {
+	case m.closed:
+		m.mu.Unlock()
+		cancel(nil)
+		return nil, ErrClosed
+	case m.active[ex.InteractionID] != nil:
+		m.mu.Unlock()
+		cancel(nil)
+		return nil, ErrDuplicate
+	case len(m.active) >= m.cfg.MaxWorkers+m.cfg.MaxQueued:
+		m.mu.Unlock()
+		cancel(nil)
+		return nil, ErrQueueFull
+	}
+	m.active[ex.InteractionID] = ex
+	m.queued.Add(1)
+	m.execWG.Add(1)
+	m.mu.Unlock()
+
+	id, err := m.store.createExecution(ex.InteractionID, ex.WorkflowID, input, ex.callbackURL, ex.created)
+	if err != nil {
+		m.mu.Lock()
+		delete(m.active, ex.InteractionID)
+		m.mu.Unlock()
+		m.queued.Add(-1)
+		m.execWG.Done()
+		cancel(nil)
+		m.log.Error("store: create execution", "interaction_id", ex.InteractionID, "err", err)
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	ex.id = id
+	m.log.Info("execution queued", "interaction_id", ex.InteractionID, "workflow", ex.WorkflowID,
+		"execution_id", id, "nodes", len(nodes))
+	ex.logEvent(StatusQueued, "", 0, "queued")
+	go m.run(ex)
+	return ex, nil
+}
+
+func safePlan(w Workflow, input json.RawMessage) (nodes []Node, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = &InputError{Err: fmt.Errorf("planning panicked: %v", r)}
+		}
+	}()
+	return w.Plan(input)
+}
+
+// Lookup returns the queued or running execution for interactionID.
+func (m *Manager) Lookup(interactionID string) *Execution {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.active[interactionID]
+}
+
+// Cancel cancels the queued or running execution for interactionID. It
+// returns ErrFinished when the latest stored execution has already ended
+// and ErrNotFound when there is none.
+func (m *Manager) Cancel(ctx context.Context, interactionID string) error {
+	m.mu.Lock()
+	ex := m.active[interactionID]
+	m.mu.Unlock()
+	if ex != nil {
+		m.log.Info("execution cancel requested", "interaction_id", interactionID, "execution_id", ex.id)
+		ex.cancel(errCancelled)
+		return nil
+	}
+	if _, err := m.store.Result(ctx, interactionID); err != nil {
+		return err
+	}
+	return ErrFinished
+}
+
+func (m *Manager) run(ex *Execution) {
+	defer m.execWG.Done()
+	log := m.log.With("interaction_id", ex.InteractionID, "execution_id", ex.id)
+
+	// Wait for a worker.
+	select {
+	case m.sem <- struct{}{}:
+	case <-ex.ctx.Done():
+		m.queued.Add(-1)
+		m.finish(ex, log, statusFor(context.Cause(ex.ctx)), nil, context.Cause(ex.ctx).Error(), false)
+		return
+	case <-m.closing:
+		m.queued.Add(-1)
+		m.finish(ex, log, StatusInterrupted, nil, errShutdown.Error(), false)
+		return
+	}
+	m.queued.Add(-1)
+	select {
+	case <-m.closing: // shutdown began while this one waited: do not start it
+		<-m.sem
+		m.finish(ex, log, StatusInterrupted, nil, errShutdown.Error(), false)
+		return
+	default:
+	}
+	n := m.running.Add(1)
+	for {
+		p := m.peak.Load()
+		if n <= p || m.peak.CompareAndSwap(p, n) {
+			break
+		}
+	}
+
+	start := time.Now()
+	if err := m.store.markRunning(ex.id, start); err != nil {
+		log.Error("store: mark running", "err", err)
+		m.finish(ex, log, StatusFailed, nil, "store: "+err.Error(), true)
+		return
+	}
+	log.Info("execution running", "workflow", ex.WorkflowID)
+	ex.logEvent(StatusRunning, "", 0, "running")
+
+	in := ex.input
+	for i, node := range ex.nodes {
+		if err := context.Cause(ex.ctx); ex.ctx.Err() != nil {
+			m.finish(ex, log, statusFor(err), nil, err.Error(), true)
+			return
+		}
+		if err := m.store.nodeStarted(ex.id, i, node.ID, in, time.Now()); err != nil {
+			log.Error("store: node started", "node", node.ID, "err", err)
+			m.finish(ex, log, StatusFailed, nil, "store: "+err.Error(), true)
+			return
+		}
+		ex.logEvent("node_started", node.ID, i, fmt.Sprintf("node %s (%d/%d) started", node.ID, i+1, len(ex.nodes)))
+		t0 := time.Now()
+		out, err := runNode(ex.ctx, node, in)
+		if err == nil && !json.Valid(out) {
+			err = fmt.Errorf("node %s returned invalid JSON", node.ID)
+		}
+		if err != nil {
+			status := StatusFailed
+			if ex.ctx.Err() != nil {
+				err = context.Cause(ex.ctx)
+				status = statusFor(err)
+			}
+			if serr := m.store.nodeFinished(ex.id, i, status, nil, err.Error(), time.Now()); serr != nil {
+				log.Error("store: node finished", "node", node.ID, "err", serr)
+			}
+			log.Debug("node ended", "node", node.ID, "status", status, "err", err)
+			ex.logEvent("node_"+status, node.ID, i, fmt.Sprintf("node %s %s: %v", node.ID, status, err))
+			m.finish(ex, log, status, nil, fmt.Sprintf("node %s: %v", node.ID, err), true)
+			return
+		}
+		// Store first, stream second.
+		if err := m.store.nodeFinished(ex.id, i, StatusCompleted, out, "", time.Now()); err != nil {
+			log.Error("store: node finished", "node", node.ID, "err", err)
+			m.finish(ex, log, StatusFailed, nil, "store: "+err.Error(), true)
+			return
+		}
+		d := time.Since(t0)
+		log.Debug("node completed", "node", node.ID, "duration", d)
+		ex.publish("", NodeOutput{Type: "node_output", InteractionID: ex.InteractionID, NodeID: node.ID,
+			Index: i, Total: len(ex.nodes), Output: out, DurationMS: d.Milliseconds()})
+		ex.logEvent("node_completed", node.ID, i, fmt.Sprintf("node %s (%d/%d) completed", node.ID, i+1, len(ex.nodes)))
+		in = out
+	}
+	m.finish(ex, log, StatusCompleted, in, "", true)
+}
+
+// runNode runs one node, turning a panic into an error.
+func runNode(ctx context.Context, n Node, in json.RawMessage) (out json.RawMessage, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("node panicked: %v", r)
+		}
+	}()
+	return n.Run(ctx, in)
+}
+
+func statusFor(cause error) string {
+	switch {
+	case errors.Is(cause, errCancelled):
+		return StatusCancelled
+	case errors.Is(cause, errShutdown):
+		return StatusInterrupted
+	}
+	return StatusFailed
+}
+
+// finish stores the execution's end, frees its worker and its interaction
+// id, then publishes the end event and starts the webhook delivery.
+func (m *Manager) finish(ex *Execution, log *slog.Logger, status string, output json.RawMessage, errMsg string, holdsWorker bool) {
+	now := time.Now()
+	if err := m.store.finishExecution(ex.id, status, output, errMsg, now); err != nil {
+		log.Error("store: finish execution", "status", status, "err", err)
+	}
+	if holdsWorker {
+		m.running.Add(-1)
+		<-m.sem
+	}
+	m.mu.Lock()
+	delete(m.active, ex.InteractionID)
+	// Safe after Shutdown began: this goroutine is counted in execWG, and
+	// Shutdown waits for execWG before it waits for hookWG.
+	hook := ex.callbackURL != ""
+	if hook {
+		m.hookWG.Add(1)
+	}
+	m.mu.Unlock()
+	ex.cancel(nil)
+
+	dur := now.Sub(ex.created)
+	attrs := []any{"status", status, "duration", dur.Round(time.Millisecond)}
+	if errMsg != "" {
+		attrs = append(attrs, "err", errMsg)
+	}
+	if status == StatusFailed {
+		log.Warn("execution ended", attrs...)
+	} else {
+		log.Info("execution ended", attrs...)
+	}
+	ex.publishEnd(EndEvent{InteractionID: ex.InteractionID, Status: status, Error: errMsg, Output: output, DurationMS: dur.Milliseconds()})
+
+	if hook {
+		go m.deliver(ex, log)
+	}
+}
+
+// Shutdown stops admitting executions, lets queued ones end as interrupted,
+// waits for running ones until ctx is done, then interrupts the rest (each
+// is stored as interrupted) and waits for them. Webhook deliveries get the
+// same deadline. It returns when every goroutine the Manager started has
+// ended; it does not close the Store.
+func (m *Manager) Shutdown(ctx context.Context) {
+	m.mu.Lock()
+	if !m.closed {
+		m.closed = true
+		close(m.closing)
+		m.log.Info("execution manager stopping", "running", m.running.Load(), "queued", m.queued.Load())
+	}
+	m.mu.Unlock()
+
+	wait := func(wg *sync.WaitGroup, interrupt func()) {
+		done := make(chan struct{})
+		go func() { wg.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-ctx.Done():
+			interrupt()
+			<-done
+		}
+	}
+	wait(&m.execWG, func() {
+		m.log.Warn("grace period over: interrupting running executions", "running", m.running.Load())
+		m.execCancel(errShutdown)
+	})
+	m.execCancel(errShutdown)
+	wait(&m.hookWG, m.hookCancel)
+	m.hookCancel()
+}
+
+// Close interrupts whatever is still running and waits for every goroutine.
+func (m *Manager) Close() {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	m.Shutdown(ctx)
+}
+
+// validInteractionID accepts 1–200 bytes of valid UTF-8 without control
+// characters or '/'.
+func validInteractionID(id string) error {
+	if id == "" {
+		return errors.New("interaction_id is empty")
+	}
+	if len(id) > 200 {
+		return errors.New("interaction_id longer than 200 bytes")
+	}
+	for _, r := range id {
+		if r < 0x20 || r == 0x7f || r == '/' || r == '\\' || r == 0xfffd {
+			return fmt.Errorf("interaction_id contains %q", r)
+		}
+	}
+	return nil
+}
+
+func validCallbackURL(s string) error {
+	if s == "" {
+		return nil
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return fmt.Errorf("callback_url: %w", err)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("callback_url %q: want an absolute http(s) URL", s)
+	}
+	return nil
+}

@@ -1,0 +1,159 @@
+package logs
+
+import (
+	"bytes"
+	"io"
+	"time"
+	"unicode/utf8"
+)
+
+// MaxLine is the longest Text Capture emits, in bytes of input. A longer line
+// is cut into pieces of MaxLine bytes (a few less where a cut would split a
+// valid UTF-8 character), so one runaway line cannot hold unbounded memory.
+const MaxLine = 64 << 10
+
+// Sink receives each line Capture reads. It runs on Capture's goroutine, so
+// it must be quick and must not wait on anything slow (a UI, the network):
+// while it runs nobody reads the child's pipe, and a full pipe stalls the
+// child.
+type Sink func(Line)
+
+// bufSize holds one pending partial line (at most MaxLine+utf8.UTFMax-1
+// bytes) plus room to read nearly MaxLine more.
+const bufSize = 2 * MaxLine
+
+// Capture reads r until EOF or a read error and calls sink once per line, in
+// order, with Stream set to stream and Time set to when the line's last bytes
+// were read. Seq is left for a Ring to assign.
+//
+// Lines end at '\n'; a '\r' right before it is dropped. Lines longer than
+// MaxLine are split, invalid UTF-8 is escaped as \xNN (never dropped), and a
+// last line without '\n' is still delivered. Empty lines are delivered too.
+//
+// Capture returns nil at EOF, otherwise the read error, after delivering
+// everything read before it. Run it in its own goroutine per stream; it
+// allocates one fixed buffer and, per line, only the Text string.
+func Capture(r io.Reader, stream Stream, sink Sink) error {
+	c := capturer{stream: stream, sink: sink}
+	buf := make([]byte, bufSize)
+	start, end := 0, 0 // buf[start:end] is read but not yet delivered; it has no '\n'
+	empty := 0
+	for {
+		if start > 0 { // keep the partial line at the front, so reads get the room
+			end = copy(buf, buf[start:end])
+			start = 0
+		}
+		n, err := r.Read(buf[end:])
+		if n > 0 {
+			empty = 0
+			c.now = time.Now() // one clock read per Read, not per line
+			scan := end        // the old bytes are known to hold no '\n'
+			end += n
+			for {
+				i := bytes.IndexByte(buf[scan:end], '\n')
+				if i < 0 {
+					break
+				}
+				nl := scan + i
+				line := buf[start:nl]
+				if len(line) > 0 && line[len(line)-1] == '\r' {
+					line = line[:len(line)-1]
+				}
+				c.deliver(line)
+				start = nl + 1
+				scan = start
+			}
+			// No '\n' in sight: hand out full pieces early so that the
+			// pending part stays bounded. Keeping UTFMax bytes back means the
+			// rest after a cut is never empty (nor only the '\r' of a CRLF),
+			// and a character straddling the cut is always complete.
+			for end-start >= MaxLine+utf8.UTFMax {
+				cut := cutPoint(buf[start:end])
+				c.emit(buf[start : start+cut])
+				start += cut
+			}
+		}
+		if err != nil {
+			if start < end {
+				c.deliver(buf[start:end])
+			}
+			if err == io.EOF {
+				return nil
+			}
+			return err
+		}
+		if n == 0 {
+			if empty++; empty >= 100 { // as bufio does: a broken Reader must not spin forever
+				return io.ErrNoProgress
+			}
+		}
+	}
+}
+
+type capturer struct {
+	stream  Stream
+	sink    Sink
+	now     time.Time
+	scratch []byte // reused for escaping invalid UTF-8
+}
+
+// deliver emits line, split into pieces of at most MaxLine bytes.
+func (c *capturer) deliver(line []byte) {
+	for len(line) > MaxLine {
+		cut := cutPoint(line)
+		c.emit(line[:cut])
+		line = line[cut:]
+	}
+	c.emit(line)
+}
+
+func (c *capturer) emit(b []byte) {
+	var text string
+	if utf8.Valid(b) { // the fast path: one copy into a new string
+		text = string(b)
+	} else {
+		c.scratch = appendEscaped(c.scratch[:0], b)
+		text = string(c.scratch)
+	}
+	c.sink(Line{Time: c.now, Stream: c.stream, Text: text})
+}
+
+// cutPoint returns where to cut b (len(b) > MaxLine): at MaxLine, or just
+// before a valid multi-byte character that would straddle MaxLine.
+func cutPoint(b []byte) int {
+	for i := MaxLine - 1; i >= MaxLine-(utf8.UTFMax-1); i-- {
+		if !utf8.RuneStart(b[i]) {
+			continue
+		}
+		if b[i] >= utf8.RuneSelf {
+			r, size := utf8.DecodeRune(b[i:])
+			if (r != utf8.RuneError || size > 1) && i+size > MaxLine {
+				return i
+			}
+		}
+		break
+	}
+	return MaxLine
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendEscaped appends b to dst with every byte that is not part of valid
+// UTF-8 written as \xNN.
+func appendEscaped(dst, b []byte) []byte {
+	for len(b) > 0 {
+		if b[0] < utf8.RuneSelf {
+			dst = append(dst, b[0])
+			b = b[1:]
+			continue
+		}
+		r, size := utf8.DecodeRune(b)
+		if r == utf8.RuneError && size == 1 {
+			dst = append(dst, '\\', 'x', hexDigits[b[0]>>4], hexDigits[b[0]&0xf])
+		} else {
+			dst = append(dst, b[:size]...)
+		}
+		b = b[size:]
+	}
+	return dst
+}

@@ -1,0 +1,160 @@
+package logs
+
+import (
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+)
+
+const (
+	// flushDelay bounds how long written data may sit in memory before it
+	// reaches the file.
+	flushDelay = 250 * time.Millisecond
+	// flushSize is how much is gathered before a write during a flood; big
+	// enough that syscalls are rare, small enough to be a trifle of memory.
+	flushSize = 64 << 10
+)
+
+// flushWriter buffers writes to a file (a lumberjack.Logger) and is safe for
+// concurrent use: a sidecar's stdout and stderr share one.
+//
+// It writes through when it has been idle, so a quiet log is on disk at once,
+// and gathers writes for up to flushDelay when busy, so a flood costs one
+// syscall per flushSize bytes instead of one per line. A timer (not a
+// goroutine) does the delayed flush, so nothing runs while the log is quiet
+// and no flush depends on more output arriving.
+//
+// Every write to w holds whole records, so lumberjack rotates between lines,
+// never inside one.
+type flushWriter struct {
+	mu     sync.Mutex
+	w      io.WriteCloser
+	buf    []byte
+	armed  bool // timer pending: we flushed recently, so buffer for now
+	closed bool
+	timer  *time.Timer
+	err    error // first write error, reported by Close
+
+	// For sidecar lines: the formatted time of the last line, reused while
+	// lines carry the same Time (Capture stamps a whole read at once).
+	stampTime time.Time
+	stamp     []byte
+}
+
+func newFlushWriter(w io.WriteCloser) *flushWriter {
+	f := &flushWriter{w: w, buf: make([]byte, 0, flushSize+4096)}
+	f.timer = time.AfterFunc(time.Hour, f.onTimer)
+	f.timer.Stop()
+	return f
+}
+
+// Write buffers p, a whole record (slog handlers write one record per call).
+// Write errors surface at Close; a failed write drops its data rather than
+// letting memory grow.
+func (f *flushWriter) Write(p []byte) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.closed {
+		return 0, os.ErrClosed
+	}
+	if len(f.buf)+len(p) > flushSize {
+		f.flushLocked()
+	}
+	f.buf = append(f.buf, p...)
+	f.committedLocked()
+	return len(p), nil
+}
+
+// lineTimeFormat is fixed-width so the file lines up in a pager.
+const lineTimeFormat = "2006-01-02T15:04:05.000Z07:00"
+
+// writeLine appends "<time> <stream> <text>\n" for a sidecar line; lines
+// after Close are dropped.
+func (f *flushWriter) writeLine(l Line) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.closed {
+		return
+	}
+	if !l.Time.Equal(f.stampTime) || f.stamp == nil {
+		f.stampTime = l.Time
+		f.stamp = l.Time.AppendFormat(f.stamp[:0], lineTimeFormat)
+	}
+	if len(f.buf)+len(f.stamp)+len(l.Text)+9 > flushSize {
+		f.flushLocked()
+	}
+	f.buf = append(f.buf, f.stamp...)
+	f.buf = append(f.buf, ' ')
+	f.buf = append(f.buf, l.Stream.String()...)
+	f.buf = append(f.buf, ' ')
+	f.buf = append(f.buf, l.Text...)
+	f.buf = append(f.buf, '\n')
+	f.committedLocked()
+}
+
+// committedLocked decides, after a record was buffered, whether to write now.
+func (f *flushWriter) committedLocked() {
+	if f.armed && len(f.buf) < flushSize {
+		return // busy: gather until the timer or the size says so
+	}
+	f.flushLocked()
+	if !f.armed {
+		f.armed = true
+		f.timer.Reset(flushDelay)
+	}
+}
+
+func (f *flushWriter) onTimer() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.armed = false
+	if !f.closed {
+		f.flushLocked()
+	}
+}
+
+func (f *flushWriter) flushLocked() {
+	if len(f.buf) == 0 {
+		return
+	}
+	if _, err := f.w.Write(f.buf); err != nil && f.err == nil {
+		f.err = err
+	}
+	if cap(f.buf) > 4*flushSize { // a huge record passed by: give the memory back
+		f.buf = make([]byte, 0, flushSize+4096)
+	} else {
+		f.buf = f.buf[:0]
+	}
+}
+
+// Close writes what is buffered and closes the file. It returns the first
+// write error seen since the start, if any. Later writes are dropped.
+func (f *flushWriter) Close() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.closed {
+		return nil
+	}
+	f.closed = true
+	f.timer.Stop()
+	f.flushLocked()
+	return errors.Join(f.err, f.w.Close())
+}
+
+// prepareFile creates path's folder and the file itself, so that a bad path
+// fails now, at open, instead of at the first write deep in a sink.
+// lumberjack then appends to it. Logs may hold secrets a sidecar prints, so
+// both are private to the user.
+func prepareFile(path string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	return f.Close()
+}

@@ -1,0 +1,62 @@
+package health
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+)
+
+func TestCheckTriesPathsInOrder(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/health":
+			w.WriteHeader(http.StatusNotFound)
+		case "/docs":
+			http.Redirect(w, r, "/docs/", http.StatusTemporaryRedirect)
+		default:
+			w.WriteHeader(http.StatusOK)
+		}
+	}))
+	defer srv.Close()
+	r := Check(context.Background(), Client(), srv.URL, []string{"/health", "/docs", "/"}, time.Second)
+	if !r.OK || r.Path != "/docs" || r.Status != http.StatusTemporaryRedirect {
+		t.Fatalf("got %+v, want healthy via /docs with 307", r)
+	}
+}
+
+func TestCheckUnhealthyAndRefused(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}))
+	r := Check(context.Background(), Client(), srv.URL, []string{"/health", "/"}, time.Second)
+	if r.OK || r.Status != http.StatusServiceUnavailable || r.Path != "/" {
+		t.Fatalf("got %+v, want unhealthy 503 after trying every path", r)
+	}
+	url := srv.URL
+	srv.Close()
+	r = Check(context.Background(), Client(), url, []string{"/health", "/"}, time.Second)
+	if r.OK || r.Status != 0 || r.Err == nil || r.Path != "/health" {
+		t.Fatalf("got %+v, want connection error on the first path", r)
+	}
+}
+
+func TestReadinessSchedule(t *testing.T) {
+	b := ReadinessSchedule()
+	first := b.Next()
+	if first != 25*time.Millisecond {
+		t.Fatalf("first probe after %v, want 25ms", first)
+	}
+	prev := first
+	for i := 0; i < 20; i++ {
+		d := b.Next()
+		if d < prev || d > time.Second {
+			t.Fatalf("interval %v after %v: want non-decreasing and <= 1s", d, prev)
+		}
+		prev = d
+	}
+	if prev != time.Second {
+		t.Fatalf("interval settles at %v, want 1s", prev)
+	}
+}

@@ -1,0 +1,49 @@
+package proc
+
+import (
+	"os"
+	"strconv"
+)
+
+// groupIsOurs reports whether every live member of the group was started no
+// earlier than our recorded leader: a group id cannot be reused while the
+// group exists, so members that old can only be the leader's descendants.
+func groupIsOurs(pgid int, leaderCreateMs int64) bool {
+	members := GroupMembers(pgid)
+	if len(members) == 0 {
+		return false
+	}
+	for _, pid := range members {
+		ct, err := CreateTime(pid)
+		if err != nil {
+			continue
+		}
+		if leaderCreateMs != 0 && ct+1000 < leaderCreateMs {
+			return false
+		}
+	}
+	return true
+}
+
+// GroupMembers lists the pids whose process group is pgid, read from /proc.
+func GroupMembers(pgid int) []int {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	var out []int
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		st, err := ReadStat(pid)
+		if err != nil {
+			continue
+		}
+		if st.PGID == pgid && st.State != 'Z' {
+			out = append(out, pid)
+		}
+	}
+	return out
+}

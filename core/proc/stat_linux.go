@@ -1,0 +1,54 @@
+package proc
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"strconv"
+)
+
+// Stat is the part of /proc/<pid>/stat the supervisor uses. Reading it
+// directly costs a few microseconds, against ~19 ms for gopsutil v3's
+// Children(), which shells out to pgrep.
+type Stat struct {
+	PID      int
+	PPID     int
+	PGID     int
+	State    byte   // R, S, D, Z, ...
+	CPUTicks uint64 // utime + stime, in clock ticks
+	RSSPages int64
+}
+
+// ReadStat reads /proc/<pid>/stat.
+func ReadStat(pid int) (Stat, error) {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return Stat{}, err
+	}
+	return parseStat(pid, data)
+}
+
+func parseStat(pid int, data []byte) (Stat, error) {
+	// comm is in parentheses and may itself contain spaces or ')'.
+	end := bytes.LastIndexByte(data, ')')
+	if end < 0 || end+2 >= len(data) {
+		return Stat{}, fmt.Errorf("parse /proc/%d/stat", pid)
+	}
+	f := bytes.Fields(data[end+2:])
+	// f[0] is field 3 (state); field n is f[n-3].
+	if len(f) < 22 {
+		return Stat{}, fmt.Errorf("parse /proc/%d/stat: %d fields", pid, len(f))
+	}
+	num := func(n int) int64 {
+		v, _ := strconv.ParseInt(string(f[n-3]), 10, 64)
+		return v
+	}
+	return Stat{
+		PID:      pid,
+		State:    f[0][0],
+		PPID:     int(num(4)),
+		PGID:     int(num(5)),
+		CPUTicks: uint64(num(14) + num(15)),
+		RSSPages: num(24),
+	}, nil
+}

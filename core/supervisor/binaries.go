@@ -1,0 +1,136 @@
+package supervisor
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+)
+
+// Triple is the Tauri-compatible target triple sidecar binaries are named
+// with, so existing PyInstaller artifacts drop in unchanged.
+func Triple(goos, goarch string) string {
+	switch goos + "/" + goarch {
+	case "linux/amd64":
+		return "x86_64-unknown-linux-gnu"
+	case "linux/arm64":
+		return "aarch64-unknown-linux-gnu"
+	case "darwin/arm64":
+		return "aarch64-apple-darwin"
+	case "darwin/amd64":
+		return "x86_64-apple-darwin"
+	case "windows/amd64":
+		return "x86_64-pc-windows-msvc"
+	case "windows/arm64":
+		return "aarch64-pc-windows-msvc"
+	}
+	return goarch + "-unknown-" + goos
+}
+
+// HostTriple is Triple for the running program.
+func HostTriple() string { return Triple(runtime.GOOS, runtime.GOARCH) }
+
+func exeSuffix() string {
+	if runtime.GOOS == "windows" {
+		return ".exe"
+	}
+	return ""
+}
+
+// DefaultBinDirs lists the binaries folders in the SPEC's order:
+// $OUTRIGGER_BINARIES, <executable dir>/binaries, the packaged locations of
+// this OS, ./binaries. Duplicates are dropped.
+func DefaultBinDirs() []string {
+	var dirs []string
+	if d := os.Getenv("OUTRIGGER_BINARIES"); d != "" {
+		dirs = append(dirs, filepath.SplitList(d)...)
+	}
+	if exe, err := os.Executable(); err == nil {
+		if real, err := filepath.EvalSymlinks(exe); err == nil {
+			exe = real
+		}
+		exeDir := filepath.Dir(exe)
+		dirs = append(dirs, filepath.Join(exeDir, "binaries"))
+		dirs = append(dirs, packagedBinDirs(exeDir)...)
+	}
+	if wd, err := os.Getwd(); err == nil {
+		dirs = append(dirs, filepath.Join(wd, "binaries"))
+	}
+	return dedupe(dirs)
+}
+
+// packagedBinDirs are where installers put the sidecars, relative to the
+// installed executable.
+func packagedBinDirs(exeDir string) []string {
+	switch runtime.GOOS {
+	case "darwin":
+		// Outrigger.app/Contents/MacOS/outrigger → Contents/Resources/binaries
+		return []string{filepath.Join(exeDir, "..", "Resources", "binaries")}
+	case "windows":
+		// The installer puts the sidecars next to the .exe.
+		return []string{exeDir}
+	default:
+		// <prefix>/bin/outrigger → <prefix>/lib/outrigger/binaries
+		return []string{filepath.Join(exeDir, "..", "lib", "outrigger", "binaries")}
+	}
+}
+
+func dedupe(in []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, d := range in {
+		d = filepath.Clean(d)
+		if !seen[d] {
+			seen[d] = true
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// ValidBinaryName refuses anything that is not a plain file name: a sidecar
+// binary is looked up only in the binaries folders, never by path.
+func ValidBinaryName(name string) error {
+	switch {
+	case name == "":
+		return fmt.Errorf("binary name is empty")
+	case strings.ContainsAny(name, `/\`) || strings.Contains(name, "..") || filepath.IsAbs(name) || filepath.VolumeName(name) != "":
+		return fmt.Errorf("binary %q must be a plain file name, not a path", name)
+	}
+	return nil
+}
+
+// NotFoundError says where a binary was looked for.
+type NotFoundError struct {
+	Binary string
+	Tried  []string // every candidate path, in order
+}
+
+func (e *NotFoundError) Error() string {
+	return fmt.Sprintf("binary %q not found; looked for %s", e.Binary, strings.Join(e.Tried, ", "))
+}
+
+// Resolve finds {binary}-{triple}[.exe], then {binary}[.exe], in each
+// folder in order.
+func Resolve(binary string, dirs []string) (string, error) {
+	if err := ValidBinaryName(binary); err != nil {
+		return "", err
+	}
+	names := []string{binary + "-" + HostTriple() + exeSuffix(), binary + exeSuffix()}
+	var tried []string
+	for _, d := range dirs {
+		for _, n := range names {
+			p := filepath.Join(d, n)
+			tried = append(tried, p)
+			if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && executable(fi) {
+				return p, nil
+			}
+		}
+	}
+	return "", &NotFoundError{Binary: binary, Tried: tried}
+}
+
+func executable(fi os.FileInfo) bool {
+	return runtime.GOOS == "windows" || fi.Mode().Perm()&0o111 != 0
+}

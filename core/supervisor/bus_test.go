@@ -1,0 +1,72 @@
+package supervisor
+
+import (
+	"testing"
+	"time"
+)
+
+func TestBusSlowSubscriberGetsLatestNotBacklog(t *testing.T) {
+	b := newBus()
+	defer b.close()
+	ch, cancel := b.subscribe(nil)
+	defer cancel()
+	// Nobody reads while 10 000 state changes and one notable event happen;
+	// publish must never block.
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; i < 10000; i++ {
+			b.publish(Event{Sidecar: "a", Kind: EventState, Status: Status{Name: "a", Restarts: i}})
+			if i == 5000 {
+				b.publish(Event{Sidecar: "a", Kind: EventGaveUp, Reason: "crash loop"})
+			}
+			b.publish(Event{Sidecar: "b", Kind: EventMetrics, Status: Status{Name: "b", RSSBytes: uint64(i)}})
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("publish blocked on a subscriber that does not read")
+	}
+	// Drain until the newest state of both sidecars has arrived. The pump
+	// may hold one event it took before the flood, so allow a few extra —
+	// but nothing like the 20 000 published.
+	var got []Event
+	var sawA, sawB bool
+	for !(sawA && sawB) {
+		select {
+		case e := <-ch:
+			got = append(got, e)
+			sawA = sawA || e.Sidecar == "a" && e.Kind == EventState && e.Status.Restarts == 9999
+			sawB = sawB || e.Sidecar == "b" && e.Status.RSSBytes == 9999
+		case <-time.After(10 * time.Second):
+			t.Fatalf("got only %d events: %+v", len(got), got)
+		}
+	}
+	if len(got) > 6 {
+		t.Fatalf("a slow subscriber got a backlog of %d events", len(got))
+	}
+	var gaveUp bool
+	var lastA, lastB Event
+	for _, e := range got {
+		switch {
+		case e.Kind == EventGaveUp:
+			gaveUp = true
+		case e.Sidecar == "a":
+			lastA = e
+		case e.Sidecar == "b":
+			lastB = e
+		}
+	}
+	if !gaveUp || lastA.Status.Restarts != 9999 || lastB.Status.RSSBytes != 9999 {
+		t.Fatalf("got %+v: want the GaveUp event and the latest state of each sidecar", got)
+	}
+}
+
+func TestBusCloseEndsSubscriptions(t *testing.T) {
+	b := newBus()
+	ch, _ := b.subscribe([]Event{{Sidecar: "a"}})
+	b.close()
+	for range ch {
+	}
+}

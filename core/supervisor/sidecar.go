@@ -1,0 +1,730 @@
+package supervisor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"outrigger/core/config"
+	"outrigger/core/health"
+	"outrigger/core/logs"
+	"outrigger/core/proc"
+)
+
+// sidecar owns one sidecar's state machine. Exactly one goroutine (loop)
+// reads and writes its fields; everyone else talks to it through cmds and
+// facts and reads the published Status.
+type sidecar struct {
+	sup    *Supervisor
+	name   string
+	log    *slog.Logger
+	ring   *logs.Ring
+	cmds   chan command
+	facts  chan fact
+	dead   chan struct{} // closed when loop has returned: senders stop waiting
+	status atomic.Pointer[Status]
+	change atomic.Pointer[chan struct{}] // closed and replaced on every publish
+	spec   atomic.Pointer[config.Spec]   // written only by loop; applies at the next start
+
+	// Owned by loop.
+	policy    RestartPolicy
+	st        Status
+	run       *run
+	runID     int
+	out       *logs.SidecarLog
+	backoff   *time.Timer
+	waiters   []chan error // Stop callers waiting for the process to end
+	troubled  bool         // crashed or unhealthy since it was last Ready
+	liveFails int
+}
+
+// ending says why a run is being ended by us.
+type ending int
+
+const (
+	endNone           ending = iota
+	endUser                  // Stop: go to Stopped
+	endRestart               // Restart: start again at once
+	endUnhealthy             // liveness failed: a crash for the policy
+	endStartupTimeout        // never became Ready in time: Failed
+)
+
+// run is one process of a sidecar, from spawn to reap.
+type run struct {
+	id        int
+	cmd       *exec.Cmd
+	tree      *proc.Tree
+	readers   []*os.File
+	ctx       context.Context // ends the probes of this run
+	cancel    context.CancelFunc
+	ending    ending
+	exit      *Exit
+	logsOpen  int
+	killTimer *time.Timer
+	forceLogs *time.Timer
+	startedAt time.Time
+	readyAt   time.Time
+	url       string
+	healthURL string // first path that answered, for liveness
+}
+
+type cmdKind int
+
+const (
+	cmdStart cmdKind = iota
+	cmdStop
+	cmdRestart
+	cmdSetSpec
+	cmdMetrics
+	cmdGone
+)
+
+type command struct {
+	kind  cmdKind
+	reply chan error
+	spec  config.Spec
+	pid   int
+	cpu   float64
+	rss   uint64
+	what  string
+}
+
+type factKind int
+
+const (
+	factExit factKind = iota
+	factLogsDone
+	factReady
+	factLive
+	factStartupTimeout
+	factKillTimeout
+	factForceLogs
+	factBackoffDone
+)
+
+type fact struct {
+	kind factKind
+	run  int
+	exit Exit
+	ok   bool
+	path string
+	err  error
+}
+
+func (s *sidecar) send(f fact) {
+	select {
+	case s.facts <- f:
+	case <-s.dead:
+	}
+}
+
+func (s *sidecar) after(d time.Duration, f fact) *time.Timer {
+	return time.AfterFunc(d, func() { s.send(f) })
+}
+
+// publish stores a fresh Status snapshot and sends an event.
+func (s *sidecar) publish(kind EventKind, mod func(*Event)) {
+	now := time.Now()
+	st := s.st.withUptime(now)
+	s.status.Store(&st)
+	ch := make(chan struct{})
+	if old := s.change.Swap(&ch); old != nil {
+		close(*old)
+	}
+	e := Event{Sidecar: s.name, Kind: kind, Time: now, Status: st}
+	if mod != nil {
+		mod(&e)
+	}
+	s.sup.bus.publish(e)
+}
+
+func (s *sidecar) specCopy() config.Spec { return *s.spec.Load() }
+
+func (s *sidecar) changed() <-chan struct{} { return *s.change.Load() }
+
+func (s *sidecar) loop() {
+	defer close(s.dead)
+	defer s.shutdown()
+	for {
+		select {
+		case c := <-s.cmds:
+			s.handle(c)
+		case f := <-s.facts:
+			s.handleFact(f)
+		case <-s.sup.done:
+			return
+		}
+	}
+}
+
+func (s *sidecar) handle(c command) {
+	switch c.kind {
+	case cmdStart:
+		c.reply <- s.userStart()
+	case cmdStop:
+		s.userStop(c.reply)
+	case cmdRestart:
+		s.userRestart(c.reply)
+	case cmdSetSpec:
+		sp := c.spec
+		s.spec.Store(&sp)
+		if s.sup.opts.Policy != nil {
+			s.policy = s.sup.opts.Policy(c.spec)
+		}
+		c.reply <- nil
+	case cmdMetrics:
+		if s.run != nil && s.run.tree.PID == c.pid && (s.st.CPUPercent != c.cpu || s.st.RSSBytes != c.rss) {
+			s.st.CPUPercent, s.st.RSSBytes = c.cpu, c.rss
+			s.publish(EventMetrics, nil)
+		}
+	case cmdGone:
+		// The sweep saw our process dead or a zombie before Wait said so.
+		// Wait is still the one that reports the exit; make sure it can.
+		if s.run != nil && s.run.tree.PID == c.pid && s.run.exit == nil {
+			s.log.Warn("watchdog: process is "+c.what+" before its exit was reported; ending its group", "pid", c.pid)
+			_ = s.run.tree.Kill()
+		}
+	}
+}
+
+func (s *sidecar) userStart() error {
+	if s.st.State.Running() {
+		if s.st.State == Stopping {
+			return fmt.Errorf("start %s: it is stopping", s.name)
+		}
+		return fmt.Errorf("start %s: already %s (pid %d)", s.name, s.st.State, s.st.PID)
+	}
+	// A manual start forgets the crash history, also after giving up.
+	if s.policy != nil {
+		s.policy.Reset()
+	}
+	s.st.Restarts, s.st.Attempt = 0, 0
+	s.st.Wanted = true
+	return s.start()
+}
+
+func (s *sidecar) userStop(reply chan error) {
+	s.st.Wanted = false
+	s.cancelBackoff()
+	if s.run == nil {
+		if s.st.State == Backoff || s.st.State == Starting {
+			s.st.State, s.st.Reason = Stopped, "stopped by user"
+			s.st.NextRestartAt = nil
+			s.publish(EventState, nil)
+		}
+		reply <- nil
+		return
+	}
+	s.waiters = append(s.waiters, reply)
+	s.end(endUser, "stopped by user")
+}
+
+func (s *sidecar) userRestart(reply chan error) {
+	s.st.Wanted = true
+	if s.policy != nil {
+		s.policy.Reset()
+	}
+	s.st.Restarts, s.st.Attempt = 0, 0
+	if s.run == nil {
+		s.cancelBackoff()
+		reply <- s.start()
+		return
+	}
+	s.waiters = append(s.waiters, reply)
+	s.end(endRestart, "restart requested")
+}
+
+// start spawns a new run. It is used for manual starts and restarts.
+func (s *sidecar) start() error {
+	s.cancelBackoff()
+	spec := s.specCopy()
+	s.st.NextRestartAt = nil
+	s.st.LastError = ""
+	fail := func(err error) error {
+		s.st.State = Failed
+		s.st.Wanted = false
+		s.st.LastError = err.Error()
+		s.st.Reason = err.Error()
+		s.st.PID, s.st.PGID, s.st.CreateTime, s.st.StartedAt, s.st.ReadyAt = 0, 0, 0, nil, nil
+		s.log.Error("start failed", "err", err)
+		s.publish(EventState, nil)
+		return fmt.Errorf("start %s: %w", s.name, err)
+	}
+	path, err := Resolve(spec.Binary, s.sup.binDirs)
+	if err != nil {
+		return fail(err)
+	}
+	port, reason, err := s.sup.choosePort(spec)
+	if err != nil {
+		return fail(err)
+	}
+	if s.out == nil {
+		out, err := logs.OpenSidecarLog(s.sup.opts.Paths.LogDir, s.name, s.ring, s.sup.log)
+		if err != nil {
+			return fail(fmt.Errorf("open log: %w", err))
+		}
+		s.out = out
+		s.st.LogFile = out.Path()
+	}
+	url := "http://" + hostPort(spec.Host, port)
+	r, err := s.spawn(spec, path, port)
+	if err != nil {
+		return fail(err)
+	}
+	r.url = url
+	s.run = r
+	now := time.Now()
+	s.st.State = Starting
+	s.st.Binary = path
+	s.st.Port, s.st.URL = port, url
+	s.st.PID, s.st.PGID = r.tree.PID, r.tree.PGID
+	s.st.StartedAt, s.st.ReadyAt = &now, nil
+	s.st.HealthOK, s.st.HealthPath = false, ""
+	s.st.CPUPercent, s.st.RSSBytes = 0, 0
+	s.st.Reason = reason
+	if reason != "" {
+		s.log.Warn(reason)
+	}
+	ct, err := proc.CreateTime(r.tree.PID)
+	if err == nil {
+		s.st.CreateTime = ct
+	}
+	if err := s.sup.guardian.Watch(r.tree, ct); err != nil && s.sup.guardian != nil {
+		s.log.Warn("guardian: cannot watch", "err", err)
+	}
+	if s.sup.state != nil {
+		if err := s.sup.state.Put(proc.Record{Name: s.name, PID: r.tree.PID, PGID: r.tree.PGID,
+			CreateTime: ct, Port: port, StartedAt: now}); err != nil {
+			s.log.Warn("state file", "err", err)
+		}
+	}
+	s.log.Info("started", "pid", r.tree.PID, "port", port, "binary", path)
+	s.publish(EventState, nil)
+
+	r.ctx, r.cancel = context.WithCancel(context.Background())
+	go s.probeReady(r.ctx, r.id, url, spec.Health)
+	if spec.StartupTimeout > 0 {
+		r.killTimer = s.after(spec.StartupTimeout, fact{kind: factStartupTimeout, run: r.id})
+	}
+	return nil
+}
+
+// spawn starts the process from a goroutine locked to its OS thread that
+// lives exactly as long as the child: Linux's parent-death signal fires
+// when the forking *thread* exits (golang/go#27505), not the process.
+func (s *sidecar) spawn(spec config.Spec, path string, port int) (*run, error) {
+	s.runID++
+	r := &run{id: s.runID, startedAt: time.Now()}
+	cmd := exec.Command(path, spec.Args...)
+	cmd.Env = s.sup.env(spec, port)
+	if dir := s.sup.opts.Paths.DataDir; dir != "" {
+		wd := dir + string(os.PathSeparator) + s.name
+		if err := os.MkdirAll(wd, 0o700); err == nil {
+			cmd.Dir = wd
+		}
+	}
+	// Our own pipes, not cmd.StdoutPipe: exec then copies nothing, so a
+	// grandchild holding the write end can never hang Wait, and we keep
+	// reading its output until the whole group is gone.
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		outR.Close()
+		outW.Close()
+		return nil, err
+	}
+	cmd.Stdout, cmd.Stderr = outW, errW
+	cmd.WaitDelay = 2 * time.Second // belt and braces: bounds Wait should exec ever own a copier
+	proc.Prepare(cmd)
+
+	started := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		// Never unlocked: the thread ends with this goroutine, after the
+		// child has been reaped.
+		if err := cmd.Start(); err != nil {
+			started <- err
+			return
+		}
+		started <- nil
+		_ = cmd.Wait()
+		s.send(fact{kind: factExit, run: r.id, exit: exitOf(cmd.ProcessState, time.Now())})
+	}()
+	err = <-started
+	outW.Close()
+	errW.Close()
+	if err != nil {
+		outR.Close()
+		errR.Close()
+		return nil, fmt.Errorf("spawn %s: %w", path, err)
+	}
+	tree, err := proc.Attach(cmd)
+	if err != nil {
+		// Without its job/group we could not stop it reliably: end it now.
+		_ = cmd.Process.Kill()
+		s.log.Error("attach failed", "err", err)
+		tree = &proc.Tree{PID: cmd.Process.Pid, PGID: cmd.Process.Pid}
+	}
+	r.cmd, r.tree = cmd, tree
+	r.readers = []*os.File{outR, errR}
+	r.logsOpen = 2
+	for i, rd := range r.readers {
+		stream := logs.Stdout
+		if i == 1 {
+			stream = logs.Stderr
+		}
+		go func(rd *os.File, stream logs.Stream) {
+			_ = logs.Capture(rd, stream, s.out.Sink(stream))
+			s.send(fact{kind: factLogsDone, run: r.id})
+		}(rd, stream)
+	}
+	return r, nil
+}
+
+// probeReady probes quickly at first, backing off to about a second, and
+// reports the first healthy answer. The startup timer bounds it.
+func (s *sidecar) probeReady(ctx context.Context, id int, url string, paths []string) {
+	sched := health.ReadinessSchedule()
+	client := s.sup.client
+	for {
+		select {
+		case <-time.After(sched.Next()):
+		case <-ctx.Done():
+			return
+		}
+		r := health.Check(ctx, client, url, paths, 2*time.Second)
+		if r.OK {
+			s.send(fact{kind: factReady, run: id, path: r.Path})
+			return
+		}
+		if ctx.Err() != nil {
+			return
+		}
+	}
+}
+
+// probeLive checks the path that answered readiness every period and
+// reports each result.
+func (s *sidecar) probeLive(ctx context.Context, id int, url string, l config.LivenessSpec) {
+	t := time.NewTicker(l.Period)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return
+		}
+		r := health.Check(ctx, s.sup.client, url, []string{""}, l.Timeout)
+		if ctx.Err() != nil {
+			return
+		}
+		s.send(fact{kind: factLive, run: id, ok: r.OK, err: r.Err})
+	}
+}
+
+func (s *sidecar) handleFact(f fact) {
+	switch f.kind {
+	case factBackoffDone:
+		if f.run == s.runID && s.run == nil && s.st.State == Backoff && s.st.Wanted {
+			_ = s.start()
+		}
+		return
+	}
+	r := s.run
+	if r == nil || f.run != r.id {
+		return // about a run that already ended
+	}
+	switch f.kind {
+	case factExit:
+		r.exit = &f.exit
+		if r.ending == endNone {
+			s.log.Warn("exited", "how", f.exit.String())
+		} else {
+			s.log.Info("exited", "how", f.exit.String())
+		}
+		// Whatever the leader did, its group goes with it: a leftover
+		// grandchild would keep the port and the pipes.
+		if r.ending == endNone {
+			_ = r.tree.Kill()
+		}
+		r.forceLogs = s.after(2*time.Second, fact{kind: factForceLogs, run: r.id})
+		s.maybeFinish()
+	case factLogsDone:
+		r.logsOpen--
+		s.maybeFinish()
+	case factForceLogs:
+		// Someone outside our group (a setsid'd grandchild) still holds
+		// the pipes: stop reading rather than leak the readers.
+		if r.exit != nil {
+			_ = r.tree.Kill()
+			for _, rd := range r.readers {
+				rd.Close()
+			}
+		}
+	case factReady:
+		if s.st.State != Starting {
+			return
+		}
+		now := time.Now()
+		r.readyAt = now
+		r.healthURL = r.url + f.path
+		if r.killTimer != nil {
+			r.killTimer.Stop()
+			r.killTimer = nil
+		}
+		s.st.State, s.st.HealthOK, s.st.HealthPath, s.st.ReadyAt = Ready, true, f.path, &now
+		s.st.Attempt = 0
+		if s.policy != nil {
+			s.policy.Ready(now)
+		}
+		s.liveFails = 0
+		s.log.Info("ready", "url", r.url, "health", f.path, "after", now.Sub(r.startedAt).Round(time.Millisecond))
+		wasTroubled := s.troubled
+		s.troubled = false
+		s.publish(EventState, nil)
+		if wasTroubled {
+			s.publish(EventRecovered, func(e *Event) { e.Reason = "ready again" })
+		}
+		if l := s.specCopy().Liveness; !l.Disabled && l.Period > 0 {
+			go s.probeLive(r.ctx, r.id, r.healthURL, l)
+		}
+	case factLive:
+		s.liveness(r, f)
+	case factStartupTimeout:
+		if s.st.State == Starting && r.ending == endNone {
+			reason := fmt.Sprintf("not ready within startup_timeout %s", s.specCopy().StartupTimeout)
+			s.st.LastError = reason
+			s.end(endStartupTimeout, reason)
+		}
+	case factKillTimeout:
+		if r.exit == nil || r.logsOpen > 0 {
+			s.log.Warn("did not stop within stop_timeout; killing its process group", "stop_timeout", s.specCopy().StopTimeout)
+			_ = r.tree.Kill()
+		}
+	}
+}
+
+func (s *sidecar) liveness(r *run, f fact) {
+	if r.ending != endNone || (s.st.State != Ready && s.st.State != Unhealthy) {
+		return
+	}
+	l := s.specCopy().Liveness
+	if f.ok {
+		s.liveFails = 0
+		if !s.st.HealthOK {
+			s.st.HealthOK = true
+			s.publish(EventState, nil)
+		}
+		return
+	}
+	s.liveFails++
+	if s.st.HealthOK {
+		s.st.HealthOK = false
+		s.publish(EventState, nil)
+	}
+	if s.liveFails < l.FailureThreshold {
+		return
+	}
+	reason := fmt.Sprintf("liveness failed %d times in a row", s.liveFails)
+	if f.err != nil {
+		reason += ": " + f.err.Error()
+	}
+	s.st.State, s.st.Reason, s.st.LastError = Unhealthy, reason, reason
+	s.troubled = true
+	s.log.Warn("unhealthy; restarting", "reason", reason)
+	s.publish(EventUnhealthy, func(e *Event) { e.Reason = reason })
+	s.end(endUnhealthy, reason)
+}
+
+// end asks the run's whole tree to stop: SIGTERM to the group now, SIGKILL
+// after stop_timeout. The run finishes when the leader is reaped and its
+// output pipes are closed (every process of the group is gone).
+func (s *sidecar) end(why ending, reason string) {
+	r := s.run
+	if r.ending != endNone {
+		if why == endUser {
+			r.ending = endUser // a Stop overrides a pending restart
+		}
+		return
+	}
+	r.ending = why
+	r.cancel()
+	if r.killTimer != nil {
+		r.killTimer.Stop()
+	}
+	if why != endUnhealthy {
+		s.st.State = Stopping
+	}
+	s.st.Reason = reason
+	s.publish(EventState, nil)
+	if r.exit != nil {
+		_ = r.tree.Kill()
+		return
+	}
+	if err := r.tree.Terminate(); err != nil {
+		s.log.Warn("terminate", "err", err)
+	}
+	r.killTimer = s.after(s.specCopy().StopTimeout, fact{kind: factKillTimeout, run: r.id})
+}
+
+func (s *sidecar) maybeFinish() {
+	r := s.run
+	if r.exit == nil || r.logsOpen > 0 {
+		return
+	}
+	r.cancel()
+	for _, t := range []*time.Timer{r.killTimer, r.forceLogs} {
+		if t != nil {
+			t.Stop()
+		}
+	}
+	for _, rd := range r.readers {
+		rd.Close()
+	}
+	if err := s.sup.guardian.Forget(r.tree); err != nil && s.sup.guardian != nil {
+		s.log.Warn("guardian: cannot forget", "err", err)
+	}
+	_ = r.tree.Close()
+	if s.sup.state != nil {
+		if err := s.sup.state.Delete(s.name); err != nil {
+			s.log.Warn("state file", "err", err)
+		}
+	}
+	s.run = nil
+	exit := *r.exit
+	s.st.LastExit = &exit
+	s.st.PID, s.st.PGID, s.st.CreateTime = 0, 0, 0
+	s.st.HealthOK = false
+	s.st.CPUPercent, s.st.RSSBytes = 0, 0
+	s.st.StartedAt, s.st.ReadyAt = nil, nil
+
+	switch r.ending {
+	case endUser:
+		s.st.State = Stopped
+		s.publish(EventState, nil)
+		s.replyWaiters(nil)
+	case endRestart:
+		err := s.start()
+		s.replyWaiters(err)
+	case endStartupTimeout:
+		s.st.State, s.st.Wanted = Failed, false
+		s.st.Reason = s.st.LastError
+		s.log.Error("failed", "reason", s.st.LastError)
+		s.publish(EventState, nil)
+		s.replyWaiters(errors.New(s.st.LastError))
+	default: // crashed, or ended by us for failing liveness
+		s.crashed(r, exit)
+	}
+}
+
+func (s *sidecar) replyWaiters(err error) {
+	for _, w := range s.waiters {
+		w <- err
+	}
+	s.waiters = nil
+}
+
+// crashed hands an unrequested end to the restart policy.
+func (s *sidecar) crashed(r *run, exit Exit) {
+	wasReady := !r.readyAt.IsZero()
+	var what string
+	switch {
+	case r.ending == endUnhealthy:
+		what = fmt.Sprintf("restarted after failing liveness (%s)", exit)
+	case wasReady:
+		what = fmt.Sprintf("crashed after running %s: %s", exit.At.Sub(r.startedAt).Round(time.Millisecond), exit)
+	default:
+		what = fmt.Sprintf("failed during startup (never ready): %s", exit)
+	}
+	s.troubled = true
+	s.st.LastError = what
+	if !s.st.Wanted || s.policy == nil || s.sup.noRestart.Load() {
+		s.st.State, s.st.Reason = Exited, what
+		s.publish(EventState, nil)
+		s.replyWaiters(nil)
+		return
+	}
+	cause := ""
+	if r.ending == endUnhealthy {
+		cause = "liveness failed"
+	}
+	d := s.policy.Exited(ExitInfo{Exit: exit, WasReady: wasReady, Cause: cause}, time.Now())
+	s.st.Attempt = d.Attempt
+	reason := what
+	if d.Reason != "" {
+		reason = what + "; " + d.Reason
+	}
+	switch {
+	case d.GiveUp:
+		s.st.State, s.st.Wanted, s.st.Reason, s.st.LastError = Failed, false, reason, reason
+		s.log.Error("gave up", "reason", reason)
+		s.publish(EventState, nil)
+		s.publish(EventGaveUp, func(e *Event) { e.Reason = reason; e.Attempt = d.Attempt })
+	case !d.Restart:
+		s.st.State, s.st.Reason = Exited, reason
+		s.publish(EventState, nil)
+	default:
+		s.st.Restarts++
+		s.log.Warn("restarting", "reason", what, "attempt", d.Attempt, "delay", d.Delay)
+		at := time.Now().Add(d.Delay)
+		s.st.State, s.st.Reason, s.st.NextRestartAt = Backoff, reason, &at
+		s.publish(EventRestarting, func(e *Event) { e.Attempt, e.Delay, e.Reason = d.Attempt, d.Delay, reason })
+		if d.Delay <= 0 {
+			_ = s.start()
+		} else {
+			s.backoff = s.after(d.Delay, fact{kind: factBackoffDone, run: s.runID})
+		}
+	}
+	s.replyWaiters(nil)
+}
+
+func (s *sidecar) cancelBackoff() {
+	if s.backoff != nil {
+		s.backoff.Stop()
+		s.backoff = nil
+	}
+}
+
+// shutdown runs when the supervisor closes: anything still running is
+// killed and reaped before the goroutine ends.
+func (s *sidecar) shutdown() {
+	s.cancelBackoff()
+	if r := s.run; r != nil {
+		r.cancel()
+		_ = r.tree.Kill()
+		deadline := time.After(5 * time.Second)
+		for s.run != nil {
+			select {
+			case f := <-s.facts:
+				if f.kind == factExit || f.kind == factLogsDone || f.kind == factForceLogs {
+					s.handleFact(f)
+				}
+			case <-deadline:
+				s.log.Error("process did not end on SIGKILL", "pid", r.tree.PID)
+				return
+			}
+		}
+	}
+	s.replyWaiters(errors.New("supervisor closed"))
+	if s.out != nil {
+		_ = s.out.Close()
+	}
+}
+
+func hostPort(host string, port int) string {
+	if strings.Contains(host, ":") {
+		return "[" + host + "]:" + strconv.Itoa(port)
+	}
+	return host + ":" + strconv.Itoa(port)
+}

@@ -1,0 +1,592 @@
+// Package supervisor is the mechanism of Outrigger: it spawns sidecars in
+// process groups, captures their output, probes their health, stops them,
+// and reports every change as an event. What to do about a crash is decided
+// by a RestartPolicy (core/watchdog); which sidecars should run at all is
+// decided by core/modes.
+//
+// One goroutine per sidecar owns that sidecar's state machine; callers send
+// it commands and read immutable Status snapshots, so no lock guards the
+// state.
+package supervisor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"outrigger/core/config"
+	"outrigger/core/health"
+	"outrigger/core/logs"
+	"outrigger/core/proc"
+)
+
+// Options configure a Supervisor.
+type Options struct {
+	Config   config.Config
+	Paths    config.Paths // LogDir for sidecar logs, DataDir for their data, StateDir for the state file
+	BinDirs  []string     // where binaries are looked up; nil means DefaultBinDirs()
+	Logger   *slog.Logger
+	Policy   func(config.Spec) RestartPolicy // nil: never restart
+	Guardian *proc.Guardian                  // optional: ends every sidecar if we die
+	RingSize int                             // lines kept per sidecar for the UI; default 5000
+}
+
+// Supervisor runs a set of sidecars.
+type Supervisor struct {
+	opts      Options
+	log       *slog.Logger
+	binDirs   []string
+	client    *http.Client
+	state     *proc.StateFile
+	guardian  *proc.Guardian
+	order     []string
+	cars      map[string]*sidecar
+	bus       *bus
+	noRestart atomic.Bool
+	done      chan struct{}
+	wg        sync.WaitGroup
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// StateFileName is the state file's name inside Paths.StateDir.
+const StateFileName = "sidecars.json"
+
+// New prepares a supervisor for cfg's sidecars; nothing starts yet.
+func New(opts Options) (*Supervisor, error) {
+	if err := opts.Config.Validate(); err != nil {
+		return nil, err
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	if opts.RingSize <= 0 {
+		opts.RingSize = 5000
+	}
+	s := &Supervisor{
+		opts:     opts,
+		log:      opts.Logger,
+		binDirs:  opts.BinDirs,
+		client:   health.Client(),
+		guardian: opts.Guardian,
+		cars:     map[string]*sidecar{},
+		bus:      newBus(),
+		done:     make(chan struct{}),
+	}
+	if s.binDirs == nil {
+		s.binDirs = DefaultBinDirs()
+	}
+	if opts.Paths.StateDir != "" {
+		st, err := proc.OpenStateFile(opts.Paths.StateDir + string(os.PathSeparator) + StateFileName)
+		if err != nil {
+			if st == nil {
+				return nil, err
+			}
+			s.log.Warn("state file", "err", err)
+		}
+		s.state = st
+	}
+	for _, spec := range opts.Config.Sidecars {
+		c := &sidecar{
+			sup:   s,
+			name:  spec.Name,
+			log:   s.log.With("sidecar", spec.Name),
+			ring:  logs.NewRing(opts.RingSize),
+			cmds:  make(chan command),
+			facts: make(chan fact, 16),
+			dead:  make(chan struct{}),
+		}
+		sp := spec
+		c.spec.Store(&sp)
+		if opts.Policy != nil {
+			c.policy = opts.Policy(spec)
+		}
+		c.st = Status{Name: spec.Name, State: Stopped, Port: spec.Port, URL: spec.URL()}
+		st := c.st
+		c.status.Store(&st)
+		ch := make(chan struct{})
+		c.change.Store(&ch)
+		s.order = append(s.order, spec.Name)
+		s.cars[spec.Name] = c
+	}
+	for _, c := range s.cars {
+		s.wg.Add(1)
+		go func(c *sidecar) {
+			defer s.wg.Done()
+			c.loop()
+		}(c)
+	}
+	return s, nil
+}
+
+// Names lists the sidecars in configuration order.
+func (s *Supervisor) Names() []string { return append([]string(nil), s.order...) }
+
+// Spec returns the spec a sidecar will use at its next start.
+func (s *Supervisor) Spec(name string) (config.Spec, bool) {
+	c, ok := s.cars[name]
+	if !ok {
+		return config.Spec{}, false
+	}
+	return c.specCopy(), true
+}
+
+// UpdateSpec replaces a sidecar's spec; it applies at its next start.
+func (s *Supervisor) UpdateSpec(ctx context.Context, spec config.Spec) error {
+	c, err := s.car(spec.Name)
+	if err != nil {
+		return err
+	}
+	return s.do(ctx, c, command{kind: cmdSetSpec, spec: spec})
+}
+
+// Logs returns the ring of a sidecar's recent output lines.
+func (s *Supervisor) Logs(name string) *logs.Ring {
+	if c, ok := s.cars[name]; ok {
+		return c.ring
+	}
+	return nil
+}
+
+// LogDir is where sidecar log files are written.
+func (s *Supervisor) LogDir() string { return s.opts.Paths.LogDir }
+
+// Status returns one sidecar's current status.
+func (s *Supervisor) Status(name string) (Status, bool) {
+	c, ok := s.cars[name]
+	if !ok {
+		return Status{}, false
+	}
+	return c.status.Load().withUptime(time.Now()), true
+}
+
+// Snapshot returns every sidecar's status in configuration order.
+func (s *Supervisor) Snapshot() []Status {
+	now := time.Now()
+	out := make([]Status, 0, len(s.order))
+	for _, n := range s.order {
+		out = append(out, s.cars[n].status.Load().withUptime(now))
+	}
+	return out
+}
+
+// Subscribe returns a channel of events, starting with the current status
+// of every sidecar, and a function that ends the subscription. The
+// supervisor never waits for a subscriber: one that falls behind receives
+// the newest state of each sidecar rather than a backlog (notable events
+// such as GaveUp are kept). The channel closes when the subscription or the
+// supervisor ends.
+func (s *Supervisor) Subscribe() (<-chan Event, func()) {
+	now := time.Now()
+	var initial []Event
+	for _, st := range s.Snapshot() {
+		initial = append(initial, Event{Sidecar: st.Name, Kind: EventState, Time: now, Status: st})
+	}
+	return s.bus.subscribe(initial)
+}
+
+// Start starts one sidecar (not its dependencies) and returns once its
+// process is up; it does not wait for Ready (see WaitReady). Starting a
+// running sidecar is an error. A manual Start resets a Failed sidecar.
+func (s *Supervisor) Start(ctx context.Context, name string) error {
+	c, err := s.car(name)
+	if err != nil {
+		return err
+	}
+	return s.do(ctx, c, command{kind: cmdStart})
+}
+
+// Stop stops one sidecar and waits until its whole process tree is gone.
+// The watchdog never undoes a Stop.
+func (s *Supervisor) Stop(ctx context.Context, name string) error {
+	c, err := s.car(name)
+	if err != nil {
+		return err
+	}
+	return s.do(ctx, c, command{kind: cmdStop})
+}
+
+// Restart stops the sidecar if it runs and starts it again; the wish to
+// run stays on throughout, so it never looks like a user Stop.
+func (s *Supervisor) Restart(ctx context.Context, name string) error {
+	c, err := s.car(name)
+	if err != nil {
+		return err
+	}
+	return s.do(ctx, c, command{kind: cmdRestart})
+}
+
+// do sends a command and waits for its reply; the loop answers when the
+// work is done (for Stop: when the process tree is gone).
+func (s *Supervisor) do(ctx context.Context, c *sidecar, cmd command) error {
+	cmd.reply = make(chan error, 1)
+	select {
+	case c.cmds <- cmd:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-c.dead:
+		return fmt.Errorf("%s: supervisor closed", c.name)
+	}
+	select {
+	case err := <-cmd.reply:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-c.dead:
+		return fmt.Errorf("%s: supervisor closed", c.name)
+	}
+}
+
+func (s *Supervisor) car(name string) (*sidecar, error) {
+	c, ok := s.cars[name]
+	if !ok {
+		return nil, fmt.Errorf("no sidecar named %q", name)
+	}
+	return c, nil
+}
+
+// WaitReady waits until the sidecar is Ready. It fails as soon as the
+// sidecar can no longer get there by itself (Failed, Exited, or Stopped by
+// the user); Starting and Backoff are waited through.
+func (s *Supervisor) WaitReady(ctx context.Context, name string) error {
+	c, err := s.car(name)
+	if err != nil {
+		return err
+	}
+	for {
+		ch := c.changed()
+		st := *c.status.Load()
+		switch {
+		case st.State == Ready:
+			return nil
+		case st.State == Failed:
+			return fmt.Errorf("%s failed: %s", name, st.LastError)
+		case st.State == Exited:
+			return fmt.Errorf("%s exited: %s", name, st.Reason)
+		case st.State == Stopped && !st.Wanted:
+			return fmt.Errorf("%s is stopped", name)
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return fmt.Errorf("wait for %s: %w (state %s)", name, ctx.Err(), st.State)
+		case <-c.dead:
+			return fmt.Errorf("%s: supervisor closed", name)
+		}
+	}
+}
+
+// Report lets the watchdog feed what its sweep measured: CPU and memory of
+// the sidecar whose process is pid.
+func (s *Supervisor) ReportMetrics(name string, pid int, cpuPercent float64, rssBytes uint64) {
+	if c, ok := s.cars[name]; ok {
+		s.post(c, command{kind: cmdMetrics, pid: pid, cpu: cpuPercent, rss: rssBytes})
+	}
+}
+
+// ReportGone lets the watchdog's sweep say a supervised pid is dead or a
+// zombie (what) before the spawner's Wait reported it.
+func (s *Supervisor) ReportGone(name string, pid int, what string) {
+	if c, ok := s.cars[name]; ok {
+		s.post(c, command{kind: cmdGone, pid: pid, what: what})
+	}
+}
+
+// post sends a command that needs no reply, giving up if the supervisor closes.
+func (s *Supervisor) post(c *sidecar, cmd command) {
+	select {
+	case c.cmds <- cmd:
+	case <-c.dead:
+	}
+}
+
+// DisableRestarts makes every later crash final. Quitting calls it before
+// stopping anything, so the quit path never triggers a restart.
+func (s *Supervisor) DisableRestarts() { s.noRestart.Store(true) }
+
+// StartAll starts the auto-start sidecars (see StartGroup).
+func (s *Supervisor) StartAll(ctx context.Context) error {
+	var names []string
+	for _, spec := range s.opts.Config.Sidecars {
+		if spec.AutoStart {
+			names = append(names, spec.Name)
+		}
+	}
+	return s.StartGroup(ctx, names)
+}
+
+// StartGroup starts names and everything they depend on, each only after
+// its dependencies are Ready, and waits until all are Ready. Independent
+// sidecars start together unless the config asks for sequential_start (the
+// seed's one-by-one start, gentler on a disk busy unpacking PyInstaller
+// binaries). Sidecars already running are left as they are.
+func (s *Supervisor) StartGroup(ctx context.Context, names []string) error {
+	order, err := s.closure(names)
+	if err != nil {
+		return err
+	}
+	if s.opts.Config.SequentialStart {
+		var errs []error
+		for _, n := range order {
+			if err := s.ensureStarted(ctx, n); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			if err := s.WaitReady(ctx, n); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		return errors.Join(errs...)
+	}
+	ready := map[string]chan error{}
+	for _, n := range order {
+		ready[n] = make(chan error, 1)
+	}
+	var wg sync.WaitGroup
+	for _, n := range order {
+		wg.Add(1)
+		go func(n string) {
+			defer wg.Done()
+			ready[n] <- s.startAfterDeps(ctx, n, ready)
+		}(n)
+	}
+	wg.Wait()
+	var errs []error
+	for _, n := range order {
+		if err := <-ready[n]; err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (s *Supervisor) startAfterDeps(ctx context.Context, n string, ready map[string]chan error) error {
+	for _, d := range s.cars[n].specCopy().DependsOn {
+		err := <-ready[d]
+		ready[d] <- err // put it back for the other dependents
+		if err != nil {
+			return fmt.Errorf("start %s: dependency %s is not ready", n, d)
+		}
+	}
+	if err := s.ensureStarted(ctx, n); err != nil {
+		return err
+	}
+	return s.WaitReady(ctx, n)
+}
+
+// ensureStarted starts n unless it is already running or about to restart.
+func (s *Supervisor) ensureStarted(ctx context.Context, n string) error {
+	st, _ := s.Status(n)
+	if st.State.Running() && st.State != Stopping || st.State == Backoff {
+		return nil
+	}
+	return s.Start(ctx, n)
+}
+
+// closure returns names plus their transitive dependencies, dependencies
+// first.
+func (s *Supervisor) closure(names []string) ([]string, error) {
+	var order []string
+	seen := map[string]int{} // 1 visiting, 2 done
+	var visit func(n string, path []string) error
+	visit = func(n string, path []string) error {
+		c, ok := s.cars[n]
+		if !ok {
+			return fmt.Errorf("no sidecar named %q", n)
+		}
+		switch seen[n] {
+		case 1:
+			return fmt.Errorf("dependency cycle: %s", strings.Join(append(path, n), " → "))
+		case 2:
+			return nil
+		}
+		seen[n] = 1
+		for _, d := range c.specCopy().DependsOn {
+			if err := visit(d, append(path, n)); err != nil {
+				return err
+			}
+		}
+		seen[n] = 2
+		order = append(order, n)
+		return nil
+	}
+	for _, n := range names {
+		if err := visit(n, nil); err != nil {
+			return nil, err
+		}
+	}
+	return order, nil
+}
+
+// StopAll stops every sidecar: dependents before what they depend on,
+// everything else in parallel, so N stubborn sidecars cost one grace period.
+// One failure never keeps the others from stopping; all errors are returned.
+func (s *Supervisor) StopAll(ctx context.Context) error {
+	stopped := map[string]chan struct{}{}
+	for _, n := range s.order {
+		stopped[n] = make(chan struct{})
+	}
+	dependents := map[string][]string{}
+	for _, n := range s.order {
+		for _, d := range s.cars[n].specCopy().DependsOn {
+			dependents[d] = append(dependents[d], n)
+		}
+	}
+	errs := make([]error, len(s.order))
+	var wg sync.WaitGroup
+	for i, n := range s.order {
+		wg.Add(1)
+		go func(i int, n string) {
+			defer wg.Done()
+			defer close(stopped[n])
+			for _, dep := range dependents[n] {
+				select {
+				case <-stopped[dep]:
+				case <-ctx.Done():
+				}
+			}
+			if err := s.Stop(ctx, n); err != nil {
+				errs[i] = fmt.Errorf("stop %s: %w", n, err)
+			}
+		}(i, n)
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// Close disables restarts, stops every sidecar, ends every goroutine the
+// supervisor owns and returns once nothing of it is left running.
+func (s *Supervisor) Close() error {
+	s.closeOnce.Do(func() {
+		s.DisableRestarts()
+		s.closeErr = s.StopAll(context.Background())
+		close(s.done)
+		s.wg.Wait()
+		s.bus.close()
+		s.client.CloseIdleConnections()
+	})
+	return s.closeErr
+}
+
+// env builds a sidecar's environment: ours, then APP_HOST, APP_PORT,
+// PYTHONUNBUFFERED=1 (Python would otherwise hold its output in a buffer),
+// DATA_DIR, then the spec's env with ${url:NAME} / ${port:NAME} expanded to
+// another sidecar's current address.
+func (s *Supervisor) env(spec config.Spec, port int) []string {
+	env := make([]string, 0, len(os.Environ())+8)
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, proc.GuardianEnv+"=") {
+			env = append(env, kv)
+		}
+	}
+	host := spec.Host
+	if host == "" {
+		host = "127.0.0.1"
+	}
+	env = append(env,
+		"APP_HOST="+host,
+		"APP_PORT="+strconv.Itoa(port),
+		"PYTHONUNBUFFERED=1",
+		"OUTRIGGER_SIDECAR="+spec.Name,
+	)
+	if dir := s.opts.Paths.DataDir; dir != "" {
+		env = append(env, "DATA_DIR="+dir+string(os.PathSeparator)+spec.Name)
+	}
+	for k, v := range spec.Env {
+		env = append(env, k+"="+s.expand(v))
+	}
+	return env
+}
+
+func (s *Supervisor) expand(v string) string {
+	return os.Expand(v, func(key string) string {
+		kind, name, ok := strings.Cut(key, ":")
+		if !ok {
+			return "${" + key + "}"
+		}
+		c, found := s.cars[name]
+		if !found {
+			return ""
+		}
+		st := c.status.Load()
+		switch kind {
+		case "url":
+			return st.URL
+		case "port":
+			return strconv.Itoa(st.Port)
+		}
+		return "${" + key + "}"
+	})
+}
+
+// choosePort checks the sidecar's port before starting. If our own process
+// from an earlier run holds it, that process is ended; if someone else does,
+// another free port is chosen and the reason returned for the UI.
+func (s *Supervisor) choosePort(spec config.Spec) (int, string, error) {
+	port := spec.Port
+	if port == 0 {
+		return 0, "", nil
+	}
+	host := spec.Host
+	if host == "" {
+		host = "127.0.0.1"
+	}
+	if portFree(host, port) {
+		return port, "", nil
+	}
+	if s.state != nil {
+		if rec, ok := s.state.Get(spec.Name); ok && rec.Port == port {
+			if ended, err := proc.EndLeftover(rec, 3*time.Second); ended {
+				s.log.Warn("ended our leftover process from an earlier run", "sidecar", spec.Name, "pid", rec.PID, "port", port)
+				deadline := time.Now().Add(2 * time.Second)
+				for !portFree(host, port) && time.Now().Before(deadline) {
+					time.Sleep(20 * time.Millisecond) // the kernel frees the port on its own time
+				}
+				if portFree(host, port) {
+					return port, fmt.Sprintf("ended leftover pid %d from an earlier run on port %d", rec.PID, port), nil
+				}
+			} else if err != nil {
+				s.log.Warn("leftover", "sidecar", spec.Name, "err", err)
+			}
+		}
+	}
+	taken := map[int]bool{}
+	for _, n := range s.order {
+		if n == spec.Name {
+			continue
+		}
+		st := s.cars[n].status.Load()
+		taken[st.Port] = true
+		taken[s.cars[n].specCopy().Port] = true
+	}
+	for p := port + 10; p < port+110 && p < 65536; p++ {
+		if !taken[p] && portFree(host, p) {
+			return p, fmt.Sprintf("port %d busy, using %d", port, p), nil
+		}
+	}
+	l, err := net.Listen("tcp", hostPort(host, 0))
+	if err != nil {
+		return 0, "", fmt.Errorf("port %d busy and no free port found: %w", port, err)
+	}
+	p := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	return p, fmt.Sprintf("port %d busy, using %d", port, p), nil
+}
+
+func portFree(host string, port int) bool {
+	l, err := net.Listen("tcp", hostPort(host, port))
+	if err != nil {
+		return false
+	}
+	l.Close()
+	return true
+}

@@ -1,0 +1,321 @@
+package workflow
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"outrigger/internal/testutil"
+)
+
+// A client that disconnects after the first chunk does not stop the
+// execution: it completes and every node's output is stored.
+func TestDisconnectAfterFirstChunkCompletes(t *testing.T) {
+	ts := startService(t, nil)
+	ctx, disconnect := context.WithCancel(context.Background())
+	defer disconnect()
+	var chunks int
+	err := ts.Client.Stream(ctx, "pipeline", raw(`{"text":"x","delay_ms":150,"nodes":4}`), "disc-1", func(ev StreamEvent) {
+		if ev.Type == EventData {
+			chunks++
+			disconnect() // leave after the first chunk
+		}
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Stream after disconnect: %v, want context.Canceled", err)
+	}
+	if chunks != 1 {
+		t.Fatalf("got %d chunks before disconnecting, want 1", chunks)
+	}
+	// The server notices the client left while the execution still runs.
+	testutil.Eventually(t, 10*time.Second, func() bool {
+		return contains(ts.Logs.String(), "stream client went away")
+	}, "the server to notice the disconnect")
+	if st := ts.Manager().Status(); st.Running != 1 {
+		t.Fatalf("running = %d right after the disconnect, want 1 (still executing)", st.Running)
+	}
+
+	res := waitResult(t, ts.Client, "disc-1")
+	if res.Status != StatusCompleted {
+		t.Fatalf("status %q (error %q), want completed", res.Status, res.Error)
+	}
+	if len(res.Nodes) != 4 {
+		t.Fatalf("%d nodes stored, want 4", len(res.Nodes))
+	}
+	want := "x"
+	for i, n := range res.Nodes {
+		want += fmt.Sprintf("|%d", i+1)
+		var out stepIO
+		if err := json.Unmarshal(n.Output, &out); err != nil {
+			t.Fatalf("node %d output %s: %v", i, n.Output, err)
+		}
+		if n.Status != StatusCompleted || out.Text != want || n.NodeID != fmt.Sprintf("step-%d", i+1) {
+			t.Fatalf("node %d = %+v (output %s), want completed with text %q", i, n, n.Output, want)
+		}
+		if n.Input == nil || n.StartedAt == nil || n.FinishedAt == nil {
+			t.Fatalf("node %d lacks input or timings: %+v", i, n)
+		}
+	}
+	if res.StartedAt == nil || res.FinishedAt == nil || res.DurationMS < 4*150 {
+		t.Fatalf("execution timings %v %v %dms", res.StartedAt, res.FinishedAt, res.DurationMS)
+	}
+}
+
+// Store first, stream second: when a chunk or a log event reaches the
+// client, the database (read by a second connection, as another process
+// would) already holds what it reports.
+func TestStoredBeforeStreamed(t *testing.T) {
+	ts := startService(t, nil)
+	db := openDB(t, ts.Dir)
+	var checked atomic.Int32
+	var failures []string
+	fail := func(format string, a ...any) { failures = append(failures, fmt.Sprintf(format, a...)) }
+	err := ts.Client.Stream(ctxT(t, 30*time.Second), "pipeline", raw(`{"text":"s","delay_ms":10,"nodes":5}`), "sbs-1", func(ev StreamEvent) {
+		switch {
+		case ev.Node != nil:
+			var status, output string
+			err := db.QueryRow(`SELECT io.status, io.output FROM execution_io io JOIN execution_meta m ON m.id = io.execution_id
+				WHERE m.interaction_id = ? AND io.idx = ?`, "sbs-1", ev.Node.Index).Scan(&status, &output)
+			if err != nil {
+				fail("chunk %d: not in the database: %v", ev.Node.Index, err)
+				return
+			}
+			if status != StatusCompleted || output != string(ev.Node.Output) {
+				fail("chunk %d: db has %s %s, chunk has %s", ev.Node.Index, status, output, ev.Node.Output)
+			}
+			checked.Add(1)
+		case ev.Log != nil && ev.Log.Status == "node_started":
+			var input string
+			if err := db.QueryRow(`SELECT io.input FROM execution_io io JOIN execution_meta m ON m.id = io.execution_id
+				WHERE m.interaction_id = ? AND io.idx = ?`, "sbs-1", ev.Log.Index).Scan(&input); err != nil || input == "" {
+				fail("node_started %d: input not stored (%v)", ev.Log.Index, err)
+			}
+		case ev.End != nil:
+			var status string
+			var finished *int64
+			if err := db.QueryRow(`SELECT status, finished_at FROM execution_meta WHERE interaction_id = ?`, "sbs-1").
+				Scan(&status, &finished); err != nil || status != ev.End.Status || finished == nil {
+				fail("end %s: db has %q finished=%v (%v)", ev.End.Status, status, finished, err)
+			}
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(failures) > 0 {
+		t.Fatal(strings.Join(failures, "\n"))
+	}
+	if checked.Load() != 5 {
+		t.Fatalf("checked %d chunks, want 5", checked.Load())
+	}
+}
+
+// 20 concurrent requests with a cap of 4: never more than 4 run at once,
+// the rest wait in the queue, and all complete.
+func TestConcurrencyCap(t *testing.T) {
+	var cur, peak atomic.Int64
+	ts := startService(t, func(o *Options) {
+		o.MaxWorkers = 4
+		o.Workflows = append(Builtin("", nil), probeWorkflow(&cur, &peak, 100*time.Millisecond))
+	})
+	var sawQueued atomic.Bool
+	stop := make(chan struct{})
+	var polls sync.WaitGroup
+	polls.Add(1)
+	var statusErr atomic.Value
+	go func() { // watch /executions/status while they run
+		defer polls.Done()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			s, err := ts.Client.Status(context.Background())
+			if err != nil {
+				continue
+			}
+			if s.Running > 4 {
+				statusErr.Store(fmt.Sprintf("status reported running=%d", s.Running))
+			}
+			if s.Queued > 0 {
+				sawQueued.Store(true)
+			}
+		}
+	}()
+
+	const n = 20
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var end *EndEvent
+			err := ts.Client.Stream(context.Background(), "probe", nil, fmt.Sprintf("cap-%d", i), func(ev StreamEvent) {
+				if ev.End != nil {
+					end = ev.End
+				}
+			})
+			if err == nil && end.Status != StatusCompleted {
+				err = fmt.Errorf("cap-%d ended %s: %s", i, end.Status, end.Error)
+			}
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(stop)
+	polls.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	if v := statusErr.Load(); v != nil {
+		t.Error(v)
+	}
+	t.Logf("peak concurrent nodes %d, manager peak %d, saw queued %v", peak.Load(), ts.Manager().Peak(), sawQueued.Load())
+	if peak.Load() > 4 || ts.Manager().Peak() > 4 {
+		t.Fatalf("peak %d (manager %d) running at once, cap is 4", peak.Load(), ts.Manager().Peak())
+	}
+	if peak.Load() < 2 {
+		t.Fatalf("peak %d: the requests did not overlap at all", peak.Load())
+	}
+	if !sawQueued.Load() {
+		t.Error("status never showed a queued execution")
+	}
+	for i := range n {
+		if r, err := ts.Client.Result(context.Background(), fmt.Sprintf("cap-%d", i)); err != nil || r.Status != StatusCompleted {
+			t.Errorf("cap-%d: %v %+v", i, err, r.Status)
+		}
+	}
+}
+
+// POST /executions/{id}/cancel stops a running execution and one still in
+// the queue; both are stored as cancelled.
+func TestCancel(t *testing.T) {
+	ts := startService(t, func(o *Options) { o.MaxWorkers = 1 })
+	c := ts.Client
+	ctx := ctxT(t, 30*time.Second)
+
+	firstChunk := make(chan struct{})
+	streamDone := make(chan error, 1)
+	var end atomic.Pointer[EndEvent]
+	go func() {
+		var once sync.Once
+		streamDone <- c.Stream(ctx, "pipeline", raw(`{"delay_ms":200,"nodes":50}`), "cancel-run", func(ev StreamEvent) {
+			if ev.Node != nil {
+				once.Do(func() { close(firstChunk) })
+			}
+			if ev.End != nil {
+				end.Store(ev.End)
+			}
+		})
+	}()
+	select {
+	case <-firstChunk:
+	case <-ctx.Done():
+		t.Fatal("no first chunk")
+	}
+	// A second one waits in the queue behind it.
+	queuedDone := make(chan error, 1)
+	go func() {
+		queuedDone <- c.Stream(ctx, "pipeline", raw(`{"delay_ms":1,"nodes":1}`), "cancel-queued", nil)
+	}()
+	waitStatus(t, c, func(s ExecStatus) bool { return s.Running == 1 && s.Queued == 1 }, "one running, one queued")
+
+	if err := c.Cancel(ctx, "cancel-queued"); err != nil {
+		t.Fatalf("cancel queued: %v", err)
+	}
+	if err := <-queuedDone; err != nil {
+		t.Fatalf("queued stream: %v", err)
+	}
+	if err := c.Cancel(ctx, "cancel-run"); err != nil {
+		t.Fatalf("cancel running: %v", err)
+	}
+	if err := <-streamDone; err != nil {
+		t.Fatalf("running stream: %v", err)
+	}
+	if e := end.Load(); e == nil || e.Status != StatusCancelled {
+		t.Fatalf("end event %+v, want cancelled", e)
+	}
+
+	res := waitResult(t, c, "cancel-run")
+	if res.Status != StatusCancelled || len(res.Nodes) < 2 || len(res.Nodes) == 50 {
+		t.Fatalf("running: status %s with %d nodes, want cancelled part way", res.Status, len(res.Nodes))
+	}
+	if last := res.Nodes[len(res.Nodes)-1]; last.Status != StatusCancelled {
+		t.Fatalf("last node %+v, want cancelled", last)
+	}
+	if res.Nodes[0].Status != StatusCompleted {
+		t.Fatalf("first node %+v, want completed", res.Nodes[0])
+	}
+	q := waitResult(t, c, "cancel-queued")
+	if q.Status != StatusCancelled || len(q.Nodes) != 0 || q.StartedAt != nil {
+		t.Fatalf("queued: %+v, want cancelled before starting", q)
+	}
+
+	// Cancelling again: 409 with the status; unknown: 404.
+	err := c.Cancel(ctx, "cancel-run")
+	var he *HTTPError
+	if !errors.Is(err, ErrFinished) || !errors.As(err, &he) || he.Status != StatusCancelled {
+		t.Fatalf("second cancel: %v, want 409 already finished", err)
+	}
+	if err := c.Cancel(ctx, "no-such-id"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("cancel unknown: %v, want 404", err)
+	}
+	waitStatus(t, c, func(s ExecStatus) bool { return s.Running == 0 && s.Queued == 0 }, "idle")
+}
+
+// Past the bounded queue the reply is 429 with Retry-After.
+func TestQueueFull429(t *testing.T) {
+	ts := startService(t, func(o *Options) { o.MaxWorkers = 1; o.MaxQueued = 1 })
+	c := ts.Client
+	// Occupy the worker and the single queue slot: each stream is left after
+	// its first event, and its execution goes on.
+	for _, id := range []string{"q-1", "q-2"} {
+		leave(t, c, "pipeline", raw(`{"delay_ms":60000,"nodes":1}`), id)
+	}
+	waitStatus(t, c, func(s ExecStatus) bool { return s.Running == 1 && s.Queued == 1 }, "one running, one queued")
+
+	resp, body := postJSON(t, ts.URL+"/workflow/stream", map[string]any{"workflow_id": "echo", "input": map[string]any{"text": "x"}})
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("third: %s Retry-After=%q %s, want 429 with Retry-After", resp.Status, resp.Header.Get("Retry-After"), body)
+	}
+	err := c.Stream(ctxT(t, 10*time.Second), "echo", raw(`{"text":"x"}`), "q-3", nil)
+	var he *HTTPError
+	if !errors.Is(err, ErrQueueFull) || !errors.As(err, &he) || he.RetryAfter <= 0 {
+		t.Fatalf("client: %v, want ErrQueueFull with RetryAfter", err)
+	}
+	if _, err := c.Result(context.Background(), "q-3"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("a refused run must not be stored: %v", err)
+	}
+	for _, id := range []string{"q-2", "q-1"} {
+		if err := c.Cancel(context.Background(), id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A slot is free again.
+	if r, err := c.Deploy(ctxT(t, 10*time.Second), RunRequest{WorkflowID: "echo", Input: raw(`{"text":"ok"}`)}); err != nil || r.Status != StatusCompleted {
+		t.Fatalf("after the queue drained: %v %+v", err, r)
+	}
+}
+
+// leave starts an execution and disconnects after its first event.
+func leave(t testing.TB, c *Client, wf string, input json.RawMessage, id string) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	err := c.Stream(ctx, wf, input, id, func(StreamEvent) { cancel() })
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("start %s: %v", id, err)
+	}
+}

@@ -206,7 +206,7 @@ func (s *sidecar) userStart() error {
 	if s.policy != nil {
 		s.policy.Reset()
 	}
-	s.st.Restarts, s.st.Attempt = 0, 0
+	s.st.Restarts, s.st.Attempt, s.st.LastError = 0, 0, ""
 	s.st.Wanted = true
 	return s.start()
 }
@@ -232,7 +232,7 @@ func (s *sidecar) userRestart(reply chan error) {
 	if s.policy != nil {
 		s.policy.Reset()
 	}
-	s.st.Restarts, s.st.Attempt = 0, 0
+	s.st.Restarts, s.st.Attempt, s.st.LastError = 0, 0, ""
 	if s.run == nil {
 		s.cancelBackoff()
 		reply <- s.start()
@@ -247,7 +247,6 @@ func (s *sidecar) start() error {
 	s.cancelBackoff()
 	spec := s.specCopy()
 	s.st.NextRestartAt = nil
-	s.st.LastError = ""
 	fail := func(err error) error {
 		s.st.State = Failed
 		s.st.Wanted = false
@@ -258,7 +257,7 @@ func (s *sidecar) start() error {
 		s.publish(EventState, nil)
 		return fmt.Errorf("start %s: %w", s.name, err)
 	}
-	path, err := Resolve(spec.Binary, s.sup.binDirs)
+	path, err := Resolve(spec.BinaryName(), s.sup.binDirs)
 	if err != nil {
 		return fail(err)
 	}

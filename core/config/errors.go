@@ -1,0 +1,119 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Error is one problem in a configuration. Parse, Merge, Validate and Load
+// return one *Error, or several joined with errors.Join (one per line of
+// the message, ordered by line); errors.As finds the first.
+//
+// Its text is "file:line: sidecar "name": key: message", leaving out what is
+// not known, for example
+//
+//	outrigger.toml:9: sidecar "xgen-workflow": port: must be 1..65535, got 70000
+//	outrigger.toml:7: sidecar "xgen-workflow": unknown key "sidecar.prot" (did you mean "port"?)
+type Error struct {
+	File    string // the file's path as given to Parse / ReadFile / Load; "" when not from a file
+	Line    int    // 1-based; 0 when unknown
+	Sidecar string // the sidecar's name ("#N" for the Nth [[sidecar]] when it has none); "" for top-level keys
+	Key     string // key relative to the sidecar or the top level, dotted ("port", "restart.policy"); may be ""
+	Msg     string
+
+	keyInMsg bool // Msg already names the key (unknown keys)
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	switch {
+	case e.File != "" && e.Line > 0:
+		fmt.Fprintf(&b, "%s:%d: ", e.File, e.Line)
+	case e.File != "":
+		b.WriteString(e.File + ": ")
+	case e.Line > 0:
+		fmt.Fprintf(&b, "line %d: ", e.Line)
+	}
+	if e.Sidecar != "" {
+		if strings.HasPrefix(e.Sidecar, "#") {
+			fmt.Fprintf(&b, "sidecar %s: ", e.Sidecar)
+		} else {
+			fmt.Fprintf(&b, "sidecar %q: ", e.Sidecar)
+		}
+	}
+	if e.Key != "" && !e.keyInMsg {
+		b.WriteString(e.Key + ": ")
+	}
+	b.WriteString(e.Msg)
+	return b.String()
+}
+
+// joinErrors orders errs by line (stable otherwise) and joins them.
+func joinErrors(errs []*Error) error {
+	switch len(errs) {
+	case 0:
+		return nil
+	case 1:
+		return errs[0]
+	}
+	sort.SliceStable(errs, func(i, j int) bool {
+		li, lj := errs[i].Line, errs[j].Line
+		if li == 0 || lj == 0 {
+			return li != 0 && lj == 0
+		}
+		return li < lj
+	})
+	all := make([]error, len(errs))
+	for i, e := range errs {
+		all[i] = e
+	}
+	return errors.Join(all...)
+}
+
+// suggest returns the known key closest to k, or "".
+func suggest(k string, known []string) string {
+	norm := func(s string) string {
+		return strings.NewReplacer("_", "", "-", "").Replace(strings.ToLower(s))
+	}
+	best, bestD := "", 1<<30
+	for _, c := range known {
+		if norm(c) == norm(k) {
+			return c
+		}
+		d := levenshtein(strings.ToLower(k), c)
+		if d < bestD {
+			best, bestD = c, d
+		}
+	}
+	limit := max(2, len(k)/3)
+	if len(k) <= 3 {
+		limit = 1
+	}
+	if bestD <= limit {
+		return best
+	}
+	return ""
+}
+
+func levenshtein(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	prev := make([]int, len(rb)+1)
+	cur := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(rb)]
+}

@@ -1,0 +1,236 @@
+// Package config holds Outrigger's configuration: the sidecar specs, the
+// compiled-in defaults that reproduce the seed (xgen-workflow on 8001,
+// xgen-embedding on 8002), the user's outrigger.toml (parsing with errors
+// that name file, line and key; merging over the defaults; atomic saving)
+// and the per-user folders.
+//
+// Two shapes exist on purpose:
+//
+//   - [Config] / [Spec] are resolved: every field holds a concrete value.
+//     [Defaults], [DefaultSpec] and [Merge] always return fully resolved
+//     values, so consumers never need to guess what a zero means.
+//   - [File] / [SidecarFile] are the user's file as written: every field is
+//     optional (nil = not set), so saving keeps the file minimal and a
+//     default that changes in a later release still reaches the user.
+//
+// The package never imports Fyne and builds with CGO_ENABLED=0 on every OS.
+package config
+
+import (
+	"maps"
+	"net"
+	"slices"
+	"strconv"
+	"time"
+)
+
+// Mode names, as written in outrigger.toml.
+const (
+	ModeStandalone = "standalone"
+	ModeService    = "service"
+	ModeConnected  = "connected"
+)
+
+// Restart policies.
+const (
+	PolicyAlways    = "always"
+	PolicyOnFailure = "on-failure"
+	PolicyNever     = "never"
+)
+
+// Built-in defaults. The restart and liveness values are the SPEC's
+// ("Watchdog"); the liveness ones are Kubernetes' defaults.
+const (
+	DefaultHost           = "127.0.0.1"
+	DefaultStartupTimeout = 60 * time.Second
+	DefaultStopTimeout    = 10 * time.Second
+
+	DefaultPolicy         = PolicyOnFailure
+	DefaultInitialBackoff = 500 * time.Millisecond
+	DefaultMaxBackoff     = 30 * time.Second
+	DefaultMultiplier     = 2.0
+	DefaultJitter         = 0.2
+	DefaultMaxRetries     = 10
+	DefaultStableAfter    = 60 * time.Second
+
+	DefaultLivenessPeriod   = 10 * time.Second
+	DefaultLivenessTimeout  = 2 * time.Second
+	DefaultFailureThreshold = 3
+	DefaultSuccessThreshold = 1
+
+	DefaultMode    = ModeService
+	DefaultService = "xgen-workflow"
+
+	// UnlimitedRetries as RestartSpec.MaxRetries (max_retries = -1) never
+	// gives up.
+	UnlimitedRetries = -1
+)
+
+// DefaultHealth is the default list of probe paths, tried in order.
+func DefaultHealth() []string { return []string{"/health", "/docs", "/"} }
+
+// Spec is one sidecar, fully resolved.
+type Spec struct {
+	Name           string            // [a-z0-9-]+, unique
+	Binary         string            // plain file name (never a path); "" is read as Name
+	Args           []string          // arguments
+	Port           int               // 1..65535, passed as APP_PORT
+	Host           string            // passed as APP_HOST; default 127.0.0.1
+	Env            map[string]string // the user's extra environment (PYTHONUNBUFFERED etc. are added by the supervisor)
+	AutoStart      bool              // start when the app starts in Service mode; default true
+	DependsOn      []string          // names that must be Ready first
+	Health         []string          // probe paths, tried in order; each starts with "/"
+	StartupTimeout time.Duration     // how long Starting may last; default 60s
+	StopTimeout    time.Duration     // grace between SIGTERM and SIGKILL; default 10s
+	Restart        RestartSpec
+	Liveness       LivenessSpec
+	Adopt          bool // adopt leftovers from an earlier run instead of ending them; default false
+}
+
+// RestartSpec is the watchdog's restart policy for one sidecar.
+type RestartSpec struct {
+	Policy         string        // "always" | "on-failure" | "never"; default "on-failure"
+	InitialBackoff time.Duration // default 500ms (the first restart after a crash is immediate)
+	MaxBackoff     time.Duration // default 30s; never below InitialBackoff
+	Multiplier     float64       // default 2; >= 1
+	Jitter         float64       // default 0.2 (±20 %); 0..1
+	MaxRetries     int           // consecutive failed starts before Failed; default 10; -1 = unlimited (0 in a hand-built Spec is read as the default)
+	StableAfter    time.Duration // Ready this long resets the counter; default 60s
+}
+
+// LivenessSpec is the periodic probe once a sidecar is Ready (Kubernetes'
+// defaults). In outrigger.toml a 0 means "default"; Merge always resolves
+// it, so a merged Spec never holds a zero here unless built by hand.
+type LivenessSpec struct {
+	Period           time.Duration // default 10s
+	Timeout          time.Duration // default 2s
+	FailureThreshold int           // default 3
+	SuccessThreshold int           // default 1
+	Disabled         bool          // no liveness probing at all
+}
+
+// DefaultRestart returns the default restart policy.
+func DefaultRestart() RestartSpec {
+	return RestartSpec{
+		Policy:         DefaultPolicy,
+		InitialBackoff: DefaultInitialBackoff,
+		MaxBackoff:     DefaultMaxBackoff,
+		Multiplier:     DefaultMultiplier,
+		Jitter:         DefaultJitter,
+		MaxRetries:     DefaultMaxRetries,
+		StableAfter:    DefaultStableAfter,
+	}
+}
+
+// DefaultLiveness returns the default liveness settings.
+func DefaultLiveness() LivenessSpec {
+	return LivenessSpec{
+		Period:           DefaultLivenessPeriod,
+		Timeout:          DefaultLivenessTimeout,
+		FailureThreshold: DefaultFailureThreshold,
+		SuccessThreshold: DefaultSuccessThreshold,
+	}
+}
+
+// DefaultSpec returns a sidecar with every default filled in: binary = name,
+// host 127.0.0.1, auto-start, the default health paths, timeouts, restart
+// and liveness. Build hand-made specs (tests, the settings editor) from it.
+func DefaultSpec(name string, port int) Spec {
+	return Spec{
+		Name:           name,
+		Binary:         name,
+		Port:           port,
+		Host:           DefaultHost,
+		AutoStart:      true,
+		Health:         DefaultHealth(),
+		StartupTimeout: DefaultStartupTimeout,
+		StopTimeout:    DefaultStopTimeout,
+		Restart:        DefaultRestart(),
+		Liveness:       DefaultLiveness(),
+	}
+}
+
+// URL is the sidecar's base URL, "http://" + host:port. An unspecified
+// listen address (0.0.0.0, ::, empty) is reached through loopback.
+func (s Spec) URL() string {
+	host := s.Host
+	switch host {
+	case "", "0.0.0.0":
+		host = "127.0.0.1"
+	case "::", "[::]":
+		host = "::1"
+	}
+	return "http://" + net.JoinHostPort(host, strconv.Itoa(s.Port))
+}
+
+// BinaryName is Binary, or Name when Binary is empty.
+func (s Spec) BinaryName() string {
+	if s.Binary == "" {
+		return s.Name
+	}
+	return s.Binary
+}
+
+// Clone returns a deep copy (slices and the env map are not shared).
+func (s Spec) Clone() Spec {
+	s.Args = slices.Clone(s.Args)
+	s.Env = maps.Clone(s.Env)
+	s.DependsOn = slices.Clone(s.DependsOn)
+	s.Health = slices.Clone(s.Health)
+	return s
+}
+
+// Config is the whole resolved configuration.
+type Config struct {
+	Mode            string // "standalone" | "service" | "connected"; default "service"
+	GatewayURL      string // the remote gateway for Connected mode
+	Service         string // the sidecar behind Service mode; default "xgen-workflow"
+	SequentialStart bool   // auto-start strictly one by one (the seed's behaviour); default false
+	Sidecars        []Spec // the defaults' order, then new ones in file order
+}
+
+// Defaults returns the compiled-in configuration: Service mode backed by
+// xgen-workflow (port 8001), and xgen-embedding (port 8002); both
+// auto-start on 127.0.0.1 with every other default, no env and no
+// dependencies (a user may add depends_on in outrigger.toml).
+func Defaults() Config {
+	return Config{
+		Mode:    DefaultMode,
+		Service: DefaultService,
+		Sidecars: []Spec{
+			DefaultSpec("xgen-workflow", 8001),
+			DefaultSpec("xgen-embedding", 8002),
+		},
+	}
+}
+
+// Sidecar returns a copy of the named sidecar's spec.
+func (c Config) Sidecar(name string) (Spec, bool) {
+	for _, s := range c.Sidecars {
+		if s.Name == name {
+			return s.Clone(), true
+		}
+	}
+	return Spec{}, false
+}
+
+// Clone returns a deep copy.
+func (c Config) Clone() Config {
+	if c.Sidecars != nil {
+		sc := make([]Spec, len(c.Sidecars))
+		for i, s := range c.Sidecars {
+			sc[i] = s.Clone()
+		}
+		c.Sidecars = sc
+	}
+	return c
+}
+
+func (c Config) index(name string) int {
+	for i, s := range c.Sidecars {
+		if s.Name == name {
+			return i
+		}
+	}
+	return -1
+}

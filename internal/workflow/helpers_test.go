@@ -53,16 +53,19 @@ type testService struct {
 func startService(t testing.TB, configure func(*Options)) *testService {
 	t.Helper()
 	logs := &syncBuffer{}
-	var out io.Writer = logs
+	// Tests log everything (shown on failure); benchmarks format lines as
+	// production does (Info) but keep none.
+	var out io.Writer = io.Discard
+	level := slog.LevelInfo
 	if _, ok := t.(*testing.T); ok {
-		out = io.MultiWriter(logs, t.Output())
+		out, level = io.MultiWriter(logs, t.Output()), slog.LevelDebug
 	}
 	opts := Options{
 		DataDir:        t.TempDir(),
 		MaxWorkers:     4,
 		MaxQueued:      100,
 		ShutdownGrace:  2 * time.Second,
-		Logger:         slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Logger:         slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: level})),
 		WebhookBackoff: 50 * time.Millisecond,
 	}
 	if configure != nil {

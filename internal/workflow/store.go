@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	_ "modernc.org/sqlite" // pure-Go SQLite driver "sqlite"
@@ -61,6 +62,34 @@ type Store struct {
 	path string
 	w    *sql.DB
 	r    *sql.DB
+
+	mu    sync.Mutex
+	stmts map[stmtKey]*sql.Stmt // prepared once: SQLite parsing is a large part of a write
+}
+
+type stmtKey struct {
+	write bool
+	query string
+}
+
+// stmt returns query prepared on the writer (write) or the reader pool.
+func (s *Store) stmt(ctx context.Context, write bool, query string) (*sql.Stmt, error) {
+	k := stmtKey{write, query}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if st := s.stmts[k]; st != nil {
+		return st, nil
+	}
+	db := s.r
+	if write {
+		db = s.w
+	}
+	st, err := db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	s.stmts[k] = st
+	return st, nil
 }
 
 func dsn(path string, readOnly bool) string {
@@ -105,7 +134,7 @@ func OpenStore(ctx context.Context, path string) (*Store, int, error) {
 	}
 	r.SetMaxOpenConns(4)
 	r.SetMaxIdleConns(4)
-	s := &Store{path: path, w: w, r: r}
+	s := &Store{path: path, w: w, r: r, stmts: map[stmtKey]*sql.Stmt{}}
 	n, err := s.markInterrupted(ctx)
 	if err != nil {
 		s.Close()
@@ -119,6 +148,12 @@ func (s *Store) Path() string { return s.path }
 
 // Close closes both pools (the last connection checkpoints the WAL).
 func (s *Store) Close() error {
+	s.mu.Lock()
+	for _, st := range s.stmts {
+		st.Close()
+	}
+	s.stmts = map[stmtKey]*sql.Stmt{}
+	s.mu.Unlock()
 	return errors.Join(s.r.Close(), s.w.Close())
 }
 
@@ -132,7 +167,11 @@ const writeTimeout = 15 * time.Second
 func (s *Store) exec(query string, args ...any) (sql.Result, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
 	defer cancel()
-	return s.w.ExecContext(ctx, query, args...)
+	st, err := s.stmt(ctx, true, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(ctx, args...)
 }
 
 func (s *Store) markInterrupted(ctx context.Context) (int, error) {
@@ -216,9 +255,12 @@ func (s *Store) setWebhook(id int64, status string, attempts int, errMsg string)
 // Result returns the latest execution stored for interactionID, or
 // ErrNotFound.
 func (s *Store) Result(ctx context.Context, interactionID string) (Result, error) {
-	row := s.r.QueryRowContext(ctx, `SELECT id FROM execution_meta WHERE interaction_id = ? ORDER BY id DESC LIMIT 1`, interactionID)
+	st, err := s.stmt(ctx, false, `SELECT id FROM execution_meta WHERE interaction_id = ? ORDER BY id DESC LIMIT 1`)
+	if err != nil {
+		return Result{}, err
+	}
 	var id int64
-	if err := row.Scan(&id); err != nil {
+	if err := st.QueryRowContext(ctx, interactionID).Scan(&id); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return Result{}, ErrNotFound
 		}
@@ -234,9 +276,13 @@ func (s *Store) resultByID(ctx context.Context, id int64) (Result, error) {
 		created           int64
 		started, finished sql.NullInt64
 	)
-	err := s.r.QueryRowContext(ctx, `SELECT id, interaction_id, workflow_id, status, input, output, error,
+	meta, err := s.stmt(ctx, false, `SELECT id, interaction_id, workflow_id, status, input, output, error,
 		webhook_status, webhook_attempts, webhook_error, created_at, started_at, finished_at
-		FROM execution_meta WHERE id = ?`, id).Scan(&r.ExecutionID, &r.InteractionID, &r.WorkflowID, &r.Status,
+		FROM execution_meta WHERE id = ?`)
+	if err != nil {
+		return Result{}, err
+	}
+	err = meta.QueryRowContext(ctx, id).Scan(&r.ExecutionID, &r.InteractionID, &r.WorkflowID, &r.Status,
 		&input, &output, &r.Error, &r.Webhook, &r.WebhookAttempts, &r.WebhookError, &created, &started, &finished)
 	if err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
@@ -251,8 +297,12 @@ func (s *Store) resultByID(ctx context.Context, id int64) (Result, error) {
 	r.FinishedAt = timeOrNil(finished)
 	r.DurationMS = duration(started, finished)
 
-	rows, err := s.r.QueryContext(ctx, `SELECT idx, node_id, status, input, output, error, started_at, finished_at
-		FROM execution_io WHERE execution_id = ? ORDER BY idx`, id)
+	nodes, err := s.stmt(ctx, false, `SELECT idx, node_id, status, input, output, error, started_at, finished_at
+		FROM execution_io WHERE execution_id = ? ORDER BY idx`)
+	if err != nil {
+		return Result{}, err
+	}
+	rows, err := nodes.QueryContext(ctx, id)
 	if err != nil {
 		return Result{}, err
 	}

@@ -92,7 +92,11 @@ func TestDefaults(t *testing.T) {
 		if s.Name != want.name || s.Port != want.port || s.Binary != want.name {
 			t.Errorf("sidecar %d: %s/%s:%d", i, s.Name, s.Binary, s.Port)
 		}
-		if s.Host != "127.0.0.1" || !s.AutoStart || s.Adopt || len(s.Env) != 0 || s.DependsOn != nil || s.Args != nil {
+		wantEnv := 0
+		if s.Name == "xgen-workflow" {
+			wantEnv = 1 // EMBEDDING_URL = "${url:xgen-embedding}"
+		}
+		if s.Host != "127.0.0.1" || !s.AutoStart || s.Adopt || len(s.Env) != wantEnv || s.DependsOn != nil || s.Args != nil {
 			t.Errorf("%s: %+v", s.Name, s)
 		}
 		if !reflect.DeepEqual(s.Health, []string{"/health", "/docs", "/"}) {
@@ -164,7 +168,8 @@ liveness = { failure_threshold = 5 }
 `)
 	c := mustMerge(t, Defaults(), f)
 	got, _ := c.Sidecar("xgen-workflow")
-	want := DefaultSpec("xgen-workflow", 9001)
+	want, _ := Defaults().Sidecar("xgen-workflow")
+	want.Port = 9001
 	want.StopTimeout = 3 * time.Second
 	want.Restart.MaxBackoff = 5 * time.Second
 	want.Liveness.FailureThreshold = 5
@@ -560,9 +565,9 @@ func TestSpecExample(t *testing.T) {
 		t.Errorf("top %+v", c)
 	}
 	wf, _ := c.Sidecar("xgen-workflow")
-	want := DefaultSpec("xgen-workflow", 8001)
+	want, _ := Defaults().Sidecar("xgen-workflow")
 	want.DependsOn = []string{"xgen-embedding"}
-	want.Env = map[string]string{"POSTGRES_HOST": "localhost", "REDIS_HOST": "localhost"}
+	want.Env = map[string]string{"POSTGRES_HOST": "localhost", "REDIS_HOST": "localhost", "EMBEDDING_URL": "${url:xgen-embedding}"}
 	if !reflect.DeepEqual(wf, want) {
 		t.Errorf("xgen-workflow\n got  %+v\n want %+v", wf, want)
 	}
@@ -815,12 +820,12 @@ func TestFromSpec(t *testing.T) {
 	}
 	s := def.Clone()
 	s.Port = 8011
-	s.Env = map[string]string{"POSTGRES_HOST": "db", "REDIS_HOST": "cache"}
+	s.Env = map[string]string{"POSTGRES_HOST": "db", "REDIS_HOST": "cache", "EMBEDDING_URL": def.Env["EMBEDDING_URL"]}
 	s.Restart.MaxRetries = -1
 	s.Liveness.Disabled = true
 	s.Health = []string{"/ready"}
 	sf := FromSpec(s, def)
-	want := SidecarFile{Name: "xgen-workflow", Port: Ptr(8011), Env: s.Env, Health: []string{"/ready"},
+	want := SidecarFile{Name: "xgen-workflow", Port: Ptr(8011), Env: map[string]string{"POSTGRES_HOST": "db", "REDIS_HOST": "cache"}, Health: []string{"/ready"},
 		Restart: &RestartFile{MaxRetries: Ptr(-1)}, Liveness: &LivenessFile{Disabled: Ptr(true)}}
 	if !reflect.DeepEqual(sf, want) {
 		t.Errorf("got  %+v\nwant %+v", sf, want)

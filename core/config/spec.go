@@ -198,7 +198,7 @@ func Defaults() Config {
 		Mode:    DefaultMode,
 		Service: DefaultService,
 		Sidecars: []Spec{
-			DefaultSpec("xgen-workflow", 8001),
+			workflowDefault(),
 			DefaultSpec("xgen-embedding", 8002),
 		},
 	}
@@ -233,4 +233,13 @@ func (c Config) index(name string) int {
 		}
 	}
 	return -1
+}
+
+// workflowDefault is xgen-workflow as the seed runs it. Its embed workflow
+// calls xgen-embedding; ${url:NAME} is expanded by the supervisor to that
+// sidecar's current address, so it follows a port moved off a busy one.
+func workflowDefault() Spec {
+	s := DefaultSpec("xgen-workflow", 8001)
+	s.Env = map[string]string{"EMBEDDING_URL": "${url:xgen-embedding}"}
+	return s
 }

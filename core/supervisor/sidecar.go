@@ -73,7 +73,8 @@ type run struct {
 	startedAt time.Time
 	readyAt   time.Time
 	url       string
-	healthURL string // first path that answered, for liveness
+	healthURL string        // first path that answered, for liveness
+	kick      chan struct{} // output arrived: probe readiness now
 }
 
 type cmdKind int
@@ -273,7 +274,9 @@ func (s *sidecar) start() error {
 		s.out = out
 		s.st.LogFile = out.Path()
 	}
-	url := "http://" + hostPort(spec.Host, port)
+	at := spec
+	at.Port = port
+	url := at.URL() // loopback when the sidecar binds every interface
 	r, err := s.spawn(spec, path, port)
 	if err != nil {
 		return fail(err)
@@ -309,7 +312,7 @@ func (s *sidecar) start() error {
 	s.publish(EventState, nil)
 
 	r.ctx, r.cancel = context.WithCancel(context.Background())
-	go s.probeReady(r.ctx, r.id, url, spec.Health)
+	go s.probeReady(r.ctx, r.id, url, spec.Health, r.kick)
 	if spec.StartupTimeout > 0 {
 		r.killTimer = s.after(spec.StartupTimeout, fact{kind: factStartupTimeout, run: r.id})
 	}
@@ -321,7 +324,7 @@ func (s *sidecar) start() error {
 // when the forking *thread* exits (golang/go#27505), not the process.
 func (s *sidecar) spawn(spec config.Spec, path string, port int) (*run, error) {
 	s.runID++
-	r := &run{id: s.runID, startedAt: time.Now()}
+	r := &run{id: s.runID, startedAt: time.Now(), kick: make(chan struct{}, 1)}
 	cmd := exec.Command(path, spec.Args...)
 	cmd.Env = s.sup.env(spec, port)
 	if dir := s.sup.opts.Paths.DataDir; dir != "" {
@@ -383,8 +386,15 @@ func (s *sidecar) spawn(spec config.Spec, path string, port int) (*run, error) {
 		if i == 1 {
 			stream = logs.Stderr
 		}
+		sink := s.out.Sink(stream)
 		go func(rd *os.File, stream logs.Stream) {
-			_ = logs.Capture(rd, stream, s.out.Sink(stream))
+			_ = logs.Capture(rd, stream, func(l logs.Line) {
+				sink(l)
+				select {
+				case r.kick <- struct{}{}:
+				default:
+				}
+			})
 			s.send(fact{kind: factLogsDone, run: r.id})
 		}(rd, stream)
 	}
@@ -392,17 +402,34 @@ func (s *sidecar) spawn(spec config.Spec, path string, port int) (*run, error) {
 }
 
 // probeReady probes quickly at first, backing off to about a second, and
-// reports the first healthy answer. The startup timer bounds it.
-func (s *sidecar) probeReady(ctx context.Context, id int, url string, paths []string) {
+// reports the first healthy answer; the startup timer bounds it. Servers
+// usually print a line when they start listening (uvicorn's "Uvicorn running
+// on ..."), so every output line while starting also triggers a probe
+// (at most one per kickGap): readiness is then seen within milliseconds
+// instead of at the next tick of the schedule.
+func (s *sidecar) probeReady(ctx context.Context, id int, url string, paths []string, kick <-chan struct{}) {
+	const kickGap = 15 * time.Millisecond
 	sched := health.ReadinessSchedule()
-	client := s.sup.client
+	tick := time.NewTimer(sched.Next())
+	defer tick.Stop()
+	var last time.Time
 	for {
 		select {
-		case <-time.After(sched.Next()):
+		case <-tick.C:
+			tick.Reset(sched.Next())
+		case <-kick:
+			if gap := time.Until(last.Add(kickGap)); gap > 0 {
+				select {
+				case <-time.After(gap):
+				case <-ctx.Done():
+					return
+				}
+			}
 		case <-ctx.Done():
 			return
 		}
-		r := health.Check(ctx, client, url, paths, 2*time.Second)
+		last = time.Now()
+		r := health.Check(ctx, s.sup.client, url, paths, 2*time.Second)
 		if r.OK {
 			s.send(fact{kind: factReady, run: id, path: r.Path})
 			return

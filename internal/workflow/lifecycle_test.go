@@ -2,6 +2,7 @@ package workflow
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -274,5 +276,54 @@ func (p *process) kill9(t *testing.T) {
 	case <-p.exited:
 	case <-time.After(20 * time.Second):
 		t.Fatal("no exit after kill")
+	}
+}
+
+// Queued executions start in the order they were submitted.
+func TestQueueIsFIFO(t *testing.T) {
+	var mu sync.Mutex
+	var order []string
+	rec := Workflow{
+		Info: WorkflowInfo{ID: "rec", Nodes: []NodeInfo{{ID: "rec"}}, InputSchema: raw(`{}`), ExampleInput: raw(`{}`)},
+		Plan: func(in json.RawMessage) ([]Node, error) {
+			return []Node{{ID: "rec", Run: func(ctx context.Context, in json.RawMessage) (json.RawMessage, error) {
+				var v struct{ N string }
+				json.Unmarshal(in, &v)
+				mu.Lock()
+				order = append(order, v.N)
+				mu.Unlock()
+				return in, nil
+			}}}, nil
+		},
+	}
+	ts := startService(t, func(o *Options) { o.MaxWorkers = 1; o.Workflows = append(Builtin("", nil), rec) })
+	m := ts.Manager()
+	blocker, err := m.Submit(RunRequest{WorkflowID: "pipeline", Input: raw(`{"delay_ms":60000,"nodes":1}`), InteractionID: "blocker"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	testutil.Eventually(t, 10*time.Second, func() bool { return m.Status().Running == 1 }, "blocker running")
+	var want []string
+	var last *Execution
+	for i := range 12 {
+		n := strconv.Itoa(i)
+		want = append(want, n)
+		last, err = m.Submit(RunRequest{WorkflowID: "rec", Input: raw(`{"N":"` + n + `"}`), InteractionID: "fifo-" + n})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := m.Cancel(context.Background(), blocker.InteractionID); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-last.Done():
+	case <-time.After(20 * time.Second):
+		t.Fatal("the queue did not drain")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if strings.Join(order, ",") != strings.Join(want, ",") {
+		t.Fatalf("start order %v, want %v", order, want)
 	}
 }

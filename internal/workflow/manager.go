@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -44,8 +45,8 @@ type ManagerConfig struct {
 	WebhookClient   *http.Client  // default: a plain client (per-attempt timeout from ctx)
 }
 
-// Manager owns every execution: it admits them (a semaphore of MaxWorkers
-// and a bounded queue), runs their nodes under a context of its own (never a
+// Manager owns every execution: it admits them (MaxWorkers slots handed out
+// in FIFO order, and a bounded queue), runs their nodes under a context of its own (never a
 // request's), stores each step before publishing it, and delivers webhooks.
 // Every goroutine it starts ends by Shutdown/Close.
 type Manager struct {
@@ -54,7 +55,6 @@ type Manager struct {
 	store     *Store
 	workflows map[string]Workflow
 	order     []WorkflowInfo
-	sem       chan struct{}
 
 	execCtx    context.Context // parent of every execution; cancelled when the grace period ends
 	execCancel context.CancelCauseFunc
@@ -63,6 +63,8 @@ type Manager struct {
 
 	mu      sync.Mutex
 	active  map[string]*Execution // queued or running, by interaction id
+	free    int                   // worker slots not handed out
+	waiting []*Execution          // FIFO of executions waiting for a slot
 	closed  bool
 	closing chan struct{} // closed when shutdown begins
 
@@ -107,7 +109,7 @@ func NewManager(cfg ManagerConfig) (*Manager, error) {
 		log:       cfg.Logger,
 		store:     cfg.Store,
 		workflows: make(map[string]Workflow, len(cfg.Workflows)),
-		sem:       make(chan struct{}, cfg.MaxWorkers),
+		free:      cfg.MaxWorkers,
 		active:    make(map[string]*Execution),
 		closing:   make(chan struct{}),
 	}
@@ -162,6 +164,9 @@ type Execution struct {
 	ctx           context.Context
 	cancel        context.CancelCauseFunc
 	created       time.Time
+
+	start   chan struct{} // closed when a worker slot is handed to it
+	granted bool          // under Manager.mu
 
 	mu      sync.Mutex
 	events  []sseEvent
@@ -271,6 +276,7 @@ func (m *Manager) Submit(req RunRequest) (*Execution, error) {
 		created:       time.Now(),
 		changed:       make(chan struct{}),
 		done:          make(chan struct{}),
+		start:         make(chan struct{}),
 	}
 
 	m.mu.Lock()
@@ -308,6 +314,14 @@ func (m *Manager) Submit(req RunRequest) (*Execution, error) {
 	m.log.Info("execution queued", "interaction_id", ex.InteractionID, "workflow", ex.WorkflowID,
 		"execution_id", id, "nodes", len(nodes))
 	ex.logEvent(StatusQueued, "", 0, "queued")
+	m.mu.Lock()
+	if m.free > 0 { // then nobody waits: release hands slots to waiters directly
+		m.free--
+		m.grant(ex)
+	} else {
+		m.waiting = append(m.waiting, ex)
+	}
+	m.mu.Unlock()
 	go m.run(ex)
 	return ex, nil
 }
@@ -350,25 +364,10 @@ func (m *Manager) run(ex *Execution) {
 	defer m.execWG.Done()
 	log := m.log.With("interaction_id", ex.InteractionID, "execution_id", ex.id)
 
-	// Wait for a worker.
-	select {
-	case m.sem <- struct{}{}:
-	case <-ex.ctx.Done():
-		m.queued.Add(-1)
-		m.finish(ex, log, statusFor(context.Cause(ex.ctx)), nil, context.Cause(ex.ctx).Error(), false)
+	// Wait for a worker slot.
+	if status, reason := m.acquire(ex); status != "" {
+		m.finish(ex, log, status, nil, reason, false)
 		return
-	case <-m.closing:
-		m.queued.Add(-1)
-		m.finish(ex, log, StatusInterrupted, nil, errShutdown.Error(), false)
-		return
-	}
-	m.queued.Add(-1)
-	select {
-	case <-m.closing: // shutdown began while this one waited: do not start it
-		<-m.sem
-		m.finish(ex, log, StatusInterrupted, nil, errShutdown.Error(), false)
-		return
-	default:
 	}
 	n := m.running.Add(1)
 	for {
@@ -434,6 +433,69 @@ func (m *Manager) run(ex *Execution) {
 	m.finish(ex, log, StatusCompleted, in, "", true)
 }
 
+// grant hands ex a worker slot. Call with m.mu held.
+func (m *Manager) grant(ex *Execution) {
+	ex.granted = true
+	close(ex.start)
+}
+
+// release returns a worker slot: to the longest-waiting execution if any,
+// otherwise to the pool.
+func (m *Manager) release() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(m.waiting) > 0 {
+		next := m.waiting[0]
+		m.waiting[0] = nil
+		m.waiting = m.waiting[1:]
+		m.grant(next)
+		return
+	}
+	m.free++
+}
+
+// acquire waits until ex holds a worker slot. It returns ("", "") when it
+// does and may run, or the status and reason to end it with: cancelled while
+// queued, or interrupted because shutdown began (a queued execution is never
+// started after that).
+func (m *Manager) acquire(ex *Execution) (status, reason string) {
+	select {
+	case <-ex.start:
+	case <-ex.ctx.Done():
+	case <-m.closing:
+	}
+	m.mu.Lock()
+	granted := ex.granted
+	if !granted {
+		if i := slices.Index(m.waiting, ex); i >= 0 {
+			m.waiting = slices.Delete(m.waiting, i, i+1)
+		}
+	}
+	m.mu.Unlock()
+	m.queued.Add(-1)
+	switch {
+	case ex.ctx.Err() != nil:
+		status, reason = statusFor(context.Cause(ex.ctx)), context.Cause(ex.ctx).Error()
+	case isClosed(m.closing):
+		status, reason = StatusInterrupted, errShutdown.Error()
+	default:
+		return "", ""
+	}
+	if granted {
+		m.release()
+	}
+	return status, reason
+}
+
+func isClosed(c <-chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
+}
+
 // runNode runs one node, turning a panic into an error.
 func runNode(ctx context.Context, n Node, in json.RawMessage) (out json.RawMessage, err error) {
 	defer func() {
@@ -463,7 +525,7 @@ func (m *Manager) finish(ex *Execution, log *slog.Logger, status string, output 
 	}
 	if holdsWorker {
 		m.running.Add(-1)
-		<-m.sem
+		m.release()
 	}
 	m.mu.Lock()
 	delete(m.active, ex.InteractionID)

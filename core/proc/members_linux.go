@@ -27,23 +27,31 @@ func groupIsOurs(pgid int, leaderCreateMs int64) bool {
 
 // GroupMembers lists the pids whose process group is pgid, read from /proc.
 func GroupMembers(pgid int) []int {
+	var out []int
+	for _, st := range ScanGroups()[pgid] {
+		out = append(out, st.PID)
+	}
+	return out
+}
+
+// ScanGroups reads every process once from /proc and returns the live
+// (non-zombie) ones by process group: one pass serves a whole sweep.
+func ScanGroups() map[int][]Stat {
 	ents, err := os.ReadDir("/proc")
 	if err != nil {
 		return nil
 	}
-	var out []int
+	out := map[int][]Stat{}
 	for _, e := range ents {
 		pid, err := strconv.Atoi(e.Name())
 		if err != nil {
 			continue
 		}
 		st, err := ReadStat(pid)
-		if err != nil {
+		if err != nil || st.State == 'Z' {
 			continue
 		}
-		if st.PGID == pgid && st.State != 'Z' {
-			out = append(out, pid)
-		}
+		out[st.PGID] = append(out[st.PGID], st)
 	}
 	return out
 }

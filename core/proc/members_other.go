@@ -8,3 +8,16 @@ func groupIsOurs(int, int64) bool { return false }
 
 // GroupMembers is only implemented on Linux.
 func GroupMembers(int) []int { return nil }
+
+// Stat is only read on Linux.
+type Stat struct {
+	PID, PPID, PGID int
+	State           byte
+	CPUTicks        uint64
+	StartTicks      uint64
+	RSSPages        int64
+}
+
+// ScanGroups is only implemented on Linux; elsewhere the watchdog measures
+// each sidecar's leader alone.
+func ScanGroups() map[int][]Stat { return nil }

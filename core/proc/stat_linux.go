@@ -11,12 +11,13 @@ import (
 // directly costs a few microseconds, against ~19 ms for gopsutil v3's
 // Children(), which shells out to pgrep.
 type Stat struct {
-	PID      int
-	PPID     int
-	PGID     int
-	State    byte   // R, S, D, Z, ...
-	CPUTicks uint64 // utime + stime, in clock ticks
-	RSSPages int64
+	PID        int
+	PPID       int
+	PGID       int
+	State      byte   // R, S, D, Z, ...
+	CPUTicks   uint64 // utime + stime, in clock ticks
+	StartTicks uint64 // start time after boot, in clock ticks: with PID, names one process
+	RSSPages   int64
 }
 
 // ReadStat reads /proc/<pid>/stat.
@@ -44,11 +45,12 @@ func parseStat(pid int, data []byte) (Stat, error) {
 		return v
 	}
 	return Stat{
-		PID:      pid,
-		State:    f[0][0],
-		PPID:     int(num(4)),
-		PGID:     int(num(5)),
-		CPUTicks: uint64(num(14) + num(15)),
-		RSSPages: num(24),
+		PID:        pid,
+		State:      f[0][0],
+		PPID:       int(num(4)),
+		PGID:       int(num(5)),
+		CPUTicks:   uint64(num(14) + num(15)),
+		StartTicks: uint64(num(22)),
+		RSSPages:   num(24),
 	}, nil
 }

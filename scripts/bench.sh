@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Runs the benchmarks and prints one table. Called by `make bench`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+run() { # package, benchtime
+	go test -run '^$' -bench . -benchtime "$2" "$1" 2>&1 | tee -a "$out" | grep -E '^(Benchmark|ok|FAIL|---)' >&2 || true
+}
+run ./core/supervisor 20x
+run ./core/watchdog 20x
+run ./core/logs 1s
+[ -d internal/workflow ] && run ./internal/workflow 1s
+[ -d ui ] && run ./ui 1s
+echo
+echo "| benchmark | result |"
+echo "| --- | --- |"
+awk '/^Benchmark/ {
+	name=$1; sub(/-[0-9]+$/, "", name); res="";
+	for (i=3; i<NF; i+=2) res = res (res=="" ? "" : ", ") $i " " $(i+1);
+	print "| " name " | " res " |" }' "$out"

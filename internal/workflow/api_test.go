@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -407,5 +408,47 @@ func TestHealthAndDocs(t *testing.T) {
 	}
 	if !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
 		t.Fatal(resp.Header.Get("Content-Type"))
+	}
+}
+
+// Webhook deliveries belong to the Manager: a delivery waiting to retry ends
+// when the service shuts down, and says so.
+func TestWebhookEndsAtShutdown(t *testing.T) {
+	hit := make(chan struct{}, 10)
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hit <- struct{}{}
+		http.Error(w, "down", http.StatusServiceUnavailable)
+	}))
+	defer receiver.Close()
+	dir := t.TempDir()
+	svc, err := Open(context.Background(), Options{DataDir: dir, ShutdownGrace: 200 * time.Millisecond, WebhookBackoff: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ex, err := svc.Manager().Submit(RunRequest{WorkflowID: "echo", Input: raw(`{"text":"a"}`), InteractionID: "hook-stop", CallbackURL: receiver.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-ex.Done()
+	select {
+	case <-hit:
+	case <-time.After(20 * time.Second):
+		t.Fatal("no delivery attempt")
+	}
+	t0 := time.Now()
+	if err := svc.Shutdown(ctxT(t, 20*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(t0); d > 5*time.Second {
+		t.Fatalf("shutdown waited %v for a webhook backing off for an hour", d)
+	}
+	s, _, err := OpenStore(context.Background(), filepath.Join(dir, DBFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	r, err := s.Result(context.Background(), "hook-stop")
+	if err != nil || r.Webhook != "failed" || r.WebhookAttempts != 1 || !strings.Contains(r.WebhookError, "shutdown") {
+		t.Fatalf("%v webhook=%q attempts=%d err=%q", err, r.Webhook, r.WebhookAttempts, r.WebhookError)
 	}
 }

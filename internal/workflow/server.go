@@ -22,7 +22,7 @@ import (
 type Options struct {
 	DataDir       string // holds workflow.db; required
 	MaxWorkers    int    // default 10
-	MaxQueued     int    // default 100
+	MaxQueued     int    // 0: default 100; negative: no queue (busy means 429)
 	EmbeddingURL  string
 	WebhookSecret string
 	// ShutdownGrace is how long Shutdown lets running executions finish

@@ -77,16 +77,17 @@ func (m *Manager) deliver(ex *Execution, log *slog.Logger) {
 	backoff := m.cfg.WebhookBackoff
 	var lastErr error
 	attempt := 0
+retry:
 	for attempt < m.cfg.WebhookAttempts {
 		attempt++
-		retry, err := m.postWebhook(ex, res.Status, body, attempt)
+		again, err := m.postWebhook(ex, res.Status, body, attempt)
 		if err == nil {
 			log.Info("webhook delivered", "attempt", attempt)
 			m.setWebhook(log, ex.id, "delivered", attempt, "")
 			return
 		}
 		lastErr = err
-		if !retry || attempt == m.cfg.WebhookAttempts {
+		if !again || attempt == m.cfg.WebhookAttempts {
 			break
 		}
 		log.Warn("webhook attempt failed; retrying", "attempt", attempt, "in", backoff, "err", err)
@@ -97,12 +98,12 @@ func (m *Manager) deliver(ex *Execution, log *slog.Logger) {
 		case <-m.hookCtx.Done():
 			t.Stop()
 			lastErr = fmt.Errorf("shutdown before delivery (last error: %v)", err)
-			attempt = m.cfg.WebhookAttempts // stop
+			break retry
 		}
 		backoff = min(backoff*2, maxWebhookBackoff)
 	}
 	log.Warn("webhook failed", "attempts", attempt, "err", lastErr)
-	m.setWebhook(log, ex.id, "failed", min(attempt, m.cfg.WebhookAttempts), lastErr.Error())
+	m.setWebhook(log, ex.id, "failed", attempt, lastErr.Error())
 }
 
 func (m *Manager) setWebhook(log *slog.Logger, id int64, status string, attempts int, errMsg string) {

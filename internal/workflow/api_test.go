@@ -452,3 +452,32 @@ func TestWebhookEndsAtShutdown(t *testing.T) {
 		t.Fatalf("%v webhook=%q attempts=%d err=%q", err, r.Webhook, r.WebhookAttempts, r.WebhookError)
 	}
 }
+
+// The embedding sidecar still loading (503) is retried within the node.
+func TestEmbedRetriesWhileLoading(t *testing.T) {
+	real := fakeEmbedding(t, 4)
+	var mu sync.Mutex
+	calls := 0
+	loading := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		calls++
+		n := calls
+		mu.Unlock()
+		if n == 1 {
+			http.Error(w, "model loading", http.StatusServiceUnavailable)
+			return
+		}
+		real.Config.Handler.ServeHTTP(w, r)
+	}))
+	defer loading.Close()
+	ts := startService(t, func(o *Options) { o.EmbeddingURL = loading.URL })
+	r, err := ts.Client.Deploy(ctxT(t, 10*time.Second), RunRequest{WorkflowID: "embed", Input: raw(`{"text":"x"}`)})
+	if err != nil || r.Status != StatusCompleted {
+		t.Fatalf("%v %+v", err, r)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if calls != 2 {
+		t.Fatalf("%d calls, want 2", calls)
+	}
+}

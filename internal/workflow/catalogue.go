@@ -320,45 +320,72 @@ func embedWorkflow(baseURL string, hc *http.Client) Workflow {
 	}
 }
 
+// embedAttempts and embedBackoff: the embedding sidecar may still be loading
+// its model (refusing connections or answering 503) when a run starts.
+const (
+	embedAttempts = 3
+	embedBackoff  = 250 * time.Millisecond
+)
+
 func callEmbed(ctx context.Context, hc *http.Client, baseURL, text string) (EmbedOutput, error) {
 	if baseURL == "" {
 		return EmbedOutput{}, errors.New("EMBEDDING_URL is not set")
 	}
+	var (
+		out   EmbedOutput
+		err   error
+		retry bool
+	)
+	for attempt := 1; ; attempt++ {
+		out, retry, err = embedOnce(ctx, hc, baseURL, text)
+		if err == nil || !retry || attempt == embedAttempts {
+			return out, err
+		}
+		if serr := sleepCtx(ctx, embedBackoff*time.Duration(attempt)); serr != nil {
+			return out, err
+		}
+	}
+}
+
+// embedOnce makes one call; retry says whether the failure may be passing.
+func embedOnce(ctx context.Context, hc *http.Client, baseURL, text string) (_ EmbedOutput, retry bool, _ error) {
 	body := mustJSON(embedRequest{Input: text})
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, baseURL+"/embed", bytes.NewReader(body))
 	if err != nil {
-		return EmbedOutput{}, err
+		return EmbedOutput{}, false, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := hc.Do(req)
 	if err != nil {
-		return EmbedOutput{}, fmt.Errorf("embedding sidecar: %w", err)
+		return EmbedOutput{}, ctx.Err() == nil, fmt.Errorf("embedding sidecar: %w", err)
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
 	if err != nil {
-		return EmbedOutput{}, fmt.Errorf("embedding sidecar: reading reply: %w", err)
+		return EmbedOutput{}, false, fmt.Errorf("embedding sidecar: reading reply: %w", err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return EmbedOutput{}, fmt.Errorf("embedding sidecar: %s: %s", resp.Status, strings.TrimSpace(string(truncate(b, 200))))
+		retry := resp.StatusCode == http.StatusBadGateway || resp.StatusCode == http.StatusServiceUnavailable ||
+			resp.StatusCode == http.StatusGatewayTimeout
+		return EmbedOutput{}, retry, fmt.Errorf("embedding sidecar: %s: %s", resp.Status, strings.TrimSpace(string(truncate(b, 200))))
 	}
 	var er embedResponse
 	if err := json.Unmarshal(b, &er); err != nil {
-		return EmbedOutput{}, fmt.Errorf("embedding sidecar: bad reply: %w", err)
+		return EmbedOutput{}, false, fmt.Errorf("embedding sidecar: bad reply: %w", err)
 	}
 	if len(er.Data) == 0 {
-		return EmbedOutput{}, errors.New("embedding sidecar: reply has no data")
+		return EmbedOutput{}, false, errors.New("embedding sidecar: reply has no data")
 	}
 	v := er.Data[0].Embedding
 	if er.Dim != 0 && er.Dim != len(v) {
-		return EmbedOutput{}, fmt.Errorf("embedding sidecar: dim %d but vector has %d values", er.Dim, len(v))
+		return EmbedOutput{}, false, fmt.Errorf("embedding sidecar: dim %d but vector has %d values", er.Dim, len(v))
 	}
 	var sum float64
 	for _, x := range v {
 		sum += x * x
 	}
 	prefix := v[:min(8, len(v))]
-	return EmbedOutput{Model: er.Model, Dim: len(v), Norm: math.Sqrt(sum), Prefix: append([]float64(nil), prefix...)}, nil
+	return EmbedOutput{Model: er.Model, Dim: len(v), Norm: math.Sqrt(sum), Prefix: append([]float64(nil), prefix...)}, false, nil
 }
 
 func truncate(b []byte, n int) []byte {

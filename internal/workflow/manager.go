@@ -350,7 +350,7 @@ func (m *Manager) Cancel(ctx context.Context, interactionID string) error {
 	ex := m.active[interactionID]
 	m.mu.Unlock()
 	if ex != nil {
-		m.log.Info("execution cancel requested", "interaction_id", interactionID, "execution_id", ex.id)
+		m.log.Info("execution cancel requested", "interaction_id", interactionID) // ex.id may still be being set
 		ex.cancel(errCancelled)
 		return nil
 	}

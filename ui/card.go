@@ -1,0 +1,340 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strconv"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"outrigger/core/supervisor"
+)
+
+// card shows one sidecar: a coloured accent and a state pill, its address,
+// live numbers, the reason for its state, and what can be done with it.
+type card struct {
+	u    *UI
+	name string
+	st   supervisor.Status
+	busy bool // a command of ours is in flight: buttons wait for its answer
+
+	root     *fyne.Container
+	bg       *canvas.Rectangle
+	accent   *canvas.Rectangle
+	dot      *canvas.Circle
+	title    *canvas.Text
+	pill     *pill
+	link     *widget.Hyperlink
+	pid      *widget.Label
+	port     *widget.Label
+	uptime   *widget.Label
+	restarts *widget.Label
+	cpu      *widget.Label
+	mem      *widget.Label
+	captions []*canvas.Text
+	note     *widget.Label
+	noteIcon *widget.Icon
+	noteBox  *fyne.Container
+
+	start, stop, restart, logs, settings *widget.Button
+}
+
+func newCard(u *UI, name string) *card {
+	c := &card{u: u, name: name, st: supervisor.Status{Name: name, State: supervisor.Stopped}}
+	c.bg = canvas.NewRectangle(colorOf(theme.ColorNameHeaderBackground))
+	c.bg.CornerRadius = theme.Size(theme.SizeNameSelectionRadius) * 2
+	c.bg.StrokeWidth = 1
+	c.accent = canvas.NewRectangle(colorOf(theme.ColorNameDisabled))
+	c.accent.CornerRadius = 2
+	c.accent.SetMinSize(fyne.NewSize(4, 0))
+	c.dot = canvas.NewCircle(colorOf(theme.ColorNameDisabled))
+	c.title = canvas.NewText(name, colorOf(theme.ColorNameForeground))
+	c.title.TextStyle = fyne.TextStyle{Bold: true}
+	c.title.TextSize = theme.TextSubHeadingSize()
+	c.pill = newPill()
+
+	c.link = widget.NewHyperlink("", nil)
+	c.pid = valueLabel()
+	c.port = valueLabel()
+	c.uptime = valueLabel()
+	c.restarts = valueLabel()
+	c.cpu = valueLabel()
+	c.mem = valueLabel()
+	c.note = widget.NewLabel("")
+	c.note.Wrapping = fyne.TextWrapWord
+	c.noteIcon = widget.NewIcon(theme.WarningIcon())
+	c.noteBox = container.NewBorder(nil, nil, container.NewCenter(c.noteIcon), nil, c.note)
+	c.noteBox.Hide()
+
+	c.start = widget.NewButtonWithIcon("Start", theme.MediaPlayIcon(), func() { c.do("start", u.startSidecar) })
+	c.start.Importance = widget.HighImportance
+	c.stop = widget.NewButtonWithIcon("Stop", theme.MediaStopIcon(), func() { c.do("stop", u.stopSidecar) })
+	c.restart = widget.NewButtonWithIcon("Restart", theme.ViewRefreshIcon(), func() { c.do("restart", u.restartSidecar) })
+	c.logs = widget.NewButtonWithIcon("Logs", theme.ListIcon(), func() { u.showLogs(name) })
+	c.logs.Importance = widget.LowImportance
+	c.settings = widget.NewButtonWithIcon("Settings", theme.SettingsIcon(), func() { u.showSettings(name) })
+	c.settings.Importance = widget.LowImportance
+
+	dotBox := container.New(&fixedSize{size: fyne.NewSize(12, 12)}, c.dot)
+	head := container.NewBorder(nil, nil,
+		container.NewHBox(container.NewCenter(dotBox), c.title),
+		container.NewCenter(c.pill.root), nil)
+	stats := container.NewGridWithColumns(6,
+		c.stat("PID", c.pid), c.stat("PORT", c.port), c.stat("UPTIME", c.uptime),
+		c.stat("RESTARTS", c.restarts), c.stat("CPU", c.cpu), c.stat("MEMORY", c.mem))
+	buttons := container.NewHBox(c.start, c.stop, c.restart, layout.NewSpacer(), c.logs, c.settings)
+	body := container.NewVBox(head, container.NewHBox(c.link), stats, c.noteBox, buttons)
+	inner := container.NewBorder(nil, nil, c.accent, nil, container.NewPadded(body))
+	c.root = container.NewStack(c.bg, container.NewPadded(inner))
+	c.apply(c.st)
+	return c
+}
+
+func valueLabel() *widget.Label {
+	l := widget.NewLabel("—")
+	l.TextStyle = fyne.TextStyle{Monospace: true}
+	l.Truncation = fyne.TextTruncateEllipsis
+	return l
+}
+
+// stat is a small caption over a value.
+func (c *card) stat(caption string, value *widget.Label) fyne.CanvasObject {
+	t := canvas.NewText(caption, colorOf(theme.ColorNamePlaceHolder))
+	t.TextSize = theme.CaptionTextSize()
+	t.TextStyle = fyne.TextStyle{Bold: true}
+	c.captions = append(c.captions, t)
+	return container.NewVBox(container.NewPadded(t), value)
+}
+
+// do runs one of our commands off the UI thread; the buttons wait for its
+// answer and an error is shown in a dialog. The state itself arrives as
+// events.
+func (c *card) do(what string, fn func(context.Context, string) error) {
+	c.busy = true
+	c.setButtons()
+	go func() {
+		err := fn(context.Background(), c.name)
+		runOnUI(func() {
+			c.busy = false
+			c.setButtons()
+			if err != nil {
+				c.u.showError(fmt.Sprintf("Could not %s %s", what, c.name), err)
+			}
+		})
+	}()
+}
+
+// apply shows a new status. UI thread only.
+func (c *card) apply(st supervisor.Status) {
+	c.st = st
+	look := lookOf(st.State)
+	col := colorOf(look.Color)
+	c.accent.FillColor = col
+	c.accent.Refresh()
+	c.dot.FillColor = col
+	c.dot.Refresh()
+	c.bg.FillColor = colorOf(theme.ColorNameHeaderBackground)
+	c.bg.StrokeColor = withAlpha(col, 70)
+	c.bg.Refresh()
+	c.title.Color = colorOf(theme.ColorNameForeground)
+	c.title.Refresh()
+	for _, t := range c.captions {
+		t.Color = colorOf(theme.ColorNamePlaceHolder)
+		t.Refresh()
+	}
+	c.pill.set(look)
+
+	if st.URL != "" {
+		c.link.SetText(st.URL)
+		if u, err := url.Parse(st.URL); err == nil {
+			c.link.SetURL(u)
+		}
+	}
+	if st.PID > 0 {
+		c.pid.SetText(strconv.Itoa(st.PID))
+	} else {
+		c.pid.SetText("—")
+	}
+	if st.Port > 0 {
+		c.port.SetText(strconv.Itoa(st.Port))
+	} else {
+		c.port.SetText("—")
+	}
+	c.restarts.SetText(strconv.Itoa(st.Restarts))
+	if st.State.Running() && st.PID > 0 && (st.CPUPercent > 0 || st.RSSBytes > 0) {
+		c.cpu.SetText(humanPercent(st.CPUPercent))
+		c.mem.SetText(humanBytes(st.RSSBytes))
+	} else {
+		c.cpu.SetText("—")
+		c.mem.SetText("—")
+	}
+	c.tick(time.Now())
+	c.setButtons()
+}
+
+// tick refreshes what depends on the clock: uptime and the restart
+// countdown. UI thread only.
+func (c *card) tick(now time.Time) {
+	st := c.st
+	if st.StartedAt != nil && st.State.Running() {
+		c.uptime.SetText(humanDuration(now.Sub(*st.StartedAt)))
+	} else {
+		c.uptime.SetText("—")
+	}
+	c.setNote(now)
+}
+
+// setNote shows why the sidecar is where it is: the restart countdown in
+// Backoff, the error when it failed, the supervisor's reason otherwise
+// ("port 8001 busy, using 8011").
+func (c *card) setNote(now time.Time) {
+	st := c.st
+	text, icon := "", theme.InfoIcon()
+	switch st.State {
+	case supervisor.Backoff:
+		icon = theme.ViewRefreshIcon()
+		text = "Restarting"
+		if st.NextRestartAt != nil {
+			text += " " + countdown(*st.NextRestartAt, now)
+		}
+		if st.Attempt > 0 {
+			text += fmt.Sprintf(" (attempt %d)", st.Attempt)
+		}
+		if st.Reason != "" {
+			text += " — " + st.Reason
+		}
+	case supervisor.Failed:
+		icon = theme.ErrorIcon()
+		text = st.LastError
+		if text == "" {
+			text = st.Reason
+		}
+		text += " — Start tries again from scratch."
+	case supervisor.Unhealthy, supervisor.Exited:
+		icon = theme.WarningIcon()
+		text = firstNonEmpty(st.Reason, st.LastError)
+		if st.State == supervisor.Exited && st.LastExit != nil {
+			text = joinNonEmpty(" — ", st.LastExit.String(), text)
+		}
+	case supervisor.Stopped:
+		if st.Reason != "" && st.Reason != "stopped by user" {
+			text = st.Reason
+		}
+	default:
+		text = st.Reason
+		if st.Reason == "" && st.LastError != "" {
+			icon = theme.WarningIcon()
+			text = "Last error: " + st.LastError
+		}
+		if text != "" && icon == theme.InfoIcon() {
+			icon = theme.WarningIcon()
+		}
+	}
+	if text == "" {
+		c.noteBox.Hide()
+		return
+	}
+	c.note.SetText(text)
+	c.noteIcon.SetResource(icon)
+	c.noteBox.Show()
+}
+
+func (c *card) setButtons() {
+	start, stop, restart := buttonsFor(c.st.State)
+	c.start.SetText(startLabel(c.st.State))
+	enable(c.start, start && !c.busy)
+	enable(c.stop, stop && !c.busy)
+	enable(c.restart, restart && !c.busy)
+}
+
+func enable(b *widget.Button, on bool) {
+	if on {
+		b.Enable()
+	} else {
+		b.Disable()
+	}
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+func joinNonEmpty(sep string, s ...string) string {
+	out := ""
+	for _, v := range s {
+		if v == "" {
+			continue
+		}
+		if out != "" {
+			out += sep
+		}
+		out += v
+	}
+	return out
+}
+
+// pill is a rounded, tinted badge holding a state word.
+type pill struct {
+	root *fyne.Container
+	bg   *canvas.Rectangle
+	text *canvas.Text
+}
+
+func newPill() *pill {
+	p := &pill{bg: canvas.NewRectangle(colorOf(theme.ColorNameDisabled))}
+	p.text = canvas.NewText("", colorOf(theme.ColorNameForeground))
+	p.text.TextStyle = fyne.TextStyle{Bold: true}
+	p.text.TextSize = theme.CaptionTextSize() + 1
+	p.bg.CornerRadius = 11
+	p.root = container.NewStack(p.bg, container.New(&pillPad{}, p.text))
+	return p
+}
+
+func (p *pill) set(l stateLook) {
+	col := colorOf(l.Color)
+	p.bg.FillColor = withAlpha(col, 48)
+	p.bg.StrokeColor = withAlpha(col, 140)
+	p.bg.StrokeWidth = 1
+	p.bg.Refresh()
+	p.text.Text = l.Word
+	p.text.Color = col
+	p.text.Refresh()
+}
+
+// pillPad centres its single object with generous horizontal padding.
+type pillPad struct{}
+
+func (pillPad) MinSize(objs []fyne.CanvasObject) fyne.Size {
+	m := objs[0].MinSize()
+	return fyne.NewSize(m.Width+22, m.Height+8)
+}
+
+func (pillPad) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	m := objs[0].MinSize()
+	objs[0].Resize(m)
+	objs[0].Move(fyne.NewPos((size.Width-m.Width)/2, (size.Height-m.Height)/2))
+}
+
+// fixedSize lays its objects out at one fixed size.
+type fixedSize struct{ size fyne.Size }
+
+func (f *fixedSize) MinSize([]fyne.CanvasObject) fyne.Size { return f.size }
+
+func (f *fixedSize) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	for _, o := range objs {
+		o.Resize(f.size)
+		o.Move(fyne.NewPos((size.Width-f.size.Width)/2, (size.Height-f.size.Height)/2))
+	}
+}

@@ -1,0 +1,75 @@
+package ui
+
+import (
+	"fmt"
+	"math"
+	"time"
+)
+
+// humanBytes formats a byte count the way a person reads memory: "34.2 MB".
+func humanBytes(b uint64) string {
+	const unit = 1024
+	if b < unit {
+		return fmt.Sprintf("%d B", b)
+	}
+	div, exp := uint64(unit), 0
+	for n := b / unit; n >= unit && exp < 4; n /= unit {
+		div *= unit
+		exp++
+	}
+	v := float64(b) / float64(div)
+	suffix := []string{"KB", "MB", "GB", "TB", "PB"}[exp]
+	if v >= 100 {
+		return fmt.Sprintf("%.0f %s", v, suffix)
+	}
+	return fmt.Sprintf("%.1f %s", v, suffix)
+}
+
+// humanDuration formats an uptime compactly: "42s", "3m 12s", "2h 05m", "3d 4h".
+func humanDuration(d time.Duration) string {
+	if d < 0 {
+		d = 0
+	}
+	s := int64(d / time.Second)
+	switch {
+	case s < 60:
+		return fmt.Sprintf("%ds", s)
+	case s < 3600:
+		return fmt.Sprintf("%dm %02ds", s/60, s%60)
+	case s < 86400:
+		return fmt.Sprintf("%dh %02dm", s/3600, (s%3600)/60)
+	}
+	return fmt.Sprintf("%dd %dh", s/86400, (s%86400)/3600)
+}
+
+// countdown formats the time left until t: "in 3s", "now".
+func countdown(t time.Time, now time.Time) string {
+	left := t.Sub(now)
+	if left <= 0 {
+		return "now"
+	}
+	secs := int64(math.Ceil(left.Seconds()))
+	return "in " + humanDuration(time.Duration(secs)*time.Second)
+}
+
+// humanPercent formats a CPU share: "0.4%", "12%".
+func humanPercent(p float64) string {
+	if p < 10 {
+		return fmt.Sprintf("%.1f%%", p)
+	}
+	return fmt.Sprintf("%.0f%%", p)
+}
+
+// ago formats how long ago t was: "just now", "12s ago", "3m ago".
+func ago(t, now time.Time) string {
+	d := now.Sub(t)
+	switch {
+	case d < 2*time.Second:
+		return "just now"
+	case d < time.Minute:
+		return fmt.Sprintf("%ds ago", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm ago", int(d.Minutes()))
+	}
+	return fmt.Sprintf("%dh ago", int(d.Hours()))
+}

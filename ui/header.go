@@ -1,0 +1,65 @@
+package ui
+
+import (
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+)
+
+// header is the band at the top: the app's name, the overall health, and
+// the mode switcher.
+type header struct {
+	root    *fyne.Container
+	bg      *canvas.Rectangle
+	icon    *widget.Icon
+	title   *canvas.Text
+	pill    *pill
+	summary *canvas.Text
+	level   Overall
+}
+
+func newHeader(u *UI) *header {
+	h := &header{}
+	h.bg = canvas.NewRectangle(colorOf(theme.ColorNameHeaderBackground))
+	h.icon = widget.NewIcon(appIcon(u.app))
+	h.title = canvas.NewText("Outrigger", colorOf(theme.ColorNameForeground))
+	h.title.TextStyle = fyne.TextStyle{Bold: true}
+	h.title.TextSize = theme.TextHeadingSize()
+	h.summary = canvas.NewText("", colorOf(theme.ColorNameForeground))
+	h.pill = newPill()
+	iconBox := container.New(&fixedSize{size: fyne.NewSize(32, 32)}, h.icon)
+	top := container.NewHBox(iconBox, container.NewCenter(h.title), layout.NewSpacer(),
+		container.NewCenter(h.summary), container.NewCenter(h.pill.root))
+	rows := container.NewVBox(top)
+	if u.d.Modes != nil {
+		u.modeSw = newModeSwitcher(u)
+		rows.Add(u.modeSw.root)
+	}
+	h.root = container.NewStack(h.bg, container.NewPadded(container.NewPadded(rows)))
+	h.setOverall(OverallIdle, "No service running")
+	return h
+}
+
+func (h *header) setOverall(level Overall, text string) {
+	h.level = level
+	look := overallLook(level)
+	h.pill.set(look)
+	h.summary.Text = text
+	h.summary.Color = colorOf(theme.ColorNameForeground)
+	h.summary.Refresh()
+	h.bg.FillColor = colorOf(theme.ColorNameHeaderBackground)
+	h.bg.Refresh()
+	h.title.Color = colorOf(theme.ColorNameForeground)
+	h.title.Refresh()
+}
+
+// appIcon is the app's icon, or a theme icon when it has none.
+func appIcon(a fyne.App) fyne.Resource {
+	if a != nil && a.Icon() != nil {
+		return a.Icon()
+	}
+	return theme.ComputerIcon()
+}

@@ -1,0 +1,544 @@
+// Package ui is Outrigger's native window, tray, log viewer, settings and
+// notifications, built with Fyne. It only reads the core through its
+// events: a goroutine per subscription keeps the newest status per sidecar
+// and hands them to widgets in one fyne.Do per frame (see coalescer), so a
+// flood of events cannot freeze the window and an idle app does no work.
+package ui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"reflect"
+	"sync"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"outrigger/core/config"
+	"outrigger/core/modes"
+	"outrigger/core/supervisor"
+)
+
+// ModeController is what the UI needs of core/modes; *modes.Controller
+// satisfies it (tests use a fake).
+type ModeController interface {
+	Current() modes.Mode
+	Health() (reachable bool, checked time.Time, err error)
+	Subscribe() (<-chan modes.Event, func())
+	EnableService(name string, env map[string]string) *modes.Transition
+	EnableStandalone() *modes.Transition
+	EnableConnected(url string) *modes.Transition
+}
+
+var _ ModeController = (*modes.Controller)(nil)
+
+// Deps is everything the UI works with. main.go builds it.
+type Deps struct {
+	Sup        *supervisor.Supervisor
+	Modes      ModeController // nil: no mode switcher
+	Config     config.Config
+	ConfigFile string // the outrigger.toml settings are saved to
+	LogDir     string // "open log folder"
+	Logger     *slog.Logger
+	// Shutdown is the quit work (disable restarts, stop everything); the UI
+	// shows a progress dialog while it runs, then quits the app.
+	Shutdown func(ctx context.Context) error
+}
+
+// frame is the shortest time between two batches of core events applied
+// to the widgets.
+const frame = 60 * time.Millisecond
+
+// UI is the window, the tray and everything in them.
+type UI struct {
+	app fyne.App
+	d   Deps
+	log *slog.Logger
+	win fyne.Window
+
+	names []string
+	cards map[string]*card
+
+	header  *header
+	modeSw  *modeSwitcher
+	tabs    *container.AppTabs
+	logsTab *container.TabItem
+	setTab  *container.TabItem
+	logs    *logsPanel
+	sets    *settingsPanel
+	tray    *tray
+	notes   *notifier
+
+	// Pending core events, filled by the pump goroutine and drained on the
+	// UI thread by the coalescer.
+	mu      sync.Mutex
+	pending map[string]supervisor.Status
+	notable []supervisor.Event
+	co      *coalescer
+
+	// UI thread only.
+	visible  bool
+	tickStop chan struct{}
+	built    bool
+	started  bool
+	statuses map[string]supervisor.Status // newest applied
+
+	unsub    []func()
+	done     chan struct{} // closed when the UI stops listening to the core
+	stopOnce sync.Once
+
+	quitOnce     sync.Once
+	shutdownDone chan struct{}
+	quitting     bool // UI thread only
+
+	// applied, when set (tests), runs on the UI thread after each batch.
+	applied func()
+}
+
+// New prepares the UI; nothing is shown until Run.
+func New(a fyne.App, d Deps) *UI {
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+	if isNil(d.Modes) {
+		d.Modes = nil
+	}
+	u := &UI{
+		app:          a,
+		d:            d,
+		log:          d.Logger.With("component", "ui"),
+		cards:        map[string]*card{},
+		pending:      map[string]supervisor.Status{},
+		statuses:     map[string]supervisor.Status{},
+		done:         make(chan struct{}),
+		shutdownDone: make(chan struct{}),
+	}
+	if d.Sup != nil {
+		u.names = d.Sup.Names()
+	}
+	u.co = newCoalescer(frame, u.flush)
+	return u
+}
+
+func isNil(v any) bool {
+	if v == nil {
+		return true
+	}
+	rv := reflect.ValueOf(v)
+	return rv.Kind() == reflect.Pointer && rv.IsNil()
+}
+
+// Run builds the window and the tray, subscribes to the core, shows the
+// window and runs the app loop. It returns after the app quit and the quit
+// work (Deps.Shutdown) finished, whichever way the quit began.
+func (u *UI) Run() {
+	u.build()
+	u.start()
+	u.win.Show()
+	u.setVisible(true)
+	u.app.Run()
+	// The loop ended. Usually through our quit path; but Fyne's own SIGINT /
+	// SIGTERM handler ends the loop at once, so make sure the quit work runs
+	// and finishes before returning.
+	u.Quit()
+	<-u.shutdownDone
+	u.stopListening()
+}
+
+// Show brings the window to the front. Safe from any goroutine.
+func (u *UI) Show() {
+	runOnUI(func() {
+		if u.win == nil {
+			return
+		}
+		u.win.Show()
+		u.win.RequestFocus()
+		u.setVisible(true)
+	})
+}
+
+// Quit is the one quit path (tray, window menu, signals): it shows
+// "Stopping sidecars…" while Deps.Shutdown runs, then quits the app. Safe
+// from any goroutine, any number of times.
+func (u *UI) Quit() {
+	u.quitOnce.Do(func() {
+		go u.shutdown()
+	})
+}
+
+func (u *UI) shutdown() {
+	defer close(u.shutdownDone)
+	runOnUI(u.showQuitting)
+	if u.d.Shutdown != nil {
+		if err := u.d.Shutdown(context.Background()); err != nil {
+			u.log.Warn("shutdown", "err", err)
+		}
+	}
+	u.stopListening()
+	runOnUI(func() { u.app.Quit() })
+}
+
+// showQuitting shows the progress dialog of the quit path. UI thread.
+func (u *UI) showQuitting() {
+	u.quitting = true
+	if u.win == nil || !u.built {
+		return
+	}
+	bar := widget.NewProgressBarInfinite()
+	msg := widget.NewLabel("Stopping every sidecar gracefully. This takes at most their stop timeout.")
+	msg.Wrapping = fyne.TextWrapWord
+	d := dialog.NewCustomWithoutButtons("Stopping sidecars…", container.NewVBox(msg, bar), u.win)
+	d.Resize(fyne.NewSize(420, 0))
+	d.Show()
+	if u.tray != nil {
+		u.tray.refresh()
+	}
+}
+
+// build creates the window and its content. UI thread (or before Run).
+func (u *UI) build() {
+	if u.built {
+		return
+	}
+	u.built = true
+	u.win = u.app.NewWindow("Outrigger")
+	u.win.SetContent(u.content())
+	u.win.Resize(fyne.NewSize(920, 680))
+	u.win.SetMaster()
+	u.win.SetMainMenu(u.mainMenu())
+	u.tray = newTray(u)
+	u.notes = newNotifier(u)
+	u.win.SetCloseIntercept(u.onClose)
+}
+
+// content is the window's whole content: header, tabs.
+func (u *UI) content() fyne.CanvasObject {
+	u.header = newHeader(u)
+	overview := u.overview()
+	u.logs = newLogsPanel(u)
+	u.sets = newSettingsPanel(u)
+	u.logsTab = container.NewTabItemWithIcon("Logs", theme.ListIcon(), u.logs.root)
+	u.setTab = container.NewTabItemWithIcon("Settings", theme.SettingsIcon(), u.sets.root)
+	u.tabs = container.NewAppTabs(
+		container.NewTabItemWithIcon("Services", theme.ComputerIcon(), overview),
+		u.logsTab,
+		u.setTab,
+	)
+	u.tabs.OnSelected = func(*container.TabItem) { u.logs.setActive(u.tabs.Selected() == u.logsTab && u.visible) }
+	return container.NewBorder(u.header.root, nil, nil, nil, u.tabs)
+}
+
+// overview is the list of sidecar cards.
+func (u *UI) overview() fyne.CanvasObject {
+	box := container.NewVBox()
+	for _, n := range u.names {
+		c := newCard(u, n)
+		u.cards[n] = c
+		box.Add(c.root)
+	}
+	if len(u.names) == 0 {
+		box.Add(widget.NewLabel("No sidecar is configured."))
+	}
+	return container.NewVScroll(container.NewPadded(box))
+}
+
+func (u *UI) mainMenu() *fyne.MainMenu {
+	quit := fyne.NewMenuItem("Quit", u.Quit)
+	quit.IsQuit = true
+	quit.Shortcut = nil
+	file := fyne.NewMenu("File",
+		fyne.NewMenuItem("Start all", u.startAll),
+		fyne.NewMenuItem("Stop all", u.stopAll),
+		fyne.NewMenuItemSeparator(),
+		fyne.NewMenuItem("Open log folder", u.openLogFolder),
+		fyne.NewMenuItemSeparator(),
+		quit,
+	)
+	return fyne.NewMainMenu(file)
+}
+
+// onClose is the window's close button: hide to the tray when there is
+// one (the sidecars keep running: a workflow may be in progress);
+// otherwise ask, since a hidden window without a tray could never be
+// brought back.
+func (u *UI) onClose() {
+	if u.quitting {
+		return
+	}
+	if u.tray != nil && u.tray.enabled {
+		u.win.Hide()
+		u.setVisible(false)
+		u.notes.hiddenOnce()
+		return
+	}
+	dialog.ShowConfirm("Quit Outrigger?",
+		"There is no system tray to keep Outrigger in.\nQuitting stops every sidecar.",
+		func(ok bool) {
+			if ok {
+				u.Quit()
+			}
+		}, u.win)
+}
+
+// start subscribes to the core. Before Run, or on the UI thread.
+func (u *UI) start() {
+	if u.started {
+		return
+	}
+	u.started = true
+	if u.d.Sup != nil {
+		ch, cancel := u.d.Sup.Subscribe()
+		u.unsub = append(u.unsub, cancel)
+		go u.pump(ch)
+	}
+	if u.d.Modes != nil && u.modeSw != nil {
+		u.modeSw.start()
+	}
+	if u.tray != nil {
+		u.tray.start()
+	}
+}
+
+// stopListening ends the subscriptions and the ticker. Any goroutine.
+func (u *UI) stopListening() {
+	u.stopOnce.Do(func() {
+		close(u.done)
+		u.co.stop()
+		for _, f := range u.unsub {
+			f()
+		}
+	})
+}
+
+// pump moves supervisor events into the pending map and kicks the
+// coalescer. It never blocks on the UI.
+func (u *UI) pump(ch <-chan supervisor.Event) {
+	for {
+		select {
+		case e, ok := <-ch:
+			if !ok {
+				return
+			}
+			u.mu.Lock()
+			u.pending[e.Sidecar] = e.Status
+			if e.Kind != supervisor.EventState && e.Kind != supervisor.EventMetrics && len(u.notable) < 256 {
+				u.notable = append(u.notable, e)
+			}
+			u.mu.Unlock()
+			u.co.kick()
+		case <-u.done:
+			return
+		}
+	}
+}
+
+// flush applies everything pending. UI thread.
+func (u *UI) flush() {
+	u.mu.Lock()
+	batch := u.pending
+	notes := u.notable
+	u.pending = map[string]supervisor.Status{}
+	u.notable = nil
+	u.mu.Unlock()
+	if len(batch) == 0 && len(notes) == 0 {
+		return
+	}
+	for name, st := range batch {
+		u.statuses[name] = st
+		if c := u.cards[name]; c != nil {
+			c.apply(st)
+		}
+	}
+	u.refreshOverall()
+	if u.notes != nil {
+		for _, e := range notes {
+			u.notes.event(e)
+		}
+	}
+	if u.sets != nil {
+		u.sets.statusChanged()
+	}
+	if u.tray != nil {
+		u.tray.refresh()
+	}
+	u.updateTicker()
+	if u.applied != nil {
+		u.applied()
+	}
+}
+
+// snapshot is the newest applied statuses in configuration order.
+func (u *UI) snapshot() []supervisor.Status {
+	out := make([]supervisor.Status, 0, len(u.names))
+	for _, n := range u.names {
+		st, ok := u.statuses[n]
+		if !ok {
+			st = supervisor.Status{Name: n, State: supervisor.Stopped}
+		}
+		out = append(out, st)
+	}
+	return out
+}
+
+func (u *UI) refreshOverall() {
+	level, text := overall(u.snapshot())
+	if u.header != nil {
+		u.header.setOverall(level, text)
+	}
+	if u.win != nil {
+		title := "Outrigger"
+		if level == OverallFailed {
+			title = "Outrigger — " + text
+		}
+		u.win.SetTitle(title)
+	}
+}
+
+func (u *UI) setVisible(v bool) {
+	u.visible = v
+	u.updateTicker()
+	if u.logs != nil && u.tabs != nil {
+		u.logs.setActive(v && u.tabs.Selected() == u.logsTab)
+	}
+}
+
+// updateTicker runs a one-second clock for uptimes and countdowns only
+// while the window is visible and something runs or waits to restart.
+// UI thread.
+func (u *UI) updateTicker() {
+	need := u.visible && !u.quitting
+	if need {
+		need = false
+		for _, st := range u.statuses {
+			if st.State.Running() || st.State == supervisor.Backoff {
+				need = true
+				break
+			}
+		}
+	}
+	switch {
+	case need && u.tickStop == nil:
+		stop := make(chan struct{})
+		u.tickStop = stop
+		go func() {
+			t := time.NewTicker(time.Second)
+			defer t.Stop()
+			for {
+				select {
+				case <-t.C:
+					runOnUI(u.tick)
+				case <-stop:
+					return
+				case <-u.done:
+					return
+				}
+			}
+		}()
+	case !need && u.tickStop != nil:
+		close(u.tickStop)
+		u.tickStop = nil
+	}
+}
+
+func (u *UI) tick() {
+	now := time.Now()
+	for _, c := range u.cards {
+		c.tick(now)
+	}
+	if u.modeSw != nil {
+		u.modeSw.tick(now)
+	}
+}
+
+// Commands. Each runs off the UI thread.
+
+func (u *UI) startSidecar(ctx context.Context, name string) error {
+	return u.d.Sup.Start(ctx, name)
+}
+
+func (u *UI) stopSidecar(ctx context.Context, name string) error {
+	return u.d.Sup.Stop(ctx, name)
+}
+
+func (u *UI) restartSidecar(ctx context.Context, name string) error {
+	return u.d.Sup.Restart(ctx, name)
+}
+
+func (u *UI) startAll() {
+	if u.d.Sup == nil {
+		return
+	}
+	go func() {
+		if err := u.d.Sup.StartGroup(context.Background(), u.names); err != nil {
+			u.log.Warn("start all", "err", err)
+			runOnUI(func() { u.showError("Not every sidecar started", err) })
+		}
+	}()
+}
+
+func (u *UI) stopAll() {
+	if u.d.Sup == nil {
+		return
+	}
+	go func() {
+		if err := u.d.Sup.StopAll(context.Background()); err != nil {
+			u.log.Warn("stop all", "err", err)
+			runOnUI(func() { u.showError("Not every sidecar stopped", err) })
+		}
+	}()
+}
+
+func (u *UI) showLogs(name string) {
+	if u.tabs == nil {
+		return
+	}
+	u.logs.selectSidecar(name)
+	u.tabs.Select(u.logsTab)
+}
+
+func (u *UI) showSettings(name string) {
+	if u.tabs == nil {
+		return
+	}
+	u.sets.selectSidecar(name)
+	u.tabs.Select(u.setTab)
+}
+
+// showError shows err in a dialog. UI thread.
+func (u *UI) showError(title string, err error) {
+	if u.win == nil || err == nil {
+		return
+	}
+	msg := err.Error()
+	var joined interface{ Unwrap() []error }
+	if errors.As(err, &joined) {
+		msg = ""
+		for _, e := range joined.Unwrap() {
+			msg += "• " + e.Error() + "\n"
+		}
+	}
+	l := widget.NewLabel(msg)
+	l.Wrapping = fyne.TextWrapWord
+	d := dialog.NewCustom(title, "OK", l, u.win)
+	d.Resize(fyne.NewSize(460, 0))
+	d.Show()
+}
+
+func (u *UI) openLogFolder() {
+	dir := u.d.LogDir
+	if dir == "" && u.d.Sup != nil {
+		dir = u.d.Sup.LogDir()
+	}
+	if dir == "" {
+		return
+	}
+	if err := openFolder(u.app, dir); err != nil {
+		u.showError("Could not open the log folder", fmt.Errorf("%s: %w", dir, err))
+	}
+}

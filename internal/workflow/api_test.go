@@ -296,7 +296,7 @@ func TestClient(t *testing.T) {
 	}
 	// The same interaction id while it is still running: 409.
 	leave(t, c, "pipeline", raw(`{"delay_ms":60000,"nodes":1}`), "busy-id")
-	if err := c.Stream(ctx, "echo", raw(`{"text":"a"}`), "busy-id", nil); !errors.As(err, &he) || he.StatusCode != http.StatusConflict {
+	if err := c.Stream(ctx, "echo", raw(`{"text":"a"}`), "busy-id", nil); !errors.Is(err, ErrDuplicate) || errors.Is(err, ErrFinished) {
 		t.Fatalf("duplicate active id: %v", err)
 	}
 	if err := c.Cancel(ctx, "busy-id"); err != nil {

@@ -23,8 +23,9 @@ type Client struct {
 	HTTP    *http.Client
 }
 
-// HTTPError is a non-2xx reply. errors.Is(err, ErrNotFound) holds for 404
-// and errors.Is(err, ErrQueueFull) for 429.
+// HTTPError is a non-2xx reply. errors.Is maps it onto ErrNotFound (404),
+// ErrQueueFull (429), ErrClosed (503), ErrFinished (409 on cancel) and
+// ErrDuplicate (409 on a run whose interaction_id is busy).
 type HTTPError struct {
 	StatusCode int
 	Message    string        // the reply's "error" field, or its body
@@ -45,6 +46,8 @@ func (e *HTTPError) Is(target error) bool {
 		return e.StatusCode == http.StatusTooManyRequests
 	case ErrFinished:
 		return e.StatusCode == http.StatusConflict && e.Status != ""
+	case ErrDuplicate:
+		return e.StatusCode == http.StatusConflict && e.Status == ""
 	case ErrClosed:
 		return e.StatusCode == http.StatusServiceUnavailable
 	}

@@ -1,0 +1,224 @@
+package modes
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"outrigger/core/config"
+	"outrigger/core/supervisor"
+	"outrigger/internal/testutil"
+)
+
+// settingsFile writes an outrigger.toml declaring two fixture sidecars
+// (the built-in ones are disabled: there is no binary for them here).
+func settingsFile(t *testing.T, extra string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "outrigger.toml")
+	text := fmt.Sprintf(`# my settings
+mode = "standalone"
+service = "svc"
+%s
+[[sidecar]]
+name = "xgen-workflow"
+enabled = false
+
+[[sidecar]]
+name = "xgen-embedding"
+enabled = false
+
+[[sidecar]]
+name = "svc"
+port = %d
+depends_on = ["dep"]
+stop_timeout = "3s"
+liveness = { disabled = true }
+
+[[sidecar]]
+name = "dep"
+port = %d
+stop_timeout = "3s"
+liveness = { disabled = true }
+`, extra, testutil.FreePort(t), testutil.FreePort(t))
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func load(t *testing.T, path string) (config.Config, Mode) {
+	t.Helper()
+	cfg, _, err := config.Load(path)
+	if err != nil {
+		t.Fatalf("config.Load: %v", err)
+	}
+	m, err := FromConfig(cfg)
+	if err != nil {
+		t.Fatalf("FromConfig: %v", err)
+	}
+	return cfg, m
+}
+
+// The mode is remembered in outrigger.toml (atomically, with a .bak, the
+// rest of the file kept) and a new launch comes back in it. Quitting —
+// Run ended before the supervisor stops everything — does not turn into a
+// remembered fall-back.
+func TestRememberedModeSurvivesRestart(t *testing.T) {
+	gw := newGateway(t)
+	path := settingsFile(t, "")
+	cfg, initial := load(t, path)
+	if !initial.Equal(StandaloneMode()) {
+		t.Fatalf("initial mode %s", initial)
+	}
+
+	// First launch.
+	r := newRig(t, rigOpts{cfg: &cfg, initial: initial, persist: Remember(path)})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*wait)
+	defer cancel()
+	if err := r.c.Apply(ctx, initial); err != nil {
+		t.Fatal(err)
+	}
+	r.ok(r.c.EnableConnected(gw.URL()))
+	if _, m := load(t, path); !m.Equal(ConnectedMode(gw.URL())) {
+		t.Fatalf("remembered %s, want connected", m)
+	}
+	if bak, err := os.ReadFile(path + ".bak"); err != nil || !strings.Contains(string(bak), `mode = "standalone"`) {
+		t.Errorf(".bak = %q, %v; want the previous version", bak, err)
+	}
+	r.ok(r.c.EnableService("", nil))
+	_, m := load(t, path)
+	if !m.Equal(ServiceMode("svc", "")) {
+		t.Fatalf("remembered %s, want service (svc)", m)
+	}
+	text, _ := os.ReadFile(path)
+	for _, want := range []string{`gateway_url = "` + gw.URL() + `"`, `name = "dep"`, `enabled = false`} {
+		if !strings.Contains(string(text), want) {
+			t.Errorf("the rest of the file was lost: no %q in\n%s", want, text)
+		}
+	}
+	// Quit the way main does: the controller first, then the sidecars.
+	r.sup.DisableRestarts()
+	r.stop()
+	if err := r.sup.StopAll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, m := load(t, path); !m.Equal(ServiceMode("svc", "")) {
+		t.Fatalf("after quitting the remembered mode is %s, want service (svc)", m)
+	}
+
+	// Second launch from the saved file.
+	cfg2, initial2 := load(t, path)
+	r2 := newRig(t, rigOpts{cfg: &cfg2, initial: initial2, persist: Remember(path)})
+	if err := r2.c.Apply(ctx, initial2); err != nil {
+		t.Fatal(err)
+	}
+	r2.wantService("svc")
+	if st := r2.status("dep"); st.State != supervisor.Ready {
+		t.Errorf("dep is %s", st.State)
+	}
+}
+
+// Persist errors are logged and announced; the mode changes anyway.
+func TestPersistFailureStillSwitches(t *testing.T) {
+	r := newRig(t, rigOpts{persist: func(Mode) error { return fmt.Errorf("disk full") }}, fixtureSpec(t, "svc"))
+	gw := newGateway(t)
+	r.ok(r.c.EnableConnected(gw.URL()))
+	r.wantMode(ConnectedMode(gw.URL()))
+	e := r.rec.waitFor(t, "persistFailed", func(e Event) bool { return e.Kind == PersistFailed })
+	if e.Err == nil || !strings.Contains(e.Message, "disk full") {
+		t.Errorf("PersistFailed = %+v", e)
+	}
+}
+
+// A corrupt settings file gives a clear error naming file and line, the
+// defaults are used, and the file is kept beside under a new name.
+func TestCorruptSettingsRecovered(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "outrigger.toml")
+	bad := "mode = \"service\"\n[[sidecar]\nname = \"xgen-workflow\"\n"
+	if err := os.WriteFile(path, []byte(bad), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, _, err := config.Load(path)
+	if err == nil {
+		t.Fatal("config.Load accepted a corrupt file")
+	}
+	if !strings.Contains(err.Error(), path+":2:") {
+		t.Errorf("error %q does not name the file and line", err)
+	}
+	if !reflect.DeepEqual(cfg, config.Defaults()) {
+		t.Errorf("config on error = %+v, want the defaults", cfg)
+	}
+	if m, err := FromConfig(cfg); err != nil || !m.Equal(ServiceMode(config.DefaultService, "")) {
+		t.Errorf("mode from the defaults = %s, %v", m, err)
+	}
+
+	moved, err := RecoverCorrupt(path, err)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(moved, path+".corrupt-") || len(moved) != len(path+".corrupt-20060102-150405") {
+		t.Errorf("moved to %q", moved)
+	}
+	if got, err := os.ReadFile(moved); err != nil || string(got) != bad {
+		t.Errorf("the bad file was not kept intact: %q, %v", got, err)
+	}
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Errorf("the bad file is still in place: %v", err)
+	}
+	if cfg, _, err := config.Load(path); err != nil || !reflect.DeepEqual(cfg, config.Defaults()) {
+		t.Errorf("after recovery Load = %v (defaults: %v)", err, reflect.DeepEqual(cfg, config.Defaults()))
+	}
+	// The defaults can be saved again over the missing file.
+	if err := Remember(path)(StandaloneMode()); err != nil {
+		t.Fatal(err)
+	}
+
+	// A file that parses but does not validate is moved too, and a second
+	// one in the same second gets its own name; nothing is overwritten.
+	if err := os.WriteFile(path, []byte("mode = \"turbo\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = config.Load(path)
+	if err == nil || !strings.Contains(err.Error(), "turbo") {
+		t.Fatalf("Load of an invalid mode: %v", err)
+	}
+	moved2, err := RecoverCorrupt(path, err)
+	if err != nil || moved2 == moved {
+		t.Fatalf("second recovery: %q, %v (first %q)", moved2, err, moved)
+	}
+	if got, _ := os.ReadFile(moved); string(got) != bad {
+		t.Errorf("the first kept file was overwritten")
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 2 {
+		var names []string
+		for _, e := range entries {
+			names = append(names, e.Name())
+		}
+		t.Errorf("files %v, want the two kept files only", names)
+	}
+
+	// No error, no move; an unreadable file is not "corrupt" and stays.
+	if moved, err := RecoverCorrupt(path, nil); moved != "" || err != nil {
+		t.Errorf("RecoverCorrupt(nil) = %q, %v", moved, err)
+	}
+	asDir := filepath.Join(dir, "dir.toml")
+	if err := os.Mkdir(asDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	_, _, lerr := config.Load(asDir)
+	if lerr == nil {
+		t.Fatal("Load of a folder succeeded")
+	}
+	if moved, err := RecoverCorrupt(asDir, lerr); moved != "" || err == nil {
+		t.Errorf("RecoverCorrupt(unreadable) = %q, %v; want nothing moved and an error", moved, err)
+	}
+	if _, err := os.Stat(asDir); err != nil {
+		t.Errorf("the unreadable file was moved: %v", err)
+	}
+}

@@ -303,6 +303,7 @@ func TestClient(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitResult(t, c, "busy-id")
+	testutil.Eventually(t, 10*time.Second, func() bool { return ts.Manager().Lookup("busy-id") == nil }, "busy-id to be released")
 	// Reusing a finished id runs again; results show the latest run.
 	if err := c.Stream(ctx, "echo", raw(`{"text":"again"}`), "busy-id", nil); err != nil {
 		t.Fatal(err)

@@ -141,7 +141,8 @@ func TestKill9AndRestart(t *testing.T) {
 	go func() {
 		var once sync.Once
 		streamErr <- c.Stream(ctx, "pipeline", raw(`{"text":"k","delay_ms":100,"nodes":50}`), "killed-run", func(ev StreamEvent) {
-			if ev.Node != nil {
+			// Kill once step-1 is done and step-2 has started (both stored).
+			if ev.Log != nil && ev.Log.Status == "node_started" && ev.Log.Index == 1 {
 				once.Do(func() { close(firstChunk) })
 			}
 		})

@@ -212,7 +212,7 @@ func TestCancel(t *testing.T) {
 	go func() {
 		var once sync.Once
 		streamDone <- c.Stream(ctx, "pipeline", raw(`{"delay_ms":200,"nodes":50}`), "cancel-run", func(ev StreamEvent) {
-			if ev.Node != nil {
+			if ev.Log != nil && ev.Log.Status == "node_started" && ev.Log.Index == 1 { // step-1 done, step-2 running
 				once.Do(func() { close(firstChunk) })
 			}
 			if ev.End != nil {
@@ -303,6 +303,9 @@ func TestQueueFull429(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	testutil.Eventually(t, 10*time.Second, func() bool {
+		return ts.Manager().Lookup("q-1") == nil && ts.Manager().Lookup("q-2") == nil
+	}, "both cancelled executions to end")
 	// A slot is free again.
 	if r, err := c.Deploy(ctxT(t, 10*time.Second), RunRequest{WorkflowID: "echo", Input: raw(`{"text":"ok"}`)}); err != nil || r.Status != StatusCompleted {
 		t.Fatalf("after the queue drained: %v %+v", err, r)

@@ -1,0 +1,48 @@
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+
+	fyneapp "fyne.io/fyne/v2/app"
+
+	"outrigger/ui"
+)
+
+// gui opens the window. SIGINT and SIGTERM take the same quit path as the
+// tray and the window menu.
+func (o *outrigger) gui(front *relay) int {
+	a := fyneapp.NewWithID("io.outrigger.app")
+	u := ui.New(a, ui.Deps{
+		Sup:        o.sup,
+		Modes:      o.modes,
+		Config:     o.cfg,
+		ConfigFile: o.paths.ConfigFile,
+		LogDir:     o.paths.LogDir,
+		Logger:     o.log,
+		Shutdown:   o.shutdown,
+	})
+	front.set(u.Show)
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	stop := make(chan struct{})
+	go func() {
+		select {
+		case s := <-sig:
+			o.log.Info("signal received", "signal", s.String())
+			u.Quit()
+		case <-stop:
+		}
+	}()
+	u.Run()
+	close(stop)
+	signal.Stop(sig)
+	// Run returns after the quit path; make sure it ran even if the app
+	// loop ended some other way.
+	if err := o.shutdown(context.Background()); err != nil {
+		return 1
+	}
+	return 0
+}

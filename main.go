@@ -1,0 +1,264 @@
+// Command outrigger supervises an AI product's local services ("sidecars"):
+// it starts them, knows when they are ready, restarts them when they crash
+// and leaves no process behind when it quits.
+//
+// main only wires: flags, paths, logging, the supervisor, the watchdog, the
+// mode controller, and either the window or the headless loop. It owns the
+// single quit path both use.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	"outrigger/core/config"
+	"outrigger/core/instance"
+	"outrigger/core/logs"
+	"outrigger/core/modes"
+	"outrigger/core/proc"
+	"outrigger/core/supervisor"
+	"outrigger/core/watchdog"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	// The guardian is this same executable in a hidden mode; it must never
+	// get past this line.
+	proc.RunGuardianIfRequested()
+	os.Exit(run())
+}
+
+type flags struct {
+	headless bool
+	config   string
+	version  bool
+	verbose  bool
+}
+
+func parseFlags() flags {
+	var f flags
+	flag.BoolVar(&f.headless, "headless", false, "no window: supervise, log to the console, stop all on SIGINT/SIGTERM")
+	flag.StringVar(&f.config, "config", "", "use `FILE` instead of the user's outrigger.toml")
+	flag.BoolVar(&f.version, "version", false, "print the version and exit")
+	flag.BoolVar(&f.verbose, "verbose", false, "log debug messages")
+	flag.Parse()
+	return f
+}
+
+func run() int {
+	f := parseFlags()
+	if f.version {
+		fmt.Println("outrigger", version)
+		return 0
+	}
+	paths, err := config.ResolvePaths(f.config)
+	if err == nil {
+		err = paths.Ensure()
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "outrigger:", err)
+		return 1
+	}
+	level := slog.LevelInfo
+	if f.verbose {
+		level = slog.LevelDebug
+	}
+	log, logCloser, err := logs.NewLogger(os.Stderr, filepath.Join(paths.LogDir, "outrigger.log"), level)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "outrigger:", err)
+		return 1
+	}
+	defer logCloser.Close()
+	slog.SetDefault(log)
+
+	// One instance per user: a second launch brings the first one's window
+	// to the front and exits, so two supervisors never fight over ports.
+	var front relay
+	inst, err := instance.Acquire(paths.RuntimeDir, func(msg string) {
+		if msg == "show" {
+			front.call()
+		}
+	})
+	switch {
+	case errors.Is(err, instance.ErrRunning):
+		log.Info("Outrigger is already running; asked it to show its window")
+		return 0
+	case err != nil:
+		log.Warn("single-instance check unavailable", "err", err)
+	default:
+		defer inst.Close()
+	}
+
+	cfg, err := loadConfig(paths.ConfigFile, f.config != "", log)
+	if err != nil {
+		log.Error("cannot load configuration", "err", err)
+		return 1
+	}
+
+	app, err := start(cfg, paths, log)
+	if err != nil {
+		log.Error("cannot start", "err", err)
+		return 1
+	}
+	if f.headless {
+		return app.headless()
+	}
+	return app.gui(&front)
+}
+
+// loadConfig reads outrigger.toml. A file the user named with --config must
+// be right; the everyday settings file, when corrupt, is moved aside (never
+// deleted) and the defaults are used, so a double-click still brings the
+// services up.
+func loadConfig(path string, explicit bool, log *slog.Logger) (config.Config, error) {
+	cfg, _, err := config.Load(path)
+	if err == nil {
+		return cfg, nil
+	}
+	if explicit {
+		return cfg, err
+	}
+	moved, rerr := modes.RecoverCorrupt(path, err)
+	log.Error("configuration is invalid; using the defaults", "err", err, "kept_as", moved)
+	if rerr != nil {
+		log.Error("could not move the bad configuration aside", "err", rerr)
+	}
+	return config.Defaults(), nil
+}
+
+// outrigger is the running app: everything start made, and the one quit
+// path that ends it.
+type outrigger struct {
+	cfg      config.Config
+	paths    config.Paths
+	log      *slog.Logger
+	guardian *proc.Guardian
+	sup      *supervisor.Supervisor
+	modes    *modes.Controller
+	cancel   context.CancelFunc
+	bg       sync.WaitGroup // the watchdog, the mode controller, the initial mode
+	quitOnce sync.Once
+	quitErr  error
+}
+
+// relay forwards a second launch's "show" request to the window once there
+// is one (the request can arrive before the UI exists, or with none).
+type relay struct {
+	mu sync.Mutex
+	fn func()
+}
+
+func (r *relay) set(fn func()) { r.mu.Lock(); r.fn = fn; r.mu.Unlock() }
+
+func (r *relay) call() {
+	r.mu.Lock()
+	fn := r.fn
+	r.mu.Unlock()
+	if fn != nil {
+		fn()
+	}
+}
+
+func start(cfg config.Config, paths config.Paths, log *slog.Logger) (*outrigger, error) {
+	// Leftovers of a run that was killed go first, so the sidecars get
+	// their own ports back.
+	stateFile := filepath.Join(paths.StateDir, supervisor.StateFileName)
+	if _, err := watchdog.SweepOrphans(stateFile, 3*time.Second, log); err != nil {
+		log.Warn("orphan sweep", "err", err)
+	}
+	o := &outrigger{cfg: cfg, paths: paths, log: log}
+	if exe, err := os.Executable(); err == nil {
+		g, err := proc.StartGuardian(exe)
+		if err != nil {
+			log.Warn("no guardian: sidecars may outlive a crash of this app", "err", err)
+		} else {
+			o.guardian = g
+		}
+	}
+	sup, err := supervisor.New(supervisor.Options{
+		Config:   cfg,
+		Paths:    paths,
+		Logger:   log,
+		Policy:   watchdog.Factory,
+		Guardian: o.guardian,
+	})
+	if err != nil {
+		o.guardian.Close()
+		return nil, err
+	}
+	o.sup = sup
+	initial, err := modes.FromConfig(cfg)
+	if err != nil {
+		log.Error("remembered mode is invalid; using service mode", "err", err)
+		initial, _ = modes.FromConfig(config.Defaults())
+	}
+	o.modes = modes.New(modes.Options{
+		Sup:     sup,
+		Service: cfg.Service,
+		Persist: modes.Remember(paths.ConfigFile),
+		Logger:  log,
+	}, initial)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	o.cancel = cancel
+	wd := watchdog.New(sup, time.Second, log)
+	o.bg.Add(3)
+	go func() { defer o.bg.Done(); wd.Run(ctx) }()
+	go func() { defer o.bg.Done(); o.modes.Run(ctx) }()
+	go func() {
+		defer o.bg.Done()
+		log.Info("starting", "version", version, "mode", initial.String(), "config", paths.ConfigFile)
+		if err := o.modes.Apply(ctx, initial); err != nil && ctx.Err() == nil {
+			log.Error("bringing up the remembered mode", "err", err)
+		}
+	}()
+	return o, nil
+}
+
+// shutdown is the one quit path, shared by the window, the tray, and
+// SIGINT/SIGTERM: restarts are disabled before anything stops, every
+// sidecar is stopped in parallel, the background goroutines end, and the
+// guardian is released. It runs once; later calls return the first result.
+func (o *outrigger) shutdown(ctx context.Context) error {
+	o.quitOnce.Do(func() {
+		o.log.Info("quitting: stopping every sidecar")
+		o.sup.DisableRestarts()
+		o.cancel()
+		o.bg.Wait()
+		err := o.sup.StopAll(ctx)
+		if cerr := o.sup.Close(); cerr != nil && err == nil {
+			err = cerr
+		}
+		if gerr := o.guardian.Close(); gerr != nil && !errors.Is(gerr, os.ErrClosed) {
+			o.log.Debug("guardian", "err", gerr)
+		}
+		o.quitErr = err
+		o.log.Info("stopped", "err", err)
+	})
+	return o.quitErr
+}
+
+// headless supervises until SIGINT or SIGTERM.
+func (o *outrigger) headless() int {
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sig)
+	s := <-sig
+	o.log.Info("signal received", "signal", s.String())
+	if err := o.shutdown(context.Background()); err != nil {
+		o.log.Error("shutdown", "err", err)
+		return 1
+	}
+	return 0
+}

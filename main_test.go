@@ -1,0 +1,219 @@
+//go:build linux
+
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"outrigger/core/supervisor"
+	"outrigger/internal/testutil"
+)
+
+// TestMain lets the test binary be the app: with OUTRIGGER_RUN_MAIN set it
+// runs main() (and so also serves as its own guardian), which is how these
+// tests get a real outrigger process to kill.
+func TestMain(m *testing.M) {
+	if os.Getenv("OUTRIGGER_RUN_MAIN") == "1" {
+		os.Args = append([]string{"outrigger"}, strings.Fields(os.Getenv("OUTRIGGER_ARGS"))...)
+		main()
+		return
+	}
+	testutil.RunMain(m)
+}
+
+const wait = 60 * time.Second
+
+type app struct {
+	cmd  *exec.Cmd
+	home string
+	mu   sync.Mutex
+	out  strings.Builder
+	done chan struct{}
+}
+
+// startApp runs `outrigger --headless --config <cfg>` with OUTRIGGER_HOME
+// in a temp folder and binaries from bin.
+func startApp(t *testing.T, cfg, bin string) *app {
+	t.Helper()
+	home := t.TempDir()
+	cfgPath := filepath.Join(home, "test.toml")
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	self, _ := os.Executable()
+	a := &app{home: home, done: make(chan struct{})}
+	a.cmd = exec.Command(self)
+	a.cmd.Env = append(os.Environ(), "OUTRIGGER_RUN_MAIN=1", "OUTRIGGER_ARGS=--headless --config "+cfgPath,
+		"OUTRIGGER_HOME="+home, "OUTRIGGER_BINARIES="+bin, "NO_COLOR=1")
+	stderr, _ := a.cmd.StderrPipe()
+	if err := a.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		defer close(a.done)
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			a.mu.Lock()
+			a.out.WriteString(sc.Text() + "\n")
+			a.mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		_ = a.cmd.Process.Kill()
+		<-a.done
+		_ = a.cmd.Wait()
+		if t.Failed() {
+			t.Logf("app output:\n%s", a.output())
+		}
+	})
+	return a
+}
+
+func (a *app) output() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.out.String()
+}
+
+// waitHealthy waits until something answers /health on each port.
+func waitHealthy(t *testing.T, ports ...int) {
+	t.Helper()
+	for _, p := range ports {
+		url := fmt.Sprintf("http://127.0.0.1:%d/health", p)
+		testutil.Eventually(t, wait, func() bool {
+			resp, err := http.Get(url)
+			if err != nil {
+				return false
+			}
+			resp.Body.Close()
+			return resp.StatusCode == 200
+		}, "%s to answer", url)
+	}
+}
+
+func fixturePIDs(t *testing.T, port int) []int {
+	var ids struct{ PID, PPID int }
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/pid", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(&ids); err != nil {
+		t.Fatal(err)
+	}
+	return []int{ids.PID, ids.PPID}
+}
+
+func TestKill9OfHeadlessLeavesNoSidecar(t *testing.T) {
+	bin := testutil.BinDir(t, "onefile")
+	p1, p2 := testutil.FreePort(t), testutil.FreePort(t)
+	// Service mode brings up every auto-start sidecar: both trees below.
+	cfg := fmt.Sprintf(`mode = "service"
+service = "one"
+[[sidecar]]
+name = "xgen-workflow"
+enabled = false
+[[sidecar]]
+name = "xgen-embedding"
+enabled = false
+[[sidecar]]
+name = "one"
+binary = "onefile"
+args = ["-fork-grandchild"]
+port = %d
+[[sidecar]]
+name = "two"
+binary = "onefile"
+args = ["-fork-grandchild", "-ignore-sigterm"]
+port = %d
+`, p1, p2)
+	a := startApp(t, cfg, bin)
+	waitHealthy(t, p1, p2)
+	pids := append(fixturePIDs(t, p1), fixturePIDs(t, p2)...)
+	// The clock starts at the kill, not when the app's stderr closes: the
+	// guardian shares that pipe and holds it until its work is done.
+	killed := time.Now()
+	if err := a.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	deadline := killed.Add(2 * time.Second)
+	for time.Now().Before(deadline) {
+		alive := 0
+		for _, p := range pids {
+			if testutil.ProcessAlive(p) {
+				alive++
+			}
+		}
+		if alive == 0 {
+			t.Logf("every sidecar process gone %v after kill -9 of the app", time.Since(killed).Round(time.Millisecond))
+			return
+		}
+		time.Sleep(10 * time.Millisecond) // polling foreign processes: there is no event to wait on
+	}
+	for _, p := range pids {
+		if testutil.ProcessAlive(p) {
+			t.Errorf("pid %d alive 2 s after kill -9 of the app", p)
+			_ = syscall.Kill(p, syscall.SIGKILL)
+		}
+	}
+}
+
+func TestHeadlessStandInsReadyThenSIGTERMStopsAll(t *testing.T) {
+	bin := t.TempDir()
+	for _, name := range []string{"xgen-workflow", "xgen-embedding"} {
+		src := testutil.BuildBinary(t, "outrigger/cmd/"+name, name)
+		if err := os.Link(src, filepath.Join(bin, name+"-"+supervisor.HostTriple())); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p1, p2 := testutil.FreePort(t), testutil.FreePort(t)
+	a := startApp(t, fmt.Sprintf("[[sidecar]]\nname = \"xgen-workflow\"\nport = %d\n[[sidecar]]\nname = \"xgen-embedding\"\nport = %d\n", p1, p2), bin)
+	testutil.Eventually(t, wait, func() bool {
+		out := a.output()
+		return strings.Contains(out, "INF ready sidecar=xgen-workflow") && strings.Contains(out, "INF ready sidecar=xgen-embedding")
+	}, "both stand-ins to log ready")
+	data, err := os.ReadFile(filepath.Join(a.home, "state", supervisor.StateFileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var recs []struct{ PID int }
+	if err := json.Unmarshal(data, &recs); err != nil || len(recs) != 2 {
+		t.Fatalf("state file: %s (%v)", data, err)
+	}
+	// The workflow engine reaches the embedding service through the URL
+	// the app passed it.
+	resp, err := http.Post(fmt.Sprintf("http://127.0.0.1:%d/deploy/stream", p1), "application/json",
+		strings.NewReader(`{"workflow_id":"embed","input":{"text":"hello"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "completed") {
+		t.Errorf("embed workflow through the app's wiring: %d %s", resp.StatusCode, body)
+	}
+	if err := a.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	<-a.done
+	if err := a.cmd.Wait(); err != nil {
+		t.Fatalf("exit after SIGTERM: %v", err)
+	}
+	for _, r := range recs {
+		if testutil.ProcessAlive(r.PID) {
+			t.Errorf("sidecar pid %d alive after the app exited", r.PID)
+		}
+	}
+}

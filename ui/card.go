@@ -44,6 +44,7 @@ type card struct {
 	noteBox  *fyne.Container
 
 	start, stop, restart, logs, settings *widget.Button
+	buttons                              *fyne.Container
 }
 
 func newCard(u *UI, name string) *card {
@@ -89,8 +90,8 @@ func newCard(u *UI, name string) *card {
 	stats := container.NewGridWithColumns(6,
 		c.stat("PID", c.pid), c.stat("PORT", c.port), c.stat("UPTIME", c.uptime),
 		c.stat("RESTARTS", c.restarts), c.stat("CPU", c.cpu), c.stat("MEMORY", c.mem))
-	buttons := container.NewHBox(c.start, c.stop, c.restart, layout.NewSpacer(), c.logs, c.settings)
-	body := container.NewVBox(head, container.NewHBox(c.link), stats, c.noteBox, buttons)
+	c.buttons = container.NewHBox(c.start, c.stop, c.restart, layout.NewSpacer(), c.logs, c.settings)
+	body := container.NewVBox(head, container.NewHBox(c.link), stats, c.noteBox, c.buttons)
 	inner := container.NewBorder(nil, nil, c.accent, nil, container.NewPadded(body))
 	c.root = container.NewStack(c.bg, container.NewPadded(inner))
 	c.apply(c.st)
@@ -99,7 +100,6 @@ func newCard(u *UI, name string) *card {
 
 func valueLabel() *widget.Label {
 	l := widget.NewLabel("—")
-	l.TextStyle = fyne.TextStyle{Monospace: true}
 	l.Truncation = fyne.TextTruncateEllipsis
 	return l
 }
@@ -110,7 +110,8 @@ func (c *card) stat(caption string, value *widget.Label) fyne.CanvasObject {
 	t.TextSize = theme.CaptionTextSize()
 	t.TextStyle = fyne.TextStyle{Bold: true}
 	c.captions = append(c.captions, t)
-	return container.NewVBox(container.NewPadded(t), value)
+	in := theme.InnerPadding()
+	return container.NewVBox(container.New(layout.NewCustomPaddedLayout(in/2, -in/2, in, 0), t), value)
 }
 
 // do runs one of our commands off the UI thread; the buttons wait for its
@@ -248,7 +249,10 @@ func (c *card) setNote(now time.Time) {
 
 func (c *card) setButtons() {
 	start, stop, restart := buttonsFor(c.st.State)
-	c.start.SetText(startLabel(c.st.State))
+	if l := startLabel(c.st.State); l != c.start.Text {
+		c.start.SetText(l)
+		c.buttons.Refresh() // the button's width changed: lay the row out again
+	}
 	enable(c.start, start && !c.busy)
 	enable(c.stop, stop && !c.busy)
 	enable(c.restart, restart && !c.busy)
@@ -313,12 +317,19 @@ func (p *pill) set(l stateLook) {
 	p.text.Refresh()
 }
 
-// pillPad centres its single object with generous horizontal padding.
+// pillPad centres its single object with generous horizontal padding, at
+// least as wide as the longest state word so that pills line up and never
+// need the row laid out again when the word changes.
 type pillPad struct{}
 
 func (pillPad) MinSize(objs []fyne.CanvasObject) fyne.Size {
 	m := objs[0].MinSize()
-	return fyne.NewSize(m.Width+22, m.Height+8)
+	w := m.Width
+	if t, ok := objs[0].(*canvas.Text); ok {
+		longest := fyne.MeasureText("Restarting", t.TextSize, t.TextStyle)
+		w = max(w, longest.Width)
+	}
+	return fyne.NewSize(w+24, m.Height+8)
 }
 
 func (pillPad) Layout(objs []fyne.CanvasObject, size fyne.Size) {
@@ -337,4 +348,30 @@ func (f *fixedSize) Layout(objs []fyne.CanvasObject, size fyne.Size) {
 		o.Resize(f.size)
 		o.Move(fyne.NewPos((size.Width-f.size.Width)/2, (size.Height-f.size.Height)/2))
 	}
+}
+
+// minWidthLayout gives its single object at least a width.
+type minWidthLayout struct{ w float32 }
+
+func (m minWidthLayout) MinSize(objs []fyne.CanvasObject) fyne.Size {
+	ms := objs[0].MinSize()
+	return fyne.NewSize(max(ms.Width, m.w), ms.Height)
+}
+
+func (m minWidthLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	objs[0].Resize(size)
+	objs[0].Move(fyne.NewPos(0, 0))
+}
+
+// minWidth keeps o at least w wide (a Select would otherwise shrink to
+// "xgen-…").
+func minWidth(w float32, o fyne.CanvasObject) fyne.CanvasObject {
+	return container.New(minWidthLayout{w: w}, o)
+}
+
+// opaqueBar puts o on the window's background colour, so a scrolled
+// area never shows through a bar laid over its edge.
+func opaqueBar(o fyne.CanvasObject) fyne.CanvasObject {
+	bg := canvas.NewRectangle(colorOf(theme.ColorNameBackground))
+	return container.NewStack(bg, o)
 }

@@ -61,5 +61,5 @@ func appIcon(a fyne.App) fyne.Resource {
 	if a != nil && a.Icon() != nil {
 		return a.Icon()
 	}
-	return theme.ComputerIcon()
+	return appIconRes
 }

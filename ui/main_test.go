@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -20,6 +21,9 @@ import (
 
 func TestMain(m *testing.M) {
 	proc.RunGuardianIfRequested()
+	if dir := os.Getenv("UI_PREVIEW"); dir != "" {
+		os.Exit(runPreview(dir, os.Getenv("UI_PREVIEW_BIN")))
+	}
 	// The test driver runs fyne.Do at once on the calling goroutine; make
 	// every hand-over to the "UI thread" take one lock, which the tests
 	// also hold while they touch widgets (onUI).

@@ -33,11 +33,11 @@ func lookOf(s supervisor.State) stateLook {
 	case supervisor.Stopping:
 		return stateLook{theme.ColorNamePrimary, "Stopping", theme.MediaStopIcon()}
 	case supervisor.Exited:
-		return stateLook{theme.ColorNameDisabled, "Exited", theme.MediaStopIcon()}
+		return stateLook{theme.ColorNamePlaceHolder, "Exited", theme.MediaStopIcon()}
 	case supervisor.Failed:
 		return stateLook{theme.ColorNameError, "Failed", theme.ErrorIcon()}
 	}
-	return stateLook{theme.ColorNameDisabled, "Stopped", theme.MediaStopIcon()}
+	return stateLook{theme.ColorNamePlaceHolder, "Stopped", theme.MediaStopIcon()}
 }
 
 // colorOf resolves a theme colour name in the current theme and variant.
@@ -124,7 +124,7 @@ func overallLook(o Overall) stateLook {
 	case OverallFailed:
 		return stateLook{theme.ColorNameError, "Attention", theme.ErrorIcon()}
 	}
-	return stateLook{theme.ColorNameDisabled, "Idle", theme.InfoIcon()}
+	return stateLook{theme.ColorNamePlaceHolder, "Idle", theme.InfoIcon()}
 }
 
 // buttonsFor says which of Start / Stop / Restart make sense in a state.

@@ -99,6 +99,9 @@ type UI struct {
 
 	// applied, when set (tests), runs on the UI thread after each batch.
 	applied func()
+
+	shotPath            string // OUTRIGGER_SCREENSHOT
+	shotArmed, shotDone bool
 }
 
 // New prepares the UI; nothing is shown until Run.
@@ -121,6 +124,10 @@ func New(a fyne.App, d Deps) *UI {
 	}
 	if d.Sup != nil {
 		u.names = d.Sup.Names()
+	} else {
+		for _, s := range d.Config.Sidecars {
+			u.names = append(u.names, s.Name)
+		}
 	}
 	u.co = newCoalescer(frame, u.flush)
 	return u
@@ -140,6 +147,7 @@ func isNil(v any) bool {
 func (u *UI) Run() {
 	u.build()
 	u.start()
+	u.armScreenshot()
 	u.win.Show()
 	u.setVisible(true)
 	u.app.Run()
@@ -212,6 +220,7 @@ func (u *UI) build() {
 	u.win.Resize(fyne.NewSize(920, 680))
 	u.win.SetMaster()
 	u.win.SetMainMenu(u.mainMenu())
+	u.win.SetIcon(appIconRes)
 	u.tray = newTray(u)
 	u.notes = newNotifier(u)
 	u.win.SetCloseIntercept(u.onClose)
@@ -391,6 +400,7 @@ func (u *UI) refreshOverall() {
 	if u.header != nil {
 		u.header.setOverall(level, text)
 	}
+	u.maybeScreenshot(level)
 	if u.win != nil {
 		title := "Outrigger"
 		if level == OverallFailed {

@@ -1,0 +1,678 @@
+package ui
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"outrigger/core/logs"
+)
+
+// Log viewer tuning.
+const (
+	// maxViewLines is how many lines the viewer keeps per sidecar (more than
+	// the supervisor's ring may hold: the viewer keeps what it has seen).
+	maxViewLines = 100_000
+	// logFrame is the shortest time between two batches appended to the
+	// list: at most 10 a second, whatever the sidecar writes.
+	logFrame = 100 * time.Millisecond
+	// maxShownRunes cuts what a row draws of a very long line (copy keeps
+	// the whole line).
+	maxShownRunes = 400
+)
+
+// gapStream marks a synthetic line telling that lines were skipped.
+const gapStream logs.Stream = 255
+
+// logsPanel is the Logs tab: a sidecar picker, a filter, the list of
+// lines (stdout and stderr told apart), follow, copy, open log folder.
+type logsPanel struct {
+	u    *UI
+	root fyne.CanvasObject
+
+	picker  *widget.Select
+	streams *widget.Select
+	filter  *widget.Entry
+	follow  *widget.Check
+	copySel *widget.Button
+	copyAll *widget.Button
+	clear   *widget.Button
+	folder  *widget.Button
+	status  *widget.Label
+	list    *widget.List
+
+	views  map[string]*logView
+	cur    *logView
+	active bool
+
+	selected int  // selected row, -1 when none
+	userOff  bool // the user turned follow off with the check
+	autoOff  float32
+	rowH     float32
+	setting  bool // we are changing the follow check ourselves
+}
+
+// logView is one sidecar's lines as the viewer holds them.
+type logView struct {
+	p    *logsPanel
+	name string
+	ring *logs.Ring
+	co   *coalescer
+
+	// Shared between the follower goroutine and the UI thread.
+	mu       sync.Mutex
+	incoming []logs.Line
+	stop     chan struct{} // non-nil while a follower runs (UI thread owns it)
+
+	// Follower goroutine only (and UI thread before it starts / after it ends).
+	seen uint64
+
+	// UI thread only.
+	lines    []logs.Line // the kept lines, oldest first
+	base     int         // absolute number of lines[0]
+	shown    []int       // absolute numbers of the lines passing the filter; nil = all
+	query    string
+	stream   int // -1 all, else logs.Stream
+	appended int // lines appended so far (tests, benchmarks)
+}
+
+func newLogsPanel(u *UI) *logsPanel {
+	p := &logsPanel{u: u, views: map[string]*logView{}, selected: -1}
+	p.picker = widget.NewSelect(u.names, func(name string) { p.show(name) })
+	p.picker.PlaceHolder = "Sidecar"
+	p.streams = widget.NewSelect([]string{"All output", "stdout", "stderr"}, func(string) { p.refilter() })
+	p.streams.SetSelectedIndex(0)
+	p.filter = widget.NewEntry()
+	p.filter.SetPlaceHolder("Filter lines…")
+	p.filter.ActionItem = widget.NewIcon(theme.SearchIcon())
+	p.filter.OnChanged = func(string) { p.refilter() }
+	p.follow = widget.NewCheck("Follow", func(on bool) {
+		if p.setting {
+			return
+		}
+		p.userOff = !on
+		if on && p.list != nil {
+			p.scrollToEnd()
+		}
+	})
+	p.follow.SetChecked(true)
+	p.copySel = widget.NewButtonWithIcon("Copy line", theme.ContentCopyIcon(), p.copySelected)
+	p.copySel.Disable()
+	p.copyAll = widget.NewButtonWithIcon("Copy all", theme.ContentCopyIcon(), p.copyShown)
+	p.clear = widget.NewButtonWithIcon("Clear", theme.ContentClearIcon(), p.clearView)
+	p.folder = widget.NewButtonWithIcon("Log folder", theme.FolderOpenIcon(), u.openLogFolder)
+	for _, b := range []*widget.Button{p.copySel, p.copyAll, p.clear, p.folder} {
+		b.Importance = widget.LowImportance
+	}
+	p.status = widget.NewLabel("")
+	p.status.Truncation = fyne.TextTruncateEllipsis
+
+	p.rowH = rowHeight()
+	p.list = widget.NewList(p.length, func() fyne.CanvasObject { return newLogRow() }, p.update)
+	p.list.HideSeparators = true
+	p.list.OnSelected = func(id widget.ListItemID) {
+		p.selected = id
+		p.copySel.Enable()
+	}
+	p.list.OnUnselected = func(widget.ListItemID) {
+		p.selected = -1
+		p.copySel.Disable()
+	}
+
+	bg := canvas.NewRectangle(colorOf(theme.ColorNameInputBackground))
+	bg.CornerRadius = theme.InputRadiusSize()
+	listArea := container.NewStack(bg, container.NewPadded(p.list))
+	bar := container.NewBorder(nil, nil,
+		container.NewHBox(minWidth(180, p.picker), minWidth(120, p.streams)),
+		container.NewHBox(p.follow, p.copySel, p.copyAll, p.clear, p.folder),
+		p.filter)
+	p.root = container.NewPadded(container.NewBorder(bar, p.status, nil, nil, listArea))
+	if len(u.names) > 0 {
+		p.picker.SetSelected(u.names[0])
+	}
+	return p
+}
+
+// rowHeight is the height of one log row: one line of monospace caption text.
+func rowHeight() float32 {
+	return fyne.MeasureText("Mg", logTextSize(), fyne.TextStyle{Monospace: true}).Height + 2
+}
+
+func logTextSize() float32 { return theme.TextSize() - 1 }
+
+func (p *logsPanel) view(name string) *logView {
+	v := p.views[name]
+	if v == nil {
+		v = &logView{p: p, name: name, stream: -1}
+		if p.u.d.Sup != nil {
+			v.ring = p.u.d.Sup.Logs(name)
+		}
+		v.co = newCoalescer(logFrame, v.flush)
+		p.views[name] = v
+	}
+	return v
+}
+
+// selectSidecar shows name's lines. UI thread.
+func (p *logsPanel) selectSidecar(name string) {
+	if p.picker.Selected != name {
+		p.picker.SetSelected(name) // calls show
+	}
+}
+
+func (p *logsPanel) show(name string) {
+	if p.cur != nil && p.cur.name == name {
+		return
+	}
+	if p.cur != nil {
+		p.cur.stopFollowing()
+	}
+	p.cur = p.view(name)
+	p.cur.setFilter(p.query(), p.streamFilter())
+	p.list.UnselectAll()
+	p.list.Refresh()
+	p.scrollToEnd()
+	if p.active {
+		p.cur.startFollowing()
+	}
+	p.updateStatus()
+}
+
+// setActive starts following the shown sidecar's ring while the Logs tab
+// is visible, and stops when it is not: a hidden viewer costs nothing.
+func (p *logsPanel) setActive(on bool) {
+	if on == p.active {
+		return
+	}
+	p.active = on
+	if p.cur == nil {
+		return
+	}
+	if on {
+		p.cur.startFollowing()
+	} else {
+		p.cur.stopFollowing()
+	}
+}
+
+func (p *logsPanel) query() string { return strings.TrimSpace(p.filter.Text) }
+
+func (p *logsPanel) streamFilter() int {
+	switch p.streams.SelectedIndex() {
+	case 1:
+		return int(logs.Stdout)
+	case 2:
+		return int(logs.Stderr)
+	}
+	return -1
+}
+
+func (p *logsPanel) refilter() {
+	if p.cur == nil || p.list == nil {
+		return
+	}
+	p.cur.setFilter(p.query(), p.streamFilter())
+	p.list.UnselectAll()
+	p.list.Refresh()
+	if p.following() {
+		p.scrollToEnd()
+	}
+	p.updateStatus()
+}
+
+func (p *logsPanel) length() int {
+	if p.cur == nil {
+		return 0
+	}
+	return p.cur.count()
+}
+
+func (p *logsPanel) update(id widget.ListItemID, o fyne.CanvasObject) {
+	if p.cur == nil {
+		return
+	}
+	l, ok := p.cur.at(id)
+	if !ok {
+		return
+	}
+	o.(*logRow).set(l)
+}
+
+func (p *logsPanel) following() bool { return p.follow.Checked }
+
+// maxOffset is the scroll offset that shows the last row.
+func (p *logsPanel) maxOffset() float32 {
+	n := float32(p.length())
+	if n == 0 {
+		return 0
+	}
+	pad := p.list.Theme().Size(theme.SizeNamePadding)
+	content := n*(p.rowH+pad) - pad
+	return max(0, content-p.list.Size().Height)
+}
+
+func (p *logsPanel) scrollToEnd() {
+	p.list.ScrollToBottom()
+	p.autoOff = p.list.GetScrollOffset()
+}
+
+func (p *logsPanel) setFollow(on bool) {
+	if p.follow.Checked == on {
+		return
+	}
+	p.setting = true
+	p.follow.SetChecked(on)
+	p.setting = false
+}
+
+// beforeAppend decides, from where the user left the scroll position,
+// whether the tail is followed: scrolling up stops following, scrolling
+// back to the end resumes it (unless the user unticked Follow).
+func (p *logsPanel) beforeAppend() {
+	off := p.list.GetScrollOffset()
+	atEnd := off >= p.maxOffset()-p.rowH/2
+	switch {
+	case p.following() && off < p.autoOff-1 && !atEnd:
+		p.setFollow(false)
+	case !p.following() && !p.userOff && atEnd:
+		p.setFollow(true)
+	}
+}
+
+func (p *logsPanel) updateStatus() {
+	v := p.cur
+	if v == nil {
+		p.status.SetText("")
+		return
+	}
+	total := len(v.lines)
+	var s string
+	switch {
+	case v.shown != nil:
+		s = fmt.Sprintf("%s of %s lines match", thousands(len(v.shown)), thousands(total))
+	default:
+		s = thousands(total) + " lines"
+	}
+	if v.ring != nil {
+		s += " · " + v.name
+	}
+	if total >= maxViewLines {
+		s += fmt.Sprintf(" · the oldest lines are dropped past %s", thousands(maxViewLines))
+	}
+	if p.u.d.Sup != nil {
+		if st, ok := p.u.d.Sup.Status(v.name); ok && st.LogFile != "" {
+			s += " · full log: " + st.LogFile
+		}
+	}
+	p.status.SetText(s)
+}
+
+func thousands(n int) string {
+	s := fmt.Sprint(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + " " + s[i:]
+	}
+	return s
+}
+
+func (p *logsPanel) copySelected() {
+	if p.cur == nil || p.selected < 0 {
+		return
+	}
+	if l, ok := p.cur.at(p.selected); ok {
+		p.u.app.Clipboard().SetContent(l.Text)
+	}
+}
+
+// copyShown copies every line that passes the filter, as
+// "15:04:05.000 err text".
+func (p *logsPanel) copyShown() {
+	if p.cur == nil {
+		return
+	}
+	var b strings.Builder
+	n := p.cur.count()
+	for i := 0; i < n; i++ {
+		l, _ := p.cur.at(i)
+		b.WriteString(formatLine(l))
+		b.WriteByte('\n')
+	}
+	p.u.app.Clipboard().SetContent(b.String())
+}
+
+func formatLine(l logs.Line) string {
+	return l.Time.Format("15:04:05.000") + " " + streamTag(l.Stream) + " " + l.Text
+}
+
+func streamTag(s logs.Stream) string {
+	switch s {
+	case logs.Stderr:
+		return "err"
+	case gapStream:
+		return "···"
+	}
+	return "out"
+}
+
+func (p *logsPanel) clearView() {
+	if p.cur == nil {
+		return
+	}
+	p.cur.clear()
+	p.list.UnselectAll()
+	p.list.Refresh()
+	p.updateStatus()
+}
+
+// startFollowing starts the goroutine that reads the ring. UI thread.
+func (v *logView) startFollowing() {
+	if v.ring == nil || v.stop != nil {
+		return
+	}
+	stop := make(chan struct{})
+	v.stop = stop
+	go v.follow(stop, v.seen)
+}
+
+// stopFollowing ends it; lines it already took stay pending and are
+// applied. UI thread.
+func (v *logView) stopFollowing() {
+	if v.stop != nil {
+		close(v.stop)
+		v.stop = nil
+	}
+}
+
+// follow moves new ring lines to incoming, one batch per logFrame at most:
+// the ring wakes it (Notify), and it sleeps between batches so a sidecar
+// writing 10 000 lines a second costs ten small copies a second.
+func (v *logView) follow(stop chan struct{}, seen uint64) {
+	done := v.p.u.done
+	for {
+		ch := v.ring.Notify()
+		lines, dropped := v.ring.Since(seen)
+		if len(lines) > 0 {
+			first := lines[0].Seq
+			v.mu.Lock()
+			if dropped && seen > 0 {
+				v.incoming = append(v.incoming, logs.Line{Seq: 0, Time: lines[0].Time, Stream: gapStream,
+					Text: fmt.Sprintf("%d lines were not kept by the ring while the viewer was away; the log file has them", first-seen-1)})
+			}
+			v.incoming = append(v.incoming, lines...)
+			if over := len(v.incoming) - maxViewLines; over > 0 {
+				v.incoming = append(v.incoming[:0:0], v.incoming[over:]...)
+			}
+			seen = lines[len(lines)-1].Seq
+			v.seen = seen
+			v.mu.Unlock()
+			v.co.kick()
+		}
+		select {
+		case <-ch:
+		case <-stop:
+			return
+		case <-done:
+			return
+		}
+		select {
+		case <-time.After(logFrame):
+		case <-stop:
+			return
+		case <-done:
+			return
+		}
+	}
+}
+
+// flush appends the incoming lines to the list. UI thread.
+func (v *logView) flush() {
+	v.mu.Lock()
+	in := v.incoming
+	v.incoming = nil
+	v.mu.Unlock()
+	if len(in) == 0 {
+		return
+	}
+	p := v.p
+	isCur := p.cur == v
+	if isCur {
+		p.beforeAppend()
+	}
+	v.append(in)
+	if isCur {
+		p.list.Refresh()
+		if p.following() {
+			p.scrollToEnd()
+		}
+		p.updateStatus()
+	}
+	if p.u.applied != nil {
+		p.u.applied()
+	}
+}
+
+// append adds lines, keeping at most maxViewLines. UI thread.
+func (v *logView) append(in []logs.Line) {
+	start := v.base + len(v.lines)
+	v.lines = append(v.lines, in...)
+	v.appended += len(in)
+	if v.shown != nil {
+		for i, l := range in {
+			if v.match(l) {
+				v.shown = append(v.shown, start+i)
+			}
+		}
+	}
+	// Drop the oldest in chunks, so that appends stay cheap: at most
+	// maxViewLines plus a tenth are ever held.
+	if len(v.lines) > maxViewLines+maxViewLines/10 {
+		v.trim(len(v.lines) - maxViewLines)
+	}
+}
+
+// trim drops the n oldest lines.
+func (v *logView) trim(n int) {
+	kept := make([]logs.Line, len(v.lines)-n, maxViewLines+maxViewLines/10+1)
+	copy(kept, v.lines[n:])
+	v.lines = kept
+	v.base += n
+	if v.shown != nil {
+		i := 0
+		for i < len(v.shown) && v.shown[i] < v.base {
+			i++
+		}
+		v.shown = append(v.shown[:0:0], v.shown[i:]...)
+	}
+}
+
+func (v *logView) clear() {
+	v.base += len(v.lines)
+	v.lines = nil
+	if v.shown != nil {
+		v.shown = v.shown[:0]
+	}
+}
+
+func (v *logView) count() int {
+	if v.shown != nil {
+		return len(v.shown)
+	}
+	return len(v.lines)
+}
+
+// at returns the id-th shown line.
+func (v *logView) at(id int) (logs.Line, bool) {
+	if id < 0 {
+		return logs.Line{}, false
+	}
+	if v.shown != nil {
+		if id >= len(v.shown) {
+			return logs.Line{}, false
+		}
+		id = v.shown[id] - v.base
+	}
+	if id >= len(v.lines) {
+		return logs.Line{}, false
+	}
+	return v.lines[id], true
+}
+
+func (v *logView) setFilter(q string, stream int) {
+	q = strings.ToLower(q)
+	if q == v.query && stream == v.stream && (v.shown != nil) == (q != "" || stream >= 0) {
+		return
+	}
+	v.query, v.stream = q, stream
+	if q == "" && stream < 0 {
+		v.shown = nil
+		return
+	}
+	shown := make([]int, 0, 1024)
+	for i, l := range v.lines {
+		if v.match(l) {
+			shown = append(shown, v.base+i)
+		}
+	}
+	v.shown = shown
+}
+
+func (v *logView) match(l logs.Line) bool {
+	if v.stream >= 0 && int(l.Stream) != v.stream && l.Stream != gapStream {
+		return false
+	}
+	return v.query == "" || containsFold(l.Text, v.query)
+}
+
+// containsFold reports whether s contains the lower-case q, ignoring case,
+// without allocating for ASCII text.
+func containsFold(s, q string) bool {
+	if len(q) > len(s) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return strings.Contains(strings.ToLower(s), q)
+		}
+	}
+	n := len(q)
+outer:
+	for i := 0; i+n <= len(s); i++ {
+		for j := 0; j < n; j++ {
+			c := s[i+j]
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			if c != q[j] {
+				continue outer
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// logRow draws one line: time, stream tag, text. Plain canvas texts in a
+// fixed layout keep a row cheap enough for fast scrolling.
+type logRow struct {
+	widget.BaseWidget
+	time, tag, text *canvas.Text
+	mark            *canvas.Rectangle
+	timeW, tagW     float32
+}
+
+func newLogRow() *logRow {
+	r := &logRow{}
+	size := logTextSize()
+	mono := fyne.TextStyle{Monospace: true}
+	r.time = canvas.NewText("00:00:00.000", colorOf(theme.ColorNamePlaceHolder))
+	r.tag = canvas.NewText("out", colorOf(theme.ColorNamePlaceHolder))
+	r.text = canvas.NewText("", colorOf(theme.ColorNameForeground))
+	for _, t := range []*canvas.Text{r.time, r.tag, r.text} {
+		t.TextSize = size
+		t.TextStyle = mono
+	}
+	r.mark = canvas.NewRectangle(colorOf(theme.ColorNameWarning))
+	r.mark.Hide()
+	r.timeW = fyne.MeasureText("00:00:00.000", size, mono).Width
+	r.tagW = fyne.MeasureText("err", size, mono).Width
+	r.ExtendBaseWidget(r)
+	return r
+}
+
+func (r *logRow) set(l logs.Line) {
+	r.time.Text = l.Time.Format("15:04:05.000")
+	r.time.Color = colorOf(theme.ColorNamePlaceHolder)
+	text := l.Text
+	if utf8.RuneCountInString(text) > maxShownRunes {
+		text = string([]rune(text)[:maxShownRunes]) + " …"
+	}
+	r.text.Text = text
+	r.text.TextStyle = fyne.TextStyle{Monospace: true}
+	switch l.Stream {
+	case logs.Stderr:
+		r.tag.Text = "err"
+		r.tag.Color = colorOf(theme.ColorNameWarning)
+		r.text.Color = colorOf(theme.ColorNameForeground)
+		r.mark.FillColor = colorOf(theme.ColorNameWarning)
+		r.mark.Show()
+	case gapStream:
+		r.tag.Text = "···"
+		r.tag.Color = colorOf(theme.ColorNamePlaceHolder)
+		r.text.Color = colorOf(theme.ColorNamePlaceHolder)
+		r.text.TextStyle = fyne.TextStyle{Monospace: true, Italic: true}
+		r.mark.Hide()
+	default:
+		r.tag.Text = "out"
+		r.tag.Color = colorOf(theme.ColorNamePlaceHolder)
+		r.text.Color = colorOf(theme.ColorNameForeground)
+		r.mark.Hide()
+	}
+	r.time.Refresh()
+	r.tag.Refresh()
+	r.text.Refresh()
+	r.mark.Refresh()
+}
+
+func (r *logRow) height() float32 { return rowHeight() }
+
+func (r *logRow) CreateRenderer() fyne.WidgetRenderer {
+	return &logRowRenderer{r: r, objs: []fyne.CanvasObject{r.mark, r.time, r.tag, r.text}}
+}
+
+type logRowRenderer struct {
+	r    *logRow
+	objs []fyne.CanvasObject
+}
+
+func (rr *logRowRenderer) Layout(s fyne.Size) {
+	r := rr.r
+	pad := theme.InnerPadding() / 2
+	tw, gw := r.timeW, r.tagW
+	h := s.Height
+	r.mark.Move(fyne.NewPos(0, 1))
+	r.mark.Resize(fyne.NewSize(3, h-2))
+	x := pad + 3
+	r.time.Move(fyne.NewPos(x, 0))
+	r.time.Resize(fyne.NewSize(tw, h))
+	x += tw + pad*2
+	r.tag.Move(fyne.NewPos(x, 0))
+	r.tag.Resize(fyne.NewSize(gw, h))
+	x += gw + pad*2
+	r.text.Move(fyne.NewPos(x, 0))
+	r.text.Resize(fyne.NewSize(max(0, s.Width-x), h))
+}
+
+func (rr *logRowRenderer) MinSize() fyne.Size { return fyne.NewSize(200, rr.r.height()) }
+func (rr *logRowRenderer) Refresh()           { rr.Layout(rr.r.Size()) }
+func (rr *logRowRenderer) Objects() []fyne.CanvasObject {
+	return rr.objs
+}
+func (rr *logRowRenderer) Destroy() {}

@@ -1,0 +1,480 @@
+package ui
+
+import (
+	"errors"
+	"strings"
+	"sync"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"outrigger/core/modes"
+	"outrigger/core/supervisor"
+)
+
+// modeSwitcher shows the app's mode (Standalone / Service / Connected) as
+// a segmented control, the gateway and its reachability in Connected mode,
+// and the progress of a mode change. A change runs in the mode
+// controller's goroutine; the window only shows its events.
+type modeSwitcher struct {
+	u  *UI
+	mc ModeController
+
+	root    *fyne.Container
+	buttons map[modes.Kind]*widget.Button
+	desc    *widget.Label
+
+	gwRow     *fyne.Container
+	gwEntry   *widget.Entry
+	gwConnect *widget.Button
+	gwDot     *canvas.Circle
+	gwText    *widget.Label
+
+	progRow  *fyne.Container
+	bar      *widget.ProgressBarInfinite
+	progText *widget.Label
+
+	msgRow  *fyne.Container
+	msgIcon *widget.Icon
+	msgText *widget.Label
+
+	// UI thread only.
+	mode      modes.Mode
+	moving    bool        // a transition is under way (from the events)
+	target    *modes.Mode // where it heads
+	ours      int         // transitions we asked for that are not done
+	degraded  string
+	reachKnow bool
+	reachOK   bool
+	reachAt   time.Time
+	reachMsg  string
+	wantGW    bool // the user opened the gateway row
+
+	mu      sync.Mutex
+	pending []modes.Event
+	co      *coalescer
+}
+
+var modeOrder = []modes.Kind{modes.Standalone, modes.Service, modes.Connected}
+
+func modeTitle(k modes.Kind) string {
+	switch k {
+	case modes.Standalone:
+		return "Standalone"
+	case modes.Service:
+		return "Service"
+	case modes.Connected:
+		return "Connected"
+	}
+	return string(k)
+}
+
+func modeIcon(k modes.Kind) fyne.Resource {
+	switch k {
+	case modes.Standalone:
+		return theme.ComputerIcon()
+	case modes.Service:
+		return theme.StorageIcon()
+	}
+	return theme.UploadIcon()
+}
+
+func newModeSwitcher(u *UI) *modeSwitcher {
+	m := &modeSwitcher{u: u, mc: u.d.Modes, buttons: map[modes.Kind]*widget.Button{}}
+	m.co = newCoalescer(frame, m.flush)
+	seg := container.NewHBox()
+	for _, k := range modeOrder {
+		b := widget.NewButtonWithIcon(modeTitle(k), modeIcon(k), func() { m.choose(k) })
+		m.buttons[k] = b
+		seg.Add(b)
+	}
+	caption := canvas.NewText("MODE", colorOf(theme.ColorNamePlaceHolder))
+	caption.TextStyle = fyne.TextStyle{Bold: true}
+	caption.TextSize = theme.CaptionTextSize()
+	m.desc = widget.NewLabel("")
+	m.desc.Truncation = fyne.TextTruncateEllipsis
+	top := container.NewBorder(nil, nil, container.NewHBox(container.NewCenter(caption), seg), nil, m.desc)
+
+	m.gwEntry = widget.NewEntry()
+	m.gwEntry.SetPlaceHolder("https://xgen.example.com")
+	m.gwEntry.Validator = func(s string) error {
+		if strings.TrimSpace(s) == "" {
+			return errors.New("enter the gateway's URL")
+		}
+		return modes.ValidateGatewayURL(strings.TrimSpace(s))
+	}
+	m.gwEntry.OnSubmitted = func(string) { m.connect() }
+	if u.d.Config.GatewayURL != "" {
+		m.gwEntry.SetText(u.d.Config.GatewayURL)
+	}
+	m.gwConnect = widget.NewButtonWithIcon("Connect", theme.LoginIcon(), m.connect)
+	m.gwConnect.Importance = widget.HighImportance
+	m.gwDot = canvas.NewCircle(colorOf(theme.ColorNamePlaceHolder))
+	m.gwText = widget.NewLabel("")
+	gwLabel := widget.NewLabel("Gateway")
+	gwLabel.TextStyle = fyne.TextStyle{Bold: true}
+	reach := container.NewHBox(container.New(&fixedSize{size: fyne.NewSize(10, 10)}, m.gwDot), m.gwText)
+	m.gwRow = container.NewBorder(nil, nil, gwLabel, container.NewHBox(m.gwConnect, reach), m.gwEntry)
+	m.gwRow.Hide()
+
+	m.bar = widget.NewProgressBarInfinite()
+	m.bar.Stop()
+	m.progText = widget.NewLabel("")
+	m.progText.Truncation = fyne.TextTruncateEllipsis
+	m.progRow = container.NewBorder(nil, nil, nil, nil, container.NewStack(m.bar, container.NewPadded(m.progText)))
+	m.progRow.Hide()
+
+	m.msgIcon = widget.NewIcon(theme.WarningIcon())
+	m.msgText = widget.NewLabel("")
+	m.msgText.Wrapping = fyne.TextWrapWord
+	dismiss := widget.NewButtonWithIcon("", theme.CancelIcon(), func() { m.msgRow.Hide() })
+	dismiss.Importance = widget.LowImportance
+	m.msgRow = container.NewBorder(nil, nil, container.NewCenter(m.msgIcon), dismiss, m.msgText)
+	m.msgRow.Hide()
+
+	m.root = container.NewVBox(widget.NewSeparator(), top, m.gwRow, m.progRow, m.msgRow)
+	if m.mc != nil {
+		m.mode = m.mc.Current()
+		ok, at, err := m.mc.Health()
+		if !at.IsZero() {
+			m.setReach(ok, at, errText(err))
+		}
+	}
+	m.render()
+	return m
+}
+
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+// start subscribes to the controller's events.
+func (m *modeSwitcher) start() {
+	ch, cancel := m.mc.Subscribe()
+	m.u.unsub = append(m.u.unsub, cancel)
+	go func() {
+		for {
+			select {
+			case e, ok := <-ch:
+				if !ok {
+					return
+				}
+				m.mu.Lock()
+				if len(m.pending) < 256 {
+					m.pending = append(m.pending, e)
+				}
+				m.mu.Unlock()
+				m.co.kick()
+			case <-m.u.done:
+				return
+			}
+		}
+	}()
+}
+
+func (m *modeSwitcher) flush() {
+	m.mu.Lock()
+	evs := m.pending
+	m.pending = nil
+	m.mu.Unlock()
+	for _, e := range evs {
+		m.event(e)
+	}
+	m.render()
+	if m.u.tray != nil {
+		m.u.tray.refresh()
+	}
+	if m.u.applied != nil {
+		m.u.applied()
+	}
+}
+
+// event applies one mode event. UI thread.
+func (m *modeSwitcher) event(e modes.Event) {
+	switch e.Kind {
+	case modes.ModeChanged:
+		m.mode = e.Mode
+		m.moving, m.target = false, nil
+		if e.Mode.Kind != modes.Service {
+			m.degraded = ""
+		}
+		if e.Mode.Kind != modes.Connected {
+			m.reachKnow = false
+		}
+		if e.Err != nil {
+			m.say(theme.WarningIcon(), "Now "+describeMode(e.Mode)+", with a problem: "+e.Err.Error())
+		}
+	case modes.Transitioning:
+		m.moving, m.target = true, e.Target
+		m.progText.SetText(capitalize(e.Message) + "…")
+		m.msgRow.Hide()
+	case modes.Progress:
+		m.moving = true
+		if e.Target != nil {
+			m.target = e.Target
+		}
+		m.progText.SetText(capitalize(e.Message) + "…")
+	case modes.TransitionFailed:
+		m.moving, m.target = false, nil
+		what := "the new mode"
+		if e.Target != nil {
+			what = modeTitle(e.Target.Kind)
+		}
+		m.say(theme.ErrorIcon(), "Could not switch to "+what+": "+firstNonEmpty(e.Message, errText(e.Err))+
+			". Still "+modeTitle(e.Mode.Kind)+".")
+	case modes.Degraded:
+		m.degraded = firstNonEmpty(e.Message, "the service is restarting")
+	case modes.Restored:
+		m.degraded = ""
+	case modes.FellBack:
+		m.mode = e.Mode
+		m.moving, m.target = false, nil
+		m.say(theme.WarningIcon(), "Fell back to Standalone: "+e.Message)
+		if m.u.notes != nil {
+			m.u.notes.fellBack(e.Message)
+		}
+	case modes.Reachable:
+		m.setReach(true, e.Time, "")
+	case modes.Unreachable:
+		m.setReach(false, e.Time, firstNonEmpty(e.Message, errText(e.Err)))
+	case modes.PersistFailed:
+		m.say(theme.WarningIcon(), "The mode could not be remembered for the next launch: "+firstNonEmpty(errText(e.Err), e.Message))
+	}
+}
+
+func (m *modeSwitcher) setReach(ok bool, at time.Time, msg string) {
+	m.reachKnow, m.reachOK, m.reachAt, m.reachMsg = true, ok, at, msg
+}
+
+func (m *modeSwitcher) say(icon fyne.Resource, text string) {
+	m.msgIcon.SetResource(icon)
+	m.msgText.SetText(text)
+	m.msgRow.Show()
+}
+
+func capitalize(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// describeMode is the mode in words for the header.
+func describeMode(md modes.Mode) string {
+	switch md.Kind {
+	case modes.Standalone:
+		return "Standalone — offline, no local service needed"
+	case modes.Service:
+		s := "Service"
+		if md.ServiceName != nil {
+			s += " — backed by " + *md.ServiceName
+		}
+		if md.ServiceURL != nil {
+			s += " at " + *md.ServiceURL
+		}
+		return s
+	case modes.Connected:
+		if md.ServerURL != nil {
+			return "Connected — gateway " + *md.ServerURL
+		}
+		return "Connected"
+	}
+	return "No mode yet"
+}
+
+// busy reports whether a mode change is under way.
+func (m *modeSwitcher) busy() bool { return m.moving || m.ours > 0 }
+
+// render shows the state. UI thread.
+func (m *modeSwitcher) render() {
+	for _, k := range modeOrder {
+		b := m.buttons[k]
+		imp := widget.MediumImportance
+		if m.mode.Kind == k {
+			imp = widget.HighImportance
+		}
+		if b.Importance != imp {
+			b.Importance = imp
+			b.Refresh()
+		}
+		enable(b, !m.busy() && m.mc != nil && !m.u.quitting)
+	}
+	desc := describeMode(m.mode)
+	if m.degraded != "" {
+		desc += " · degraded: " + m.degraded
+	}
+	m.desc.SetText(desc)
+
+	showGW := m.mode.Kind == modes.Connected || m.wantGW
+	if showGW {
+		if m.mode.Kind == modes.Connected && m.mode.ServerURL != nil && !m.wantGW && m.gwEntry.Text == "" {
+			m.gwEntry.SetText(*m.mode.ServerURL)
+		}
+		m.gwConnect.SetText("Connect")
+		if m.mode.Kind == modes.Connected {
+			m.gwConnect.SetText("Reconnect")
+		}
+		enable(m.gwConnect, !m.busy() && m.mc != nil)
+		switch {
+		case m.mode.Kind != modes.Connected:
+			m.gwDot.FillColor = colorOf(theme.ColorNamePlaceHolder)
+			m.gwText.SetText("not connected")
+		case !m.reachKnow:
+			m.gwDot.FillColor = colorOf(theme.ColorNamePlaceHolder)
+			m.gwText.SetText("checking…")
+		case m.reachOK:
+			m.gwDot.FillColor = colorOf(theme.ColorNameSuccess)
+			m.gwText.SetText("reachable · checked " + m.reachAt.Format("15:04:05"))
+		default:
+			m.gwDot.FillColor = colorOf(theme.ColorNameError)
+			m.gwText.SetText("unreachable · " + shorten(m.reachMsg, 48))
+		}
+		m.gwDot.Refresh()
+		m.gwRow.Show()
+	} else {
+		m.gwRow.Hide()
+	}
+
+	if m.busy() {
+		if !m.progRow.Visible() {
+			if m.progText.Text == "" {
+				m.progText.SetText("Switching mode…")
+			}
+			m.progRow.Show()
+			m.bar.Start()
+		}
+	} else if m.progRow.Visible() {
+		m.bar.Stop()
+		m.progRow.Hide()
+		m.progText.SetText("")
+	}
+	m.root.Refresh()
+}
+
+func shorten(s string, n int) string {
+	if len([]rune(s)) <= n {
+		return s
+	}
+	return string([]rune(s)[:n-1]) + "…"
+}
+
+func (m *modeSwitcher) tick(time.Time) {}
+
+// choose is a tap on a mode (the window's segments or the tray's submenu).
+// UI thread.
+func (m *modeSwitcher) choose(k modes.Kind) {
+	if m.mc == nil || m.busy() || m.u.quitting {
+		return
+	}
+	switch k {
+	case modes.Standalone:
+		if m.mode.Kind == modes.Standalone {
+			return
+		}
+		if m.anyRunning() && m.u.win != nil {
+			dialog.ShowConfirm("Switch to Standalone?",
+				"Standalone works offline without local services:\nevery running sidecar is stopped.",
+				func(ok bool) {
+					if ok {
+						m.track(m.mc.EnableStandalone())
+					}
+				}, m.u.win)
+			return
+		}
+		m.track(m.mc.EnableStandalone())
+	case modes.Service:
+		m.wantGW = false
+		if m.mode.Kind == modes.Service && m.degraded == "" {
+			return
+		}
+		m.track(m.mc.EnableService(m.u.d.Config.Service, nil))
+	case modes.Connected:
+		m.wantGW = true
+		if m.gwEntry.Text == "" && m.mode.ServerURL != nil {
+			m.gwEntry.SetText(*m.mode.ServerURL)
+		}
+		m.render()
+		if m.u.win != nil {
+			m.u.win.Canvas().Focus(m.gwEntry)
+		}
+		return
+	}
+	m.render()
+}
+
+// connect switches to Connected with the URL in the entry.
+func (m *modeSwitcher) connect() {
+	if m.mc == nil || m.busy() {
+		return
+	}
+	url := strings.TrimSpace(m.gwEntry.Text)
+	if err := m.gwEntry.Validator(url); err != nil {
+		m.gwEntry.SetValidationError(err)
+		m.say(theme.ErrorIcon(), err.Error())
+		return
+	}
+	if m.anyRunning() && m.mode.Kind != modes.Connected && m.u.win != nil {
+		dialog.ShowConfirm("Connect to the gateway?",
+			"In Connected mode the remote gateway is the backend:\nevery local sidecar is stopped.",
+			func(ok bool) {
+				if ok {
+					m.wantGW = false
+					m.track(m.mc.EnableConnected(url))
+					m.render()
+				}
+			}, m.u.win)
+		return
+	}
+	m.wantGW = false
+	m.track(m.mc.EnableConnected(url))
+	m.render()
+}
+
+// track counts a transition we asked for until it is done, so the
+// controls stay disabled even before its first event arrives.
+func (m *modeSwitcher) track(t *modes.Transition) {
+	if t == nil {
+		return
+	}
+	m.ours++
+	if m.progText.Text == "" {
+		m.progText.SetText("Switching to " + modeTitle(t.Target().Kind) + "…")
+	}
+	go func() {
+		for msg := range t.Progress() {
+			msg := msg
+			runOnUI(func() {
+				m.progText.SetText(capitalize(msg) + "…")
+			})
+		}
+		<-t.Done()
+		err := t.Err()
+		runOnUI(func() {
+			m.ours--
+			if err != nil && !m.msgRow.Visible() {
+				m.say(theme.ErrorIcon(), "Could not switch to "+modeTitle(t.Target().Kind)+": "+err.Error())
+			}
+			m.render()
+		})
+	}()
+}
+
+func (m *modeSwitcher) anyRunning() bool {
+	for _, st := range m.u.statuses {
+		if st.State.Running() || st.State == supervisor.Backoff {
+			return true
+		}
+	}
+	return false
+}
+
+var _ = layout.NewSpacer

@@ -1,0 +1,115 @@
+package ui
+
+import (
+	"image"
+	"image/color"
+	"image/png"
+	"os"
+	"path/filepath"
+	"time"
+
+	"fyne.io/fyne/v2/driver/software"
+)
+
+// ScreenshotEnv names a PNG file the app writes a picture of its window
+// to, once every sidecar is Ready (or after screenshotDeadline whatever the
+// state). The end-to-end test uses it: capturing an X11 screen from Go
+// needs no extra tool this way.
+const ScreenshotEnv = "OUTRIGGER_SCREENSHOT"
+
+const screenshotDeadline = 90 * time.Second
+
+// armScreenshot starts waiting for the moment to take the picture.
+func (u *UI) armScreenshot() {
+	path := os.Getenv(ScreenshotEnv)
+	if path == "" {
+		return
+	}
+	u.shotPath = path
+	time.AfterFunc(screenshotDeadline, func() { runOnUI(func() { u.takeScreenshot("deadline") }) })
+}
+
+// maybeScreenshot is called after each batch of events. UI thread.
+func (u *UI) maybeScreenshot(level Overall) {
+	if u.shotPath == "" || u.shotArmed || level != OverallReady {
+		return
+	}
+	u.shotArmed = true
+	// Let a few frames render the final state first.
+	time.AfterFunc(800*time.Millisecond, func() { runOnUI(func() { u.takeScreenshot("ready") }) })
+}
+
+// takeScreenshot writes the window's picture, once. UI thread.
+func (u *UI) takeScreenshot(why string) {
+	if u.shotPath == "" || u.shotDone || u.win == nil {
+		return
+	}
+	u.shotDone = true
+	img := u.captureWindow()
+	go func() {
+		dir := filepath.Dir(u.shotPath)
+		tmp, err := os.CreateTemp(dir, ".shot-*.png")
+		if err == nil {
+			err = png.Encode(tmp, img)
+			if cerr := tmp.Close(); err == nil {
+				err = cerr
+			}
+			if err == nil {
+				err = os.Rename(tmp.Name(), u.shotPath)
+			} else {
+				os.Remove(tmp.Name())
+			}
+		}
+		if err != nil {
+			u.log.Error("screenshot", "path", u.shotPath, "err", err)
+			return
+		}
+		u.log.Info("screenshot written", "path", u.shotPath, "when", why)
+	}()
+}
+
+// captureWindow pictures the window: the GPU's own frame when the driver
+// can read it back, else the same content painted by Fyne's software
+// painter (Mesa's llvmpipe under Xvfb reads back an empty front buffer).
+// UI thread.
+func (u *UI) captureWindow() image.Image {
+	if img, ok := opaque(u.win.Canvas().Capture()); ok {
+		return img
+	}
+	c := u.win.Canvas()
+	content := c.Content()
+	sc := software.NewCanvas()
+	sc.SetPadded(false)
+	sc.Resize(c.Size())
+	sc.SetContent(content)
+	img := sc.Capture()
+	u.win.SetContent(content) // give the content back to the window
+	return img
+}
+
+// opaque returns img with full alpha (a GL front buffer's alpha means
+// nothing), or false when img is blank: every pixel the same.
+func opaque(img image.Image) (image.Image, bool) {
+	if img == nil {
+		return nil, false
+	}
+	b := img.Bounds()
+	if b.Empty() {
+		return nil, false
+	}
+	out := image.NewNRGBA(b)
+	first := color.NRGBAModel.Convert(img.At(b.Min.X, b.Min.Y)).(color.NRGBA)
+	first.A = 255
+	blank := true
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			r, g, bb, _ := img.At(x, y).RGBA()
+			px := color.NRGBA{R: uint8(r >> 8), G: uint8(g >> 8), B: uint8(bb >> 8), A: 255}
+			if px != first {
+				blank = false
+			}
+			out.SetNRGBA(x, y, px)
+		}
+	}
+	return out, !blank
+}

@@ -1,0 +1,574 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"outrigger/core/config"
+)
+
+// knownEnv are the runtime overrides the seed's settings screen exposes,
+// each with its own field.
+var knownEnv = []struct{ Key, Hint string }{
+	{"POSTGRES_HOST", "localhost"},
+	{"REDIS_HOST", "localhost"},
+	{"PROMPTS_CSV_PATH", "/path/to/prompts.csv"},
+}
+
+var policies = []string{config.PolicyOnFailure, config.PolicyAlways, config.PolicyNever}
+
+func policyLabel(p string) string {
+	switch p {
+	case config.PolicyAlways:
+		return "always — restart whenever it ends"
+	case config.PolicyNever:
+		return "never — leave it stopped"
+	}
+	return "on-failure — restart after a crash"
+}
+
+// settingsPanel edits one sidecar's spec: port, auto-start, restart policy,
+// environment overrides. Saving writes outrigger.toml atomically (the old
+// one kept as .bak) and hands the spec to the supervisor for its next
+// start, offering to restart now.
+type settingsPanel struct {
+	u    *UI
+	root fyne.CanvasObject
+
+	picker   *widget.Select
+	port     *widget.Entry
+	auto     *widget.Check
+	policy   *widget.Select
+	retries  *widget.Entry
+	startup  *widget.Entry
+	known    map[string]*widget.Entry
+	extra    *fyne.Container // rows of free key/value pairs
+	rows     []*envRow
+	problems *widget.Label
+	probIcon *widget.Icon
+	probBox  *fyne.Container
+	note     *widget.Label
+	save     *widget.Button
+	revert   *widget.Button
+	saved    *widget.Label
+	where    *canvas.Text
+
+	name  string
+	base  config.Spec // the spec being edited, as it was loaded
+	rules map[*widget.Entry]func(string) error
+
+	// saveHook, when set (tests), replaces the restart question's answer.
+	askRestart func(name string, restart func())
+}
+
+// envRow is one free environment variable.
+type envRow struct {
+	root   *fyne.Container
+	key    *widget.Entry
+	value  *widget.Entry
+	slot   *fyne.Container
+	remove *widget.Button
+	fixed  bool // a default of the sidecar: its key cannot be removed
+}
+
+func newSettingsPanel(u *UI) *settingsPanel {
+	s := &settingsPanel{u: u, known: map[string]*widget.Entry{}, rules: map[*widget.Entry]func(string) error{}}
+	s.picker = widget.NewSelect(u.names, func(name string) { s.load(name) })
+	s.picker.PlaceHolder = "Sidecar"
+
+	s.port = s.entry(validatePort)
+	s.port.OnChanged = func(string) { s.changed() }
+	s.auto = widget.NewCheck("Start with the app (Service mode)", func(bool) { s.changed() })
+	labels := make([]string, len(policies))
+	for i, p := range policies {
+		labels[i] = policyLabel(p)
+	}
+	s.policy = widget.NewSelect(labels, func(string) { s.changed() })
+	s.retries = s.entry(validateRetries)
+	s.retries.OnChanged = func(string) { s.changed() }
+	s.startup = s.entry(validateDuration)
+	s.startup.OnChanged = func(string) { s.changed() }
+
+	form := widget.NewForm(
+		widget.NewFormItem("Port", s.port),
+		widget.NewFormItem("Auto-start", s.auto),
+		widget.NewFormItem("Restart", s.policy),
+		widget.NewFormItem("Give up after", container.NewBorder(nil, nil, nil, widget.NewLabel("failed starts in a row (-1: never)"), s.retries)),
+		widget.NewFormItem("Startup timeout", container.NewBorder(nil, nil, nil, widget.NewLabel("e.g. 60s, 2m"), s.startup)),
+	)
+	form.Items[0].HintText = "Passed as APP_PORT; a busy port is replaced by a free one at start."
+
+	envForm := widget.NewForm()
+	for _, k := range knownEnv {
+		e := s.entry(validateEnvValue)
+		e.SetPlaceHolder(k.Hint)
+		e.OnChanged = func(string) { s.changed() }
+		s.known[k.Key] = e
+		envForm.Append(k.Key, e)
+	}
+	s.extra = container.NewVBox()
+	add := widget.NewButtonWithIcon("Add variable", theme.ContentAddIcon(), func() {
+		r := s.addRow("", "", false)
+		s.changed()
+		if s.u.win != nil {
+			s.u.win.Canvas().Focus(r.key)
+		}
+	})
+	add.Importance = widget.LowImportance
+
+	s.probIcon = widget.NewIcon(theme.ErrorIcon())
+	s.problems = widget.NewLabel("")
+	s.problems.Wrapping = fyne.TextWrapWord
+	s.probBox = container.NewBorder(nil, nil, container.NewCenter(s.probIcon), nil, s.problems)
+	s.probBox.Hide()
+	s.note = widget.NewLabel("")
+	s.note.Truncation = fyne.TextTruncateEllipsis
+	s.where = canvas.NewText("", colorOf(theme.ColorNamePlaceHolder))
+	s.where.TextSize = theme.CaptionTextSize()
+	s.saved = widget.NewLabel("")
+	s.saved.Importance = widget.SuccessImportance
+	s.save = widget.NewButtonWithIcon("Save", theme.DocumentSaveIcon(), s.doSave)
+	s.save.Importance = widget.HighImportance
+	s.revert = widget.NewButtonWithIcon("Revert", theme.ContentUndoIcon(), func() { s.load(s.name) })
+
+	secrets := canvas.NewText("Values of variables whose name contains PASSWORD, SECRET, TOKEN or KEY are hidden.", colorOf(theme.ColorNamePlaceHolder))
+	secrets.TextSize = theme.CaptionTextSize()
+	body := container.NewVBox(
+		section("Service"),
+		form,
+		section("Environment"),
+		envForm,
+		s.extra,
+		container.NewHBox(add, layout.NewSpacer(), container.NewCenter(secrets)),
+	)
+	bar := container.NewBorder(nil, nil, container.NewHBox(widget.NewLabel("Sidecar"), minWidth(200, s.picker)), nil, s.note)
+	actions := container.NewBorder(nil, container.NewPadded(s.where), nil, container.NewHBox(s.saved, s.revert, s.save), s.probBox)
+	s.root = container.NewBorder(container.NewPadded(bar), opaqueBar(container.NewPadded(actions)), nil, nil,
+		container.NewVScroll(container.NewPadded(body)))
+	if len(u.names) > 0 {
+		s.picker.SetSelected(u.names[0])
+	}
+	return s
+}
+
+// entry makes an entry checked by rule: a problem shows inline (icon and
+// the form's hint) without the green tick Fyne puts on every valid field.
+func (s *settingsPanel) entry(rule func(string) error) *widget.Entry {
+	e := widget.NewEntry()
+	e.AlwaysShowValidationError = true
+	s.rules[e] = rule
+	return e
+}
+
+// section is a small heading with a rule.
+func section(title string) fyne.CanvasObject {
+	t := canvas.NewText(strings.ToUpper(title), colorOf(theme.ColorNamePrimary))
+	t.TextStyle = fyne.TextStyle{Bold: true}
+	t.TextSize = theme.CaptionTextSize()
+	return container.NewVBox(container.NewPadded(t), widget.NewSeparator())
+}
+
+func validatePort(s string) error {
+	p, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil {
+		return errors.New("a port is a number from 1 to 65535")
+	}
+	if p < 1 || p > 65535 {
+		return fmt.Errorf("must be 1..65535, got %d", p)
+	}
+	return nil
+}
+
+func validateRetries(s string) error {
+	n, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil || n < -1 {
+		return errors.New("a whole number, or -1 to never give up")
+	}
+	return nil
+}
+
+func validateDuration(s string) error {
+	d, err := time.ParseDuration(strings.TrimSpace(s))
+	if err != nil {
+		return errors.New(`a duration such as "60s" or "2m"`)
+	}
+	if d <= 0 {
+		return errors.New("must be more than zero")
+	}
+	return nil
+}
+
+func validateEnvKey(s string) error {
+	k := strings.TrimSpace(s)
+	switch {
+	case k == "":
+		return errors.New("the variable needs a name")
+	case strings.ContainsAny(k, "= \t\x00"):
+		return errors.New(`a name cannot contain "=", spaces or NUL`)
+	}
+	return nil
+}
+
+func validateEnvValue(s string) error {
+	if strings.ContainsRune(s, 0) {
+		return errors.New("a value cannot contain NUL")
+	}
+	return nil
+}
+
+// selectSidecar shows name's settings. UI thread.
+func (s *settingsPanel) selectSidecar(name string) {
+	if s.picker.Selected != name {
+		s.picker.SetSelected(name)
+	}
+}
+
+// spec returns the spec the supervisor has for name (falling back to the
+// configuration).
+func (s *settingsPanel) spec(name string) (config.Spec, bool) {
+	if s.u.d.Sup != nil {
+		if sp, ok := s.u.d.Sup.Spec(name); ok {
+			return sp, true
+		}
+	}
+	return s.u.d.Config.Sidecar(name)
+}
+
+// load fills the fields from name's current spec. UI thread.
+func (s *settingsPanel) load(name string) {
+	sp, ok := s.spec(name)
+	if !ok {
+		return
+	}
+	s.name, s.base = name, sp.Clone()
+	s.port.SetText(strconv.Itoa(sp.Port))
+	s.auto.SetChecked(sp.AutoStart)
+	s.policy.SetSelectedIndex(max(0, slices.Index(policies, sp.Restart.Policy)))
+	s.retries.SetText(strconv.Itoa(sp.Restart.MaxRetries))
+	s.startup.SetText(shortDuration(sp.StartupTimeout))
+	for _, k := range knownEnv {
+		s.known[k.Key].SetText(sp.Env[k.Key])
+	}
+	s.extra.RemoveAll()
+	s.rows = nil
+	defaults := defaultSpec(name)
+	keys := slices.Sorted(maps.Keys(sp.Env))
+	for _, k := range keys {
+		if isKnownEnv(k) {
+			continue
+		}
+		_, fixed := defaults.Env[k]
+		s.addRow(k, sp.Env[k], fixed)
+	}
+	s.saved.SetText("")
+	s.probBox.Hide()
+	s.changed()
+}
+
+func isKnownEnv(k string) bool {
+	for _, e := range knownEnv {
+		if e.Key == k {
+			return true
+		}
+	}
+	return false
+}
+
+// defaultSpec is what a sidecar would be without outrigger.toml.
+func defaultSpec(name string) config.Spec {
+	if sp, ok := config.Defaults().Sidecar(name); ok {
+		return sp
+	}
+	return config.DefaultSpec(name, 0)
+}
+
+// addRow adds a free key/value pair; the value is masked when the key
+// names a secret.
+func (s *settingsPanel) addRow(k, v string, fixed bool) *envRow {
+	r := &envRow{fixed: fixed}
+	r.key = s.entry(validateEnvKey)
+	r.key.SetPlaceHolder("NAME")
+	r.key.SetText(k)
+	r.slot = container.NewStack()
+	r.setValue(s, v, config.Secret(k))
+	r.key.OnChanged = func(key string) {
+		if secret := config.Secret(key); secret != r.secret() {
+			r.setValue(s, r.value.Text, secret)
+			r.value.OnChanged = func(string) { s.changed() }
+		}
+		s.changed()
+	}
+	r.value.OnChanged = func(string) { s.changed() }
+	r.remove = widget.NewButtonWithIcon("", theme.DeleteIcon(), func() {
+		s.extra.Remove(r.root)
+		s.rows = slices.DeleteFunc(s.rows, func(x *envRow) bool { return x == r })
+		s.changed()
+	})
+	r.remove.Importance = widget.LowImportance
+	if fixed {
+		r.key.Disable()
+		r.remove.Disable()
+	}
+	r.root = container.NewBorder(nil, nil, nil, r.remove, container.NewGridWithColumns(2, r.key, r.slot))
+	s.rows = append(s.rows, r)
+	s.extra.Add(r.root)
+	return r
+}
+
+func (r *envRow) secret() bool { return r.value != nil && r.value.Password }
+
+func (r *envRow) setValue(s *settingsPanel, v string, secret bool) {
+	if r.value != nil {
+		delete(s.rules, r.value)
+	}
+	if secret {
+		r.value = widget.NewPasswordEntry()
+	} else {
+		r.value = widget.NewEntry()
+	}
+	r.value.AlwaysShowValidationError = true
+	s.rules[r.value] = validateEnvValue
+	r.value.SetPlaceHolder("value")
+	r.value.SetText(v)
+	r.slot.Objects = []fyne.CanvasObject{r.value}
+	r.slot.Refresh()
+}
+
+// edited builds the spec from the fields; problems lists what is wrong,
+// by field.
+func (s *settingsPanel) edited() (config.Spec, []string) {
+	sp := s.base.Clone()
+	var probs []string
+	check := func(label string, e *widget.Entry) bool {
+		var err error
+		if rule := s.rules[e]; rule != nil {
+			err = rule(e.Text)
+		}
+		e.SetValidationError(err)
+		if err != nil {
+			probs = append(probs, label+": "+err.Error())
+			return false
+		}
+		return true
+	}
+	if check("Port", s.port) {
+		sp.Port, _ = strconv.Atoi(strings.TrimSpace(s.port.Text))
+	}
+	sp.AutoStart = s.auto.Checked
+	if i := s.policy.SelectedIndex(); i >= 0 {
+		sp.Restart.Policy = policies[i]
+	}
+	if check("Give up after", s.retries) {
+		sp.Restart.MaxRetries, _ = strconv.Atoi(strings.TrimSpace(s.retries.Text))
+	}
+	if check("Startup timeout", s.startup) {
+		sp.StartupTimeout, _ = time.ParseDuration(strings.TrimSpace(s.startup.Text))
+	}
+	env := map[string]string{}
+	for _, k := range knownEnv {
+		e := s.known[k.Key]
+		if check(k.Key, e) && e.Text != "" {
+			env[k.Key] = e.Text
+		}
+	}
+	seen := map[string]bool{}
+	for _, r := range s.rows {
+		k := strings.TrimSpace(r.key.Text)
+		if k == "" && r.value.Text == "" {
+			continue // an empty new row is ignored
+		}
+		if !check("Variable name", r.key) || !check(k, r.value) {
+			continue
+		}
+		if seen[k] || isKnownEnv(k) {
+			probs = append(probs, fmt.Sprintf("%s is set twice", k))
+			continue
+		}
+		seen[k] = true
+		env[k] = r.value.Text
+	}
+	if len(env) == 0 {
+		env = nil
+	}
+	sp.Env = env
+	if len(probs) == 0 {
+		cfg := s.u.d.Config.Clone()
+		replaced := false
+		for i := range cfg.Sidecars {
+			if cfg.Sidecars[i].Name == sp.Name {
+				cfg.Sidecars[i] = sp
+				replaced = true
+			}
+		}
+		if !replaced {
+			cfg.Sidecars = append(cfg.Sidecars, sp)
+		}
+		if err := cfg.Validate(); err != nil {
+			for _, line := range strings.Split(err.Error(), "\n") {
+				if strings.Contains(line, fmt.Sprintf("%q", sp.Name)) || !strings.Contains(line, "sidecar ") {
+					probs = append(probs, line)
+				}
+			}
+		}
+	}
+	return sp, probs
+}
+
+// dirty reports whether the fields differ from the loaded spec.
+func (s *settingsPanel) dirty(sp config.Spec) bool {
+	b := s.base
+	return sp.Port != b.Port || sp.AutoStart != b.AutoStart || sp.Restart != b.Restart ||
+		sp.StartupTimeout != b.StartupTimeout || !maps.Equal(sp.Env, b.Env)
+}
+
+// changed re-validates after an edit. UI thread.
+func (s *settingsPanel) changed() {
+	if s.name == "" || s.save == nil {
+		return
+	}
+	sp, probs := s.edited()
+	if len(probs) > 0 {
+		s.problems.SetText(strings.Join(probs, "\n"))
+		s.probBox.Show()
+	} else {
+		s.probBox.Hide()
+	}
+	d := s.dirty(sp)
+	enable(s.save, d && len(probs) == 0)
+	enable(s.revert, d)
+	if d {
+		s.saved.SetText("")
+	}
+	s.statusChanged()
+}
+
+// statusChanged refreshes the note about when changes apply. UI thread.
+func (s *settingsPanel) statusChanged() {
+	if s.name == "" {
+		return
+	}
+	where := s.u.d.ConfigFile
+	if where == "" {
+		where = "outrigger.toml"
+	}
+	text := "Changes apply at the next start of " + s.name + "."
+	if st, ok := s.u.statuses[s.name]; ok && st.State.Running() {
+		text = s.name + " is running: saved changes apply when it restarts."
+	}
+	s.note.SetText(text)
+	s.where.Text = "Saved to " + where + " — the previous version is kept as " + filepath.Base(where) + ".bak"
+	s.where.Color = colorOf(theme.ColorNamePlaceHolder)
+	s.where.Refresh()
+}
+
+// doSave writes the edited spec. UI thread; the file and the supervisor
+// are written off it.
+func (s *settingsPanel) doSave() {
+	sp, probs := s.edited()
+	if len(probs) > 0 {
+		s.problems.SetText(strings.Join(probs, "\n"))
+		s.probBox.Show()
+		return
+	}
+	name, file := s.name, s.u.d.ConfigFile
+	s.save.Disable()
+	go func() {
+		err := saveSpec(file, sp)
+		if err == nil && s.u.d.Sup != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			err = s.u.d.Sup.UpdateSpec(ctx, sp)
+			cancel()
+		}
+		runOnUI(func() { s.afterSave(name, sp, err) })
+	}()
+}
+
+// saveSpec writes sp into the [[sidecar]] entry of file, keeping the file
+// minimal (only what differs from the built-in defaults).
+func saveSpec(file string, sp config.Spec) error {
+	if file == "" {
+		return errors.New("no settings file was given")
+	}
+	return config.Update(file, func(f *config.File) error {
+		f.SetSidecar(config.FromSpec(sp, defaultSpec(sp.Name)))
+		return nil
+	})
+}
+
+func (s *settingsPanel) afterSave(name string, sp config.Spec, err error) {
+	if err != nil {
+		s.problems.SetText("Could not save: " + err.Error())
+		s.probBox.Show()
+		s.changed()
+		return
+	}
+	for i := range s.u.d.Config.Sidecars {
+		if s.u.d.Config.Sidecars[i].Name == name {
+			s.u.d.Config.Sidecars[i] = sp.Clone()
+		}
+	}
+	if s.name == name {
+		s.base = sp.Clone()
+		s.changed()
+		s.saved.SetText("Saved")
+	}
+	st := s.u.statuses[name]
+	if !st.State.Running() {
+		return
+	}
+	restart := func() {
+		go func() {
+			if err := s.u.d.Sup.Restart(context.Background(), name); err != nil {
+				runOnUI(func() { s.u.showError("Could not restart "+name, err) })
+			}
+		}()
+	}
+	if s.askRestart != nil {
+		s.askRestart(name, restart)
+		return
+	}
+	if s.u.win == nil {
+		return
+	}
+	dialog.ShowCustomConfirm("Settings saved", "Restart now", "Later",
+		widget.NewLabel(name+" is running with its previous settings.\nRestart it now to apply the new ones?"),
+		func(ok bool) {
+			if ok {
+				restart()
+			}
+		}, s.u.win)
+}
+
+// shortDuration writes d the way a person would type it: "60s", "2m",
+// "1m30s".
+func shortDuration(d time.Duration) string {
+	switch {
+	case d <= 0:
+		return "0s"
+	case d%time.Minute == 0 && d >= 2*time.Minute:
+		return fmt.Sprintf("%dm", d/time.Minute)
+	case d%time.Second == 0 && d <= 90*time.Second:
+		return fmt.Sprintf("%ds", d/time.Second)
+	}
+	s := d.String()
+	s = strings.TrimSuffix(s, "0s")
+	if strings.HasSuffix(s, "m") || strings.HasSuffix(s, "h") {
+		return s
+	}
+	return d.String()
+}

@@ -1,0 +1,297 @@
+package ui
+
+import (
+	"context"
+	"os"
+	"runtime"
+	"strings"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/systray"
+	"github.com/godbus/dbus/v5"
+
+	"outrigger/assets"
+	"outrigger/core/modes"
+	"outrigger/core/supervisor"
+)
+
+// Icons of the app and of the tray's states (assets/, original art).
+var (
+	appIconRes       = fyne.NewStaticResource("outrigger.png", assets.Icon)
+	trayReadyRes     = fyne.NewStaticResource("tray-ready.png", assets.TrayReady)
+	trayStartingRes  = fyne.NewStaticResource("tray-starting.png", assets.TrayStarting)
+	trayFailedRes    = fyne.NewStaticResource("tray-failed.png", assets.TrayFailed)
+	trayIdleRes      = fyne.NewStaticResource("tray-idle.png", assets.TrayIdle)
+	trayIconForLevel = map[Overall]fyne.Resource{
+		OverallReady: trayReadyRes, OverallStarting: trayStartingRes,
+		OverallFailed: trayFailedRes, OverallIdle: trayIdleRes,
+	}
+)
+
+// StatusNotifierWatcher is the D-Bus name a Linux tray host owns.
+const statusNotifierWatcher = "org.kde.StatusNotifierWatcher"
+
+// TrayEnv, set to 0, turns the tray off (for example on a desktop whose
+// tray host misbehaves); the window's close button then asks to quit.
+const TrayEnv = "OUTRIGGER_TRAY"
+
+// trayAvailable reports whether a system tray can be used, and why not.
+// On Linux and the BSDs that needs a session bus with a StatusNotifier
+// host: without a bus, Fyne's systray panics on quit (fyne-io/fyne#6403),
+// and without a host the icon would never show, leaving a hidden window
+// that nobody can bring back.
+var trayAvailable = func() (bool, string) {
+	if os.Getenv(TrayEnv) == "0" {
+		return false, TrayEnv + "=0"
+	}
+	switch runtime.GOOS {
+	case "windows", "darwin":
+		return true, ""
+	}
+	conn, err := dbus.ConnectSessionBus()
+	if err != nil {
+		return false, "no D-Bus session bus: " + err.Error()
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	var has bool
+	err = conn.BusObject().CallWithContext(ctx, "org.freedesktop.DBus.NameHasOwner", 0, statusNotifierWatcher).Store(&has)
+	if err != nil {
+		return false, "D-Bus NameHasOwner: " + err.Error()
+	}
+	if !has {
+		return false, "no system tray host (" + statusNotifierWatcher + " has no owner)"
+	}
+	return true, ""
+}
+
+// tray is the system tray icon and menu: each sidecar with its state (and
+// a submenu to start, stop, restart it or see its logs), Show window,
+// Start all / Stop all, the Mode submenu, Quit.
+type tray struct {
+	u       *UI
+	desk    desktop.App
+	enabled bool
+
+	menu  *fyne.Menu
+	level Overall
+	icon  fyne.Resource
+	sig   string // what the menu showed last: refresh only on change
+}
+
+func newTray(u *UI) *tray {
+	t := &tray{u: u, level: -1}
+	desk, ok := u.app.(desktop.App)
+	if !ok {
+		return t
+	}
+	avail, why := trayAvailable()
+	if !avail {
+		u.log.Info("no system tray; closing the window will ask whether to quit", "reason", why)
+		return t
+	}
+	t.desk, t.enabled = desk, true
+	return t
+}
+
+// start shows the icon and the menu. UI thread (or before Run).
+func (t *tray) start() {
+	if !t.enabled {
+		return
+	}
+	t.menu = fyne.NewMenu("Outrigger")
+	t.build()
+	t.desk.SetSystemTrayMenu(t.menu)
+	t.setIcon()
+	// A left click shows the window (where the host supports it).
+	systray.SetOnTapped(func() { t.u.Show() })
+}
+
+// refresh rebuilds the menu when what it shows changed, and the icon when
+// the overall state did. UI thread.
+func (t *tray) refresh() {
+	if !t.enabled || t.menu == nil {
+		return
+	}
+	t.setIcon()
+	if t.build() {
+		t.menu.Refresh()
+	}
+}
+
+func (t *tray) setIcon() {
+	level, _ := overall(t.u.snapshot())
+	if level == t.level {
+		return
+	}
+	t.level = level
+	t.icon = trayIconForLevel[level]
+	t.desk.SetSystemTrayIcon(t.icon)
+}
+
+// build fills the menu's items; it reports whether they changed.
+func (t *tray) build() bool {
+	items, sig := trayItems(t.u)
+	if sig == t.sig {
+		return false
+	}
+	t.sig = sig
+	t.menu.Items = items
+	return true
+}
+
+// trayItems builds the tray menu's items and a signature of what they
+// show (labels, checks, enabled), so an unchanged menu is not re-sent.
+func trayItems(u *UI) ([]*fyne.MenuItem, string) {
+	var items []*fyne.MenuItem
+	var sig strings.Builder
+	add := func(it *fyne.MenuItem) *fyne.MenuItem {
+		items = append(items, it)
+		return it
+	}
+	note := func(it *fyne.MenuItem) {
+		sig.WriteString(it.Label)
+		if it.Checked {
+			sig.WriteString("✓")
+		}
+		if it.Disabled {
+			sig.WriteString("⊘")
+		}
+		sig.WriteByte('|')
+		if it.ChildMenu != nil {
+			sig.WriteByte('[')
+			for _, c := range it.ChildMenu.Items {
+				if !c.IsSeparator {
+					sig.WriteString(c.Label)
+					if c.Disabled {
+						sig.WriteString("⊘")
+					}
+					if c.Checked {
+						sig.WriteString("✓")
+					}
+				}
+				sig.WriteByte(',')
+			}
+			sig.WriteByte(']')
+		}
+	}
+
+	level, summary := overall(u.snapshot())
+	head := add(fyne.NewMenuItem("Outrigger — "+summary, nil))
+	head.Disabled = true
+	note(head)
+	_ = level
+	for _, st := range u.snapshot() {
+		name := st.Name
+		word := lookOf(st.State).Word
+		if st.State == supervisor.Ready && st.Port > 0 {
+			word += " · :" + itoa(st.Port)
+		}
+		it := fyne.NewMenuItem(statusGlyph(st.State)+" "+name+" — "+word, nil)
+		start, stop, restart := buttonsFor(st.State)
+		busy := u.quitting
+		sStart := fyne.NewMenuItem(startLabel(st.State), func() { u.trayCommand("start", name, u.startSidecar) })
+		sStart.Disabled = !start || busy
+		sStop := fyne.NewMenuItem("Stop", func() { u.trayCommand("stop", name, u.stopSidecar) })
+		sStop.Disabled = !stop || busy
+		sRestart := fyne.NewMenuItem("Restart", func() { u.trayCommand("restart", name, u.restartSidecar) })
+		sRestart.Disabled = !restart || busy
+		sLogs := fyne.NewMenuItem("Show logs", func() { u.showLogs(name); u.showWindow() })
+		it.ChildMenu = fyne.NewMenu(name, sStart, sStop, sRestart, fyne.NewMenuItemSeparator(), sLogs)
+		add(it)
+		note(it)
+	}
+	add(fyne.NewMenuItemSeparator())
+	show := add(fyne.NewMenuItem("Show window", u.showWindow))
+	note(show)
+	startAll := add(fyne.NewMenuItem("Start all", u.startAll))
+	startAll.Disabled = u.quitting
+	note(startAll)
+	stopAll := add(fyne.NewMenuItem("Stop all", u.stopAll))
+	stopAll.Disabled = u.quitting
+	note(stopAll)
+	if u.modeSw != nil {
+		m := u.modeSw
+		var sub []*fyne.MenuItem
+		for _, k := range modeOrder {
+			it := fyne.NewMenuItem(modeTitle(k), func() {
+				if k == modes.Connected && m.mode.Kind != modes.Connected {
+					u.showWindow() // the gateway URL is entered in the window
+				}
+				m.choose(k)
+			})
+			it.Checked = m.mode.Kind == k
+			it.Disabled = m.busy() || u.quitting
+			sub = append(sub, it)
+		}
+		label := "Mode: " + modeTitle(m.mode.Kind)
+		if m.busy() {
+			label += " (switching…)"
+		}
+		mode := add(fyne.NewMenuItem(label, nil))
+		mode.ChildMenu = fyne.NewMenu("Mode", sub...)
+		note(mode)
+	}
+	add(fyne.NewMenuItemSeparator())
+	quit := add(fyne.NewMenuItem("Quit", u.Quit))
+	quit.IsQuit = true
+	quit.Disabled = u.quitting
+	note(quit)
+	return items, sig.String()
+}
+
+// statusGlyph is a coloured-looking mark for menus, which cannot show
+// colour: ● running, ◐ starting, ○ stopped, ✕ failed.
+func statusGlyph(s supervisor.State) string {
+	switch s {
+	case supervisor.Ready:
+		return "●"
+	case supervisor.Starting, supervisor.Stopping, supervisor.Backoff:
+		return "◐"
+	case supervisor.Unhealthy:
+		return "▲"
+	case supervisor.Failed:
+		return "✕"
+	}
+	return "○"
+}
+
+func itoa(n int) string {
+	if n == 0 {
+		return "0"
+	}
+	var b [20]byte
+	i := len(b)
+	for n > 0 {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+	}
+	return string(b[i:])
+}
+
+// showWindow brings the window up. UI thread.
+func (u *UI) showWindow() {
+	if u.win == nil {
+		return
+	}
+	u.win.Show()
+	u.win.RequestFocus()
+	u.setVisible(true)
+}
+
+// trayCommand runs a sidecar command from the tray; an error shows the
+// window with the message.
+func (u *UI) trayCommand(what, name string, fn func(context.Context, string) error) {
+	go func() {
+		if err := fn(context.Background(), name); err != nil {
+			runOnUI(func() {
+				u.showWindow()
+				u.showError("Could not "+what+" "+name, err)
+			})
+		}
+	}()
+}

@@ -1,0 +1,452 @@
+// Package workflows is the Workflows panel of the app: pick a workflow from
+// the xgen-workflow engine's catalogue, run it, watch its stream, disconnect
+// in the middle (the run goes on in the engine) and fetch the stored result
+// afterwards.
+//
+// Threading: every exported method is called on the UI goroutine. Network
+// calls run on goroutines owned by the panel (one per stream, one per short
+// call); they touch widgets only through fyne.Do and all end on Close.
+package workflows
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/widget"
+
+	"outrigger/internal/workflow"
+)
+
+// runOnUI hands f to the UI goroutine. Tests replace it to serialise the
+// hand-over with their own widget access (the test driver runs fyne.Do at
+// once on the calling goroutine).
+var runOnUI = fyne.Do
+
+const (
+	callTimeout = 15 * time.Second // every call but the stream
+	maxEvents   = 2000             // rows kept in the stream list
+)
+
+// row is one line of the stream or result list.
+type row struct {
+	tag  string // short monospace tag: log, data, end, a node id, …
+	text string
+	imp  widget.Importance
+}
+
+// Panel is the Workflows panel. Create it with New.
+type Panel struct {
+	baseURL func() string
+	win     fyne.Window
+
+	ctx    context.Context // the panel's lifetime; Close cancels it
+	cancel context.CancelFunc
+	mu     sync.Mutex // guards closed and wg.Add against Close
+	closed bool
+	wg     sync.WaitGroup
+
+	// UI-goroutine state.
+	workflows  []workflow.WorkflowInfo
+	loadGen    int // catalogue loads; a stale reply is dropped
+	runGen     int // runs; events of an earlier stream are dropped
+	fetchGen   int
+	runID      string             // interaction id of the latest run
+	stopStream context.CancelFunc // non-nil while a stream is live
+	events     []row
+	results    []row
+
+	w widgets
+}
+
+// New builds the panel; it loads nothing until Refresh.
+func New(baseURL func() string, w fyne.Window) *Panel {
+	ctx, cancel := context.WithCancel(context.Background())
+	p := &Panel{baseURL: baseURL, win: w, ctx: ctx, cancel: cancel}
+	p.build()
+	return p
+}
+
+// Object is the panel's root.
+func (p *Panel) Object() fyne.CanvasObject { return p.w.root }
+
+// Refresh reloads the catalogue and the engine status, or shows the
+// placeholder when the engine is not available (baseURL returns "").
+func (p *Panel) Refresh() {
+	url := p.baseURL()
+	if url == "" {
+		p.disconnect()
+		p.w.content.Hide()
+		p.w.placeholder.Show()
+		return
+	}
+	p.w.placeholder.Hide()
+	p.w.content.Show()
+	p.loadGen++
+	gen := p.loadGen
+	p.w.engine.SetText("Loading the catalogue…")
+	p.spawn(func(ctx context.Context) {
+		c := client(url)
+		cctx, cancel := context.WithTimeout(ctx, callTimeout)
+		defer cancel()
+		wfs, err := c.Workflows(cctx)
+		st, serr := c.Status(cctx)
+		p.do(func() {
+			if gen != p.loadGen {
+				return
+			}
+			if err != nil {
+				p.w.engine.SetText("Engine not reachable")
+				p.setError("Could not load the catalogue: " + errText(err))
+				return
+			}
+			p.setError("")
+			p.setCatalogue(wfs)
+			p.showStatus(st, serr)
+		})
+	})
+}
+
+// Close disconnects a live stream and waits until every goroutine the panel
+// started has ended. The panel does nothing afterwards.
+func (p *Panel) Close() {
+	p.mu.Lock()
+	p.closed = true
+	p.mu.Unlock()
+	p.cancel()
+	p.wg.Wait()
+}
+
+// spawn runs f on a goroutine owned by the panel (none after Close).
+func (p *Panel) spawn(f func(ctx context.Context)) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return
+	}
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		f(p.ctx)
+	}()
+}
+
+// do runs f on the UI goroutine unless the panel has been closed.
+func (p *Panel) do(f func()) {
+	runOnUI(func() {
+		if p.ctx.Err() == nil {
+			f()
+		}
+	})
+}
+
+func client(url string) *workflow.Client { return &workflow.Client{BaseURL: url} }
+
+func newInteractionID() string {
+	var b [6]byte
+	rand.Read(b[:])
+	return "ui_" + time.Now().Format("150405") + "_" + hex.EncodeToString(b[:])
+}
+
+// ---- catalogue ----
+
+func (p *Panel) setCatalogue(wfs []workflow.WorkflowInfo) {
+	p.workflows = wfs
+	ids := make([]string, len(wfs))
+	for i, wf := range wfs {
+		ids[i] = wf.ID
+	}
+	prev := p.w.sel.Selected
+	p.w.sel.SetOptions(ids)
+	if wf, ok := p.selected(); ok && prev != "" {
+		p.showInfo(wf) // keep the user's input
+	} else if len(ids) > 0 {
+		p.w.sel.SetSelected(ids[0]) // prefills through onSelect
+	} else {
+		p.w.sel.ClearSelected()
+		p.showInfo(workflow.WorkflowInfo{Description: "The engine lists no workflows."})
+	}
+	p.updateButtons()
+}
+
+func (p *Panel) selected() (workflow.WorkflowInfo, bool) {
+	for _, wf := range p.workflows {
+		if wf.ID == p.w.sel.Selected {
+			return wf, true
+		}
+	}
+	return workflow.WorkflowInfo{}, false
+}
+
+func (p *Panel) onSelect(string) {
+	wf, ok := p.selected()
+	if !ok {
+		return
+	}
+	p.showInfo(wf)
+	p.w.input.SetText(compact(wf.ExampleInput, 0))
+	p.updateButtons()
+}
+
+func (p *Panel) showInfo(wf workflow.WorkflowInfo) {
+	p.w.desc.SetText(wf.Description)
+	p.w.hint.SetText(inputHint(wf.InputSchema))
+}
+
+// ---- run, disconnect ----
+
+func (p *Panel) run() {
+	url := p.baseURL()
+	if url == "" {
+		p.Refresh()
+		return
+	}
+	wf, ok := p.selected()
+	if !ok {
+		p.setError("Pick a workflow first.")
+		return
+	}
+	in := strings.TrimSpace(p.w.input.Text)
+	if in == "" {
+		in = "{}"
+	}
+	if !json.Valid([]byte(in)) {
+		p.setError("The input is not valid JSON.")
+		return
+	}
+	p.disconnect()
+	p.runGen++
+	p.fetchGen++
+	gen, id := p.runGen, newInteractionID()
+	p.runID = id
+	p.w.id.SetText(id)
+	p.events, p.results = p.events[:0], nil
+	p.w.events.Refresh()
+	p.w.results.Refresh()
+	p.w.resultHead.SetText("Not fetched yet.")
+	p.w.resultHead.Importance = widget.MediumImportance
+	p.setError("")
+	p.setState("Starting " + wf.ID + "…")
+	ctx, stop := context.WithCancel(p.ctx)
+	p.stopStream = stop
+	p.updateButtons()
+
+	p.spawn(func(life context.Context) {
+		defer stop()
+		c := client(url)
+		var end *workflow.EndEvent
+		err := c.Stream(ctx, wf.ID, json.RawMessage(in), id, func(ev workflow.StreamEvent) {
+			if ev.End != nil {
+				end = ev.End
+			}
+			r := eventRow(ev)
+			p.do(func() {
+				if gen == p.runGen {
+					p.addEvent(r)
+				}
+			})
+			if ev.Type == workflow.EventData || (ev.Log != nil && ev.Log.Status == workflow.StatusRunning) {
+				p.pollStatus(ctx, c)
+			}
+		})
+		p.do(func() {
+			if gen != p.runGen {
+				return
+			}
+			p.stopStream = nil
+			p.streamEnded(end, err)
+			p.updateButtons()
+		})
+		p.pollStatus(life, c)
+	})
+}
+
+// disconnect cancels the live stream, if any; the run goes on in the engine.
+func (p *Panel) disconnect() {
+	if p.stopStream == nil {
+		return
+	}
+	p.stopStream()
+	p.stopStream = nil
+	p.setState("Disconnected. The run goes on in the engine: Fetch result to see it.")
+	p.updateButtons()
+}
+
+func (p *Panel) addEvent(r row) {
+	if len(p.events) >= maxEvents {
+		p.events = append(p.events[:0], p.events[len(p.events)-maxEvents/2:]...)
+	}
+	p.events = append(p.events, r)
+	p.w.events.Refresh()
+	p.w.events.ScrollToBottom()
+	if p.stopStream != nil {
+		p.setState(fmt.Sprintf("Streaming, %d events. Disconnect leaves the run going.", len(p.events)))
+	}
+}
+
+func (p *Panel) streamEnded(end *workflow.EndEvent, err error) {
+	switch {
+	case err == nil && end != nil:
+		msg := "Stream ended: " + end.Status
+		if end.Error != "" {
+			msg += " (" + end.Error + ")"
+		}
+		p.setState(msg + ". Fetch result for every node's output.")
+	case errors.Is(err, context.Canceled):
+		p.setState("Disconnected. The run goes on in the engine: Fetch result to see it.")
+	case errors.Is(err, workflow.ErrStreamEnded):
+		p.setState("The stream broke off (did the engine stop?). Fetch result to see what was stored.")
+	case errors.Is(err, workflow.ErrQueueFull):
+		p.setState("Not started.")
+		p.setError("The engine is busy (its queue is full); try again shortly.")
+	default:
+		p.setState("Not started.")
+		p.setError("Run failed: " + errText(err))
+	}
+}
+
+// ---- result, cancel, status ----
+
+func (p *Panel) fetch() {
+	url, id := p.baseURL(), p.runID
+	if url == "" || id == "" {
+		return
+	}
+	p.fetchGen++
+	gen := p.fetchGen
+	p.w.resultHead.SetText("Fetching…")
+	p.spawn(func(ctx context.Context) {
+		c := client(url)
+		cctx, cancel := context.WithTimeout(ctx, callTimeout)
+		defer cancel()
+		res, err := c.Result(cctx, id)
+		p.do(func() {
+			if gen == p.fetchGen {
+				p.showResult(res, err)
+			}
+		})
+		p.pollStatus(ctx, c)
+	})
+}
+
+func (p *Panel) showResult(res workflow.Result, err error) {
+	head := p.w.resultHead
+	p.results = nil
+	switch {
+	case errors.Is(err, workflow.ErrNotFound):
+		head.SetText("The engine has no result for " + p.runID + " yet.")
+		head.Importance = widget.WarningImportance
+	case err != nil:
+		head.SetText("Could not fetch the result: " + errText(err))
+		head.Importance = widget.DangerImportance
+	default:
+		head.SetText(resultHead(res))
+		head.Importance = statusImportance(res.Status)
+		p.results = resultRows(res)
+	}
+	head.Refresh()
+	p.w.results.Refresh()
+}
+
+func (p *Panel) cancelRun() {
+	url, id := p.baseURL(), p.runID
+	if url == "" || id == "" {
+		return
+	}
+	p.spawn(func(ctx context.Context) {
+		c := client(url)
+		cctx, cancel := context.WithTimeout(ctx, callTimeout)
+		defer cancel()
+		err := c.Cancel(cctx, id)
+		p.do(func() {
+			if id != p.runID {
+				return
+			}
+			var he *workflow.HTTPError
+			switch {
+			case err == nil:
+				p.setError("")
+				p.setState("Cancel requested. Fetch result to see it stored as cancelled.")
+			case errors.Is(err, workflow.ErrFinished) && errors.As(err, &he):
+				p.setError("Nothing to cancel: the run already ended (" + he.Status + ").")
+			case errors.Is(err, workflow.ErrNotFound):
+				p.setError("Nothing to cancel: the engine does not know " + id + ".")
+			default:
+				p.setError("Cancel failed: " + errText(err))
+			}
+		})
+		p.pollStatus(ctx, c)
+	})
+}
+
+func (p *Panel) refreshStatus() {
+	if url := p.baseURL(); url != "" {
+		p.spawn(func(ctx context.Context) { p.pollStatus(ctx, client(url)) })
+	}
+}
+
+// pollStatus fetches the engine status on the calling (panel) goroutine and
+// shows it, unless ctx ends first.
+func (p *Panel) pollStatus(ctx context.Context, c *workflow.Client) {
+	cctx, cancel := context.WithTimeout(ctx, callTimeout)
+	st, err := c.Status(cctx)
+	cancel()
+	if ctx.Err() != nil {
+		return
+	}
+	p.do(func() { p.showStatus(st, err) })
+}
+
+func (p *Panel) showStatus(st workflow.ExecStatus, err error) {
+	if err != nil {
+		p.w.engine.SetText("Engine status unavailable: " + errText(err))
+		return
+	}
+	p.w.engine.SetText(fmt.Sprintf("Engine: %d running · %d queued · %d max workers", st.Running, st.Queued, st.MaxWorkers))
+}
+
+// ---- small UI helpers ----
+
+func (p *Panel) setError(msg string) {
+	p.w.err.SetText(msg)
+	if msg == "" {
+		p.w.err.Hide()
+	} else {
+		p.w.err.Show()
+	}
+}
+
+func (p *Panel) setState(msg string) { p.w.state.SetText(msg) }
+
+func (p *Panel) updateButtons() {
+	live := p.stopStream != nil
+	_, picked := p.selected()
+	enable(p.w.run, picked && !live)
+	enable(p.w.disconnect, live)
+	enable(p.w.fetch, p.runID != "")
+	enable(p.w.cancelRun, p.runID != "")
+	enable(p.w.copyID, p.runID != "")
+}
+
+func enable(b *widget.Button, on bool) {
+	if on {
+		b.Enable()
+	} else {
+		b.Disable()
+	}
+}
+
+func errText(err error) string {
+	var he *workflow.HTTPError
+	if errors.As(err, &he) {
+		return fmt.Sprintf("%d %s", he.StatusCode, he.Message)
+	}
+	return err.Error()
+}

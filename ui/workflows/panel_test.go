@@ -1,0 +1,343 @@
+package workflows
+
+import (
+	"context"
+	"fmt"
+	"image/png"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
+
+	"outrigger/internal/workflow"
+)
+
+// uiMu stands for the UI goroutine: the test driver runs fyne.Do at once on
+// the calling goroutine, so the panel's hand-overs and the test's own widget
+// access take this lock in turn.
+var uiMu sync.Mutex
+
+func TestMain(m *testing.M) {
+	runOnUI = func(f func()) {
+		uiMu.Lock()
+		defer uiMu.Unlock()
+		f()
+	}
+	os.Exit(m.Run())
+}
+
+func onUI(f func()) {
+	uiMu.Lock()
+	defer uiMu.Unlock()
+	f()
+}
+
+const deadline = 30 * time.Second
+
+// until polls cond on the "UI goroutine" until it holds.
+func until(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	end := time.Now().Add(deadline)
+	for {
+		var ok bool
+		onUI(func() { ok = cond() })
+		if ok {
+			return
+		}
+		if time.Now().After(end) {
+			t.Fatalf("timed out after %v waiting for %s", deadline, what)
+		}
+		time.Sleep(20 * time.Millisecond) // poll interval, not synchronisation
+	}
+}
+
+// engine runs the real workflow service in-process over httptest on
+// 127.0.0.1, its SQLite database in a temp dir.
+func engine(t *testing.T) string {
+	t.Helper()
+	svc, err := workflow.Open(context.Background(), workflow.Options{
+		DataDir:       t.TempDir(),
+		MaxWorkers:    4,
+		ShutdownGrace: 2 * time.Second,
+		Logger:        slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelInfo})),
+	})
+	if err != nil {
+		t.Fatalf("workflow.Open: %v", err)
+	}
+	srv := httptest.NewServer(svc.Handler())
+	t.Cleanup(func() {
+		srv.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := svc.Shutdown(ctx); err != nil {
+			t.Errorf("Shutdown: %v", err)
+		}
+	})
+	return srv.URL
+}
+
+// newPanel shows a panel for baseURL in a test window and loads it.
+func newPanel(t *testing.T, baseURL func() string) (*Panel, fyne.Window) {
+	t.Helper()
+	a := test.NewTempApp(t)
+	var p *Panel
+	var w fyne.Window
+	onUI(func() {
+		w = a.NewWindow("Workflows")
+		p = New(baseURL, w)
+		w.SetContent(p.Object())
+		w.Resize(fyne.NewSize(960, 640))
+		w.Show()
+		p.Refresh()
+	})
+	t.Cleanup(func() {
+		closeWithin(t, p)
+		onUI(w.Close)
+	})
+	return p, w
+}
+
+// closeWithin closes p (not under uiMu: its goroutines may be waiting for
+// it) and fails if that takes long.
+func closeWithin(t *testing.T, p *Panel) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() { p.Close(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(deadline):
+		t.Fatal("Close did not end the panel's goroutines")
+	}
+}
+
+func countTag(rows []row, tag string) int {
+	n := 0
+	for _, r := range rows {
+		if strings.TrimSpace(r.tag) == tag {
+			n++
+		}
+	}
+	return n
+}
+
+func pick(t *testing.T, p *Panel, id, input string) {
+	t.Helper()
+	until(t, "the catalogue to load", func() bool {
+		for _, o := range p.w.sel.Options {
+			if o == id {
+				return true
+			}
+		}
+		return false
+	})
+	onUI(func() {
+		p.w.sel.SetSelected(id)
+		if !strings.Contains(p.w.input.Text, `"delay_ms"`) && id == "pipeline" {
+			t.Errorf("input not prefilled with the example: %q", p.w.input.Text)
+		}
+		if !strings.Contains(p.w.hint.Text, "delay_ms: integer 0–60000, default 200") {
+			t.Errorf("input hint = %q", p.w.hint.Text)
+		}
+		p.w.input.SetText(input)
+	})
+}
+
+// TestRunDisconnectFetch: run the pipeline, disconnect after its first
+// chunk, and fetch the stored result: every node completed on the server
+// after the client went away.
+func TestRunDisconnectFetch(t *testing.T) {
+	url := engine(t)
+	p, w := newPanel(t, func() string { return url })
+	const nodes = 4
+	pick(t, p, "pipeline", fmt.Sprintf(`{"text":"go","delay_ms":700,"nodes":%d}`, nodes))
+
+	onUI(func() {
+		if p.w.run.Disabled() || !p.w.disconnect.Disabled() || !p.w.fetch.Disabled() {
+			t.Error("before a run: want Run enabled, Disconnect and Fetch disabled")
+		}
+		test.Tap(p.w.run)
+	})
+	var id string
+	until(t, "the first data chunk in the stream list", func() bool {
+		return countTag(p.events, "data") >= 1
+	})
+	onUI(func() {
+		id = p.runID
+		if !strings.HasPrefix(id, "ui_") || p.w.id.Text != id {
+			t.Errorf("interaction id %q shown as %q", id, p.w.id.Text)
+		}
+		if !p.w.run.Disabled() || p.w.disconnect.Disabled() {
+			t.Error("while streaming: want Run disabled, Disconnect enabled")
+		}
+		test.Tap(p.w.copyID)
+		if got := fyne.CurrentApp().Clipboard().Content(); got != id {
+			t.Errorf("clipboard = %q, want %q", got, id)
+		}
+	})
+	until(t, "the engine status to show the run", func() bool {
+		return strings.Contains(p.w.engine.Text, "1 running") && strings.Contains(p.w.engine.Text, "4 max workers")
+	})
+	shot(t, w)
+
+	var atDisconnect int
+	onUI(func() {
+		test.Tap(p.w.disconnect)
+		atDisconnect = countTag(p.events, "data")
+		if !strings.Contains(p.w.state.Text, "Disconnected") {
+			t.Errorf("state after Disconnect = %q", p.w.state.Text)
+		}
+	})
+	if atDisconnect >= nodes {
+		t.Fatalf("%d chunks had arrived before Disconnect; the run was too fast to prove anything", atDisconnect)
+	}
+	until(t, "the stream goroutine to end", func() bool {
+		return !p.w.run.Disabled() && p.w.disconnect.Disabled()
+	})
+
+	until(t, "Fetch result to show a completed run", func() bool {
+		if p.w.resultHead.Text != "Fetching…" {
+			test.Tap(p.w.fetch)
+		}
+		return strings.HasPrefix(p.w.resultHead.Text, "Status: completed")
+	})
+	onUI(func() {
+		if len(p.results) < nodes {
+			t.Fatalf("result rows = %d, want every one of %d nodes: %+v", len(p.results), nodes, p.results)
+		}
+		text := "go"
+		for i := 1; i <= nodes; i++ {
+			text += fmt.Sprintf("|%d", i)
+			r := p.results[i-1]
+			if r.tag != fmt.Sprintf("step-%d", i) || !strings.HasPrefix(r.text, "completed") ||
+				!strings.Contains(r.text, fmt.Sprintf(`"text":"%s"`, text)) {
+				t.Errorf("result row %d = %+v", i, r)
+			}
+		}
+		if got := countTag(p.events, "data"); got != atDisconnect {
+			t.Errorf("the list got %d chunks after Disconnect", got-atDisconnect)
+		}
+		if countTag(p.events, "end") != 0 {
+			t.Error("the disconnected stream still delivered its end event")
+		}
+	})
+	// The stored result also says so through the client.
+	res, err := (&workflow.Client{BaseURL: url}).Result(context.Background(), id)
+	if err != nil || res.Status != workflow.StatusCompleted || len(res.Nodes) != nodes {
+		t.Fatalf("GET /results/%s = %+v, %v", id, res, err)
+	}
+}
+
+// TestCloseMidStream: Close ends a live stream's goroutine.
+func TestCloseMidStream(t *testing.T) {
+	url := engine(t)
+	p, _ := newPanel(t, func() string { return url })
+	pick(t, p, "pipeline", `{"text":"x","delay_ms":2000,"nodes":3}`)
+	onUI(func() { test.Tap(p.w.run) })
+	until(t, "the run to start", func() bool { return len(p.events) > 0 })
+	closeWithin(t, p)
+	onUI(func() { test.Tap(p.w.run) }) // after Close: no goroutine, no panic
+}
+
+// TestCancelAndBadInput: a bad input is an inline error; Cancel execution
+// stores the run as cancelled.
+func TestCancelAndBadInput(t *testing.T) {
+	url := engine(t)
+	p, _ := newPanel(t, func() string { return url })
+	pick(t, p, "pipeline", `{"text":`)
+	onUI(func() {
+		test.Tap(p.w.run)
+		if !p.w.err.Visible() || !strings.Contains(p.w.err.Text, "not valid JSON") {
+			t.Errorf("error label = %q (visible %v)", p.w.err.Text, p.w.err.Visible())
+		}
+		p.w.input.SetText(`{"text":"c","delay_ms":5000,"nodes":5}`)
+		test.Tap(p.w.run)
+		if p.w.err.Visible() {
+			t.Errorf("error still shown: %q", p.w.err.Text)
+		}
+	})
+	until(t, "the run to start", func() bool { return len(p.events) > 0 })
+	onUI(func() { test.Tap(p.w.cancelRun) })
+	until(t, "the stream to end cancelled", func() bool { return countTag(p.events, "end") == 1 })
+	onUI(func() {
+		last := p.events[len(p.events)-1]
+		if !strings.HasPrefix(last.text, "cancelled") || last.imp != widget.WarningImportance {
+			t.Errorf("end row = %+v", last)
+		}
+	})
+	until(t, "Fetch result to show a cancelled run", func() bool {
+		if p.w.resultHead.Text != "Fetching…" {
+			test.Tap(p.w.fetch)
+		}
+		return strings.HasPrefix(p.w.resultHead.Text, "Status: cancelled")
+	})
+	onUI(func() { test.Tap(p.w.cancelRun) })
+	until(t, "a second cancel to say the run ended", func() bool {
+		return strings.Contains(p.w.err.Text, "already ended (cancelled)")
+	})
+}
+
+// TestPlaceholder: without an engine the panel shows the placeholder, and
+// it asks baseURL again on Refresh.
+func TestPlaceholder(t *testing.T) {
+	url := engine(t)
+	var current atomic.Value
+	current.Store("")
+	p, _ := newPanel(t, func() string { return current.Load().(string) })
+	onUI(func() {
+		if !p.w.placeholder.Visible() || p.w.content.Visible() {
+			t.Fatal("want the placeholder and no content without an engine")
+		}
+		found := false
+		for _, o := range test.LaidOutObjects(p.Object()) {
+			if l, ok := o.(*widget.Label); ok && l.Text == "Switch to Service mode to run workflows" && l.Visible() {
+				found = true
+			}
+		}
+		if !found {
+			t.Error("placeholder text not laid out")
+		}
+		test.Tap(p.w.run) // harmless
+	})
+	current.Store(url)
+	onUI(p.Refresh)
+	until(t, "the catalogue after switching to Service mode", func() bool {
+		return !p.w.placeholder.Visible() && p.w.content.Visible() && len(p.w.sel.Options) >= 3
+	})
+	current.Store("")
+	onUI(p.Refresh)
+	onUI(func() {
+		if !p.w.placeholder.Visible() {
+			t.Error("placeholder not back after leaving Service mode")
+		}
+	})
+}
+
+// shot saves the window to testdata/panel.png when UPDATE_SHOTS is set (a
+// temp file otherwise, so that a plain test run leaves the tree clean).
+func shot(t *testing.T, w fyne.Window) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "panel.png")
+	if os.Getenv("UPDATE_SHOTS") != "" {
+		path = filepath.Join("testdata", "panel.png")
+	}
+	onUI(func() {
+		f, err := os.Create(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		if err := png.Encode(f, w.Canvas().Capture()); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Logf("screenshot: %s", path)
+}

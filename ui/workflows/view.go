@@ -1,0 +1,291 @@
+package workflows
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"outrigger/internal/workflow"
+)
+
+// widgets are the panel's widgets; touched on the UI goroutine only.
+type widgets struct {
+	root, content, placeholder fyne.CanvasObject
+
+	engine                            *widget.Label
+	sel                               *widget.Select
+	desc, hint                        *widget.Label
+	input                             *widget.Entry
+	run, disconnect, fetch, cancelRun *widget.Button
+	copyID                            *widget.Button
+	id, state, err, resultHead        *widget.Label
+	events, results                   *widget.List
+}
+
+func (p *Panel) build() {
+	w := &p.w
+	w.engine = widget.NewLabel("")
+	w.sel = widget.NewSelect(nil, p.onSelect)
+	w.sel.PlaceHolder = "Pick a workflow"
+	w.desc = wrapped("")
+	w.hint = wrapped("")
+	w.hint.SizeName = theme.SizeNameCaptionText
+	w.hint.Importance = widget.LowImportance
+	w.input = widget.NewEntry()
+	w.input.SetPlaceHolder(`{"text": "…"}`)
+	w.run = widget.NewButtonWithIcon("Run", theme.MediaPlayIcon(), p.run)
+	w.run.Importance = widget.HighImportance
+	w.disconnect = widget.NewButtonWithIcon("Disconnect", theme.LogoutIcon(), p.disconnect)
+	w.fetch = widget.NewButtonWithIcon("Fetch result", theme.DownloadIcon(), p.fetch)
+	w.cancelRun = widget.NewButtonWithIcon("Cancel execution", theme.CancelIcon(), p.cancelRun)
+	w.cancelRun.Importance = widget.DangerImportance
+	w.copyID = widget.NewButtonWithIcon("", theme.ContentCopyIcon(), func() {
+		if a := fyne.CurrentApp(); a != nil && p.runID != "" {
+			a.Clipboard().SetContent(p.runID)
+		}
+	})
+	w.id = widget.NewLabelWithStyle("none yet", fyne.TextAlignLeading, fyne.TextStyle{Monospace: true})
+	w.id.Selectable = true
+	w.state = wrapped("Pick a workflow and press Run.")
+	w.err = wrapped("")
+	w.err.Importance = widget.DangerImportance
+	w.err.Hide()
+	w.resultHead = wrapped("Not fetched yet.")
+	w.events = rowList(&p.events)
+	w.results = rowList(&p.results)
+
+	w.content = container.NewBorder(
+		container.NewVBox(p.engineBar(), p.picker(), p.controls(), widget.NewSeparator()),
+		nil, nil, nil,
+		p.outputs())
+	w.placeholder = placeholder()
+	w.placeholder.Hide()
+	w.root = container.NewStack(w.content, w.placeholder)
+	p.updateButtons()
+}
+
+func wrapped(text string) *widget.Label {
+	l := widget.NewLabel(text)
+	l.Wrapping = fyne.TextWrapWord
+	return l
+}
+
+func heading(text string) *widget.Label {
+	return widget.NewLabelWithStyle(text, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+}
+
+// engineBar: the engine's load and a refresh button.
+func (p *Panel) engineBar() fyne.CanvasObject {
+	reload := widget.NewButtonWithIcon("", theme.ViewRefreshIcon(), p.Refresh)
+	status := widget.NewButton("Status", p.refreshStatus)
+	status.Importance = widget.LowImportance
+	return container.NewBorder(nil, nil, heading("Workflows"), container.NewHBox(status, reload), p.w.engine)
+}
+
+// picker: the workflow, what it does, and its input.
+func (p *Panel) picker() fyne.CanvasObject {
+	w := &p.w
+	form := container.New(layout.NewFormLayout(),
+		widget.NewLabel("Workflow"), w.sel,
+		layout.NewSpacer(), container.NewVBox(w.desc, w.hint),
+		widget.NewLabel("Input (JSON)"), w.input)
+	return form
+}
+
+// controls: the buttons, the run's interaction id, its state and errors.
+func (p *Panel) controls() fyne.CanvasObject {
+	w := &p.w
+	buttons := container.NewHBox(w.run, w.disconnect, widget.NewSeparator(), w.fetch, w.cancelRun)
+	id := container.NewBorder(nil, nil, widget.NewLabel("Interaction"), w.copyID, w.id)
+	return container.NewVBox(buttons, id, w.state, w.err)
+}
+
+// outputs: the live stream beside the stored result.
+func (p *Panel) outputs() fyne.CanvasObject {
+	w := &p.w
+	stream := container.NewBorder(heading("Stream"), nil, nil, nil, w.events)
+	result := container.NewBorder(container.NewVBox(heading("Stored result"), w.resultHead), nil, nil, nil, w.results)
+	split := container.NewHSplit(stream, result)
+	split.Offset = 0.55
+	return split
+}
+
+func placeholder() fyne.CanvasObject {
+	title := widget.NewLabelWithStyle("Switch to Service mode to run workflows", fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
+	note := widget.NewLabelWithStyle("The workflow engine (xgen-workflow) runs in Service mode.", fyne.TextAlignCenter, fyne.TextStyle{})
+	note.Importance = widget.LowImportance
+	return container.NewCenter(container.NewVBox(widget.NewIcon(theme.InfoIcon()), title, note))
+}
+
+// rowList is a list of rows: a monospace tag and a one-line text.
+func rowList(rows *[]row) *widget.List {
+	return widget.NewList(
+		func() int { return len(*rows) },
+		func() fyne.CanvasObject {
+			tag := widget.NewLabelWithStyle("data", fyne.TextAlignLeading, fyne.TextStyle{Monospace: true})
+			text := widget.NewLabel("")
+			text.Truncation = fyne.TextTruncateEllipsis
+			return container.NewBorder(nil, nil, tag, nil, text)
+		},
+		func(i widget.ListItemID, o fyne.CanvasObject) {
+			if i < 0 || i >= len(*rows) {
+				return
+			}
+			r := (*rows)[i]
+			c := o.(*fyne.Container)
+			text, tag := c.Objects[0].(*widget.Label), c.Objects[1].(*widget.Label)
+			tag.SetText(r.tag)
+			text.Importance = r.imp
+			text.SetText(r.text)
+		})
+}
+
+// ---- formatting ----
+
+// eventRow is one stream event as a list row.
+func eventRow(ev workflow.StreamEvent) row {
+	switch {
+	case ev.Log != nil:
+		imp := widget.MediumImportance
+		if strings.HasSuffix(ev.Log.Status, "failed") || strings.HasSuffix(ev.Log.Status, "cancelled") {
+			imp = widget.DangerImportance
+		}
+		return row{tag: "log ", text: ev.Log.Message, imp: imp}
+	case ev.Node != nil:
+		n := ev.Node
+		return row{tag: "data", text: fmt.Sprintf("%s (%d/%d, %s) → %s", n.NodeID, n.Index+1, n.Total, ms(n.DurationMS), compact(n.Output, 300))}
+	case ev.End != nil:
+		text := ev.End.Status + " in " + ms(ev.End.DurationMS)
+		if ev.End.Error != "" {
+			text += ": " + ev.End.Error
+		}
+		return row{tag: "end ", text: text, imp: statusImportance(ev.End.Status)}
+	}
+	return row{tag: ev.Type, text: compact(ev.Raw, 300)}
+}
+
+func resultHead(r workflow.Result) string {
+	s := fmt.Sprintf("Status: %s · %d nodes · %s", r.Status, len(r.Nodes), ms(r.DurationMS))
+	if r.Error != "" {
+		s += " · " + r.Error
+	}
+	return s
+}
+
+// resultRows: every node's status and output, then the execution's output.
+func resultRows(r workflow.Result) []row {
+	rows := make([]row, 0, len(r.Nodes)+1)
+	for _, n := range r.Nodes {
+		text := n.Status + " · " + ms(n.DurationMS)
+		switch {
+		case n.Error != "":
+			text += " · " + n.Error
+		case len(n.Output) > 0:
+			text += " → " + compact(n.Output, 300)
+		}
+		rows = append(rows, row{tag: n.NodeID, text: text, imp: statusImportance(n.Status)})
+	}
+	if len(r.Output) > 0 {
+		rows = append(rows, row{tag: "output", text: compact(r.Output, 300)})
+	}
+	return rows
+}
+
+func statusImportance(status string) widget.Importance {
+	switch status {
+	case workflow.StatusCompleted:
+		return widget.SuccessImportance
+	case workflow.StatusFailed, workflow.StatusInterrupted:
+		return widget.DangerImportance
+	case workflow.StatusCancelled:
+		return widget.WarningImportance
+	}
+	return widget.MediumImportance
+}
+
+func ms(d int64) string {
+	return (time.Duration(d) * time.Millisecond).String()
+}
+
+// compact is raw as one line of JSON, cut to max runes (0: no limit).
+func compact(raw json.RawMessage, max int) string {
+	var b bytes.Buffer
+	s := string(raw)
+	if json.Compact(&b, raw) == nil {
+		s = b.String()
+	}
+	if r := []rune(s); max > 0 && len(r) > max {
+		s = string(r[:max]) + "…"
+	}
+	return s
+}
+
+// inputHint summarises a JSON schema's top-level properties in their
+// order: "text: string (required) · delay_ms: integer 0–60000, default 200".
+func inputHint(schema json.RawMessage) string {
+	var s struct {
+		Properties json.RawMessage `json:"properties"`
+		Required   []string        `json:"required"`
+	}
+	if json.Unmarshal(schema, &s) != nil || len(s.Properties) == 0 {
+		return ""
+	}
+	type prop struct {
+		Type        string          `json:"type"`
+		Enum        []any           `json:"enum"`
+		Min         *float64        `json:"minimum"`
+		Max         *float64        `json:"maximum"`
+		Default     json.RawMessage `json:"default"`
+		Description string          `json:"description"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(s.Properties))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return ""
+	}
+	var parts []string
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			break
+		}
+		name, _ := t.(string)
+		var p prop
+		if dec.Decode(&p) != nil {
+			break
+		}
+		part := name + ": " + p.Type
+		if len(p.Enum) > 0 {
+			part += " " + strings.Trim(strings.ReplaceAll(fmt.Sprint(p.Enum), " ", "|"), "[]")
+		}
+		switch {
+		case p.Min != nil && p.Max != nil:
+			part += fmt.Sprintf(" %g–%g", *p.Min, *p.Max)
+		case p.Min != nil:
+			part += fmt.Sprintf(" ≥ %g", *p.Min)
+		}
+		for _, r := range s.Required {
+			if r == name {
+				part += " (required)"
+			}
+		}
+		if len(p.Default) > 0 {
+			part += ", default " + compact(p.Default, 40)
+		}
+		if p.Description != "" {
+			part += " (" + p.Description + ")"
+		}
+		parts = append(parts, part)
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "Input: " + strings.Join(parts, " · ")
+}

@@ -174,7 +174,12 @@ func start(cfg config.Config, paths config.Paths, log *slog.Logger) (*outrigger,
 	// Leftovers of a run that was killed go first, so the sidecars get
 	// their own ports back.
 	stateFile := filepath.Join(paths.StateDir, supervisor.StateFileName)
-	if _, err := watchdog.SweepOrphans(stateFile, 3*time.Second, log); err != nil {
+	adopt := map[string]bool{}
+	for _, s := range cfg.Sidecars {
+		adopt[s.Name] = s.Adopt
+	}
+	_, adopted, err := watchdog.SweepOrphans(stateFile, 3*time.Second, adopt, log)
+	if err != nil {
 		log.Warn("orphan sweep", "err", err)
 	}
 	o := &outrigger{cfg: cfg, paths: paths, log: log}
@@ -192,6 +197,7 @@ func start(cfg config.Config, paths config.Paths, log *slog.Logger) (*outrigger,
 		Logger:   log,
 		Policy:   watchdog.Factory,
 		Guardian: o.guardian,
+		Adopt:    adopted,
 	})
 	if err != nil {
 		o.guardian.Close()

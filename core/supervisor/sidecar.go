@@ -75,6 +75,7 @@ type run struct {
 	url       string
 	healthURL string        // first path that answered, for liveness
 	kick      chan struct{} // output arrived: probe readiness now
+	adopted   bool          // a process of an earlier run: no Wait, no output; the sweep watches it
 }
 
 type cmdKind int
@@ -190,6 +191,11 @@ func (s *sidecar) handle(c command) {
 		// The sweep saw our process dead or a zombie before Wait said so.
 		// Wait is still the one that reports the exit; make sure it can.
 		if s.run != nil && s.run.tree.PID == c.pid && s.run.exit == nil {
+			if s.run.adopted {
+				// Not our child: the sweep is the only one who can tell.
+				s.handleFact(fact{kind: factExit, run: s.run.id, exit: Exit{Code: -1, Signal: c.what, At: time.Now()}})
+				return
+			}
 			s.log.Warn("watchdog: process is "+c.what+" before its exit was reported; ending its group", "pid", c.pid)
 			_ = s.run.tree.Kill()
 		}
@@ -602,6 +608,59 @@ func (s *sidecar) end(why ending, reason string) {
 		s.log.Warn("terminate", "err", err)
 	}
 	r.killTimer = s.after(s.specCopy().StopTimeout, fact{kind: factKillTimeout, run: r.id})
+	if r.adopted {
+		go s.awaitForeign(r)
+	}
+}
+
+// awaitForeign waits for an adopted tree to end after we signalled it.
+// It is not our child, so there is no Wait to block on: polling is the only
+// way, and it lasts at most stop_timeout plus the SIGKILL.
+func (s *sidecar) awaitForeign(r *run) {
+	t := time.NewTicker(25 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			if !proc.GroupAlive(r.tree.PGID) {
+				s.send(fact{kind: factExit, run: r.id, exit: Exit{Code: -1, Signal: "terminated", At: time.Now()}})
+				return
+			}
+		case <-s.dead:
+			return
+		}
+	}
+}
+
+// adopt takes over a sidecar process left by an earlier run (adopt = true):
+// it is probed like a fresh start and watched by the sweep from then on.
+// New calls it before the sidecar's goroutine starts, so no caller ever
+// sees the sidecar Stopped in between.
+func (s *sidecar) adopt(rec proc.Record) {
+	spec := s.specCopy()
+	s.runID++
+	r := &run{id: s.runID, tree: &proc.Tree{PID: rec.PID, PGID: rec.PGID}, adopted: true,
+		startedAt: rec.StartedAt, kick: make(chan struct{}, 1)}
+	at := spec
+	at.Port = rec.Port
+	r.url = at.URL()
+	s.run = r
+	s.st.State, s.st.Wanted = Starting, true
+	s.st.PID, s.st.PGID, s.st.CreateTime = rec.PID, rec.PGID, rec.CreateTime
+	s.st.Port, s.st.URL = rec.Port, r.url
+	started := rec.StartedAt
+	s.st.StartedAt = &started
+	s.st.Reason = fmt.Sprintf("adopted pid %d from an earlier run (its output is not captured)", rec.PID)
+	if err := s.sup.guardian.Watch(r.tree, rec.CreateTime); err != nil && s.sup.guardian != nil {
+		s.log.Warn("guardian: cannot watch", "err", err)
+	}
+	s.log.Info("adopted", "pid", rec.PID, "port", rec.Port)
+	s.publish(EventState, nil)
+	r.ctx, r.cancel = context.WithCancel(context.Background())
+	go s.probeReady(r.ctx, r.id, r.url, spec.Health, r.kick)
+	if spec.StartupTimeout > 0 {
+		r.killTimer = s.after(spec.StartupTimeout, fact{kind: factStartupTimeout, run: r.id})
+	}
 }
 
 func (s *sidecar) maybeFinish() {
@@ -726,6 +785,11 @@ func (s *sidecar) cancelBackoff() {
 // killed and reaped before the goroutine ends.
 func (s *sidecar) shutdown() {
 	s.cancelBackoff()
+	if r := s.run; r != nil && r.adopted {
+		r.cancel()
+		_ = r.tree.Kill() // not our child: nothing to reap
+		s.run = nil
+	}
 	if r := s.run; r != nil {
 		r.cancel()
 		_ = r.tree.Kill()

@@ -38,6 +38,7 @@ type Options struct {
 	Policy   func(config.Spec) RestartPolicy // nil: never restart
 	Guardian *proc.Guardian                  // optional: ends every sidecar if we die
 	RingSize int                             // lines kept per sidecar for the UI; default 5000
+	Adopt    []proc.Record                   // leftovers of an earlier run to take over (see watchdog.SweepOrphans)
 }
 
 // Supervisor runs a set of sidecars.
@@ -118,7 +119,14 @@ func New(opts Options) (*Supervisor, error) {
 		s.order = append(s.order, spec.Name)
 		s.cars[spec.Name] = c
 	}
+	adopt := map[string]*proc.Record{}
+	for i, r := range opts.Adopt {
+		adopt[r.Name] = &opts.Adopt[i]
+	}
 	for _, c := range s.cars {
+		if rec := adopt[c.name]; rec != nil {
+			c.adopt(*rec)
+		}
 		s.wg.Add(1)
 		go func(c *sidecar) {
 			defer s.wg.Done()

@@ -230,19 +230,24 @@ func (w *Watchdog) kept(k procKey, seen map[procKey]bool) *process.Process {
 // SweepOrphans ends, before anything starts, every process a killed earlier
 // run left behind: each recorded sidecar whose pid still has its recorded
 // create time is ended with its group. A pid now used by another process is
-// never touched. The records are then forgotten. It returns the names of
-// the sidecars whose leftovers were ended.
-func SweepOrphans(stateFile string, grace time.Duration, log *slog.Logger) ([]string, error) {
+// never touched. Sidecars named in adopt (adopt = true) are not ended but
+// returned, still recorded, for supervisor.Options.Adopt; every other
+// record is forgotten. ended names the sidecars whose leftovers were ended.
+func SweepOrphans(stateFile string, grace time.Duration, adopt map[string]bool, log *slog.Logger) (ended []string, adopted []proc.Record, err error) {
 	sf, err := proc.OpenStateFile(stateFile)
 	if sf == nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err != nil {
 		log.Warn("orphan sweep", "err", err)
 	}
-	var ended []string
 	var errs []error
 	for _, r := range sf.All() {
+		if adopt[r.Name] && proc.Check(r.PID, r.CreateTime) == proc.Alive {
+			log.Info("adopting a sidecar left running by an earlier run", "sidecar", r.Name, "pid", r.PID)
+			adopted = append(adopted, r)
+			continue
+		}
 		did, err := proc.EndLeftover(r, grace)
 		switch {
 		case err != nil:
@@ -257,5 +262,5 @@ func SweepOrphans(stateFile string, grace time.Duration, log *slog.Logger) ([]st
 			errs = append(errs, err)
 		}
 	}
-	return ended, errors.Join(errs...)
+	return ended, adopted, errors.Join(errs...)
 }

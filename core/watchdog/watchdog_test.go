@@ -56,18 +56,22 @@ type rig struct {
 
 func newRig(t testing.TB, specs ...config.Spec) *rig {
 	t.Helper()
+	return newRigWith(t, supervisor.Options{}, specs...)
+}
+
+func newRigWith(t testing.TB, opts supervisor.Options, specs ...config.Spec) *rig {
+	t.Helper()
 	var names []string
 	for _, s := range specs {
 		names = append(names, s.Name)
 	}
 	home := t.TempDir()
-	sup, err := supervisor.New(supervisor.Options{
-		Config:  config.Config{Mode: "standalone", Sidecars: specs},
-		Paths:   config.Paths{StateDir: filepath.Join(home, "state"), LogDir: filepath.Join(home, "logs"), DataDir: filepath.Join(home, "data")},
-		BinDirs: []string{testutil.BinDir(t, names...)},
-		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Policy:  Factory,
-	})
+	opts.Config = config.Config{Mode: "standalone", Sidecars: specs}
+	opts.Paths = config.Paths{StateDir: filepath.Join(home, "state"), LogDir: filepath.Join(home, "logs"), DataDir: filepath.Join(home, "data")}
+	opts.BinDirs = []string{testutil.BinDir(t, names...)}
+	opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	opts.Policy = Factory
+	sup, err := supervisor.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -298,7 +302,7 @@ func TestOrphanSweepLeavesUnrelatedProcessAlone(t *testing.T) {
 	if err := sf.Put(proc.Record{Name: "old", PID: other.Process.Pid, PGID: other.Process.Pid, CreateTime: ct - 60000}); err != nil {
 		t.Fatal(err)
 	}
-	ended, err := SweepOrphans(path, time.Second, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	ended, _, err := SweepOrphans(path, time.Second, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil || len(ended) != 0 {
 		t.Fatalf("SweepOrphans = %v, %v", ended, err)
 	}
@@ -362,7 +366,7 @@ func TestLeftoversOfKilledSupervisorAreEndedAtNextStart(t *testing.T) {
 		t.Fatal("the grandchild died too: this test needs a survivor")
 	}
 	// Next launch: the sweep ends the leftover, the sidecar gets its own port.
-	ended, err := SweepOrphans(filepath.Join(state, supervisor.StateFileName), 2*time.Second, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	ended, _, err := SweepOrphans(filepath.Join(state, supervisor.StateFileName), 2*time.Second, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil || len(ended) != 1 {
 		t.Fatalf("SweepOrphans = %v, %v", ended, err)
 	}
@@ -395,4 +399,44 @@ func post(t testing.TB, url string) {
 	}
 }
 
-var _ = strconv.Itoa
+func TestAdoptedLeftoverIsWatchedAndRestartedBySweep(t *testing.T) {
+	s := spec(t, "keeper")
+	s.Adopt = true
+	// The "earlier run": the fixture serving on the sidecar's port, recorded.
+	cmd := exec.Command(testutil.BuildFixture(t))
+	cmd.Env = append(os.Environ(), "APP_PORT="+strconv.Itoa(s.Port))
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	reaped := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(reaped) }() // as init would
+	t.Cleanup(func() { _ = cmd.Process.Kill(); <-reaped })
+	ct, err := proc.CreateTime(cmd.Process.Pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), supervisor.StateFileName)
+	sf, _ := proc.OpenStateFile(path)
+	if err := sf.Put(proc.Record{Name: "keeper", PID: cmd.Process.Pid, PGID: cmd.Process.Pid, CreateTime: ct,
+		Port: s.Port, StartedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	ended, adopted, err := SweepOrphans(path, time.Second, map[string]bool{"keeper": true}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil || len(ended) != 0 || len(adopted) != 1 {
+		t.Fatalf("SweepOrphans = %v, %v, %v", ended, adopted, err)
+	}
+	r := newRigWith(t, supervisor.Options{Adopt: adopted}, s)
+	st := r.ready("keeper")
+	if st.PID != cmd.Process.Pid || !strings.Contains(st.Reason, "adopted") {
+		t.Fatalf("adopted status = %+v", st)
+	}
+	// Not our child, so no Wait reports its death: the sweep must.
+	_ = cmd.Process.Kill()
+	st = r.until("restarted after the adopted process died", func(n supervisor.Status) bool {
+		return n.State == supervisor.Ready && n.PID != cmd.Process.Pid
+	}, "keeper")
+	if st.Restarts != 1 {
+		t.Fatalf("after the adopted process died: %+v", st)
+	}
+}

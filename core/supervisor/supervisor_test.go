@@ -50,6 +50,8 @@ func TestStartReadyStop(t *testing.T) {
 	if _, ok := h.sup.state.Get("alpha"); ok {
 		t.Error("state file still lists alpha after Stop")
 	}
+	// Events reach subscribers asynchronously: wait for the last one.
+	h.waitEvent("stopped event", func(e Event) bool { return e.Sidecar == "alpha" && e.Status.State == Stopped && e.Status.LastExit != nil })
 	got := states(h.events("alpha"))
 	want := []State{Stopped, Starting, Ready, Stopping, Stopped}
 	if fmtStates(got) != fmtStates(want) {
@@ -283,6 +285,7 @@ func TestStopAllStubbornInParallel(t *testing.T) {
 	// stubborn sidecars cost one grace period, not N.
 	var lastStopping, firstStopped time.Time
 	for _, n := range []string{"s1", "s2", "s3"} {
+		h.waitEvent(n+" stopped", func(e Event) bool { return e.Sidecar == n && e.Status.State == Stopped && e.Status.LastExit != nil })
 		for _, e := range h.events(n) {
 			if e.Status.State == Stopping && e.Time.After(lastStopping) {
 				lastStopping = e.Time

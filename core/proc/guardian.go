@@ -36,7 +36,9 @@ func StartGuardian(exe string) (*Guardian, error) {
 		return nil, fmt.Errorf("guardian pipe: %w", err)
 	}
 	cmd := exec.Command(exe)
-	cmd.Env = append(os.Environ(), GuardianEnv+"=1")
+	// LC_ALL: the executable may link a GUI toolkit whose package init
+	// complains about a "C" locale; the guardian prints nothing of its own.
+	cmd.Env = append(os.Environ(), GuardianEnv+"=1", "LC_ALL=en_US.UTF-8")
 	cmd.Stdin = r
 	cmd.Stderr = os.Stderr
 	guardianAttrs(cmd)

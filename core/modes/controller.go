@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"outrigger/core/config"
+	"outrigger/core/eventbus"
 	"outrigger/core/supervisor"
 )
 
@@ -56,7 +57,7 @@ type Controller struct {
 	client    *http.Client
 	ownClient bool
 	interval  time.Duration
-	hub       *hub
+	hub       *eventbus.Bus[Event]
 	wake      chan struct{}
 
 	mu      sync.Mutex // guards the fields below; held while emitting, so events keep their order
@@ -267,7 +268,7 @@ func (c *Controller) Subscribe() (<-chan Event, func()) {
 		target := *c.moving
 		initial = append(initial, Event{Kind: Transitioning, Mode: c.mode, Target: &target, Message: "switching to " + target.String(), Time: now})
 	}
-	return c.hub.subscribe(initial)
+	return c.hub.Subscribe(initial)
 }
 
 // EnableService asks for Service mode backed by the sidecar name ("" means
@@ -402,7 +403,7 @@ func (c *Controller) shutdown(unsub func()) {
 		j.t.finish(ErrStopped)
 	}
 	unsub()
-	c.hub.close()
+	c.hub.Close()
 	if c.ownClient {
 		c.client.CloseIdleConnections()
 	}
@@ -420,7 +421,7 @@ func (c *Controller) emitLocked(e Event) {
 	if e.Time.IsZero() {
 		e.Time = time.Now()
 	}
-	c.hub.publish(e)
+	c.hub.Publish(e)
 }
 
 func (c *Controller) progress(t *Transition, msg string) {

@@ -1,8 +1,9 @@
 package modes
 
 import (
-	"sync"
 	"time"
+
+	"outrigger/core/eventbus"
 )
 
 // EventKind tells what happened to the mode.
@@ -50,91 +51,34 @@ const (
 	hardLimit = 1024
 )
 
-// hub fans events out to subscribers without ever blocking the sender: each
-// subscriber has its own queue and pump goroutine.
-type hub struct {
-	mu     sync.Mutex
-	subs   map[*subscriber]struct{}
-	closed bool
-	wg     sync.WaitGroup
+func newHub() *eventbus.Bus[Event] {
+	return eventbus.New(func() eventbus.Queue[Event] { return &shedding{} })
 }
 
-type subscriber struct {
-	mu   sync.Mutex
-	q    []Event
-	wake chan struct{}
-	done chan struct{}
-	out  chan Event
-	once sync.Once
-}
+// shedding is the modes' queue policy: consecutive Progress events
+// coalesce, and a backlog sheds Progress, then reachability, never a
+// critical event.
+type shedding struct{ q []Event }
 
-func newHub() *hub { return &hub{subs: map[*subscriber]struct{}{}} }
-
-func (h *hub) subscribe(initial []Event) (<-chan Event, func()) {
-	s := &subscriber{wake: make(chan struct{}, 1), done: make(chan struct{}), out: make(chan Event)}
-	for _, e := range initial {
-		s.push(e)
-	}
-	h.mu.Lock()
-	if h.closed {
-		h.mu.Unlock()
-		close(s.out)
-		return s.out, func() {}
-	}
-	h.subs[s] = struct{}{}
-	h.wg.Add(1)
-	h.mu.Unlock()
-	go func() {
-		defer h.wg.Done()
-		s.pump()
-	}()
-	return s.out, func() {
-		h.mu.Lock()
-		delete(h.subs, s)
-		h.mu.Unlock()
-		s.stop()
-	}
-}
-
-func (h *hub) publish(e Event) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for s := range h.subs {
-		s.push(e)
-	}
-}
-
-// close ends every subscription (the channels close) and waits for the
-// pumps.
-func (h *hub) close() {
-	h.mu.Lock()
-	h.closed = true
-	subs := h.subs
-	h.subs = map[*subscriber]struct{}{}
-	h.mu.Unlock()
-	for s := range subs {
-		s.stop()
-	}
-	h.wg.Wait()
-}
-
-func (s *subscriber) stop() { s.once.Do(func() { close(s.done) }) }
-
-func (s *subscriber) push(e Event) {
-	s.mu.Lock()
+func (s *shedding) Push(e Event) {
 	if n := len(s.q); e.Kind == Progress && n > 0 && s.q[n-1].Kind == Progress {
-		s.q[n-1] = e // coalesce: only the newest progress matters
+		s.q[n-1] = e // only the newest progress matters
 	} else {
 		s.q = append(s.q, e)
 	}
 	if len(s.q) > softLimit {
 		s.q = shed(s.q)
 	}
-	s.mu.Unlock()
-	select {
-	case s.wake <- struct{}{}:
-	default:
+}
+
+func (s *shedding) Pop() (Event, bool) {
+	if len(s.q) == 0 {
+		return Event{}, false
 	}
+	e := s.q[0]
+	s.q[0] = Event{}
+	s.q = s.q[1:]
+	return e, true
 }
 
 // shed drops one event to keep the queue bounded (see softLimit).
@@ -158,36 +102,4 @@ func shed(q []Event) []Event {
 		return out
 	}
 	return q
-}
-
-func (s *subscriber) pop() (Event, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.q) == 0 {
-		return Event{}, false
-	}
-	e := s.q[0]
-	s.q[0] = Event{}
-	s.q = s.q[1:]
-	return e, true
-}
-
-func (s *subscriber) pump() {
-	defer close(s.out)
-	for {
-		e, ok := s.pop()
-		if !ok {
-			select {
-			case <-s.wake:
-				continue
-			case <-s.done:
-				return
-			}
-		}
-		select {
-		case s.out <- e:
-		case <-s.done:
-			return
-		}
-	}
 }

@@ -7,8 +7,8 @@ import (
 
 func TestBusSlowSubscriberGetsLatestNotBacklog(t *testing.T) {
 	b := newBus()
-	defer b.close()
-	ch, cancel := b.subscribe(nil)
+	defer b.Close()
+	ch, cancel := b.Subscribe(nil)
 	defer cancel()
 	// Nobody reads while 10 000 state changes and one notable event happen;
 	// publish must never block.
@@ -16,11 +16,11 @@ func TestBusSlowSubscriberGetsLatestNotBacklog(t *testing.T) {
 	go func() {
 		defer close(done)
 		for i := 0; i < 10000; i++ {
-			b.publish(Event{Sidecar: "a", Kind: EventState, Status: Status{Name: "a", Restarts: i}})
+			b.Publish(Event{Sidecar: "a", Kind: EventState, Status: Status{Name: "a", Restarts: i}})
 			if i == 5000 {
-				b.publish(Event{Sidecar: "a", Kind: EventGaveUp, Reason: "crash loop"})
+				b.Publish(Event{Sidecar: "a", Kind: EventGaveUp, Reason: "crash loop"})
 			}
-			b.publish(Event{Sidecar: "b", Kind: EventMetrics, Status: Status{Name: "b", RSSBytes: uint64(i)}})
+			b.Publish(Event{Sidecar: "b", Kind: EventMetrics, Status: Status{Name: "b", RSSBytes: uint64(i)}})
 		}
 	}()
 	select {
@@ -65,8 +65,8 @@ func TestBusSlowSubscriberGetsLatestNotBacklog(t *testing.T) {
 
 func TestBusCloseEndsSubscriptions(t *testing.T) {
 	b := newBus()
-	ch, _ := b.subscribe([]Event{{Sidecar: "a"}})
-	b.close()
+	ch, _ := b.Subscribe([]Event{{Sidecar: "a"}})
+	b.Close()
 	for range ch {
 	}
 }

@@ -145,7 +145,7 @@ func (s *sidecar) publish(kind EventKind, mod func(*Event)) {
 	if mod != nil {
 		mod(&e)
 	}
-	s.sup.bus.publish(e)
+	s.sup.bus.Publish(e)
 }
 
 func (s *sidecar) specCopy() config.Spec { return *s.spec.Load() }

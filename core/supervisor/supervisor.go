@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"outrigger/core/config"
+	"outrigger/core/eventbus"
 	"outrigger/core/health"
 	"outrigger/core/logs"
 	"outrigger/core/proc"
@@ -51,7 +52,7 @@ type Supervisor struct {
 	guardian  *proc.Guardian
 	order     []string
 	cars      map[string]*sidecar
-	bus       *bus
+	bus       *eventbus.Bus[Event]
 	noRestart atomic.Bool
 	done      chan struct{}
 	wg        sync.WaitGroup
@@ -199,7 +200,7 @@ func (s *Supervisor) Subscribe() (<-chan Event, func()) {
 	for _, st := range s.Snapshot() {
 		initial = append(initial, Event{Sidecar: st.Name, Kind: EventState, Time: now, Status: st})
 	}
-	return s.bus.subscribe(initial)
+	return s.bus.Subscribe(initial)
 }
 
 // Start starts one sidecar (not its dependencies) and returns once its
@@ -479,7 +480,7 @@ func (s *Supervisor) Close() error {
 		s.closeErr = s.StopAll(context.Background())
 		close(s.done)
 		s.wg.Wait()
-		s.bus.close()
+		s.bus.Close()
 		s.client.CloseIdleConnections()
 	})
 	return s.closeErr

@@ -51,7 +51,9 @@ func TestStartReadyStop(t *testing.T) {
 		t.Error("state file still lists alpha after Stop")
 	}
 	// Events reach subscribers asynchronously: wait for the last one.
-	h.waitEvent("stopped event", func(e Event) bool { return e.Sidecar == "alpha" && e.Status.State == Stopped && e.Status.LastExit != nil })
+	h.waitEvent("stopped event", func(e Event) bool {
+		return e.Sidecar == "alpha" && e.Status.State == Stopped && e.Status.LastExit != nil
+	})
 	got := states(h.events("alpha"))
 	want := []State{Stopped, Starting, Ready, Stopping, Stopped}
 	if fmtStates(got) != fmtStates(want) {

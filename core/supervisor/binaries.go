@@ -6,37 +6,13 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+
+	"outrigger/core/proc"
 )
 
-// Triple is the Tauri-compatible target triple sidecar binaries are named
-// with, so existing PyInstaller artifacts drop in unchanged.
-func Triple(goos, goarch string) string {
-	switch goos + "/" + goarch {
-	case "linux/amd64":
-		return "x86_64-unknown-linux-gnu"
-	case "linux/arm64":
-		return "aarch64-unknown-linux-gnu"
-	case "darwin/arm64":
-		return "aarch64-apple-darwin"
-	case "darwin/amd64":
-		return "x86_64-apple-darwin"
-	case "windows/amd64":
-		return "x86_64-pc-windows-msvc"
-	case "windows/arm64":
-		return "aarch64-pc-windows-msvc"
-	}
-	return goarch + "-unknown-" + goos
-}
-
-// HostTriple is Triple for the running program.
-func HostTriple() string { return Triple(runtime.GOOS, runtime.GOARCH) }
-
-func exeSuffix() string {
-	if runtime.GOOS == "windows" {
-		return ".exe"
-	}
-	return ""
-}
+// HostTriple is the target triple the binaries of this platform are named
+// with; see proc.Triple.
+func HostTriple() string { return proc.HostTriple() }
 
 // DefaultBinDirs lists the binaries folders in the SPEC's order:
 // $OUTRIGGER_BINARIES, <executable dir>/binaries, the packaged locations of
@@ -117,7 +93,7 @@ func Resolve(binary string, dirs []string) (string, error) {
 	if err := ValidBinaryName(binary); err != nil {
 		return "", err
 	}
-	names := []string{binary + "-" + HostTriple() + exeSuffix(), binary + exeSuffix()}
+	names := []string{binary + "-" + proc.HostTriple() + proc.ExeSuffix(), binary + proc.ExeSuffix()}
 	var tried []string
 	for _, d := range dirs {
 		for _, n := range names {

@@ -13,50 +13,23 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"outrigger/core/proc"
 )
 
 // FixtureImportPath is the test-fixture sidecar built by BuildFixture.
 const FixtureImportPath = "outrigger/internal/fixture"
 
-// Triple returns the target triple for runtime.GOOS/GOARCH, using the same
-// names as Tauri's sidecar layout (and the Makefile) so that binaries built
-// for the seed resolve unchanged.
-func Triple() string {
-	return TripleFor(runtime.GOOS, runtime.GOARCH)
-}
-
-// TripleFor returns the target triple for goos/goarch. Unknown pairs get a
-// made-up but stable "<arch>-unknown-<os>" so tests still produce a name.
-func TripleFor(goos, goarch string) string {
-	switch goos + "/" + goarch {
-	case "linux/amd64":
-		return "x86_64-unknown-linux-gnu"
-	case "linux/arm64":
-		return "aarch64-unknown-linux-gnu"
-	case "darwin/arm64":
-		return "aarch64-apple-darwin"
-	case "darwin/amd64":
-		return "x86_64-apple-darwin"
-	case "windows/amd64":
-		return "x86_64-pc-windows-msvc"
-	case "windows/arm64":
-		return "aarch64-pc-windows-msvc"
-	}
-	return goarch + "-unknown-" + goos
-}
+// Triple returns the target triple of this platform (proc.HostTriple), the
+// suffix sidecar binaries are named with.
+func Triple() string { return proc.HostTriple() }
 
 // ExeSuffix is ".exe" on Windows and "" elsewhere.
-func ExeSuffix() string {
-	if runtime.GOOS == "windows" {
-		return ".exe"
-	}
-	return ""
-}
+func ExeSuffix() string { return proc.ExeSuffix() }
 
 // build state shared by every test in the process: one temp dir, one build
 // per import path no matter how many (parallel) tests ask for it.

@@ -56,6 +56,24 @@ test: deps sidecars
 bench: deps sidecars
 	./scripts/bench.sh
 
+## fyne-cli: the fyne CLI (fyne.io/tools, pinned) in bin/tools, outside go.mod
+FYNE_VERSION := v1.7.4
+FYNE         := $(CURDIR)/bin/tools/fyne
+
+.PHONY: fyne-cli package test-package
+
+fyne-cli:
+	@$(FYNE) version 2>/dev/null | grep -q 'cli version: $(FYNE_VERSION)$$' || \
+		GOBIN=$(CURDIR)/bin/tools $(GO) install fyne.io/tools/cmd/fyne@$(FYNE_VERSION)
+
+## package: Linux tarball with the sidecars: dist/outrigger-<version>-linux-<arch>.tar.xz (packaging/README.md)
+package: deps sidecars fyne-cli
+	@GO='$(GO)' FYNE='$(FYNE)' LDFLAGS='$(LDFLAGS)' SIDECARS='$(SIDECARS)' TRIPLE='$(TRIPLE)' ./packaging/linux.sh
+
+## test-package: build the package, install it into a temporary prefix, run it headless, uninstall it
+test-package: package
+	@GO='$(GO)' ./packaging/test_package.sh
+
 clean:
 	rm -rf bin dist
 	find binaries -type f ! -name README.md -delete

@@ -9,9 +9,11 @@
 #     can only come from the installed lib/outrigger/binaries; wait (with a
 #     deadline) until the app logs both stand-ins ready, from that folder,
 #     and check each answers /health
-#  3. SIGTERM: the app exits 0 and no process of the installation remains
-#  4. `make uninstall`: no installed file remains, nor lib/outrigger
-#  5. `make user-install` / `user-uninstall` into a temporary HOME: the same
+#  3. a second launch exits 0 and the first keeps running; after kill -9 of
+#     the first, a new launch replaces the stale socket and gets ready
+#  4. SIGTERM: the app exits 0 and no process of the installation remains
+#  5. `make uninstall`: no installed file remains, nor lib/outrigger
+#  6. `make user-install` / `user-uninstall` into a temporary HOME: the same
 #     files under ~/.local, the desktop entry pointing at them, all removed
 set -euo pipefail
 
@@ -105,60 +107,59 @@ done
 app=$dest$prefix/bin/outrigger
 "$app" --version 2>/dev/null | grep -q '^outrigger ' || fail "$app --version does not say outrigger"
 
-step "run the installed app --headless until both stand-ins are ready"
 home=$tmp/home
 mkdir -p "$home" "$tmp/cwd"
-(
-	cd "$tmp/cwd" # no ./binaries here: the sidecars must come from the installation
-	exec env -u OUTRIGGER_BINARIES OUTRIGGER_HOME="$home" NO_COLOR=1 "$app" --headless
-) >"$tmp/console.log" 2>&1 &
-app_pid=$!
 jsonlog=$home/logs/outrigger.log
 
-# ready_line prints the app's "ready" record for sidecar $1: from the JSON
-# file log (core/logs), else from the console (tint or slog text format;
-# lines relayed from a sidecar's own output carry stream= and are skipped).
+# launch starts the installed app --headless in the background, its console
+# in $1: from an empty folder (no ./binaries) and without
+# OUTRIGGER_BINARIES, so the sidecars can only come from the installation.
+launch() {
+	(
+		cd "$tmp/cwd"
+		exec env -u OUTRIGGER_BINARIES OUTRIGGER_HOME="$home" NO_COLOR=1 "$app" --headless
+	) >"$1" 2>&1 &
+	app_pid=$!
+}
+
+# ready_line prints the app's "ready" record for sidecar $1 written after
+# line $3 of the JSON file log (core/logs), else from the console $2 (tint
+# or slog text format; lines relayed from a sidecar's own output carry
+# stream= and are skipped).
 ready_line() {
 	local l
 	if [ -f "$jsonlog" ]; then
-		l=$(grep -F '"msg":"ready"' "$jsonlog" | grep -F "\"sidecar\":\"$1\"" | tail -n1) || true
+		l=$(tail -n +"$(($3 + 1))" "$jsonlog" | grep -F '"msg":"ready"' | grep -F "\"sidecar\":\"$1\"" | tail -n1) || true
 		[ -n "$l" ] && { echo "$l"; return 0; }
 	fi
-	l=$(grep -E "(INF ready|msg=ready)( |$)" "$tmp/console.log" | grep -E "sidecar=$1( |$)" | grep -v 'stream=' | tail -n1) || true
+	l=$(grep -E "(INF ready|msg=ready)( |$)" "$2" | grep -E "sidecar=$1( |$)" | grep -v 'stream=' | tail -n1) || true
 	[ -n "$l" ] && { echo "$l"; return 0; }
 	return 1
 }
 
-deadline=$((SECONDS + READY_TIMEOUT))
-pending=" $SIDECARS "
-while [ -n "${pending// /}" ]; do
-	kill -0 "$app_pid" 2>/dev/null || { wait "$app_pid" || true; fail "the app exited before its sidecars were ready"; }
-	[ $SECONDS -lt $deadline ] || fail "not ready within ${READY_TIMEOUT}s:$pending"
-	for s in $pending; do
-		if line=$(ready_line "$s"); then
-			echo "  ready: $s after $((SECONDS - deadline + READY_TIMEOUT))s"
-			pending=${pending// $s / }
-			# The URL it became ready at, for a check of our own.
-			url=$(echo "$line" | grep -oE 'http://127\.0\.0\.1:[0-9]+' | head -n1) || true
-			eval "url_${s//-/_}=\$url"
-		fi
+loglines() { if [ -f "$jsonlog" ]; then wc -l <"$jsonlog"; else echo 0; fi; }
+
+# wait_ready waits until the app logs every sidecar ready (console $1, JSON
+# log lines after $2), then checks each answers /health at its URL.
+wait_ready() {
+	local console=$1 skip=$2 deadline=$((SECONDS + READY_TIMEOUT)) t0=$SECONDS pending=" $SIDECARS " s line url
+	while [ -n "${pending// /}" ]; do
+		kill -0 "$app_pid" 2>/dev/null || { wait "$app_pid" || true; fail "the app exited before its sidecars were ready"; }
+		[ $SECONDS -lt $deadline ] || fail "not ready within ${READY_TIMEOUT}s:$pending"
+		for s in $pending; do
+			if line=$(ready_line "$s" "$console" "$skip"); then
+				url=$(echo "$line" | grep -oE 'http://127\.0\.0\.1:[0-9]+' | head -n1) || true
+				[ -n "$url" ] || fail "no URL in the ready record of $s: $line"
+				health "$url" || fail "$s was logged ready but does not answer $url/health"
+				echo "  ready after $((SECONDS - t0))s and answers $url/health: $s"
+				pending=${pending// $s / }
+			fi
+		done
+		sleep 0.2
 	done
-	sleep 0.2
-done
+}
 
-# Where each sidecar was started from: the installed lib/outrigger/binaries.
-for s in $SIDECARS; do
-	want_bin=$dest$prefix/lib/outrigger/binaries/$s-$triple
-	if [ -f "$jsonlog" ] && grep -F '"msg":"started"' "$jsonlog" | grep -F "\"sidecar\":\"$s\"" | grep -qF "\"binary\":\"$want_bin\""; then
-		echo "  $s started from $want_bin"
-	elif grep -E "sidecar=$s( |$)" "$tmp/console.log" | grep -qF "binary=$want_bin"; then
-		echo "  $s started from $want_bin"
-	else
-		fail "no log line says $s was started from $want_bin"
-	fi
-done
-
-# Each answers its health probe (HTTP over bash's /dev/tcp: no curl needed).
+# health asks for /health with HTTP over bash's /dev/tcp (no curl needed).
 health() {
 	local hostport=${1#http://} status
 	exec 3<>"/dev/tcp/${hostport%:*}/${hostport#*:}" || return 1
@@ -169,36 +170,79 @@ health() {
 	echo "  $1/health: ${status:-no answer}" >&2
 	return 1
 }
+
+# stop sends SIGTERM and checks the app exits 0 and nothing of the
+# installation outlives it (the guardian may take a moment more).
+stop() {
+	local deadline=$((SECONDS + STOP_TIMEOUT)) t0=$SECONDS rc=0 left
+	kill -TERM "$app_pid"
+	while kill -0 "$app_pid" 2>/dev/null; do
+		[ $SECONDS -lt $deadline ] || fail "the app did not exit within ${STOP_TIMEOUT}s of SIGTERM"
+		sleep 0.1
+	done
+	wait "$app_pid" || rc=$?
+	app_pid=""
+	[ $rc -eq 0 ] || fail "the app exited with status $rc after SIGTERM"
+	echo "  exited 0 after $((SECONDS - t0))s"
+	for _ in $(seq 50); do
+		[ -z "$(leftovers)" ] && break
+		sleep 0.1
+	done
+	left=$(leftovers)
+	[ -z "$left" ] || fail "processes of the installation remain after quitting:
+$left"
+	echo "  no process of the installation remains"
+}
+
+step "run the installed app --headless until both stand-ins are ready"
+launch "$tmp/console.log"
+first=$app_pid
+wait_ready "$tmp/console.log" 0
+# Where each sidecar was started from: the installed lib/outrigger/binaries.
 for s in $SIDECARS; do
-	v=url_${s//-/_}
-	u=${!v:-}
-	if [ -n "$u" ]; then
-		health "$u" || fail "$s does not answer $u/health"
-		echo "  $s answers $u/health"
+	want_bin=$dest$prefix/lib/outrigger/binaries/$s-$triple
+	if [ -f "$jsonlog" ] && grep -F '"msg":"started"' "$jsonlog" | grep -F "\"sidecar\":\"$s\"" | grep -qF "\"binary\":\"$want_bin\""; then
+		echo "  started from the installation: $s"
+	elif grep -E "sidecar=$s( |$)" "$tmp/console.log" | grep -qF "binary=$want_bin"; then
+		echo "  started from the installation: $s"
+	else
+		fail "no log line says $s was started from $want_bin"
 	fi
 done
 
-step "SIGTERM: the app stops everything and exits 0"
-kill -TERM "$app_pid"
-deadline=$((SECONDS + STOP_TIMEOUT))
-while kill -0 "$app_pid" 2>/dev/null; do
-	[ $SECONDS -lt $deadline ] || fail "the app did not exit within ${STOP_TIMEOUT}s of SIGTERM"
+step "a second launch defers to the first and exits 0"
+launch "$tmp/console2.log"
+second=$app_pid
+deadline=$((SECONDS + 20))
+while kill -0 "$second" 2>/dev/null; do
+	[ $SECONDS -lt $deadline ] || { app_pid=$first; kill -KILL "$second"; fail "the second launch is still running after 20s"; }
 	sleep 0.1
 done
 rc=0
-wait "$app_pid" || rc=$?
+wait "$second" || rc=$?
+app_pid=$first
+[ $rc -eq 0 ] || { cat "$tmp/console2.log" >&2; fail "the second launch exited with status $rc"; }
+kill -0 "$first" 2>/dev/null || fail "the first instance died when the second launched"
+grep -E "sidecar=" "$tmp/console2.log" | grep -qE "(INF|msg=)started" && fail "the second launch started sidecars"
+echo "  exited 0: $(grep -m1 -iE 'running' "$tmp/console2.log" | cut -c1-100)"
+
+step "kill -9 the app: the next launch replaces its stale socket and starts normally"
+kill -KILL "$first"
+{ wait "$first"; } 2>/dev/null || true
 app_pid=""
-[ $rc -eq 0 ] || fail "the app exited with status $rc after SIGTERM"
-echo "  exited 0 in $((SECONDS - deadline + STOP_TIMEOUT))s"
-# The guardian may outlive the app by a moment; nothing may outlive it long.
-for _ in $(seq 50); do
+[ -S "$home/run/outrigger.sock" ] && echo "  the killed instance left its socket behind"
+for _ in $(seq 100); do
 	[ -z "$(leftovers)" ] && break
 	sleep 0.1
 done
-left=$(leftovers)
-[ -z "$left" ] || fail "processes of the installation remain after quitting:
-$left"
-echo "  no process of the installation remains"
+[ -z "$(leftovers)" ] || fail "sidecars outlived the killed app by 10s: $(leftovers)"
+echo "  its guardian ended the sidecars"
+skip=$(loglines)
+launch "$tmp/console3.log"
+wait_ready "$tmp/console3.log" "$skip"
+
+step "SIGTERM: the app stops everything and exits 0"
+stop
 
 step "make uninstall"
 make -s -C "$top" uninstall DESTDIR="$dest" PREFIX="$prefix" >/dev/null

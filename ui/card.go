@@ -176,7 +176,7 @@ func (c *card) apply(st supervisor.Status) {
 		c.cpu.SetText("—")
 		c.mem.SetText("—")
 	}
-	c.tick(time.Now())
+	c.tick(c.u.now())
 	c.setButtons()
 }
 

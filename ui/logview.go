@@ -82,6 +82,7 @@ type logView struct {
 	query    string
 	stream   int // -1 all, else logs.Stream
 	appended int // lines appended so far (tests, benchmarks)
+	flushes  int // batches applied so far (tests)
 }
 
 func newLogsPanel(u *UI) *logsPanel {
@@ -441,6 +442,7 @@ func (v *logView) flush() {
 	if len(in) == 0 {
 		return
 	}
+	v.flushes++
 	p := v.p
 	isCur := p.cur == v
 	if isCur {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -14,8 +15,10 @@ import (
 	"fyne.io/fyne/v2/test"
 
 	"outrigger/core/config"
+	"outrigger/core/modes"
 	"outrigger/core/proc"
 	"outrigger/core/supervisor"
+	"outrigger/core/watchdog"
 	"outrigger/internal/testutil"
 )
 
@@ -67,14 +70,53 @@ type rig struct {
 	cfg  config.Config
 	file string
 
-	mu      sync.Mutex
-	batches int
-	wake    chan struct{}
+	mc ModeController
+
+	mu        sync.Mutex
+	batches   int
+	wake      chan struct{}
+	shutdowns atomic.Int32
 }
+
+// rigOpts choose the optional parts of a rig.
+type rigOpts struct {
+	modes    bool // a real mode controller, starting in Standalone
+	restarts bool // the watchdog's restart policy
+	ringSize int
+	tray     bool // a desktop app with a (fake) tray host
+}
+
+// trayApp is the test app with a system tray that records what it is
+// given.
+type trayApp struct {
+	fyne.App
+	mu   sync.Mutex
+	menu *fyne.Menu
+	icon fyne.Resource
+	sets int
+}
+
+func (a *trayApp) SetSystemTrayMenu(m *fyne.Menu) {
+	a.mu.Lock()
+	a.menu = m
+	a.sets++
+	a.mu.Unlock()
+}
+
+func (a *trayApp) SetSystemTrayIcon(r fyne.Resource) {
+	a.mu.Lock()
+	a.icon = r
+	a.mu.Unlock()
+}
+
+func (a *trayApp) SetSystemTrayWindow(fyne.Window) {}
 
 // newRig builds a real supervisor over the fixture sidecar and the UI on
 // the test app, subscribed and showing its window.
-func newRig(t testing.TB, mc ModeController, specs ...config.Spec) *rig {
+func newRig(t testing.TB, o *rigOpts, specs ...config.Spec) *rig {
+	if o == nil {
+		o = &rigOpts{}
+	}
 	t.Helper()
 	var names []string
 	for _, s := range specs {
@@ -87,16 +129,40 @@ func newRig(t testing.TB, mc ModeController, specs ...config.Spec) *rig {
 	}
 	paths := config.Paths{Home: home, StateDir: filepath.Join(home, "state"), LogDir: filepath.Join(home, "logs"),
 		DataDir: filepath.Join(home, "data")}
-	sup, err := supervisor.New(supervisor.Options{
-		Config:  cfg,
-		Paths:   paths,
-		BinDirs: []string{testutil.BinDir(t, names...)},
-		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
+	opts := supervisor.Options{
+		Config:   cfg,
+		Paths:    paths,
+		BinDirs:  []string{testutil.BinDir(t, names...)},
+		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
+		RingSize: o.ringSize,
+	}
+	if o.restarts {
+		opts.Policy = watchdog.Factory
+	}
+	sup, err := supervisor.New(opts)
 	if err != nil {
 		t.Fatalf("supervisor.New: %v", err)
 	}
-	a := test.NewTempApp(t)
+	var mc ModeController
+	cancelModes := func() {}
+	modesDone := make(chan struct{})
+	close(modesDone)
+	if o.modes {
+		ctrl := modes.New(modes.Options{Sup: sup, Service: cfg.Service, GatewayInterval: 200 * time.Millisecond,
+			Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, modes.StandaloneMode())
+		ctx, cancel := context.WithCancel(context.Background())
+		cancelModes = cancel
+		modesDone = make(chan struct{})
+		go func() { defer close(modesDone); ctrl.Run(ctx) }()
+		mc = ctrl
+	}
+	var a fyne.App = test.NewTempApp(t)
+	if o.tray {
+		a = &trayApp{App: a}
+		prev := trayAvailable
+		trayAvailable = func() (bool, string) { return true, "" }
+		t.Cleanup(func() { trayAvailable = prev })
+	}
 	r := &rig{t: t, app: a, sup: sup, home: home, cfg: cfg, file: filepath.Join(home, "outrigger.toml"), wake: make(chan struct{}, 1)}
 	r.ui = New(a, Deps{
 		Sup:        sup,
@@ -106,10 +172,14 @@ func newRig(t testing.TB, mc ModeController, specs ...config.Spec) *rig {
 		LogDir:     paths.LogDir,
 		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Shutdown: func(ctx context.Context) error {
+			r.shutdowns.Add(1)
 			sup.DisableRestarts()
+			cancelModes()
+			<-modesDone
 			return sup.StopAll(ctx)
 		},
 	})
+	r.mc = mc
 	r.ui.applied = func() {
 		r.mu.Lock()
 		r.batches++
@@ -121,12 +191,16 @@ func newRig(t testing.TB, mc ModeController, specs ...config.Spec) *rig {
 	}
 	onUI(func() {
 		r.ui.build()
+		r.ui.win.Resize(fyne.NewSize(920, 680))
 		r.ui.start()
 		r.ui.win.Show()
 		r.ui.setVisible(true)
 	})
 	t.Cleanup(func() {
 		r.ui.stopListening()
+		sup.DisableRestarts()
+		cancelModes()
+		<-modesDone
 		if err := sup.Close(); err != nil {
 			t.Errorf("supervisor Close: %v", err)
 		}
@@ -168,3 +242,5 @@ func (r *rig) cardState(name string, state supervisor.State) {
 		return c.st.State == state && c.pill.text.Text == lookOf(state).Word
 	})
 }
+
+func timeAfter(d time.Duration) <-chan time.Time { return time.After(d) }

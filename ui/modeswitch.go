@@ -9,7 +9,6 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
@@ -380,14 +379,15 @@ func (m *modeSwitcher) choose(k modes.Kind) {
 		if m.mode.Kind == modes.Standalone {
 			return
 		}
-		if m.anyRunning() && m.u.win != nil {
-			dialog.ShowConfirm("Switch to Standalone?",
+		if m.anyRunning() {
+			m.u.confirm("Switch to Standalone?",
 				"Standalone works offline without local services:\nevery running sidecar is stopped.",
 				func(ok bool) {
 					if ok {
 						m.track(m.mc.EnableStandalone())
+						m.render()
 					}
-				}, m.u.win)
+				})
 			return
 		}
 		m.track(m.mc.EnableStandalone())
@@ -422,8 +422,8 @@ func (m *modeSwitcher) connect() {
 		m.say(theme.ErrorIcon(), err.Error())
 		return
 	}
-	if m.anyRunning() && m.mode.Kind != modes.Connected && m.u.win != nil {
-		dialog.ShowConfirm("Connect to the gateway?",
+	if m.anyRunning() && m.mode.Kind != modes.Connected {
+		m.u.confirm("Connect to the gateway?",
 			"In Connected mode the remote gateway is the backend:\nevery local sidecar is stopped.",
 			func(ok bool) {
 				if ok {
@@ -431,7 +431,7 @@ func (m *modeSwitcher) connect() {
 					m.track(m.mc.EnableConnected(url))
 					m.render()
 				}
-			}, m.u.win)
+			})
 		return
 	}
 	m.wantGW = false
@@ -478,3 +478,15 @@ func (m *modeSwitcher) anyRunning() bool {
 }
 
 var _ = layout.NewSpacer
+
+// modeButtons are the segments (tests).
+func (u *UI) modeButtons() []*widget.Button {
+	if u.modeSw == nil {
+		return nil
+	}
+	var out []*widget.Button
+	for _, k := range modeOrder {
+		out = append(out, u.modeSw.buttons[k])
+	}
+	return out
+}

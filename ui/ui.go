@@ -99,6 +99,10 @@ type UI struct {
 
 	// applied, when set (tests), runs on the UI thread after each batch.
 	applied func()
+	// now is the clock for uptimes and countdowns (tests fix it).
+	now func() time.Time
+	// confirm asks a yes/no question (tests answer it).
+	confirm func(title, message string, then func(bool))
 
 	shotPath            string // OUTRIGGER_SCREENSHOT
 	shotArmed, shotDone bool
@@ -130,6 +134,14 @@ func New(a fyne.App, d Deps) *UI {
 		}
 	}
 	u.co = newCoalescer(frame, u.flush)
+	u.now = time.Now
+	u.confirm = func(title, message string, then func(bool)) {
+		if u.win == nil {
+			then(false)
+			return
+		}
+		dialog.ShowConfirm(title, message, then, u.win)
+	}
 	return u
 }
 
@@ -204,9 +216,13 @@ func (u *UI) showQuitting() {
 	d := dialog.NewCustomWithoutButtons("Stopping sidecars…", container.NewVBox(msg, bar), u.win)
 	d.Resize(fyne.NewSize(420, 0))
 	d.Show()
+	if u.modeSw != nil {
+		u.modeSw.render()
+	}
 	if u.tray != nil {
 		u.tray.refresh()
 	}
+	u.updateTicker()
 }
 
 // build creates the window and its content. UI thread (or before Run).
@@ -286,13 +302,13 @@ func (u *UI) onClose() {
 		u.notes.hiddenOnce()
 		return
 	}
-	dialog.ShowConfirm("Quit Outrigger?",
+	u.confirm("Quit Outrigger?",
 		"There is no system tray to keep Outrigger in.\nQuitting stops every sidecar.",
 		func(ok bool) {
 			if ok {
 				u.Quit()
 			}
-		}, u.win)
+		})
 }
 
 // start subscribes to the core. Before Run, or on the UI thread.
@@ -457,7 +473,7 @@ func (u *UI) updateTicker() {
 }
 
 func (u *UI) tick() {
-	now := time.Now()
+	now := u.now()
 	for _, c := range u.cards {
 		c.tick(now)
 	}

@@ -203,6 +203,9 @@ func (p *Panel) showInfo(wf workflow.WorkflowInfo) {
 // ---- run, disconnect ----
 
 func (p *Panel) run() {
+	if p.ctx.Err() != nil {
+		return // closed
+	}
 	url := p.baseURL()
 	if url == "" {
 		p.Refresh()
@@ -230,8 +233,8 @@ func (p *Panel) run() {
 	p.events, p.results = p.events[:0], nil
 	p.w.events.Refresh()
 	p.w.results.Refresh()
-	p.w.resultHead.SetText("Not fetched yet.")
 	p.w.resultHead.Importance = widget.MediumImportance
+	p.w.resultHead.SetText("Not fetched yet.")
 	p.setError("")
 	p.setState("Starting " + wf.ID + "…")
 	ctx, stop := context.WithCancel(p.ctx)
@@ -248,7 +251,7 @@ func (p *Panel) run() {
 			}
 			r := eventRow(ev)
 			p.do(func() {
-				if gen == p.runGen {
+				if gen == p.runGen && p.stopStream != nil { // not after Disconnect
 					p.addEvent(r)
 				}
 			})
@@ -286,9 +289,7 @@ func (p *Panel) addEvent(r row) {
 	p.events = append(p.events, r)
 	p.w.events.Refresh()
 	p.w.events.ScrollToBottom()
-	if p.stopStream != nil {
-		p.setState(fmt.Sprintf("Streaming, %d events. Disconnect leaves the run going.", len(p.events)))
-	}
+	p.setState(fmt.Sprintf("Streaming, %d events. Disconnect leaves the run going.", len(p.events)))
 }
 
 func (p *Panel) streamEnded(end *workflow.EndEvent, err error) {
@@ -384,12 +385,6 @@ func (p *Panel) cancelRun() {
 		})
 		p.pollStatus(ctx, c)
 	})
-}
-
-func (p *Panel) refreshStatus() {
-	if url := p.baseURL(); url != "" {
-		p.spawn(func(ctx context.Context) { p.pollStatus(ctx, client(url)) })
-	}
 }
 
 // pollStatus fetches the engine status on the calling (panel) goroutine and

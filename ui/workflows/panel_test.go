@@ -68,7 +68,7 @@ func engine(t *testing.T) string {
 		DataDir:       t.TempDir(),
 		MaxWorkers:    4,
 		ShutdownGrace: 2 * time.Second,
-		Logger:        slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelInfo})),
+		Logger:        slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 	if err != nil {
 		t.Fatalf("workflow.Open: %v", err)
@@ -129,6 +129,18 @@ func countTag(rows []row, tag string) int {
 	return n
 }
 
+// fetched reports whether the result shows want, tapping Fetch result
+// again when no fetch is under way.
+func fetched(p *Panel, want string) bool {
+	if strings.HasPrefix(p.w.resultHead.Text, want) {
+		return true
+	}
+	if p.w.resultHead.Text != "Fetching…" {
+		test.Tap(p.w.fetch)
+	}
+	return false
+}
+
 func pick(t *testing.T, p *Panel, id, input string) {
 	t.Helper()
 	until(t, "the catalogue to load", func() bool {
@@ -158,7 +170,7 @@ func TestRunDisconnectFetch(t *testing.T) {
 	url := engine(t)
 	p, w := newPanel(t, func() string { return url })
 	const nodes = 4
-	pick(t, p, "pipeline", fmt.Sprintf(`{"text":"go","delay_ms":700,"nodes":%d}`, nodes))
+	pick(t, p, "pipeline", fmt.Sprintf(`{"text":"go","delay_ms":1200,"nodes":%d}`, nodes))
 
 	onUI(func() {
 		if p.w.run.Disabled() || !p.w.disconnect.Disabled() || !p.w.fetch.Disabled() {
@@ -186,7 +198,7 @@ func TestRunDisconnectFetch(t *testing.T) {
 	until(t, "the engine status to show the run", func() bool {
 		return strings.Contains(p.w.engine.Text, "1 running") && strings.Contains(p.w.engine.Text, "4 max workers")
 	})
-	shot(t, w)
+	shot(t, w, "panel.png")
 
 	var atDisconnect int
 	onUI(func() {
@@ -204,10 +216,7 @@ func TestRunDisconnectFetch(t *testing.T) {
 	})
 
 	until(t, "Fetch result to show a completed run", func() bool {
-		if p.w.resultHead.Text != "Fetching…" {
-			test.Tap(p.w.fetch)
-		}
-		return strings.HasPrefix(p.w.resultHead.Text, "Status: completed")
+		return fetched(p, "Status: completed")
 	})
 	onUI(func() {
 		if len(p.results) < nodes {
@@ -229,6 +238,7 @@ func TestRunDisconnectFetch(t *testing.T) {
 			t.Error("the disconnected stream still delivered its end event")
 		}
 	})
+	shot(t, w, "panel-result.png")
 	// The stored result also says so through the client.
 	res, err := (&workflow.Client{BaseURL: url}).Result(context.Background(), id)
 	if err != nil || res.Status != workflow.StatusCompleted || len(res.Nodes) != nodes {
@@ -274,10 +284,7 @@ func TestCancelAndBadInput(t *testing.T) {
 		}
 	})
 	until(t, "Fetch result to show a cancelled run", func() bool {
-		if p.w.resultHead.Text != "Fetching…" {
-			test.Tap(p.w.fetch)
-		}
-		return strings.HasPrefix(p.w.resultHead.Text, "Status: cancelled")
+		return fetched(p, "Status: cancelled")
 	})
 	onUI(func() { test.Tap(p.w.cancelRun) })
 	until(t, "a second cancel to say the run ended", func() bool {
@@ -291,7 +298,8 @@ func TestPlaceholder(t *testing.T) {
 	url := engine(t)
 	var current atomic.Value
 	current.Store("")
-	p, _ := newPanel(t, func() string { return current.Load().(string) })
+	p, w := newPanel(t, func() string { return current.Load().(string) })
+	shot(t, w, "panel-placeholder.png")
 	onUI(func() {
 		if !p.w.placeholder.Visible() || p.w.content.Visible() {
 			t.Fatal("want the placeholder and no content without an engine")
@@ -321,13 +329,13 @@ func TestPlaceholder(t *testing.T) {
 	})
 }
 
-// shot saves the window to testdata/panel.png when UPDATE_SHOTS is set (a
+// shot saves the window to testdata/name when UPDATE_SHOTS is set (a
 // temp file otherwise, so that a plain test run leaves the tree clean).
-func shot(t *testing.T, w fyne.Window) {
+func shot(t *testing.T, w fyne.Window, name string) {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "panel.png")
+	path := filepath.Join(t.TempDir(), name)
 	if os.Getenv("UPDATE_SHOTS") != "" {
-		path = filepath.Join("testdata", "panel.png")
+		path = filepath.Join("testdata", name)
 	}
 	onUI(func() {
 		f, err := os.Create(path)

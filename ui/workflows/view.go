@@ -37,7 +37,6 @@ func (p *Panel) build() {
 	w.sel.PlaceHolder = "Pick a workflow"
 	w.desc = wrapped("")
 	w.hint = wrapped("")
-	w.hint.SizeName = theme.SizeNameCaptionText
 	w.hint.Importance = widget.LowImportance
 	w.input = widget.NewEntry()
 	w.input.SetPlaceHolder(`{"text": "…"}`)
@@ -46,7 +45,6 @@ func (p *Panel) build() {
 	w.disconnect = widget.NewButtonWithIcon("Disconnect", theme.LogoutIcon(), p.disconnect)
 	w.fetch = widget.NewButtonWithIcon("Fetch result", theme.DownloadIcon(), p.fetch)
 	w.cancelRun = widget.NewButtonWithIcon("Cancel execution", theme.CancelIcon(), p.cancelRun)
-	w.cancelRun.Importance = widget.DangerImportance
 	w.copyID = widget.NewButtonWithIcon("", theme.ContentCopyIcon(), func() {
 		if a := fyne.CurrentApp(); a != nil && p.runID != "" {
 			a.Clipboard().SetContent(p.runID)
@@ -59,8 +57,8 @@ func (p *Panel) build() {
 	w.err.Importance = widget.DangerImportance
 	w.err.Hide()
 	w.resultHead = wrapped("Not fetched yet.")
-	w.events = rowList(&p.events)
-	w.results = rowList(&p.results)
+	w.events = rowList(&p.events, 5)
+	w.results = rowList(&p.results, 8)
 
 	w.content = container.NewBorder(
 		container.NewVBox(p.engineBar(), p.picker(), p.controls(), widget.NewSeparator()),
@@ -85,9 +83,7 @@ func heading(text string) *widget.Label {
 // engineBar: the engine's load and a refresh button.
 func (p *Panel) engineBar() fyne.CanvasObject {
 	reload := widget.NewButtonWithIcon("", theme.ViewRefreshIcon(), p.Refresh)
-	status := widget.NewButton("Status", p.refreshStatus)
-	status.Importance = widget.LowImportance
-	return container.NewBorder(nil, nil, heading("Workflows"), container.NewHBox(status, reload), p.w.engine)
+	return container.NewBorder(nil, nil, heading("Workflows"), reload, p.w.engine)
 }
 
 // picker: the workflow, what it does, and its input.
@@ -104,7 +100,7 @@ func (p *Panel) picker() fyne.CanvasObject {
 func (p *Panel) controls() fyne.CanvasObject {
 	w := &p.w
 	buttons := container.NewHBox(w.run, w.disconnect, widget.NewSeparator(), w.fetch, w.cancelRun)
-	id := container.NewBorder(nil, nil, widget.NewLabel("Interaction"), w.copyID, w.id)
+	id := container.NewBorder(nil, nil, container.NewHBox(widget.NewLabel("Interaction"), w.copyID), nil, w.id)
 	return container.NewVBox(buttons, id, w.state, w.err)
 }
 
@@ -125,15 +121,19 @@ func placeholder() fyne.CanvasObject {
 	return container.NewCenter(container.NewVBox(widget.NewIcon(theme.InfoIcon()), title, note))
 }
 
-// rowList is a list of rows: a monospace tag and a one-line text.
-func rowList(rows *[]row) *widget.List {
+// rowList is a list of rows: a monospace tag in a column tagWidth
+// characters wide (longer tags are cut) and a one-line text.
+func rowList(rows *[]row, tagWidth int) *widget.List {
 	return widget.NewList(
 		func() int { return len(*rows) },
 		func() fyne.CanvasObject {
-			tag := widget.NewLabelWithStyle("data", fyne.TextAlignLeading, fyne.TextStyle{Monospace: true})
+			mono := fyne.TextStyle{Monospace: true}
+			tag := widget.NewLabelWithStyle("", fyne.TextAlignLeading, mono)
+			tag.Truncation = fyne.TextTruncateEllipsis
+			width := fyne.MeasureText(strings.Repeat("m", tagWidth), theme.TextSize(), mono).Width + 2*theme.InnerPadding()
 			text := widget.NewLabel("")
 			text.Truncation = fyne.TextTruncateEllipsis
-			return container.NewBorder(nil, nil, tag, nil, text)
+			return container.NewBorder(nil, nil, container.New(fixedWidth(width), tag), nil, text)
 		},
 		func(i widget.ListItemID, o fyne.CanvasObject) {
 			if i < 0 || i >= len(*rows) {
@@ -141,11 +141,23 @@ func rowList(rows *[]row) *widget.List {
 			}
 			r := (*rows)[i]
 			c := o.(*fyne.Container)
-			text, tag := c.Objects[0].(*widget.Label), c.Objects[1].(*widget.Label)
+			text, tag := c.Objects[0].(*widget.Label), c.Objects[1].(*fyne.Container).Objects[0].(*widget.Label)
 			tag.SetText(r.tag)
 			text.Importance = r.imp
 			text.SetText(r.text)
 		})
+}
+
+// fixedWidth lays out its one object at this width (a list column).
+type fixedWidth float32
+
+func (f fixedWidth) MinSize(objs []fyne.CanvasObject) fyne.Size {
+	return fyne.NewSize(float32(f), objs[0].MinSize().Height)
+}
+
+func (f fixedWidth) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	objs[0].Move(fyne.NewPos(0, 0))
+	objs[0].Resize(size)
 }
 
 // ---- formatting ----
@@ -158,7 +170,7 @@ func eventRow(ev workflow.StreamEvent) row {
 		if strings.HasSuffix(ev.Log.Status, "failed") || strings.HasSuffix(ev.Log.Status, "cancelled") {
 			imp = widget.DangerImportance
 		}
-		return row{tag: "log ", text: ev.Log.Message, imp: imp}
+		return row{tag: "log", text: ev.Log.Message, imp: imp}
 	case ev.Node != nil:
 		n := ev.Node
 		return row{tag: "data", text: fmt.Sprintf("%s (%d/%d, %s) → %s", n.NodeID, n.Index+1, n.Total, ms(n.DurationMS), compact(n.Output, 300))}
@@ -167,7 +179,7 @@ func eventRow(ev workflow.StreamEvent) row {
 		if ev.End.Error != "" {
 			text += ": " + ev.End.Error
 		}
-		return row{tag: "end ", text: text, imp: statusImportance(ev.End.Status)}
+		return row{tag: "end", text: text, imp: statusImportance(ev.End.Status)}
 	}
 	return row{tag: ev.Type, text: compact(ev.Raw, 300)}
 }
@@ -191,7 +203,11 @@ func resultRows(r workflow.Result) []row {
 		case len(n.Output) > 0:
 			text += " → " + compact(n.Output, 300)
 		}
-		rows = append(rows, row{tag: n.NodeID, text: text, imp: statusImportance(n.Status)})
+		imp := statusImportance(n.Status)
+		if imp == widget.SuccessImportance {
+			imp = widget.MediumImportance // the head says it; rows stay readable
+		}
+		rows = append(rows, row{tag: n.NodeID, text: text, imp: imp})
 	}
 	if len(r.Output) > 0 {
 		rows = append(rows, row{tag: "output", text: compact(r.Output, 300)})
@@ -239,12 +255,11 @@ func inputHint(schema json.RawMessage) string {
 		return ""
 	}
 	type prop struct {
-		Type        string          `json:"type"`
-		Enum        []any           `json:"enum"`
-		Min         *float64        `json:"minimum"`
-		Max         *float64        `json:"maximum"`
-		Default     json.RawMessage `json:"default"`
-		Description string          `json:"description"`
+		Type    string          `json:"type"`
+		Enum    []any           `json:"enum"`
+		Min     *float64        `json:"minimum"`
+		Max     *float64        `json:"maximum"`
+		Default json.RawMessage `json:"default"`
 	}
 	dec := json.NewDecoder(bytes.NewReader(s.Properties))
 	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
@@ -278,9 +293,6 @@ func inputHint(schema json.RawMessage) string {
 		}
 		if len(p.Default) > 0 {
 			part += ", default " + compact(p.Default, 40)
-		}
-		if p.Description != "" {
-			part += " (" + p.Description + ")"
 		}
 		parts = append(parts, part)
 	}

@@ -1,0 +1,133 @@
+package ui
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+
+	"outrigger/core/config"
+	"outrigger/core/logs"
+	"outrigger/core/supervisor"
+)
+
+// BenchmarkEventsApplied floods the UI's event pump (as the supervisor's
+// subscription would) and waits until the final state of every sidecar is
+// on its card: events/s is the rate absorbed without losing the final
+// state; batches/s is how often widgets were touched (one fyne.Do each).
+func BenchmarkEventsApplied(b *testing.B) {
+	test.NewTempApp(b)
+	names := []string{"xgen-workflow", "xgen-embedding", "ocr", "reranker"}
+	cfg := config.Config{}
+	for i, n := range names {
+		cfg.Sidecars = append(cfg.Sidecars, config.DefaultSpec(n, 8001+i))
+	}
+	u := New(fyne.CurrentApp(), Deps{Config: cfg})
+	onUI(u.build)
+	var batches int
+	u.applied = func() { batches++ }
+	ch := make(chan supervisor.Event, 256)
+	go u.pump(ch)
+	defer u.stopListening()
+	states := []supervisor.State{supervisor.Starting, supervisor.Ready, supervisor.Unhealthy, supervisor.Backoff}
+	now := time.Now()
+	b.ResetTimer()
+	start := time.Now()
+	for i := 0; i < b.N; i++ {
+		n := names[i%len(names)]
+		st := supervisor.Status{Name: n, State: states[i%len(states)], PID: i + 1, Port: 8001, URL: "http://127.0.0.1:8001",
+			StartedAt: &now, CPUPercent: float64(i % 100), RSSBytes: uint64(i) << 10}
+		ch <- supervisor.Event{Sidecar: n, Kind: supervisor.EventState, Status: st}
+	}
+	// The final state of each sidecar must show.
+	last := map[string]int{}
+	for i := max(0, b.N-len(names)); i < b.N; i++ {
+		last[names[i%len(names)]] = i + 1
+	}
+	for {
+		done := true
+		onUI(func() {
+			for n, pid := range last {
+				if u.cards[n].st.PID != pid || u.cards[n].pid.Text != fmt.Sprint(pid) {
+					done = false
+				}
+			}
+		})
+		if done {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	el := time.Since(start)
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/el.Seconds(), "events/s")
+	b.ReportMetric(float64(batches)/el.Seconds(), "batches/s")
+}
+
+// BenchmarkLogAppend1000 appends batches of 1000 lines to a viewer that
+// already holds 100 000 (so trimming is included) and is following the
+// tail on screen: the cost of one batch of 1000 lines on the UI thread.
+func BenchmarkLogAppend1000(b *testing.B) {
+	test.NewTempApp(b)
+	cfg := config.Config{Sidecars: []config.Spec{config.DefaultSpec("alpha", 8001)}}
+	u := New(fyne.CurrentApp(), Deps{Config: cfg})
+	onUI(func() {
+		u.build()
+		u.win.Resize(fyne.NewSize(920, 680))
+		u.win.Show()
+		u.tabs.Select(u.logsTab)
+	})
+	p := u.logs
+	v := p.view("alpha")
+	mk := func(k int) []logs.Line {
+		out := make([]logs.Line, 1000)
+		now := time.Now()
+		for i := range out {
+			out[i] = logs.Line{Seq: uint64(k*1000 + i), Time: now, Stream: logs.Stream(i % 2),
+				Text: fmt.Sprintf("INFO:     127.0.0.1:%d - \"POST /workflow/stream HTTP/1.1\" 200 OK (%d)", 40000+i, k)}
+		}
+		return out
+	}
+	onUI(func() {
+		for k := 0; k < 100; k++ {
+			v.incoming = mk(k)
+			v.flush()
+		}
+	})
+	batches := make([][]logs.Line, 64)
+	for i := range batches {
+		batches[i] = mk(100 + i)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		in := batches[i%len(batches)]
+		onUI(func() {
+			v.incoming = in
+			v.flush()
+		})
+	}
+	b.StopTimer()
+	if !p.following() {
+		b.Error("stopped following the tail")
+	}
+	b.ReportMetric(float64(len(v.lines)), "lines-held")
+}
+
+// BenchmarkLogFilter100k re-filters 100 000 held lines (a keystroke in the
+// filter field).
+func BenchmarkLogFilter100k(b *testing.B) {
+	test.NewTempApp(b)
+	v := &logView{stream: -1}
+	now := time.Now()
+	for i := 0; i < 100_000; i++ {
+		v.lines = append(v.lines, logs.Line{Time: now, Text: fmt.Sprintf("line %06d: GET /workflow/stream 200 in %d ms", i, i%997)})
+	}
+	qs := []string{"stream 200 in 5", "line 0999", "GET"}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		v.query = ""
+		v.setFilter(qs[i%len(qs)], -1)
+	}
+}

@@ -1,0 +1,110 @@
+package ui
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
+
+	"outrigger/core/modes"
+	"outrigger/core/supervisor"
+)
+
+// The mode switcher drives the real mode controller: Service starts the
+// sidecar with progress shown and the window responsive, Connected checks
+// the gateway and shows it reachable, Standalone stops everything, and a
+// user Stop of the Service sidecar falls back to Standalone with a
+// notification.
+func TestModeSwitcher(t *testing.T) {
+	r := newRig(t, &rigOpts{modes: true}, fixtureSpec(t, "alpha", "-start-delay", "300ms"))
+	m := r.ui.modeSw
+	var notes []string
+	var notesMu sync.Mutex
+	r.ui.notes.send = func(n *fyne.Notification) {
+		notesMu.Lock()
+		notes = append(notes, n.Title+": "+n.Content)
+		notesMu.Unlock()
+	}
+	r.ui.confirm = func(_, _ string, then func(bool)) { then(true) }
+	r.until("standalone shown", func() bool {
+		return m.mode.Kind == modes.Standalone && m.buttons[modes.Standalone].Importance == widget.HighImportance
+	})
+
+	// Service: progress at once, then Ready.
+	onUI(func() {
+		test.Tap(m.buttons[modes.Service])
+		if !m.progRow.Visible() {
+			t.Error("no progress shown right after asking for Service mode")
+		}
+		if !m.buttons[modes.Standalone].Disabled() {
+			t.Error("mode buttons enabled during a transition")
+		}
+	})
+	r.until("service mode", func() bool { return m.mode.Kind == modes.Service && !m.busy() })
+	onUI(func() {
+		if m.progRow.Visible() {
+			t.Error("progress still shown after the switch")
+		}
+		if !strings.Contains(m.desc.Text, "alpha at http://127.0.0.1:") {
+			t.Errorf("description %q", m.desc.Text)
+		}
+		if m.buttons[modes.Service].Importance != widget.HighImportance {
+			t.Error("Service not highlighted")
+		}
+		if r.ui.cards["alpha"].st.State != supervisor.Ready {
+			t.Errorf("alpha is %s in service mode", r.ui.cards["alpha"].st.State)
+		}
+	})
+
+	// Connected: an invalid URL is refused inline; a valid one connects.
+	gw := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(200) }))
+	defer gw.Close()
+	onUI(func() {
+		test.Tap(m.buttons[modes.Connected])
+		if !m.gwRow.Visible() {
+			t.Fatal("gateway row hidden after choosing Connected")
+		}
+		m.gwEntry.SetText("ftp://nope")
+		test.Tap(m.gwConnect)
+		if !m.msgRow.Visible() || !strings.Contains(m.msgText.Text, "http") {
+			t.Errorf("bad URL not refused inline: %q", m.msgText.Text)
+		}
+		m.gwEntry.SetText(gw.URL)
+		test.Tap(m.gwConnect)
+	})
+	r.until("connected and reachable", func() bool {
+		return m.mode.Kind == modes.Connected && m.reachKnow && m.reachOK && strings.HasPrefix(m.gwText.Text, "reachable")
+	})
+	r.until("sidecars stopped in connected mode", func() bool { return r.ui.cards["alpha"].st.State == supervisor.Stopped })
+	gw.Close()
+	r.until("gateway unreachable", func() bool {
+		return m.reachKnow && !m.reachOK && strings.HasPrefix(m.gwText.Text, "unreachable")
+	})
+
+	// Standalone.
+	onUI(func() { test.Tap(m.buttons[modes.Standalone]) })
+	r.until("standalone", func() bool { return m.mode.Kind == modes.Standalone && !m.busy() && !m.gwRow.Visible() })
+
+	// Back to Service, then a user Stop of its sidecar falls back.
+	onUI(func() { test.Tap(m.buttons[modes.Service]) })
+	r.until("service again", func() bool { return m.mode.Kind == modes.Service && !m.busy() })
+	onUI(func() { test.Tap(r.ui.cards["alpha"].stop) })
+	r.until("fell back", func() bool {
+		return m.mode.Kind == modes.Standalone && m.msgRow.Visible() && strings.Contains(m.msgText.Text, "Fell back")
+	})
+	r.until("fall-back notification", func() bool {
+		notesMu.Lock()
+		defer notesMu.Unlock()
+		for _, n := range notes {
+			if strings.HasPrefix(n, "Switched to Standalone") {
+				return true
+			}
+		}
+		return false
+	})
+}

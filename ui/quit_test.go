@@ -1,0 +1,201 @@
+package ui
+
+import (
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+
+	"outrigger/core/supervisor"
+	"outrigger/internal/testutil"
+)
+
+// The one quit path: from any goroutine, any number of times; a progress
+// dialog while every sidecar stops; Shutdown runs once; nothing is left.
+func TestQuitPath(t *testing.T) {
+	r := newRig(t, nil, fixtureSpec(t, "alpha"), fixtureSpec(t, "beta", "-ignore-sigterm"))
+	onUI(func() {
+		test.Tap(r.ui.cards["alpha"].start)
+		test.Tap(r.ui.cards["beta"].start)
+	})
+	r.cardState("alpha", supervisor.Ready)
+	r.cardState("beta", supervisor.Ready)
+	var pids []int
+	onUI(func() { pids = []int{r.ui.cards["alpha"].st.PID, r.ui.cards["beta"].st.PID} })
+
+	var wg sync.WaitGroup
+	for i := 0; i < 3; i++ {
+		wg.Add(1)
+		go func() { defer wg.Done(); r.ui.Quit() }()
+	}
+	wg.Wait()
+	r.until("the quitting dialog", func() bool {
+		top := r.ui.win.Canvas().Overlays().Top()
+		return r.ui.quitting && top != nil
+	})
+	onUI(func() {
+		for _, b := range r.ui.modeButtons() {
+			if !b.Disabled() {
+				t.Error("a mode button is enabled while quitting")
+			}
+		}
+	})
+	select {
+	case <-r.ui.shutdownDone:
+	case <-time.After(wait):
+		t.Fatal("quit did not finish")
+	}
+	if n := r.shutdowns.Load(); n != 1 {
+		t.Errorf("Shutdown ran %d times", n)
+	}
+	for _, pid := range pids {
+		if testutil.ProcessAlive(pid) {
+			t.Errorf("pid %d alive after quit", pid)
+		}
+	}
+	r.ui.Quit() // still harmless
+}
+
+// Without a tray, closing the window asks whether to quit (a hidden
+// window could never come back); "no" keeps everything running.
+func TestCloseWithoutTrayAsks(t *testing.T) {
+	r := newRig(t, nil, fixtureSpec(t, "alpha"))
+	var asked []string
+	answer := false
+	r.ui.confirm = func(title, _ string, then func(bool)) {
+		asked = append(asked, title)
+		then(answer)
+	}
+	onUI(r.ui.onClose)
+	if len(asked) != 1 || !strings.Contains(asked[0], "Quit") {
+		t.Fatalf("asked %q", asked)
+	}
+	onUI(func() {
+		if r.ui.quitting {
+			t.Error("quitting although the answer was no")
+		}
+	})
+	answer = true
+	onUI(r.ui.onClose)
+	select {
+	case <-r.ui.shutdownDone:
+	case <-time.After(wait):
+		t.Fatal("yes did not quit")
+	}
+}
+
+// With a tray, closing hides the window and the sidecars keep running;
+// the tray menu shows each sidecar's state, drives it, follows events,
+// and its Quit is the quit path.
+func TestTray(t *testing.T) {
+	r := newRig(t, &rigOpts{tray: true, modes: true}, fixtureSpec(t, "alpha"))
+	ta := r.app.(*trayApp)
+	var notes []string
+	var mu sync.Mutex
+	r.ui.notes.send = func(n *fyne.Notification) { mu.Lock(); notes = append(notes, n.Title); mu.Unlock() }
+	if !r.ui.tray.enabled {
+		t.Fatal("tray not enabled with a tray host")
+	}
+	item := func(prefix string) *fyne.MenuItem {
+		ta.mu.Lock()
+		defer ta.mu.Unlock()
+		if ta.menu == nil {
+			return nil
+		}
+		for _, it := range ta.menu.Items {
+			if strings.HasPrefix(strings.TrimLeft(it.Label, "●◐○✕▲ "), prefix) {
+				return it
+			}
+		}
+		return nil
+	}
+	r.until("alpha stopped in the tray menu", func() bool {
+		it := item("alpha")
+		return it != nil && strings.Contains(it.Label, "Stopped")
+	})
+	onUI(func() {
+		ta.mu.Lock()
+		last := ta.menu.Items[len(ta.menu.Items)-1]
+		ta.mu.Unlock()
+		if last.Label != "Quit" || !last.IsQuit {
+			t.Errorf("last tray item %q (IsQuit %v)", last.Label, last.IsQuit)
+		}
+		for _, want := range []string{"Show window", "Start all", "Stop all", "Mode: Standalone"} {
+			if item(want) == nil {
+				t.Errorf("no %q in the tray menu", want)
+			}
+		}
+		mode := item("Mode")
+		if len(mode.ChildMenu.Items) != 3 || !mode.ChildMenu.Items[0].Checked {
+			t.Errorf("mode submenu %+v", mode.ChildMenu.Items)
+		}
+		if ta.icon != trayIdleRes {
+			t.Errorf("tray icon %v, want idle", ta.icon)
+		}
+		// Start from the tray's submenu.
+		sub := item("alpha").ChildMenu
+		if sub.Items[0].Disabled || !sub.Items[1].Disabled {
+			t.Error("alpha's tray submenu: Start should be on, Stop off")
+		}
+		sub.Items[0].Action()
+	})
+	r.until("alpha ready in the tray", func() bool {
+		it := item("alpha")
+		return it != nil && strings.Contains(it.Label, "Ready")
+	})
+	onUI(func() {
+		ta.mu.Lock()
+		icon := ta.icon
+		ta.mu.Unlock()
+		if icon != trayReadyRes {
+			t.Errorf("tray icon %v, want ready", icon)
+		}
+		// Close hides; the sidecar keeps running.
+		r.ui.onClose()
+		if r.ui.visible || r.ui.quitting {
+			t.Errorf("after close: visible %v quitting %v", r.ui.visible, r.ui.quitting)
+		}
+		if r.ui.tickStop != nil {
+			t.Error("the uptime clock runs with the window hidden")
+		}
+	})
+	st, _ := r.sup.Status("alpha")
+	if st.State != supervisor.Ready {
+		t.Errorf("alpha %s after the window was closed", st.State)
+	}
+	mu.Lock()
+	if len(notes) != 1 || !strings.Contains(notes[0], "still running") {
+		t.Errorf("notifications %q", notes)
+	}
+	mu.Unlock()
+	// Metrics-only changes do not resend the menu.
+	ta.mu.Lock()
+	sets := ta.sets
+	ta.mu.Unlock()
+	r.sup.ReportMetrics("alpha", st.PID, 3.5, 1<<20)
+	r.until("metrics applied", func() bool { return r.ui.cards["alpha"].cpu.Text == "3.5%" })
+	ta.mu.Lock()
+	if ta.sets != sets {
+		t.Errorf("tray menu re-sent %d times for a metrics event", ta.sets-sets)
+	}
+	ta.mu.Unlock()
+
+	onUI(func() { item("Show window").Action() })
+	onUI(func() {
+		if !r.ui.visible {
+			t.Error("Show window did not show it")
+		}
+		item("Quit").Action()
+	})
+	select {
+	case <-r.ui.shutdownDone:
+	case <-time.After(wait):
+		t.Fatal("tray Quit did not quit")
+	}
+	if testutil.ProcessAlive(st.PID) {
+		t.Errorf("pid %d alive after tray Quit", st.PID)
+	}
+}

@@ -1,0 +1,166 @@
+package ui
+
+import (
+	"os"
+	"strings"
+	"testing"
+
+	"fyne.io/fyne/v2/test"
+
+	"outrigger/core/config"
+	"outrigger/core/supervisor"
+)
+
+// Inline validation: a bad port or an empty variable name is shown and
+// Save stays off; a secret's value is masked.
+func TestSettingsValidation(t *testing.T) {
+	r := newRig(t, nil, fixtureSpec(t, "alpha"))
+	s := r.ui.sets
+	onUI(func() {
+		s.selectSidecar("alpha")
+		if !s.save.Disabled() {
+			t.Error("Save enabled with nothing changed")
+		}
+		test.Type(s.port, "x") // "12345x"
+		if !s.save.Disabled() {
+			t.Error("Save enabled with an invalid port")
+		}
+		if !s.probBox.Visible() || !strings.Contains(s.problems.Text, "Port") {
+			t.Errorf("no inline problem for a bad port: %q", s.problems.Text)
+		}
+		s.port.SetText("70000")
+		if !strings.Contains(s.problems.Text, "1..65535") {
+			t.Errorf("problem = %q", s.problems.Text)
+		}
+		s.port.SetText("8123")
+		if s.probBox.Visible() || s.save.Disabled() {
+			t.Errorf("valid port still refused: %q", s.problems.Text)
+		}
+		row := s.addRow("", "value", false)
+		s.changed()
+		if !s.save.Disabled() || !strings.Contains(s.problems.Text, "name") {
+			t.Errorf("a variable without a name is accepted: %q", s.problems.Text)
+		}
+		row.key.SetText("DB_PASSWORD")
+		if !row.value.Password {
+			t.Error("the value of DB_PASSWORD is not masked")
+		}
+		if row.value.Text != "value" {
+			t.Errorf("masking lost the value: %q", row.value.Text)
+		}
+		row.key.SetText("LOG_LEVEL")
+		if row.value.Password {
+			t.Error("LOG_LEVEL is masked")
+		}
+		s.retries.SetText("-2")
+		if !s.save.Disabled() {
+			t.Error("max retries -2 accepted")
+		}
+		s.retries.SetText("-1")
+		s.startup.SetText("soon")
+		if !s.save.Disabled() {
+			t.Error("startup timeout 'soon' accepted")
+		}
+		test.Tap(s.revert)
+		if s.port.Text == "8123" || !s.save.Disabled() {
+			t.Error("Revert did not restore the loaded spec")
+		}
+	})
+}
+
+// Save round-trip: the file is written atomically with a .bak, reads
+// back as the same spec, the supervisor uses it at the next start, and a
+// running sidecar is offered a restart.
+func TestSettingsSaveRoundTrip(t *testing.T) {
+	r := newRig(t, nil, fixtureSpec(t, "alpha"))
+	if err := os.WriteFile(r.file, []byte("mode = \"standalone\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := r.ui.cards["alpha"]
+	onUI(func() { test.Tap(c.start) })
+	r.cardState("alpha", supervisor.Ready)
+	var oldPID int
+	onUI(func() { oldPID = c.st.PID })
+
+	s := r.ui.sets
+	asked := make(chan func(), 1)
+	s.askRestart = func(name string, restart func()) { asked <- restart }
+	newPort := 0
+	onUI(func() {
+		s.selectSidecar("alpha")
+		newPort = s.base.Port + 1
+		s.port.SetText(itoa(newPort))
+		s.auto.SetChecked(false)
+		s.policy.SetSelectedIndex(2) // never
+		s.known["POSTGRES_HOST"].SetText("db.internal")
+		row := s.addRow("API_TOKEN", "t0ps3cret", false)
+		row.value.SetText("t0ps3cret")
+		s.changed()
+		if s.save.Disabled() {
+			t.Fatalf("Save disabled: %q", s.problems.Text)
+		}
+		test.Tap(s.save)
+	})
+	var restart func()
+	select {
+	case restart = <-asked:
+	case <-timeAfter(wait):
+		t.Fatal("no restart offered for a running sidecar")
+	}
+	f, err := config.ReadFile(r.file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Mode == nil || *f.Mode != "standalone" {
+		t.Errorf("saving a sidecar lost the top-level keys: %+v", f)
+	}
+	if len(f.Sidecars) != 1 || f.Sidecars[0].Name != "alpha" {
+		t.Fatalf("sidecars in file = %+v", f.Sidecars)
+	}
+	sf := f.Sidecars[0]
+	if sf.Port == nil || *sf.Port != newPort || sf.AutoStart == nil || *sf.AutoStart ||
+		sf.Restart == nil || sf.Restart.Policy == nil || *sf.Restart.Policy != "never" ||
+		sf.Env["POSTGRES_HOST"] != "db.internal" || sf.Env["API_TOKEN"] != "t0ps3cret" {
+		t.Errorf("saved entry = %+v (env %v)", sf, sf.Env)
+	}
+	if _, err := os.Stat(r.file + ".bak"); err != nil {
+		t.Errorf("no .bak of the previous file: %v", err)
+	}
+	spec, _ := r.sup.Spec("alpha")
+	if spec.Port != newPort || spec.Env["POSTGRES_HOST"] != "db.internal" {
+		t.Errorf("supervisor spec not updated: port %d env %v", spec.Port, spec.Env)
+	}
+	// The running process keeps its old settings until it restarts.
+	st, _ := r.sup.Status("alpha")
+	if st.Port == newPort {
+		t.Errorf("running sidecar already on the new port")
+	}
+	onUI(func() {
+		if !strings.Contains(s.saved.Text, "Saved") || !s.save.Disabled() {
+			t.Errorf("after save: label %q, save disabled %v", s.saved.Text, s.save.Disabled())
+		}
+	})
+	restart()
+	r.until("restarted on the new port", func() bool {
+		return c.st.State == supervisor.Ready && c.st.PID != oldPID && c.st.Port == newPort
+	})
+	// Reloading the panel shows what was saved, secret masked.
+	onUI(func() {
+		s.load("alpha")
+		if s.port.Text != itoa(newPort) || s.auto.Checked {
+			t.Errorf("reloaded port %q auto %v", s.port.Text, s.auto.Checked)
+		}
+		var found bool
+		for _, row := range s.rows {
+			if row.key.Text == "API_TOKEN" {
+				found = true
+				if !row.value.Password {
+					t.Error("API_TOKEN shown unmasked")
+				}
+			}
+		}
+		if !found {
+			t.Error("API_TOKEN row missing after reload")
+		}
+	})
+}

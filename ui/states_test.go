@@ -1,0 +1,156 @@
+package ui
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+
+	"outrigger/core/supervisor"
+)
+
+var fixedNow = time.Date(2026, 1, 9, 1, 13, 0, 0, time.UTC)
+
+// previewUI is a UI over no supervisor, with the preview statuses'
+// sidecars and a fixed clock.
+func previewUI(t *testing.T) (*UI, []supervisor.Status) {
+	t.Helper()
+	test.NewTempApp(t)
+	sts := previewStatuses(fixedNow)
+	u := New(fyne.CurrentApp(), Deps{Config: previewConfig(sts)})
+	u.now = func() time.Time { return fixedNow }
+	onUI(u.build)
+	return u, sts
+}
+
+// Each state renders as designed: colour, word, numbers, note and buttons
+// (markup masters in testdata/card/).
+func TestCardRendersEachState(t *testing.T) {
+	u, sts := previewUI(t)
+	extra := []supervisor.Status{
+		{Name: "speech", State: supervisor.Unhealthy, PID: 9001, Port: 8005, URL: "http://127.0.0.1:8005",
+			StartedAt: ptr(fixedNow.Add(-2 * time.Hour)), Reason: "liveness: 3 probes failed (GET /health: 503)", CPUPercent: 0.2, RSSBytes: 20 << 20},
+		{Name: "speech", State: supervisor.Stopping, PID: 9001, Port: 8005, URL: "http://127.0.0.1:8005",
+			StartedAt: ptr(fixedNow.Add(-2 * time.Hour)), Reason: "stopped by user"},
+		{Name: "speech", State: supervisor.Exited, Port: 8005, URL: "http://127.0.0.1:8005",
+			LastExit: &supervisor.Exit{Code: 0}, Reason: "exited cleanly; restart policy is on-failure"},
+	}
+	cases := append(append([]supervisor.Status{}, sts...), extra...)
+	for _, st := range cases {
+		t.Run(string(st.State), func(t *testing.T) {
+			c := u.cards[st.Name]
+			var w fyne.Window
+			onUI(func() {
+				c.apply(st)
+				w = test.NewWindow(c.root)
+				w.Resize(fyne.NewSize(860, c.root.MinSize().Height))
+			})
+			defer onUI(w.Close)
+			onUI(func() {
+				test.AssertRendersToMarkup(t, "card/"+string(st.State)+".xml", w.Canvas())
+				if got, want := c.pill.text.Text, lookOf(st.State).Word; got != want {
+					t.Errorf("pill says %q, want %q", got, want)
+				}
+				if got, want := c.pill.text.Color, colorOf(lookOf(st.State).Color); got != want {
+					t.Errorf("pill colour %v, want %v", got, want)
+				}
+			})
+		})
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// Start / Stop / Restart are enabled according to the state, and Start
+// says what it will do.
+func TestButtonsPerState(t *testing.T) {
+	u, _ := previewUI(t)
+	c := u.cards["xgen-workflow"]
+	cases := []struct {
+		state              supervisor.State
+		start, stop, resta bool
+		startLabel         string
+	}{
+		{supervisor.Stopped, true, false, false, "Start"},
+		{supervisor.Starting, false, true, true, "Start"},
+		{supervisor.Ready, false, true, true, "Start"},
+		{supervisor.Unhealthy, false, true, true, "Start"},
+		{supervisor.Backoff, true, true, false, "Start now"},
+		{supervisor.Stopping, false, false, false, "Start"},
+		{supervisor.Exited, true, false, false, "Start"},
+		{supervisor.Failed, true, false, false, "Reset & start"},
+	}
+	for _, tc := range cases {
+		onUI(func() {
+			c.apply(supervisor.Status{Name: "xgen-workflow", State: tc.state, Port: 8001})
+			got := [3]bool{!c.start.Disabled(), !c.stop.Disabled(), !c.restart.Disabled()}
+			want := [3]bool{tc.start, tc.stop, tc.resta}
+			if got != want {
+				t.Errorf("%s: start/stop/restart enabled = %v, want %v", tc.state, got, want)
+			}
+			if c.start.Text != tc.startLabel {
+				t.Errorf("%s: start button says %q, want %q", tc.state, c.start.Text, tc.startLabel)
+			}
+		})
+	}
+	// While a command of ours is in flight every button waits.
+	onUI(func() {
+		c.apply(supervisor.Status{Name: "xgen-workflow", State: supervisor.Ready})
+		c.busy = true
+		c.setButtons()
+		if !c.stop.Disabled() || !c.restart.Disabled() {
+			t.Error("buttons enabled while a command is in flight")
+		}
+		c.busy = false
+	})
+}
+
+// The header sums the sidecars up: one word and colour for the whole app.
+func TestOverall(t *testing.T) {
+	st := func(states ...supervisor.State) []supervisor.Status {
+		var out []supervisor.Status
+		for i, s := range states {
+			out = append(out, supervisor.Status{Name: string(rune('a' + i)), State: s})
+		}
+		return out
+	}
+	cases := []struct {
+		in    []supervisor.Status
+		level Overall
+		text  string
+	}{
+		{st(supervisor.Ready, supervisor.Ready), OverallReady, "All 2 services ready"},
+		{st(supervisor.Ready, supervisor.Starting), OverallStarting, "Starting… 1 of 2 ready"},
+		{st(supervisor.Ready, supervisor.Backoff), OverallStarting, "Recovering 1 of 2"},
+		{st(supervisor.Ready, supervisor.Failed), OverallFailed, "b failed"},
+		{st(supervisor.Unhealthy, supervisor.Ready), OverallFailed, "a is not answering its health check"},
+		{st(supervisor.Stopped, supervisor.Stopped), OverallIdle, "No service running"},
+		{st(supervisor.Ready, supervisor.Stopped), OverallReady, "1 of 2 services ready"},
+	}
+	for _, tc := range cases {
+		level, text := overall(tc.in)
+		if level != tc.level || text != tc.text {
+			t.Errorf("overall(%v) = %v %q, want %v %q", tc.in, level, text, tc.level, tc.text)
+		}
+	}
+}
+
+// The whole window with one card per state (markup master), and its title
+// when something failed.
+func TestWindowRenders(t *testing.T) {
+	u, sts := previewUI(t)
+	onUI(func() {
+		for _, st := range sts {
+			u.statuses[st.Name] = st
+			u.cards[st.Name].apply(st)
+		}
+		u.refreshOverall()
+		u.win.Resize(fyne.NewSize(920, 1300))
+		test.AssertRendersToMarkup(t, "window.xml", u.win.Canvas())
+		if !strings.Contains(u.win.Title(), "reranker failed") {
+			t.Errorf("window title %q does not say what failed", u.win.Title())
+		}
+	})
+}

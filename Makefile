@@ -29,7 +29,7 @@ build: sidecars app
 sidecars:
 	@mkdir -p binaries
 	@for s in $(SIDECARS); do \
-		CGO_ENABLED=0 $(GO) build -trimpath -o binaries/$$s-$(TRIPLE)$(EXE) ./cmd/$$s || exit 1; \
+		CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w -X main.version=$(VERSION)' -o binaries/$$s-$(TRIPLE)$(EXE) ./cmd/$$s || exit 1; \
 	done
 
 app: deps

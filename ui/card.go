@@ -122,7 +122,7 @@ func (c *card) do(what string, fn func(context.Context, string) error) {
 	c.setButtons()
 	go func() {
 		err := fn(context.Background(), c.name)
-		runOnUI(func() {
+		c.u.do(func() {
 			c.busy = false
 			c.setButtons()
 			if err != nil {

@@ -156,7 +156,7 @@ func (p *logsPanel) view(name string) *logView {
 		if p.u.d.Sup != nil {
 			v.ring = p.u.d.Sup.Logs(name)
 		}
-		v.co = newCoalescer(logFrame, v.flush)
+		v.co = newCoalescer(logFrame, p.u.guard(v.flush))
 		p.views[name] = v
 	}
 	return v

@@ -86,7 +86,7 @@ func modeIcon(k modes.Kind) fyne.Resource {
 
 func newModeSwitcher(u *UI) *modeSwitcher {
 	m := &modeSwitcher{u: u, mc: u.d.Modes, buttons: map[modes.Kind]*widget.Button{}}
-	m.co = newCoalescer(frame, m.flush)
+	m.co = newCoalescer(frame, u.guard(m.flush))
 	seg := container.NewHBox()
 	for _, k := range modeOrder {
 		b := widget.NewButtonWithIcon(modeTitle(k), modeIcon(k), func() { m.choose(k) })
@@ -452,13 +452,13 @@ func (m *modeSwitcher) track(t *modes.Transition) {
 	go func() {
 		for msg := range t.Progress() {
 			msg := msg
-			runOnUI(func() {
+			m.u.do(func() {
 				m.progText.SetText(capitalize(msg) + "…")
 			})
 		}
 		<-t.Done()
 		err := t.Err()
-		runOnUI(func() {
+		m.u.do(func() {
 			m.ours--
 			if err != nil && !m.msgRow.Visible() {
 				m.say(theme.ErrorIcon(), "Could not switch to "+modeTitle(t.Target().Kind)+": "+err.Error())

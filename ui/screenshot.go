@@ -26,7 +26,7 @@ func (u *UI) armScreenshot() {
 		return
 	}
 	u.shotPath = path
-	time.AfterFunc(screenshotDeadline, func() { runOnUI(func() { u.takeScreenshot("deadline") }) })
+	time.AfterFunc(screenshotDeadline, func() { u.do(func() { u.takeScreenshot("deadline") }) })
 }
 
 // maybeScreenshot is called after each batch of events. UI thread.
@@ -36,7 +36,7 @@ func (u *UI) maybeScreenshot(level Overall) {
 	}
 	u.shotArmed = true
 	// Let a few frames render the final state first.
-	time.AfterFunc(800*time.Millisecond, func() { runOnUI(func() { u.takeScreenshot("ready") }) })
+	time.AfterFunc(800*time.Millisecond, func() { u.do(func() { u.takeScreenshot("ready") }) })
 }
 
 // takeScreenshot writes the window's picture, once. UI thread.

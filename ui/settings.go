@@ -494,7 +494,7 @@ func (s *settingsPanel) doSave() {
 			err = s.u.d.Sup.UpdateSpec(ctx, sp)
 			cancel()
 		}
-		runOnUI(func() { s.afterSave(name, sp, err) })
+		s.u.do(func() { s.afterSave(name, sp, err) })
 	}()
 }
 
@@ -534,7 +534,7 @@ func (s *settingsPanel) afterSave(name string, sp config.Spec, err error) {
 	restart := func() {
 		go func() {
 			if err := s.u.d.Sup.Restart(context.Background(), name); err != nil {
-				runOnUI(func() { s.u.showError("Could not restart "+name, err) })
+				s.u.do(func() { s.u.showError("Could not restart "+name, err) })
 			}
 		}()
 	}

@@ -288,7 +288,7 @@ func (u *UI) showWindow() {
 func (u *UI) trayCommand(what, name string, fn func(context.Context, string) error) {
 	go func() {
 		if err := fn(context.Background(), name); err != nil {
-			runOnUI(func() {
+			u.do(func() {
 				u.showWindow()
 				u.showError("Could not "+what+" "+name, err)
 			})

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"reflect"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -93,6 +94,7 @@ type UI struct {
 	done     chan struct{} // closed when the UI stops listening to the core
 	stopOnce sync.Once
 
+	loopOver     atomic.Bool // the app loop ended: no more UI work
 	quitOnce     sync.Once
 	shutdownDone chan struct{}
 	quitting     bool // UI thread only
@@ -133,8 +135,11 @@ func New(a fyne.App, d Deps) *UI {
 			u.names = append(u.names, s.Name)
 		}
 	}
-	u.co = newCoalescer(frame, u.flush)
+	u.co = newCoalescer(frame, u.guard(u.flush))
 	u.now = time.Now
+	if a != nil && a.Icon() == nil {
+		a.SetIcon(appIconRes)
+	}
 	u.confirm = func(title, message string, then func(bool)) {
 		if u.win == nil {
 			then(false)
@@ -162,7 +167,9 @@ func (u *UI) Run() {
 	u.armScreenshot()
 	u.win.Show()
 	u.setVisible(true)
+	u.app.Lifecycle().SetOnStopped(func() { u.loopOver.Store(true) })
 	u.app.Run()
+	u.loopOver.Store(true)
 	// The loop ended. Usually through our quit path; but Fyne's own SIGINT /
 	// SIGTERM handler ends the loop at once, so make sure the quit work runs
 	// and finishes before returning.
@@ -173,7 +180,7 @@ func (u *UI) Run() {
 
 // Show brings the window to the front. Safe from any goroutine.
 func (u *UI) Show() {
-	runOnUI(func() {
+	u.do(func() {
 		if u.win == nil {
 			return
 		}
@@ -194,14 +201,14 @@ func (u *UI) Quit() {
 
 func (u *UI) shutdown() {
 	defer close(u.shutdownDone)
-	runOnUI(u.showQuitting)
+	u.do(u.showQuitting)
 	if u.d.Shutdown != nil {
 		if err := u.d.Shutdown(context.Background()); err != nil {
 			u.log.Warn("shutdown", "err", err)
 		}
 	}
 	u.stopListening()
-	runOnUI(func() { u.app.Quit() })
+	u.do(func() { u.app.Quit() })
 }
 
 // showQuitting shows the progress dialog of the quit path. UI thread.
@@ -458,7 +465,7 @@ func (u *UI) updateTicker() {
 			for {
 				select {
 				case <-t.C:
-					runOnUI(u.tick)
+					u.do(u.tick)
 				case <-stop:
 					return
 				case <-u.done:
@@ -503,7 +510,7 @@ func (u *UI) startAll() {
 	go func() {
 		if err := u.d.Sup.StartGroup(context.Background(), u.names); err != nil {
 			u.log.Warn("start all", "err", err)
-			runOnUI(func() { u.showError("Not every sidecar started", err) })
+			u.do(func() { u.showError("Not every sidecar started", err) })
 		}
 	}()
 }
@@ -515,7 +522,7 @@ func (u *UI) stopAll() {
 	go func() {
 		if err := u.d.Sup.StopAll(context.Background()); err != nil {
 			u.log.Warn("stop all", "err", err)
-			runOnUI(func() { u.showError("Not every sidecar stopped", err) })
+			u.do(func() { u.showError("Not every sidecar stopped", err) })
 		}
 	}()
 }

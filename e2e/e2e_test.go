@@ -1,0 +1,473 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"image"
+	"image/png"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"outrigger/core/proc"
+)
+
+const (
+	enableEnv = "OUTRIGGER_E2E"
+	upTimeout = 90 * time.Second // a cold, busy 2-core CI machine
+)
+
+// skipUnlessE2E skips unless OUTRIGGER_E2E=1 and an X display is there.
+func skipUnlessE2E(t testing.TB) {
+	t.Helper()
+	if os.Getenv(enableEnv) != "1" {
+		t.Skipf("end-to-end test: set %s=1 and run under xvfb-run -a dbus-run-session", enableEnv)
+	}
+	if runtime.GOOS != "linux" {
+		t.Skip("the end-to-end test drives X11 and D-Bus: Linux only")
+	}
+	if os.Getenv("DISPLAY") == "" {
+		t.Skip("no DISPLAY: run under xvfb-run -a")
+	}
+}
+
+// built holds the binaries, built once per test process.
+var built struct {
+	once sync.Once
+	dir  string // holds outrigger and binaries/
+	err  error
+}
+
+// binaries builds bin/outrigger from the module root and the two stand-ins
+// named {name}-{target-triple}, as the Makefile lays them out.
+func binaries(t testing.TB) (app, binDir string) {
+	t.Helper()
+	built.once.Do(func() {
+		built.dir, built.err = os.MkdirTemp("", "outrigger-e2e-")
+		if built.err != nil {
+			return
+		}
+		root, err := moduleRoot()
+		if err != nil {
+			built.err = err
+			return
+		}
+		build := func(out, pkg string, cgo bool) error {
+			cmd := exec.Command("go", "build", "-o", out, pkg)
+			cmd.Dir = root
+			cmd.Env = os.Environ()
+			if !cgo {
+				cmd.Env = append(cmd.Env, "CGO_ENABLED=0")
+			}
+			if b, err := cmd.CombinedOutput(); err != nil {
+				return fmt.Errorf("go build %s: %v\n%s", pkg, err, b)
+			}
+			return nil
+		}
+		triple := proc.Triple(runtime.GOOS, runtime.GOARCH)
+		for _, s := range []string{"xgen-workflow", "xgen-embedding"} {
+			if built.err = build(filepath.Join(built.dir, "binaries", s+"-"+triple), "./cmd/"+s, false); built.err != nil {
+				return
+			}
+		}
+		built.err = build(filepath.Join(built.dir, "outrigger"), ".", true)
+	})
+	if built.err != nil {
+		t.Fatalf("build: %v", built.err)
+	}
+	return filepath.Join(built.dir, "outrigger"), filepath.Join(built.dir, "binaries")
+}
+
+func moduleRoot() (string, error) {
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOMOD: %w", err)
+	}
+	mod := strings.TrimSpace(string(out))
+	if mod == "" || mod == os.DevNull {
+		return "", fmt.Errorf("not inside the module")
+	}
+	return filepath.Dir(mod), nil
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if built.dir != "" {
+		os.RemoveAll(built.dir)
+	}
+	os.Exit(code)
+}
+
+// running is one launch of the app.
+type running struct {
+	t    testing.TB
+	cmd  *exec.Cmd
+	home string
+	exe  string
+	done chan struct{}
+	err  error
+
+	mu   sync.Mutex
+	log  bytes.Buffer
+	pids map[string]int
+	urls map[string]string
+	wake chan struct{}
+}
+
+var (
+	startedRe = regexp.MustCompile(`\bstarted sidecar=(\S+) pid=(\d+)`)
+	readyRe   = regexp.MustCompile(`\bready sidecar=(\S+) url=(\S+)`)
+)
+
+// launch starts the app with its own OUTRIGGER_HOME, the stand-ins, free
+// ports (so nothing else on the machine is in the way) and extra env.
+func launch(t testing.TB, extraEnv ...string) *running {
+	t.Helper()
+	app, binDir := binaries(t)
+	home := t.TempDir()
+	toml := fmt.Sprintf("mode = \"service\"\n\n[[sidecar]]\nname = \"xgen-workflow\"\nport = %d\n\n[[sidecar]]\nname = \"xgen-embedding\"\nport = %d\n",
+		freePort(t), freePort(t))
+	if err := os.WriteFile(filepath.Join(home, "outrigger.toml"), []byte(toml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := &running{t: t, home: home, exe: app, done: make(chan struct{}), pids: map[string]int{}, urls: map[string]string{},
+		wake: make(chan struct{}, 1)}
+	r.cmd = exec.Command(app)
+	r.cmd.Env = append(os.Environ(), "OUTRIGGER_HOME="+home, "OUTRIGGER_BINARIES="+binDir, "NO_COLOR=1")
+	r.cmd.Env = append(r.cmd.Env, extraEnv...)
+	stderr, err := r.cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.cmd.Stdout = io.Discard
+	if err := r.cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", app, err)
+	}
+	go r.read(stderr)
+	t.Cleanup(func() {
+		select {
+		case <-r.done:
+		default:
+			_ = r.cmd.Process.Kill()
+			<-r.done
+		}
+		if t.Failed() {
+			t.Logf("app log:\n%s", r.logText())
+		}
+	})
+	return r
+}
+
+func (r *running) read(rd io.Reader) {
+	sc := bufio.NewScanner(rd)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		r.mu.Lock()
+		r.log.WriteString(line + "\n")
+		if m := startedRe.FindStringSubmatch(line); m != nil {
+			pid, _ := strconv.Atoi(m[2])
+			r.pids[m[1]+"#"+m[2]] = pid
+		}
+		if m := readyRe.FindStringSubmatch(line); m != nil {
+			r.urls[m[1]] = m[2]
+		}
+		r.mu.Unlock()
+		select {
+		case r.wake <- struct{}{}:
+		default:
+		}
+	}
+	r.err = r.cmd.Wait()
+	close(r.done)
+}
+
+func (r *running) logText() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.log.String()
+}
+
+// waitReady waits until both stand-ins are reported Ready and answer
+// their /health, and returns their URLs.
+func (r *running) waitReady() map[string]string {
+	r.t.Helper()
+	deadline := time.After(upTimeout)
+	for {
+		r.mu.Lock()
+		urls := map[string]string{}
+		for k, v := range r.urls {
+			urls[k] = v
+		}
+		r.mu.Unlock()
+		if len(urls) == 2 {
+			for name, u := range urls {
+				resp, err := http.Get(u + "/health")
+				if err != nil {
+					r.t.Fatalf("%s reported ready but %s/health: %v", name, u, err)
+				}
+				resp.Body.Close()
+				if resp.StatusCode != 200 {
+					r.t.Fatalf("%s/health: %d", u, resp.StatusCode)
+				}
+			}
+			return urls
+		}
+		select {
+		case <-r.wake:
+		case <-r.done:
+			r.t.Fatalf("the app exited before both sidecars were ready: %v", r.err)
+		case <-deadline:
+			r.t.Fatalf("sidecars not ready after %v (have %v)", upTimeout, urls)
+		}
+	}
+}
+
+// sidecarPIDs are every sidecar process the app reported starting.
+func (r *running) sidecarPIDs() []int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []int
+	for _, p := range r.pids {
+		out = append(out, p)
+	}
+	return out
+}
+
+// waitExit waits for the app to end and returns its exit code.
+func (r *running) waitExit(timeout time.Duration) int {
+	r.t.Helper()
+	select {
+	case <-r.done:
+	case <-time.After(timeout):
+		r.t.Fatalf("the app did not exit within %v", timeout)
+	}
+	if r.err == nil {
+		return 0
+	}
+	if ee, ok := r.err.(*exec.ExitError); ok {
+		return ee.ExitCode()
+	}
+	r.t.Fatalf("wait: %v", r.err)
+	return -1
+}
+
+// assertNothingLeft checks that no sidecar the app started, and no process
+// of the app's executable (the guardian), is still alive.
+func (r *running) assertNothingLeft() {
+	r.t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		var alive []string
+		for _, pid := range r.sidecarPIDs() {
+			if processAlive(pid) {
+				alive = append(alive, fmt.Sprintf("sidecar pid %d", pid))
+			}
+		}
+		for _, pid := range pidsOfExe(r.exe) {
+			alive = append(alive, fmt.Sprintf("outrigger pid %d", pid))
+		}
+		if len(alive) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			r.t.Fatalf("left running after quit: %s", strings.Join(alive, ", "))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// processAlive: the pid exists and is not a zombie.
+func processAlive(pid int) bool {
+	if err := syscall.Kill(pid, 0); err != nil {
+		return false
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	s := string(b)
+	if i := strings.LastIndexByte(s, ')'); i >= 0 && i+2 < len(s) {
+		return s[i+2] != 'Z'
+	}
+	return true
+}
+
+// pidsOfExe lists live processes running exe.
+func pidsOfExe(exe string) []int {
+	ents, _ := os.ReadDir("/proc")
+	var out []int
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		target, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
+		if err != nil {
+			continue
+		}
+		if strings.TrimSuffix(target, " (deleted)") == exe && processAlive(pid) {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
+func freePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// waitFile waits until path exists and is not empty.
+func waitFile(t testing.TB, r *running, path string, timeout time.Duration) {
+	t.Helper()
+	deadline := time.After(timeout)
+	for {
+		if st, err := os.Stat(path); err == nil && st.Size() > 0 {
+			return
+		}
+		select {
+		case <-time.After(100 * time.Millisecond):
+		case <-r.done:
+			t.Fatalf("the app exited before writing %s: %v", path, r.err)
+		case <-deadline:
+			t.Fatalf("no %s after %v", path, timeout)
+		}
+	}
+}
+
+// checkPicture verifies the screenshot is a real picture of a window.
+func checkPicture(t testing.TB, path string) image.Image {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	b := img.Bounds()
+	if b.Dx() < 400 || b.Dy() < 300 {
+		t.Fatalf("screenshot is %v", b)
+	}
+	colours := map[[3]uint32]bool{}
+	for y := b.Min.Y; y < b.Max.Y; y += 7 {
+		for x := b.Min.X; x < b.Max.X; x += 7 {
+			r, g, bb, _ := img.At(x, y).RGBA()
+			colours[[3]uint32{r >> 8, g >> 8, bb >> 8}] = true
+		}
+	}
+	if len(colours) < 10 {
+		t.Fatalf("screenshot looks blank (%d colours)", len(colours))
+	}
+	return img
+}
+
+// The real app with the real stand-ins: both come up Ready, the window's
+// picture is saved (e2e/testdata/e2e-screenshot.png), SIGTERM takes the
+// quit path, the exit code is 0 and no process is left.
+func TestAppComesUpAndQuits(t *testing.T) {
+	skipUnlessE2E(t)
+	shot, err := filepath.Abs(filepath.Join("testdata", "e2e-screenshot.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(shot)
+	r := launch(t, "OUTRIGGER_SCREENSHOT="+shot, "OUTRIGGER_TRAY=0")
+	urls := r.waitReady()
+	t.Logf("ready: %v", urls)
+	waitFile(t, r, shot, upTimeout)
+	checkPicture(t, shot)
+	t.Logf("screenshot: %s", shot)
+	if len(r.sidecarPIDs()) < 2 {
+		t.Fatalf("sidecar pids from the log: %v", r.sidecarPIDs())
+	}
+	if err := r.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if code := r.waitExit(60 * time.Second); code != 0 {
+		t.Fatalf("exit code %d after SIGTERM", code)
+	}
+	r.assertNothingLeft()
+	if !strings.Contains(r.logText(), "quitting: stopping every sidecar") {
+		t.Error("the log does not show the quit path")
+	}
+}
+
+// BenchmarkIdleCPU measures the app's own CPU (not its sidecars') over 30
+// seconds with the window open and nothing happening, as a share of one
+// core.
+func BenchmarkIdleCPU(b *testing.B) {
+	skipUnlessE2E(b)
+	window := 30 * time.Second
+	if s := os.Getenv("OUTRIGGER_IDLE_SECONDS"); s != "" {
+		if n, err := strconv.Atoi(s); err == nil && n > 0 {
+			window = time.Duration(n) * time.Second
+		}
+	}
+	for i := 0; i < b.N; i++ {
+		r := launch(b, "OUTRIGGER_TRAY=0")
+		r.waitReady()
+		time.Sleep(3 * time.Second) // let the first frames and probes settle
+		pid := r.cmd.Process.Pid
+		c0, err := cpuTicks(pid)
+		if err != nil {
+			b.Fatal(err)
+		}
+		t0 := time.Now()
+		time.Sleep(window)
+		c1, err := cpuTicks(pid)
+		if err != nil {
+			b.Fatal(err)
+		}
+		el := time.Since(t0)
+		share := float64(c1-c0) / clockTicks / el.Seconds() * 100
+		b.ReportMetric(share, "%cpu-idle")
+		b.ReportMetric(el.Seconds(), "s-measured")
+		_ = r.cmd.Process.Signal(syscall.SIGTERM)
+		if code := r.waitExit(60 * time.Second); code != 0 {
+			b.Fatalf("exit code %d", code)
+		}
+	}
+}
+
+// clockTicks is USER_HZ, 100 on every Linux we run on.
+const clockTicks = 100
+
+// cpuTicks is utime+stime of pid (all its threads) in clock ticks.
+func cpuTicks(pid int) (uint64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	f := strings.Fields(s[i+2:])
+	// Fields after ")": state(0) ... utime is field 14 of stat, index 11 here.
+	u, err1 := strconv.ParseUint(f[11], 10, 64)
+	st, err2 := strconv.ParseUint(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("parse %s", s)
+	}
+	return u + st, nil
+}
+

@@ -65,7 +65,11 @@ func binaries(t testing.TB) (app, binDir string) {
 			return
 		}
 		build := func(out, pkg string, cgo bool) error {
-			cmd := exec.Command("go", "build", "-o", out, pkg)
+			args := []string{"build", "-o", out}
+			if cgo && os.Getenv("OUTRIGGER_E2E_RACE") == "1" {
+				args = append(args, "-race") // the app itself under the race detector
+			}
+			cmd := exec.Command("go", append(args, pkg)...)
 			cmd.Dir = root
 			cmd.Env = os.Environ()
 			if !cgo {
@@ -411,6 +415,19 @@ func TestAppComesUpAndQuits(t *testing.T) {
 	if !strings.Contains(r.logText(), "quitting: stopping every sidecar") {
 		t.Error("the log does not show the quit path")
 	}
+	r.assertNoRace()
+}
+
+// assertNoRace fails when the app (built with OUTRIGGER_E2E_RACE=1)
+// reported a data race or a Fyne threading error.
+func (r *running) assertNoRace() {
+	r.t.Helper()
+	log := r.logText()
+	for _, bad := range []string{"WARNING: DATA RACE", "Error in Fyne call thread"} {
+		if strings.Contains(log, bad) {
+			r.t.Errorf("the app's log has %q", bad)
+		}
+	}
 }
 
 // BenchmarkIdleCPU measures the app's own CPU (not its sidecars') over 30
@@ -470,4 +487,3 @@ func cpuTicks(pid int) (uint64, error) {
 	}
 	return u + st, nil
 }
-

@@ -1,0 +1,236 @@
+package e2e
+
+import (
+	"fmt"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/godbus/dbus/v5"
+	"github.com/godbus/dbus/v5/prop"
+)
+
+// fakeWatcher stands in for a desktop's tray host: it owns
+// org.kde.StatusNotifierWatcher on the session bus (so the app turns its
+// tray on) and records the items that register.
+type fakeWatcher struct {
+	conn *dbus.Conn
+	reg  chan registration
+}
+
+type registration struct {
+	sender, service string
+}
+
+func (w *fakeWatcher) RegisterStatusNotifierItem(sender dbus.Sender, service string) *dbus.Error {
+	select {
+	case w.reg <- registration{string(sender), service}:
+	default:
+	}
+	return nil
+}
+
+func (w *fakeWatcher) RegisterStatusNotifierHost(string) *dbus.Error { return nil }
+
+func startFakeWatcher(t *testing.T) *fakeWatcher {
+	t.Helper()
+	conn, err := dbus.ConnectSessionBus()
+	if err != nil {
+		t.Skipf("no D-Bus session bus (run under dbus-run-session): %v", err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	reply, err := conn.RequestName("org.kde.StatusNotifierWatcher", dbus.NameFlagDoNotQueue)
+	if err != nil {
+		t.Fatalf("RequestName: %v", err)
+	}
+	if reply != dbus.RequestNameReplyPrimaryOwner {
+		t.Skipf("a real StatusNotifierWatcher owns the name on this bus (reply %v)", reply)
+	}
+	w := &fakeWatcher{conn: conn, reg: make(chan registration, 8)}
+	if err := conn.Export(w, "/StatusNotifierWatcher", "org.kde.StatusNotifierWatcher"); err != nil {
+		t.Fatal(err)
+	}
+	_, err = prop.Export(conn, "/StatusNotifierWatcher", prop.Map{"org.kde.StatusNotifierWatcher": {
+		"IsStatusNotifierHostRegistered": {Value: true},
+		"ProtocolVersion":                {Value: int32(0)},
+		"RegisteredStatusNotifierItems":  {Value: []string{}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+// menuItem is one node of a com.canonical.dbusmenu layout.
+type menuItem struct {
+	ID       int32
+	Label    string
+	Enabled  bool
+	Children []menuItem
+}
+
+// layout reads the whole menu with GetLayout.
+func layout(obj dbus.BusObject) (menuItem, error) {
+	var rev uint32
+	var root struct {
+		ID       int32
+		Props    map[string]dbus.Variant
+		Children []dbus.Variant
+	}
+	call := obj.Call("com.canonical.dbusmenu.GetLayout", 0, int32(0), int32(-1), []string{})
+	if call.Err != nil {
+		return menuItem{}, call.Err
+	}
+	if err := call.Store(&rev, &root); err != nil {
+		return menuItem{}, err
+	}
+	return toItem(root.ID, root.Props, root.Children)
+}
+
+func toItem(id int32, props map[string]dbus.Variant, children []dbus.Variant) (menuItem, error) {
+	it := menuItem{ID: id, Enabled: true}
+	if v, ok := props["label"]; ok {
+		it.Label, _ = v.Value().(string)
+	}
+	if v, ok := props["enabled"]; ok {
+		if b, ok := v.Value().(bool); ok {
+			it.Enabled = b
+		}
+	}
+	for _, c := range children {
+		// Each child is a variant holding (ia{sv}av), decoded as []any.
+		parts, ok := c.Value().([]any)
+		if !ok || len(parts) != 3 {
+			return it, fmt.Errorf("unexpected child %v", c)
+		}
+		cid, _ := parts[0].(int32)
+		cprops, _ := parts[1].(map[string]dbus.Variant)
+		ckids, _ := parts[2].([]dbus.Variant)
+		child, err := toItem(cid, cprops, ckids)
+		if err != nil {
+			return it, err
+		}
+		it.Children = append(it.Children, child)
+	}
+	return it, nil
+}
+
+func (m menuItem) find(f func(menuItem) bool) *menuItem {
+	for i := range m.Children {
+		if f(m.Children[i]) {
+			return &m.Children[i]
+		}
+		if c := m.Children[i].find(f); c != nil {
+			return c
+		}
+	}
+	return nil
+}
+
+func (m menuItem) labels() []string {
+	var out []string
+	for _, c := range m.Children {
+		out = append(out, c.Label)
+	}
+	return out
+}
+
+// The tray on a session bus with a (fake) tray host: the app registers its
+// StatusNotifierItem, its exported menu (read through com.canonical.dbusmenu
+// GetLayout) lists each sidecar with its state, Show window, Start all,
+// Stop all, the Mode submenu and Quit; clicking Quit with an Event call
+// takes the quit path: exit code 0, no process left.
+func TestTrayMenuQuit(t *testing.T) {
+	skipUnlessE2E(t)
+	w := startFakeWatcher(t)
+	r := launch(t)
+	var reg registration
+	select {
+	case reg = <-w.reg:
+	case <-time.After(upTimeout):
+		t.Fatal("the app never registered a StatusNotifierItem (tray not enabled?)")
+	}
+	t.Logf("item registered by %s at %s", reg.sender, reg.service)
+	r.waitReady()
+
+	itemPath := dbus.ObjectPath("/StatusNotifierItem")
+	if strings.HasPrefix(reg.service, "/") {
+		itemPath = dbus.ObjectPath(reg.service)
+	}
+	item := w.conn.Object(reg.sender, itemPath)
+	v, err := item.GetProperty("org.kde.StatusNotifierItem.Menu")
+	if err != nil {
+		t.Fatalf("Menu property: %v", err)
+	}
+	menuPath, ok := v.Value().(dbus.ObjectPath)
+	if !ok {
+		t.Fatalf("Menu property is %T", v.Value())
+	}
+	if px, err := item.GetProperty("org.kde.StatusNotifierItem.IconPixmap"); err != nil {
+		t.Errorf("IconPixmap: %v", err)
+	} else {
+		t.Logf("icon pixmap signature %s", px.Signature())
+	}
+	menu := w.conn.Object(reg.sender, menuPath)
+
+	// The menu follows the events: wait until both sidecars show Ready.
+	var root menuItem
+	deadline := time.Now().Add(upTimeout)
+	for {
+		root, err = layout(menu)
+		if err != nil {
+			t.Fatalf("GetLayout: %v", err)
+		}
+		ready := 0
+		for _, l := range root.labels() {
+			if (strings.Contains(l, "xgen-workflow") || strings.Contains(l, "xgen-embedding")) && strings.Contains(l, "Ready") {
+				ready++
+			}
+		}
+		if ready == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("tray menu never showed both sidecars Ready: %q", root.labels())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Logf("tray menu: %q", root.labels())
+	for _, want := range []string{"Show window", "Start all", "Stop all", "Mode: Service", "Quit"} {
+		if root.find(func(m menuItem) bool { return m.Label == want }) == nil {
+			t.Errorf("no %q in the tray menu %q", want, root.labels())
+		}
+	}
+	if mode := root.find(func(m menuItem) bool { return strings.HasPrefix(m.Label, "Mode:") }); mode != nil {
+		var subs []string
+		for _, c := range mode.Children {
+			subs = append(subs, c.Label)
+		}
+		if strings.Join(subs, ",") != "Standalone,Service,Connected" {
+			t.Errorf("mode submenu %q", subs)
+		}
+	}
+	quit := root.find(func(m menuItem) bool { return m.Label == "Quit" })
+	if quit == nil {
+		t.Fatal("no Quit item")
+	}
+	pids := r.sidecarPIDs()
+	call := menu.Call("com.canonical.dbusmenu.Event", 0, quit.ID, "clicked", dbus.MakeVariant(""), uint32(time.Now().Unix()))
+	if call.Err != nil {
+		t.Fatalf("Event(clicked) on Quit: %v", call.Err)
+	}
+	if code := r.waitExit(60 * time.Second); code != 0 {
+		t.Fatalf("exit code %d after the tray's Quit", code)
+	}
+	r.assertNothingLeft()
+	for _, pid := range pids {
+		if err := syscall.Kill(pid, 0); err == nil && processAlive(pid) {
+			t.Errorf("sidecar %d alive", pid)
+		}
+	}
+	if !strings.Contains(r.logText(), "quitting: stopping every sidecar") {
+		t.Error("the log does not show the quit path")
+	}
+	r.assertNoRace()
+}

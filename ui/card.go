@@ -20,10 +20,11 @@ import (
 // card shows one sidecar: a coloured accent and a state pill, its address,
 // live numbers, the reason for its state, and what can be done with it.
 type card struct {
-	u    *UI
-	name string
-	st   supervisor.Status
-	busy bool // a command of ours is in flight: buttons wait for its answer
+	u      *UI
+	name   string
+	st     supervisor.Status
+	busy   bool // a command of ours is in flight: buttons wait for its answer
+	styled bool // restyle ran for the current state
 
 	root     *fyne.Container
 	bg       *canvas.Rectangle
@@ -99,9 +100,7 @@ func newCard(u *UI, name string) *card {
 }
 
 func valueLabel() *widget.Label {
-	l := widget.NewLabel("—")
-	l.Truncation = fyne.TextTruncateEllipsis
-	return l
+	return widget.NewLabel("—") // short values: no truncation to compute
 }
 
 // stat is a small caption over a value.
@@ -134,8 +133,44 @@ func (c *card) do(what string, fn func(context.Context, string) error) {
 
 // apply shows a new status. UI thread only.
 func (c *card) apply(st supervisor.Status) {
+	prev := c.st
 	c.st = st
-	look := lookOf(st.State)
+	if !c.styled || prev.State != st.State {
+		c.restyle()
+	}
+	if st.URL != "" && st.URL != c.link.Text {
+		c.link.SetText(st.URL)
+		if u, err := url.Parse(st.URL); err == nil {
+			c.link.SetURL(u)
+		}
+	}
+	if st.PID > 0 {
+		setLabel(c.pid, strconv.Itoa(st.PID))
+	} else {
+		setLabel(c.pid, "—")
+	}
+	if st.Port > 0 {
+		setLabel(c.port, strconv.Itoa(st.Port))
+	} else {
+		setLabel(c.port, "—")
+	}
+	setLabel(c.restarts, strconv.Itoa(st.Restarts))
+	if st.State.Running() && st.PID > 0 && (st.CPUPercent > 0 || st.RSSBytes > 0) {
+		setLabel(c.cpu, humanPercent(st.CPUPercent))
+		setLabel(c.mem, humanBytes(st.RSSBytes))
+	} else {
+		setLabel(c.cpu, "—")
+		setLabel(c.mem, "—")
+	}
+	c.tick(c.u.now())
+	c.setButtons()
+}
+
+// restyle paints the state's colour (and the theme's). Only on a change:
+// every refresh costs a repaint of the window.
+func (c *card) restyle() {
+	c.styled = true
+	look := lookOf(c.st.State)
 	col := colorOf(look.Color)
 	c.accent.FillColor = col
 	c.accent.Refresh()
@@ -151,33 +186,6 @@ func (c *card) apply(st supervisor.Status) {
 		t.Refresh()
 	}
 	c.pill.set(look)
-
-	if st.URL != "" {
-		c.link.SetText(st.URL)
-		if u, err := url.Parse(st.URL); err == nil {
-			c.link.SetURL(u)
-		}
-	}
-	if st.PID > 0 {
-		c.pid.SetText(strconv.Itoa(st.PID))
-	} else {
-		c.pid.SetText("—")
-	}
-	if st.Port > 0 {
-		c.port.SetText(strconv.Itoa(st.Port))
-	} else {
-		c.port.SetText("—")
-	}
-	c.restarts.SetText(strconv.Itoa(st.Restarts))
-	if st.State.Running() && st.PID > 0 && (st.CPUPercent > 0 || st.RSSBytes > 0) {
-		c.cpu.SetText(humanPercent(st.CPUPercent))
-		c.mem.SetText(humanBytes(st.RSSBytes))
-	} else {
-		c.cpu.SetText("—")
-		c.mem.SetText("—")
-	}
-	c.tick(c.u.now())
-	c.setButtons()
 }
 
 // tick refreshes what depends on the clock: uptime and the restart
@@ -185,9 +193,9 @@ func (c *card) apply(st supervisor.Status) {
 func (c *card) tick(now time.Time) {
 	st := c.st
 	if st.StartedAt != nil && st.State.Running() {
-		c.uptime.SetText(humanDuration(now.Sub(*st.StartedAt)))
+		setLabel(c.uptime, humanDuration(now.Sub(*st.StartedAt)))
 	} else {
-		c.uptime.SetText("—")
+		setLabel(c.uptime, "—")
 	}
 	c.setNote(now)
 }
@@ -239,12 +247,18 @@ func (c *card) setNote(now time.Time) {
 		}
 	}
 	if text == "" {
-		c.noteBox.Hide()
+		if c.noteBox.Visible() {
+			c.noteBox.Hide()
+		}
 		return
 	}
-	c.note.SetText(text)
-	c.noteIcon.SetResource(icon)
-	c.noteBox.Show()
+	setLabel(c.note, text)
+	if c.noteIcon.Resource != icon {
+		c.noteIcon.SetResource(icon)
+	}
+	if !c.noteBox.Visible() {
+		c.noteBox.Show()
+	}
 }
 
 func (c *card) setButtons() {
@@ -259,10 +273,19 @@ func (c *card) setButtons() {
 }
 
 func enable(b *widget.Button, on bool) {
-	if on {
+	switch {
+	case on && b.Disabled():
 		b.Enable()
-	} else {
+	case !on && !b.Disabled():
 		b.Disable()
+	}
+}
+
+// setLabel changes a label's text only when it differs: SetText always
+// refreshes, and each refresh repaints the window.
+func setLabel(l *widget.Label, s string) {
+	if l.Text != s {
+		l.SetText(s)
 	}
 }
 

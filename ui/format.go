@@ -19,13 +19,15 @@ func humanBytes(b uint64) string {
 	}
 	v := float64(b) / float64(div)
 	suffix := []string{"KB", "MB", "GB", "TB", "PB"}[exp]
-	if v >= 100 {
+	if v >= 10 { // whole units: a sidecar's memory moving by a few KB does not flicker
 		return fmt.Sprintf("%.0f %s", v, suffix)
 	}
 	return fmt.Sprintf("%.1f %s", v, suffix)
 }
 
-// humanDuration formats an uptime compactly: "42s", "3m 12s", "2h 05m", "3d 4h".
+// humanDuration formats an uptime compactly: "42s", "3 min", "2h 05m",
+// "3d 4h". Past the first minute it changes once a minute, so an idle
+// window is not repainted every second.
 func humanDuration(d time.Duration) string {
 	if d < 0 {
 		d = 0
@@ -35,27 +37,34 @@ func humanDuration(d time.Duration) string {
 	case s < 60:
 		return fmt.Sprintf("%ds", s)
 	case s < 3600:
-		return fmt.Sprintf("%dm %02ds", s/60, s%60)
+		return fmt.Sprintf("%d min", s/60)
 	case s < 86400:
 		return fmt.Sprintf("%dh %02dm", s/3600, (s%3600)/60)
 	}
 	return fmt.Sprintf("%dd %dh", s/86400, (s%86400)/3600)
 }
 
-// countdown formats the time left until t: "in 3s", "now".
+// countdown formats the time left until t: "in 3s", "in 1m 05s", "now".
 func countdown(t time.Time, now time.Time) string {
 	left := t.Sub(now)
 	if left <= 0 {
 		return "now"
 	}
 	secs := int64(math.Ceil(left.Seconds()))
-	return "in " + humanDuration(time.Duration(secs)*time.Second)
+	if secs < 60 {
+		return fmt.Sprintf("in %ds", secs)
+	}
+	return fmt.Sprintf("in %dm %02ds", secs/60, secs%60)
 }
 
-// humanPercent formats a CPU share: "0.4%", "12%".
+// humanPercent formats a CPU share in whole percent ("<1%" for a trace),
+// so an idle sidecar's reading does not flicker between 0.1 and 0.2.
 func humanPercent(p float64) string {
-	if p < 10 {
-		return fmt.Sprintf("%.1f%%", p)
+	switch {
+	case p <= 0:
+		return "0%"
+	case p < 1:
+		return "<1%"
 	}
 	return fmt.Sprintf("%.0f%%", p)
 }

@@ -19,6 +19,7 @@ type header struct {
 	pill    *pill
 	summary *canvas.Text
 	level   Overall
+	styled  bool
 }
 
 func newHeader(u *UI) *header {
@@ -44,6 +45,10 @@ func newHeader(u *UI) *header {
 }
 
 func (h *header) setOverall(level Overall, text string) {
+	if h.styled && level == h.level && text == h.summary.Text {
+		return // unchanged: no repaint
+	}
+	h.styled = true
 	h.level = level
 	look := overallLook(level)
 	h.pill.set(look)

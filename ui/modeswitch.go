@@ -122,11 +122,12 @@ func newModeSwitcher(u *UI) *modeSwitcher {
 	m.gwRow = container.NewBorder(nil, nil, gwLabel, container.NewHBox(m.gwConnect, reach), m.gwEntry)
 	m.gwRow.Hide()
 
-	m.bar = widget.NewProgressBarInfinite()
-	m.bar.Stop()
 	m.progText = widget.NewLabel("")
 	m.progText.Truncation = fyne.TextTruncateEllipsis
-	m.progRow = container.NewBorder(nil, nil, nil, nil, container.NewStack(m.bar, container.NewPadded(m.progText)))
+	// The bar itself is made only while a change runs: an infinite progress
+	// bar animates (and repaints the window 60 times a second) from the
+	// moment it is rendered, hidden or not.
+	m.progRow = container.NewStack(container.NewPadded(m.progText))
 	m.progRow.Hide()
 
 	m.msgIcon = widget.NewIcon(theme.WarningIcon())
@@ -348,11 +349,16 @@ func (m *modeSwitcher) render() {
 			if m.progText.Text == "" {
 				m.progText.SetText("Switching mode…")
 			}
+			m.bar = widget.NewProgressBarInfinite()
+			m.progRow.Objects = []fyne.CanvasObject{m.bar, container.NewPadded(m.progText)}
 			m.progRow.Show()
-			m.bar.Start()
 		}
 	} else if m.progRow.Visible() {
-		m.bar.Stop()
+		if m.bar != nil {
+			m.bar.Stop()
+			m.bar = nil
+		}
+		m.progRow.Objects = []fyne.CanvasObject{container.NewPadded(m.progText)}
 		m.progRow.Hide()
 		m.progText.SetText("")
 	}

@@ -8,6 +8,9 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
+	"strconv"
+	"strings"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -61,6 +64,32 @@ func runPreview(dir, bin string) int {
 			time.Sleep(700 * time.Millisecond) // let the picture of the quit dialog be taken
 			return sup.StopAll(ctx)
 		}})
+	if idle := os.Getenv("UI_PREVIEW_IDLE"); idle != "" {
+		// Measure: stay idle with the window open, profile, then quit.
+		secs, _ := strconv.Atoi(idle)
+		go func() {
+			_ = sup.WaitReady(ctx, "xgen-workflow")
+			warm, _ := strconv.Atoi(os.Getenv("UI_PREVIEW_WARMUP"))
+			time.Sleep(3*time.Second + time.Duration(warm)*time.Second)
+			var prof *os.File
+			if p := os.Getenv("UI_PREVIEW_PROF"); p != "" {
+				prof, _ = os.Create(p)
+				_ = pprof.StartCPUProfile(prof)
+			}
+			c0 := selfTicks()
+			time.Sleep(time.Duration(secs) * time.Second)
+			fmt.Fprintf(os.Stderr, "idle CPU: %.2f%% of a core over %ds\n", float64(selfTicks()-c0)/float64(secs), secs)
+			if prof != nil {
+				pprof.StopCPUProfile()
+				prof.Close()
+			}
+			u.Quit()
+		}()
+		u.Run()
+		cancel()
+		_ = sup.Close()
+		return 0
+	}
 	os.Setenv(ScreenshotEnv, filepath.Join(dir, "real-overview.png"))
 	go func() {
 		for {
@@ -107,4 +136,14 @@ func runPreview(dir, bin string) int {
 		fmt.Fprintf(os.Stderr, "%s: %s pid %d\n", st.Name, st.State, st.PID)
 	}
 	return 0
+}
+
+// selfTicks is this process's utime+stime in clock ticks (1/100 s).
+func selfTicks() uint64 {
+	b, _ := os.ReadFile("/proc/self/stat")
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+	u, _ := strconv.ParseUint(f[11], 10, 64)
+	st, _ := strconv.ParseUint(f[12], 10, 64)
+	return u + st
 }

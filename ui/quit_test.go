@@ -176,7 +176,7 @@ func TestTray(t *testing.T) {
 	sets := ta.sets
 	ta.mu.Unlock()
 	r.sup.ReportMetrics("alpha", st.PID, 3.5, 1<<20)
-	r.until("metrics applied", func() bool { return r.ui.cards["alpha"].cpu.Text == "3.5%" })
+	r.until("metrics applied", func() bool { return r.ui.cards["alpha"].cpu.Text == "4%" })
 	ta.mu.Lock()
 	if ta.sets != sets {
 		t.Errorf("tray menu re-sent %d times for a metrics event", ta.sets-sets)

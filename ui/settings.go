@@ -470,10 +470,12 @@ func (s *settingsPanel) statusChanged() {
 	if st, ok := s.u.statuses[s.name]; ok && st.State.Running() {
 		text = s.name + " is running: saved changes apply when it restarts."
 	}
-	s.note.SetText(text)
-	s.where.Text = "Saved to " + where + " — the previous version is kept as " + filepath.Base(where) + ".bak"
-	s.where.Color = colorOf(theme.ColorNamePlaceHolder)
-	s.where.Refresh()
+	setLabel(s.note, text)
+	if w := "Saved to " + where + " — the previous version is kept as " + filepath.Base(where) + ".bak"; s.where.Text != w {
+		s.where.Text = w
+		s.where.Color = colorOf(theme.ColorNamePlaceHolder)
+		s.where.Refresh()
+	}
 }
 
 // doSave writes the edited spec. UI thread; the file and the supervisor

@@ -429,7 +429,9 @@ func (u *UI) refreshOverall() {
 		if level == OverallFailed {
 			title = "Outrigger — " + text
 		}
-		u.win.SetTitle(title)
+		if u.win.Title() != title {
+			u.win.SetTitle(title)
+		}
 	}
 }
 

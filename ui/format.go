@@ -25,9 +25,9 @@ func humanBytes(b uint64) string {
 	return fmt.Sprintf("%.1f %s", v, suffix)
 }
 
-// humanDuration formats an uptime compactly: "42s", "3 min", "2h 05m",
-// "3d 4h". Past the first minute it changes once a minute, so an idle
-// window is not repainted every second.
+// humanDuration formats an uptime calmly: "<1 min", "3 min", "2h 05m",
+// "3d 4h". It changes at most once a minute, so an idle window is not
+// repainted every second.
 func humanDuration(d time.Duration) string {
 	if d < 0 {
 		d = 0
@@ -35,7 +35,7 @@ func humanDuration(d time.Duration) string {
 	s := int64(d / time.Second)
 	switch {
 	case s < 60:
-		return fmt.Sprintf("%ds", s)
+		return "<1 min"
 	case s < 3600:
 		return fmt.Sprintf("%d min", s/60)
 	case s < 86400:

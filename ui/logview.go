@@ -133,9 +133,12 @@ func newLogsPanel(u *UI) *logsPanel {
 	listArea := container.NewStack(bg, container.NewPadded(p.list))
 	bar := container.NewBorder(nil, nil,
 		container.NewHBox(minWidth(180, p.picker), minWidth(120, p.streams)),
-		container.NewHBox(p.follow, p.copySel, p.copyAll, p.clear, p.folder),
+		p.follow,
 		p.filter)
-	p.root = container.NewPadded(container.NewBorder(bar, p.status, nil, nil, listArea))
+	foot := container.NewBorder(nil, nil, nil,
+		container.NewHBox(p.copySel, p.copyAll, p.clear, p.folder),
+		p.status)
+	p.root = container.NewPadded(container.NewBorder(bar, foot, nil, nil, listArea))
 	if len(u.names) > 0 {
 		p.picker.SetSelected(u.names[0])
 	}

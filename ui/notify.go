@@ -64,7 +64,7 @@ func (n *notifier) event(e supervisor.Event) {
 		n.recent = append(n.recent, now)
 		body := "It is being restarted"
 		if e.Delay > time.Second {
-			body += " in " + humanDuration(e.Delay.Round(time.Second))
+			body += " in " + shortDuration(e.Delay.Round(time.Second))
 		}
 		body += "."
 		if e.Reason != "" {

@@ -11,11 +11,13 @@ import (
 	"fmt"
 	"log/slog"
 	"reflect"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/theme"
@@ -66,15 +68,16 @@ type UI struct {
 	names []string
 	cards map[string]*card
 
-	header  *header
-	modeSw  *modeSwitcher
-	tabs    *container.AppTabs
-	logsTab *container.TabItem
-	setTab  *container.TabItem
-	logs    *logsPanel
-	sets    *settingsPanel
-	tray    *tray
-	notes   *notifier
+	header   *header
+	footText *canvas.Text
+	modeSw   *modeSwitcher
+	tabs     *container.AppTabs
+	logsTab  *container.TabItem
+	setTab   *container.TabItem
+	logs     *logsPanel
+	sets     *settingsPanel
+	tray     *tray
+	notes    *notifier
 
 	// Pending core events, filled by the pump goroutine and drained on the
 	// UI thread by the coalescer.
@@ -247,6 +250,7 @@ func (u *UI) build() {
 	u.tray = newTray(u)
 	u.notes = newNotifier(u)
 	u.win.SetCloseIntercept(u.onClose)
+	u.app.Settings().AddListener(func(fyne.Settings) { u.do(u.restyle) })
 }
 
 // content is the window's whole content: header, tabs.
@@ -277,7 +281,52 @@ func (u *UI) overview() fyne.CanvasObject {
 	if len(u.names) == 0 {
 		box.Add(widget.NewLabel("No sidecar is configured."))
 	}
-	return container.NewVScroll(container.NewPadded(box))
+	return container.NewBorder(nil, u.footer(), nil, nil, container.NewVScroll(container.NewPadded(box)))
+}
+
+// footer says where the logs and the settings live.
+func (u *UI) footer() fyne.CanvasObject {
+	dir := u.d.LogDir
+	if dir == "" && u.d.Sup != nil {
+		dir = u.d.Sup.LogDir()
+	}
+	var parts []string
+	if dir != "" {
+		parts = append(parts, "Logs in "+dir)
+	}
+	if u.d.ConfigFile != "" {
+		parts = append(parts, "settings in "+u.d.ConfigFile)
+	}
+	if len(parts) == 0 {
+		return container.NewStack()
+	}
+	u.footText = canvas.NewText(strings.Join(parts, " · "), colorOf(theme.ColorNamePlaceHolder))
+	u.footText.TextSize = theme.CaptionTextSize()
+	open := widget.NewButtonWithIcon("Open log folder", theme.FolderOpenIcon(), u.openLogFolder)
+	open.Importance = widget.LowImportance
+	return container.NewPadded(container.NewBorder(nil, nil, nil, open, container.NewHBox(container.NewCenter(u.footText))))
+}
+
+// restyle repaints what holds theme colours, after the theme or its
+// variant changed (the desktop went dark, say). UI thread.
+func (u *UI) restyle() {
+	for _, c := range u.cards {
+		c.restyle()
+	}
+	if u.header != nil {
+		u.header.styled = false
+		u.refreshOverall()
+	}
+	if u.modeSw != nil {
+		u.modeSw.render()
+	}
+	if u.footText != nil {
+		u.footText.Color = colorOf(theme.ColorNamePlaceHolder)
+		u.footText.Refresh()
+	}
+	if u.logs != nil {
+		u.logs.list.Refresh()
+	}
 }
 
 func (u *UI) mainMenu() *fyne.MainMenu {

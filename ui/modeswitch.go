@@ -190,6 +190,7 @@ func (m *modeSwitcher) flush() {
 		m.event(e)
 	}
 	m.render()
+	m.u.syncWorkflows()
 	if m.u.tray != nil {
 		m.u.tray.refresh()
 	}

@@ -60,6 +60,10 @@ func TestModeSwitcher(t *testing.T) {
 			t.Errorf("alpha is %s in service mode", r.ui.cards["alpha"].st.State)
 		}
 	})
+	// The Workflows tab talks to the engine behind Service mode...
+	r.until("workflows tab pointed at the service", func() bool {
+		return *r.ui.wfURL.Load() == r.ui.cards["alpha"].st.URL
+	})
 
 	// Connected: an invalid URL is refused inline; a valid one connects.
 	gw := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(200) }))
@@ -81,6 +85,8 @@ func TestModeSwitcher(t *testing.T) {
 		return m.mode.Kind == modes.Connected && m.reachKnow && m.reachOK && strings.HasPrefix(m.gwText.Text, "reachable")
 	})
 	r.until("sidecars stopped in connected mode", func() bool { return r.ui.cards["alpha"].st.State == supervisor.Stopped })
+	// ...and to nothing in the other modes.
+	r.until("workflows tab placeholder", func() bool { return *r.ui.wfURL.Load() == "" })
 	gw.Close()
 	r.until("gateway unreachable", func() bool {
 		return m.reachKnow && !m.reachOK && strings.HasPrefix(m.gwText.Text, "unreachable")

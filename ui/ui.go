@@ -26,6 +26,7 @@ import (
 	"outrigger/core/config"
 	"outrigger/core/modes"
 	"outrigger/core/supervisor"
+	"outrigger/ui/workflows"
 )
 
 // ModeController is what the UI needs of core/modes; *modes.Controller
@@ -78,6 +79,8 @@ type UI struct {
 	sets     *settingsPanel
 	tray     *tray
 	notes    *notifier
+	wf       *workflows.Panel
+	wfURL    atomic.Pointer[string] // the engine the Workflows tab talks to; "" outside Service mode
 
 	// Pending core events, filled by the pump goroutine and drained on the
 	// UI thread by the coalescer.
@@ -261,10 +264,12 @@ func (u *UI) content() fyne.CanvasObject {
 	u.sets = newSettingsPanel(u)
 	u.logsTab = container.NewTabItemWithIcon("Logs", theme.ListIcon(), u.logs.root)
 	u.setTab = container.NewTabItemWithIcon("Settings", theme.SettingsIcon(), u.sets.root)
+	u.wf = u.newWorkflows()
 	u.tabs = container.NewAppTabs(
 		container.NewTabItemWithIcon("Services", theme.ComputerIcon(), overview),
 		u.logsTab,
 		u.setTab,
+		container.NewTabItemWithIcon("Workflows", theme.MediaPlayIcon(), u.wf.Object()),
 	)
 	u.tabs.OnSelected = func(*container.TabItem) { u.logs.setActive(u.tabs.Selected() == u.logsTab && u.visible) }
 	return container.NewBorder(u.header.root, nil, nil, nil, u.tabs)
@@ -391,6 +396,9 @@ func (u *UI) stopListening() {
 	u.stopOnce.Do(func() {
 		close(u.done)
 		u.co.stop()
+		if u.wf != nil {
+			u.wf.Close()
+		}
 		for _, f := range u.unsub {
 			f()
 		}
@@ -449,6 +457,7 @@ func (u *UI) flush() {
 		u.tray.refresh()
 	}
 	u.updateTicker()
+	u.syncWorkflows()
 	if u.applied != nil {
 		u.applied()
 	}

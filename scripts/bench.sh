@@ -12,6 +12,11 @@ run ./core/watchdog 20x
 run ./core/logs 1s
 [ -d internal/workflow ] && run ./internal/workflow 1s
 [ -d ui ] && run ./ui 1s
+if [ -d e2e ] && command -v xvfb-run >/dev/null; then
+	# The app's CPU over 30 s idle with the window open (about 95 s in all).
+	OUTRIGGER_E2E=1 xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- \
+		go test -run '^$' -bench IdleCPU -benchtime 1x ./e2e 2>&1 | tee -a "$out" | grep -E '^(Benchmark|ok|FAIL)' >&2 || true
+fi
 echo
 echo "| benchmark | result |"
 echo "| --- | --- |"

@@ -3,7 +3,7 @@
 # something is missing, so `make run` and `make test` work on a fresh machine.
 set -euo pipefail
 pkgs=(gcc pkg-config libgl1-mesa-dev libxcursor-dev libxrandr-dev libxinerama-dev
-      libxi-dev libxxf86vm-dev xvfb xauth dbus dbus-x11 procps)
+      libxi-dev libxxf86vm-dev xvfb xauth dbus dbus-x11 procps xz-utils)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

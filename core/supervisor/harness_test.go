@@ -65,7 +65,7 @@ func newHarness(t testing.TB, opts Options, specs ...config.Spec) *harness {
 	if opts.BinDirs == nil {
 		opts.BinDirs = []string{testutil.BinDir(t, names...)}
 	}
-	opts.Config = config.Config{Mode: "standalone", Sidecars: specs}
+	opts.Config = config.Config{Mode: "standalone", Sidecars: specs, SequentialStart: opts.Config.SequentialStart}
 	opts.Paths = config.Paths{Home: home, StateDir: filepath.Join(home, "state"), LogDir: filepath.Join(home, "logs"),
 		DataDir: filepath.Join(home, "data")}
 	if opts.Logger == nil {

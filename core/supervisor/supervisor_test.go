@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"outrigger/core/config"
 	"outrigger/core/proc"
 	"outrigger/internal/testutil"
 )
@@ -334,5 +335,46 @@ func TestLeftoverFromEarlierRunIsEndedOnPreflight(t *testing.T) {
 	st = h.ready("left")
 	if st.Port != spec.Port || !strings.Contains(st.Reason, "leftover") {
 		t.Fatalf("port %d reason %q: want our own port back after ending the leftover", st.Port, st.Reason)
+	}
+}
+
+func TestBindFailureIsAFailedStart(t *testing.T) {
+	spec := fixtureSpec(t, "late", "-start-delay", "500ms")
+	h := newHarness(t, Options{}, spec)
+	h.start("late")
+	// The port was free at preflight; someone takes it before the sidecar binds.
+	l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(spec.Port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	st := h.waitState("late", Exited)
+	if st.LastExit == nil || st.LastExit.Code != 3 || !strings.Contains(st.Reason, "failed during startup (never ready): exit code 3") {
+		t.Fatalf("after a bind failure: lastExit %+v, reason %q", st.LastExit, st.Reason)
+	}
+	testutil.Eventually(t, wait, func() bool {
+		for _, l := range h.sup.Logs("late").Lines() {
+			if strings.HasPrefix(l.Text, "fixture: bind:") && l.Stream.String() == "stderr" {
+				return true
+			}
+		}
+		return false
+	}, "the bind error on stderr in the ring")
+}
+
+func TestSequentialStartIsOneByOne(t *testing.T) {
+	a := fixtureSpec(t, "first", "-start-delay", "300ms")
+	b := fixtureSpec(t, "second")
+	// sequential_start: the seed's one-by-one start.
+	h := newHarness(t, Options{Config: config.Config{SequentialStart: true}}, a, b)
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	if err := h.sup.StartAll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	firstReady := h.waitEvent("first ready", func(e Event) bool { return e.Sidecar == "first" && e.Status.State == Ready })
+	secondStart := h.waitEvent("second starting", func(e Event) bool { return e.Sidecar == "second" && e.Status.State == Starting })
+	if secondStart.Time.Before(firstReady.Time) {
+		t.Fatal("sequential start began the second sidecar before the first was ready")
 	}
 }

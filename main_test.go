@@ -141,6 +141,12 @@ port = %d
 `, p1, p2)
 	a := startApp(t, cfg, bin)
 	waitHealthy(t, p1, p2)
+	// Serving is not yet "started": wait until the app has recorded both.
+	testutil.Eventually(t, wait, func() bool {
+		data, err := os.ReadFile(filepath.Join(a.home, "state", supervisor.StateFileName))
+		var recs []struct{ Name string }
+		return err == nil && json.Unmarshal(data, &recs) == nil && len(recs) == 2
+	}, "both sidecars in the state file")
 	pids := append(fixturePIDs(t, p1), fixturePIDs(t, p2)...)
 	// The clock starts at the kill, not when the app's stderr closes: the
 	// guardian shares that pipe and holds it until its work is done.

@@ -305,7 +305,7 @@ func (s *sidecar) start() error {
 	if err == nil {
 		s.st.CreateTime = ct
 	}
-	if err := s.sup.guardian.Watch(r.tree, ct); err != nil && s.sup.guardian != nil {
+	if err := s.sup.guardian.Watch(r.tree, ct); err != nil && s.sup.guardian != nil { // now with its identity
 		s.log.Warn("guardian: cannot watch", "err", err)
 	}
 	if s.sup.state != nil {
@@ -383,6 +383,12 @@ func (s *sidecar) spawn(spec config.Spec, path string, port int) (*run, error) {
 		_ = cmd.Process.Kill()
 		s.log.Error("attach failed", "err", err)
 		tree = &proc.Tree{PID: cmd.Process.Pid, PGID: cmd.Process.Pid}
+	}
+	// Tell the guardian before anything else: until it knows the group, an
+	// app killed now would leave the tree behind. The create time, which
+	// takes a moment to read, follows in start.
+	if err := s.sup.guardian.Watch(tree, 0); err != nil && s.sup.guardian != nil {
+		s.log.Warn("guardian: cannot watch", "err", err)
 	}
 	r.cmd, r.tree = cmd, tree
 	r.readers = []*os.File{outR, errR}

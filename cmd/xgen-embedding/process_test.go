@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"net/http"
 	"os"
@@ -9,7 +8,6 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -19,24 +17,6 @@ import (
 
 func TestMain(m *testing.M) { testutil.RunMain(m) }
 
-// lockedBuffer is written by exec's copying goroutine and read by the test.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // TestBinaryColdStart runs the real binary the way the supervisor does:
 // APP_PORT in the environment, a slow model load, readiness by polling.
 func TestBinaryColdStart(t *testing.T) {
@@ -44,7 +24,7 @@ func TestBinaryColdStart(t *testing.T) {
 	port := testutil.FreePort(t)
 	cmd := exec.Command(bin)
 	cmd.Env = append(os.Environ(), "APP_HOST=127.0.0.1", "APP_PORT="+strconv.Itoa(port), "MODEL_LOAD_SECONDS=0.3")
-	var out, errOut lockedBuffer
+	var out, errOut testutil.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	begin := time.Now()
 	if err := cmd.Start(); err != nil {

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"outrigger/internal/testutil"
 )
 
 // fileLine is the format of a sidecar's log file.
@@ -29,28 +31,10 @@ func readLines(t *testing.T, path string) []string {
 	return strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
 }
 
-// syncBuffer is a bytes.Buffer safe for the two Capture goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func TestSidecarLogFansOut(t *testing.T) {
 	dir := t.TempDir()
 	ring := NewRing(100)
-	var slogOut syncBuffer
+	var slogOut testutil.Buffer
 	logger := slog.New(slog.NewJSONHandler(&slogOut, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	s, err := OpenSidecarLog(dir, "xgen-workflow", ring, logger)
 	if err != nil {
@@ -129,7 +113,7 @@ func TestSidecarLogFansOut(t *testing.T) {
 }
 
 func TestSidecarLogFilteredLogger(t *testing.T) {
-	var out syncBuffer
+	var out testutil.Buffer
 	logger := slog.New(slog.NewTextHandler(&out, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	s, err := OpenSidecarLog(t.TempDir(), "a", nil, logger)
 	if err != nil {

@@ -12,7 +12,6 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -22,29 +21,11 @@ import (
 
 func TestMain(m *testing.M) { testutil.RunMain(m) }
 
-// syncBuffer is a log sink the test can read while the service writes.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 type testService struct {
 	*Service
 	URL    string
 	Client *Client
-	Logs   *syncBuffer
+	Logs   *testutil.Buffer
 	Dir    string
 }
 
@@ -52,7 +33,7 @@ type testService struct {
 // in a temp dir; t.Cleanup shuts it down (which waits for every goroutine).
 func startService(t testing.TB, configure func(*Options)) *testService {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &testutil.Buffer{}
 	// Tests log everything (shown on failure); benchmarks format lines as
 	// production does (Info) but keep none.
 	var out io.Writer = io.Discard

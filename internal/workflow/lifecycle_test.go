@@ -218,7 +218,7 @@ func TestKill9AndRestart(t *testing.T) {
 type process struct {
 	cmd     *exec.Cmd
 	url     string
-	out     *syncBuffer
+	out     *testutil.Buffer
 	exited  chan struct{}
 	waitErr error
 }
@@ -229,7 +229,7 @@ var listenRE = regexp.MustCompile(`msg=listening addr=(\S+)`)
 // read from its log) and waits until /health answers. t.Cleanup kills it.
 func startProcess(t *testing.T, bin, dataDir string) *process {
 	t.Helper()
-	p := &process{out: &syncBuffer{}, exited: make(chan struct{})}
+	p := &process{out: &testutil.Buffer{}, exited: make(chan struct{})}
 	p.cmd = exec.Command(bin)
 	p.cmd.Env = append(os.Environ(), "DATA_DIR="+dataDir, "APP_HOST=127.0.0.1", "APP_PORT=0",
 		"MAX_CONCURRENT_WORKFLOWS=2", "SHUTDOWN_GRACE=300ms", "EMBEDDING_URL=http://127.0.0.1:1")

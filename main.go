@@ -242,10 +242,7 @@ func (o *outrigger) shutdown(ctx context.Context) error {
 		o.sup.DisableRestarts()
 		o.cancel()
 		o.bg.Wait()
-		err := o.sup.StopAll(ctx)
-		if cerr := o.sup.Close(); cerr != nil && err == nil {
-			err = cerr
-		}
+		err := o.sup.Shutdown(ctx) // stops every sidecar once, then ends the supervisor
 		if gerr := o.guardian.Close(); gerr != nil && !errors.Is(gerr, os.ErrClosed) {
 			o.log.Debug("guardian", "err", gerr)
 		}

@@ -180,7 +180,7 @@ func TestHeadlessStandInsReadyThenSIGTERMStopsAll(t *testing.T) {
 	bin := t.TempDir()
 	for _, name := range []string{"xgen-workflow", "xgen-embedding"} {
 		src := testutil.BuildBinary(t, "outrigger/cmd/"+name, name)
-		if err := os.Link(src, filepath.Join(bin, name+"-"+supervisor.HostTriple())); err != nil {
+		if err := os.Link(src, filepath.Join(bin, name+"-"+testutil.Triple())); err != nil {
 			t.Fatal(err)
 		}
 	}

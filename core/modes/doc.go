@@ -1,6 +1,5 @@
 // Package modes is Outrigger's Standalone / Service / Connected state
-// machine (SPEC "Modes"; the seed's AppMode, enable_service_mode,
-// enable_standalone_mode and the fall-back in stop_sidecar).
+// machine.
 //
 //   - Standalone: offline, no sidecar is needed.
 //   - Service{serviceName, serviceUrl}: a local sidecar (xgen-workflow by
@@ -34,7 +33,7 @@
 //	go c.Run(ctx)                                  // the controller's goroutine
 //	go c.Apply(ctx, initial)                       // bring it up (Service: the auto-start sidecars)
 //	...
-//	// quit: sup.DisableRestarts(); cancel(); wait for Run to return; then sup.StopAll / sup.Close.
+//	// quit: sup.DisableRestarts(); cancel(); wait for Run to return; then sup.Shutdown(ctx).
 //
 // Cancelling Run before the supervisor stops everything matters: otherwise
 // the quit's stops read as a user Stop of the service sidecar and the

@@ -17,8 +17,8 @@ const (
 	Connected  Kind = "connected"  // a remote gateway is the backend
 )
 
-// Mode is the app's mode. Its JSON is what the seed's frontend sees
-// (AppModeInfo), camelCase with null where a field does not apply:
+// Mode is the app's mode. Its JSON is what the web frontend reads,
+// camelCase with null where a field does not apply:
 //
 //	{"mode":"service","serviceUrl":"http://127.0.0.1:8001","serviceName":"xgen-workflow","serverUrl":null}
 //

@@ -237,7 +237,7 @@ func TestServiceNotReadyKeepsPreviousMode(t *testing.T) {
 }
 
 // A user Stop of the service sidecar falls back to Standalone and is
-// remembered, as in the seed's stop_sidecar.
+// remembered.
 func TestUserStopFallsBackToStandalone(t *testing.T) {
 	r := newRig(t, rigOpts{}, fixtureSpec(t, "svc"))
 	r.ok(r.c.EnableService("svc", nil))

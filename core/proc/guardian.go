@@ -51,9 +51,6 @@ func StartGuardian(exe string) (*Guardian, error) {
 	return &Guardian{w: w, cmd: cmd}, nil
 }
 
-// PID is the guardian's process id.
-func (g *Guardian) PID() int { return g.cmd.Process.Pid }
-
 // Watch tells the guardian about a started tree.
 func (g *Guardian) Watch(t *Tree, createTime int64) error {
 	return g.send(fmt.Sprintf("+ %d %d %d\n", t.PGID, t.PID, createTime))

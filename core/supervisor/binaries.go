@@ -10,11 +10,7 @@ import (
 	"outrigger/core/proc"
 )
 
-// HostTriple is the target triple the binaries of this platform are named
-// with; see proc.Triple.
-func HostTriple() string { return proc.HostTriple() }
-
-// DefaultBinDirs lists the binaries folders in the SPEC's order:
+// DefaultBinDirs lists the binaries folders in the order they are searched:
 // $OUTRIGGER_BINARIES, <executable dir>/binaries, the packaged locations of
 // this OS, ./binaries. Duplicates are dropped.
 func DefaultBinDirs() []string {

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"outrigger/core/proc"
 )
 
 func TestResolveOrderAndNames(t *testing.T) {
@@ -21,7 +23,7 @@ func TestResolveOrderAndNames(t *testing.T) {
 	if got, err := Resolve("svc", []string{a, b}); err != nil || got != plainB {
 		t.Fatalf("Resolve = %q, %v; want plain name in the second folder", got, err)
 	}
-	tripleB := write(b, "svc-"+HostTriple())
+	tripleB := write(b, "svc-"+proc.HostTriple())
 	if got, _ := Resolve("svc", []string{a, b}); got != tripleB {
 		t.Fatalf("Resolve = %q, want the target-triple name before the plain one", got)
 	}
@@ -53,7 +55,7 @@ func TestResolveNotFoundListsEveryFolder(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 	for _, d := range []string{a, b} {
-		if !strings.Contains(err.Error(), filepath.Join(d, "missing-"+HostTriple())) {
+		if !strings.Contains(err.Error(), filepath.Join(d, "missing-"+proc.HostTriple())) {
 			t.Errorf("%v does not name %s", err, d)
 		}
 	}

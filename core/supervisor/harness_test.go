@@ -5,7 +5,6 @@ package supervisor
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -218,4 +217,18 @@ func states(evs []Event) []State {
 	return out
 }
 
-func fmtStates(s []State) string { return fmt.Sprint(s) }
+// inOrder reports whether got is a subsequence of life: each state of got
+// appears in life after the previous one.
+func inOrder(got, life []State) bool {
+	i := 0
+	for _, st := range got {
+		for i < len(life) && life[i] != st {
+			i++
+		}
+		if i == len(life) {
+			return false
+		}
+		i++
+	}
+	return true
+}

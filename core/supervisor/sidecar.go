@@ -76,6 +76,9 @@ type run struct {
 	healthURL string        // first path that answered, for liveness
 	kick      chan struct{} // output arrived: probe readiness now
 	adopted   bool          // a process of an earlier run: no Wait, no output; the sweep watches it
+
+	// The env entries naming another sidecar's address, as this run got them.
+	addrs map[string]addrEntry
 }
 
 type cmdKind int
@@ -87,6 +90,7 @@ const (
 	cmdSetSpec
 	cmdMetrics
 	cmdGone
+	cmdAddresses // an address may have moved: restart if this run's env names an old one
 )
 
 type command struct {
@@ -187,6 +191,8 @@ func (s *sidecar) handle(c command) {
 			s.st.CPUPercent, s.st.RSSBytes = c.cpu, c.rss
 			s.publish(EventMetrics, nil)
 		}
+	case cmdAddresses:
+		s.refreshAddresses()
 	case cmdGone:
 		// The sweep saw our process dead or a zombie before Wait said so.
 		// Wait is still the one that reports the exit; make sure it can.
@@ -203,7 +209,7 @@ func (s *sidecar) handle(c command) {
 }
 
 func (s *sidecar) userStart() error {
-	if s.st.State.Running() {
+	if s.st.State.HasProcess() {
 		if s.st.State == Stopping {
 			return fmt.Errorf("start %s: it is stopping", s.name)
 		}
@@ -332,7 +338,7 @@ func (s *sidecar) spawn(spec config.Spec, path string, port int) (*run, error) {
 	s.runID++
 	r := &run{id: s.runID, startedAt: time.Now(), kick: make(chan struct{}, 1)}
 	cmd := exec.Command(path, spec.Args...)
-	cmd.Env = s.sup.env(spec, port)
+	cmd.Env, r.addrs = s.sup.env(spec, port)
 	if dir := s.sup.opts.Paths.DataDir; dir != "" {
 		wd := dir + string(os.PathSeparator) + s.name
 		if err := os.MkdirAll(wd, 0o700); err == nil {

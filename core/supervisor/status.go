@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// State is where a sidecar is in its life. See SPEC "States".
+// State is where a sidecar is in its life.
 type State string
 
 const (
@@ -19,10 +19,16 @@ const (
 	Failed    State = "failed"    // gave up: missing binary, start timeout, crash loop, no port
 )
 
-// Running reports whether a process exists (or is being started) for this state.
+// Running reports whether the sidecar is up or on its way up: Starting,
+// Ready or Unhealthy. A Stopping sidecar is on its way down, so it is not
+// running (its process still exists: see HasProcess).
 func (s State) Running() bool {
-	return s == Starting || s == Ready || s == Unhealthy || s == Stopping
+	return s == Starting || s == Ready || s == Unhealthy
 }
+
+// HasProcess reports whether a process of the sidecar exists: it is
+// running or still stopping.
+func (s State) HasProcess() bool { return s.Running() || s == Stopping }
 
 // Exit describes how a process ended.
 type Exit struct {
@@ -68,7 +74,7 @@ type Status struct {
 
 // withUptime fills Uptime as of now.
 func (s Status) withUptime(now time.Time) Status {
-	if s.StartedAt != nil && s.State.Running() {
+	if s.StartedAt != nil && s.State.HasProcess() {
 		s.Uptime = now.Sub(*s.StartedAt).Seconds()
 	} else {
 		s.Uptime = 0

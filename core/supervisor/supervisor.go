@@ -134,6 +134,12 @@ func New(opts Options) (*Supervisor, error) {
 			c.loop()
 		}(c)
 	}
+	events, unsubscribe := s.bus.Subscribe(nil)
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.followAddresses(events, unsubscribe)
+	}()
 	return s, nil
 }
 
@@ -155,7 +161,7 @@ func (s *Supervisor) UpdateSpec(ctx context.Context, spec config.Spec) error {
 	if err != nil {
 		return err
 	}
-	return s.do(ctx, c, command{kind: cmdSetSpec, spec: spec})
+	return s.request(ctx, c, command{kind: cmdSetSpec, spec: spec})
 }
 
 // Logs returns the ring of a sidecar's recent output lines.
@@ -211,7 +217,7 @@ func (s *Supervisor) Start(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	return s.do(ctx, c, command{kind: cmdStart})
+	return s.request(ctx, c, command{kind: cmdStart})
 }
 
 // Stop stops one sidecar and waits until its whole process tree is gone.
@@ -221,7 +227,7 @@ func (s *Supervisor) Stop(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	return s.do(ctx, c, command{kind: cmdStop})
+	return s.request(ctx, c, command{kind: cmdStop})
 }
 
 // Restart stops the sidecar if it runs and starts it again; the wish to
@@ -231,12 +237,13 @@ func (s *Supervisor) Restart(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	return s.do(ctx, c, command{kind: cmdRestart})
+	return s.request(ctx, c, command{kind: cmdRestart})
 }
 
-// do sends a command and waits for its reply; the loop answers when the
-// work is done (for Stop: when the process tree is gone).
-func (s *Supervisor) do(ctx context.Context, c *sidecar, cmd command) error {
+// request sends a command to a sidecar's loop and waits for its reply; the
+// loop answers when the work is done (for Stop: when the process tree is
+// gone).
+func (s *Supervisor) request(ctx context.Context, c *sidecar, cmd command) error {
 	cmd.reply = make(chan error, 1)
 	select {
 	case c.cmds <- cmd:
@@ -335,11 +342,10 @@ func (s *Supervisor) StartAll(ctx context.Context) error {
 
 // StartGroup starts names and everything they depend on, each only after
 // its dependencies are Ready, and waits until all are Ready. Independent
-// sidecars start together unless the config asks for sequential_start (the
-// seed's one-by-one start, gentler on a disk busy unpacking PyInstaller
-// binaries). Sidecars already running are left as they are.
+// sidecars start together unless the config asks for sequential_start
+// (one by one, gentler on a disk busy unpacking PyInstaller binaries). Sidecars already running are left as they are.
 func (s *Supervisor) StartGroup(ctx context.Context, names []string) error {
-	order, err := s.closure(names)
+	order, err := s.Closure(names)
 	if err != nil {
 		return err
 	}
@@ -395,45 +401,26 @@ func (s *Supervisor) startAfterDeps(ctx context.Context, n string, ready map[str
 // ensureStarted starts n unless it is already running or about to restart.
 func (s *Supervisor) ensureStarted(ctx context.Context, n string) error {
 	st, _ := s.Status(n)
-	if st.State.Running() && st.State != Stopping || st.State == Backoff {
+	if st.State.Running() || st.State == Backoff {
 		return nil
 	}
 	return s.Start(ctx, n)
 }
 
-// closure returns names plus their transitive dependencies, dependencies
-// first.
-func (s *Supervisor) closure(names []string) ([]string, error) {
-	var order []string
-	seen := map[string]int{} // 1 visiting, 2 done
-	var visit func(n string, path []string) error
-	visit = func(n string, path []string) error {
-		c, ok := s.cars[n]
-		if !ok {
-			return fmt.Errorf("no sidecar named %q", n)
-		}
-		switch seen[n] {
-		case 1:
-			return fmt.Errorf("dependency cycle: %s", strings.Join(append(path, n), " → "))
-		case 2:
-			return nil
-		}
-		seen[n] = 1
-		for _, d := range c.specCopy().DependsOn {
-			if err := visit(d, append(path, n)); err != nil {
-				return err
-			}
-		}
-		seen[n] = 2
-		order = append(order, n)
-		return nil
+// Closure returns names plus everything they depend on, each after its
+// dependencies (a start order), from the specs as they are now.
+func (s *Supervisor) Closure(names []string) ([]string, error) {
+	return s.graph().Closure(names)
+}
+
+// graph is the dependency graph of the current specs (UpdateSpec may have
+// changed a depends_on).
+func (s *Supervisor) graph() config.Graph {
+	specs := make([]config.Spec, 0, len(s.order))
+	for _, n := range s.order {
+		specs = append(specs, s.cars[n].specCopy())
 	}
-	for _, n := range names {
-		if err := visit(n, nil); err != nil {
-			return nil, err
-		}
-	}
-	return order, nil
+	return config.NewGraph(specs)
 }
 
 // StopAll stops every sidecar: dependents before what they depend on,
@@ -444,12 +431,7 @@ func (s *Supervisor) StopAll(ctx context.Context) error {
 	for _, n := range s.order {
 		stopped[n] = make(chan struct{})
 	}
-	dependents := map[string][]string{}
-	for _, n := range s.order {
-		for _, d := range s.cars[n].specCopy().DependsOn {
-			dependents[d] = append(dependents[d], n)
-		}
-	}
+	dependents := s.graph().Dependents()
 	errs := make([]error, len(s.order))
 	var wg sync.WaitGroup
 	for i, n := range s.order {
@@ -472,12 +454,14 @@ func (s *Supervisor) StopAll(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// Close disables restarts, stops every sidecar, ends every goroutine the
-// supervisor owns and returns once nothing of it is left running.
-func (s *Supervisor) Close() error {
+// Shutdown is the quit: it disables restarts, stops every sidecar within
+// ctx (what is still running when ctx ends is killed), ends every goroutine
+// the supervisor owns and returns once nothing of it is left running. Only
+// the first call does the work; later calls (and Close) return its result.
+func (s *Supervisor) Shutdown(ctx context.Context) error {
 	s.closeOnce.Do(func() {
 		s.DisableRestarts()
-		s.closeErr = s.StopAll(context.Background())
+		s.closeErr = s.StopAll(ctx)
 		close(s.done)
 		s.wg.Wait()
 		s.bus.Close()
@@ -486,12 +470,17 @@ func (s *Supervisor) Close() error {
 	return s.closeErr
 }
 
+// Close is Shutdown without a deadline.
+func (s *Supervisor) Close() error { return s.Shutdown(context.Background()) }
+
 // env builds a sidecar's environment: ours, then APP_HOST, APP_PORT,
 // PYTHONUNBUFFERED=1 (Python would otherwise hold its output in a buffer),
 // DATA_DIR, then the spec's env with ${url:NAME} / ${port:NAME} expanded to
-// another sidecar's current address.
-func (s *Supervisor) env(spec config.Spec, port int) []string {
-	env := make([]string, 0, len(os.Environ())+8)
+// another sidecar's current address. addrs keeps those expanded entries
+// (key → template and value): the run compares them later to notice that an
+// address it was given has moved (see refreshAddresses).
+func (s *Supervisor) env(spec config.Spec, port int) (env []string, addrs map[string]addrEntry) {
+	env = make([]string, 0, len(os.Environ())+8)
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, proc.GuardianEnv+"=") {
 			env = append(env, kv)
@@ -511,9 +500,16 @@ func (s *Supervisor) env(spec config.Spec, port int) []string {
 		env = append(env, "DATA_DIR="+dir+string(os.PathSeparator)+spec.Name)
 	}
 	for k, v := range spec.Env {
-		env = append(env, k+"="+s.expand(v))
+		x := s.expand(v)
+		env = append(env, k+"="+x)
+		if config.HasAddressRef(v) {
+			if addrs == nil {
+				addrs = map[string]addrEntry{}
+			}
+			addrs[k] = addrEntry{template: v, value: x}
+		}
 	}
-	return env
+	return env, addrs
 }
 
 func (s *Supervisor) expand(v string) string {
@@ -553,7 +549,9 @@ func (s *Supervisor) choosePort(spec config.Spec) (int, string, error) {
 		return port, "", nil
 	}
 	if s.state != nil {
-		if rec, ok := s.state.Get(spec.Name); ok && rec.Port == port {
+		// Only a record whose identity (pid + create time) was established
+		// may lead to signalling anything: a pid alone may have been reused.
+		if rec, ok := s.state.Get(spec.Name); ok && rec.Port == port && rec.CreateTime != 0 {
 			if ended, err := proc.EndLeftover(rec, 3*time.Second); ended {
 				s.log.Warn("ended our leftover process from an earlier run", "sidecar", spec.Name, "pid", rec.PID, "port", port)
 				deadline := time.Now().Add(2 * time.Second)

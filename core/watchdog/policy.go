@@ -45,9 +45,6 @@ func (p *Policy) Reset() {
 	p.readyAt = time.Time{}
 }
 
-// Failures is the current count of consecutive failures.
-func (p *Policy) Failures() int { return p.failures }
-
 // Exited decides what an unrequested end leads to. The first restart after
 // a crash is immediate — a desktop user should not wait for a rare crash —
 // and repeated failures back off exponentially with jitter, up to

@@ -41,6 +41,10 @@ var (
 	ErrNotReady = errors.New("did not become ready")
 	// ErrNotAllStopped: the mode did switch, but a sidecar did not stop.
 	ErrNotAllStopped = errors.New("not every sidecar stopped")
+	// ErrGatewayUnreachable: the gateway of a Connected switch did not
+	// answer, so nothing was stopped and the previous mode stays; the
+	// error is a *GatewayError. Connect with Force switches anyway.
+	ErrGatewayUnreachable = errors.New("gateway is unreachable")
 )
 
 // Controller is the Standalone / Service / Connected state machine. It runs
@@ -86,6 +90,7 @@ type reach struct {
 
 type job struct {
 	apply  bool // Apply: bring up the whole mode (auto-start sidecars); on failure fall back
+	force  bool // Connected: switch even if the gateway does not answer
 	target Mode
 	env    map[string]string
 	ctx    context.Context // the caller's, for Apply; Background otherwise
@@ -290,13 +295,29 @@ func (c *Controller) EnableStandalone() *Transition {
 	return c.enqueue(&job{target: StandaloneMode(), ctx: context.Background()})
 }
 
-// EnableConnected validates url (http or https with a host), stops every
-// local sidecar, switches to Connected and checks the gateway's /health at
-// once and every GatewayInterval, sending Reachable / Unreachable when the
-// answer changes (and for the first answer). An unreachable gateway is not
-// an error. An invalid URL fails the transition; the previous mode stays.
+// EnableConnected is Connect without options: it switches only if the
+// gateway answers.
 func (c *Controller) EnableConnected(url string) *Transition {
-	return c.enqueue(&job{target: ConnectedMode(strings.TrimSpace(url)), ctx: context.Background()})
+	return c.Connect(url, ConnectOptions{})
+}
+
+// ConnectOptions modify a switch to Connected mode.
+type ConnectOptions struct {
+	// Force switches even when the gateway does not answer now (the user
+	// chose "switch anyway"); the mode then shows the gateway as unreachable.
+	Force bool
+}
+
+// Connect validates url (http or https with a host) and asks the gateway's
+// /health before stopping anything: if it does not answer, the transition
+// fails with a *GatewayError (errors.Is ErrGatewayUnreachable) and the
+// previous mode stays, with every sidecar as it was — unless o.Force. Then
+// it stops every local sidecar, switches to Connected and checks the
+// gateway every GatewayInterval, sending Reachable / Unreachable when the
+// answer changes (and for the first answer). An invalid URL fails the
+// transition; the previous mode stays.
+func (c *Controller) Connect(url string, o ConnectOptions) *Transition {
+	return c.enqueue(&job{target: ConnectedMode(strings.TrimSpace(url)), force: o.Force, ctx: context.Background()})
 }
 
 // Apply brings m up at launch and waits for the result (or ctx). Service:
@@ -367,7 +388,7 @@ func (c *Controller) Run(ctx context.Context) {
 	events, unsub := c.sup.Subscribe()
 	defer c.shutdown(unsub)
 	if m.Kind == Connected && m.validate() == nil {
-		c.startGateway(deref(m.ServerURL))
+		c.startGateway(deref(m.ServerURL), nil)
 	}
 	for {
 		if ctx.Err() != nil {

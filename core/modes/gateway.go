@@ -2,10 +2,13 @@ package modes
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
+	"syscall"
 	"time"
 
 	"outrigger/core/health"
@@ -19,7 +22,10 @@ type gateway struct {
 	done   chan struct{}
 }
 
-func (c *Controller) startGateway(u string) {
+// startGateway starts the periodic check of u. checked, when not nil, is
+// the answer of a check made just before (the switch asked first): it is
+// reported at once and the next check waits a whole interval.
+func (c *Controller) startGateway(u string, checked *error) {
 	ctx, cancel := context.WithCancel(c.runCtx)
 	g := &gateway{url: u, cancel: cancel, done: make(chan struct{})}
 	c.mu.Lock()
@@ -28,9 +34,14 @@ func (c *Controller) startGateway(u string) {
 	c.reach = reach{}
 	c.mu.Unlock()
 	c.gw = g
+	first := time.Duration(0) // the first check at once
+	if checked != nil {
+		c.report(seq, u, *checked)
+		first = c.interval
+	}
 	go func() {
 		defer close(g.done)
-		timer := time.NewTimer(0) // the first check at once
+		timer := time.NewTimer(first)
 		defer timer.Stop()
 		for {
 			select {
@@ -81,7 +92,7 @@ func (c *Controller) checkGateway(ctx context.Context, base string) error {
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	resp.Body.Close()
 	if !health.Healthy(resp.StatusCode) {
-		return fmt.Errorf("%s answered %s", u, resp.Status)
+		return &statusError{status: resp.Status}
 	}
 	return nil
 }
@@ -114,9 +125,53 @@ func (c *Controller) reachEvent(r reach, u string, at time.Time) Event {
 	if r.ok {
 		return Event{Kind: Reachable, Mode: c.mode, Message: "gateway " + u + " is reachable", Time: at}
 	}
-	msg := "gateway " + u + " is unreachable"
-	if r.err != nil {
-		msg += ": " + r.err.Error()
-	}
-	return Event{Kind: Unreachable, Mode: c.mode, Message: msg, Err: r.err, Time: at}
+	err := &GatewayError{URL: u, Err: r.err}
+	return Event{Kind: Unreachable, Mode: c.mode, Message: err.Error(), Err: err, Time: at}
 }
+
+// GatewayError is a gateway that did not answer its /health check. It is
+// ErrGatewayUnreachable for errors.Is; Err is the cause.
+type GatewayError struct {
+	URL string
+	Err error
+}
+
+// Error says it once, in words a user can act on: "gateway
+// https://xgen.example.com does not answer (connection refused)".
+func (e *GatewayError) Error() string {
+	return "gateway " + e.URL + " does not answer (" + gatewayProblem(e.Err) + ")"
+}
+
+func (e *GatewayError) Unwrap() error { return e.Err }
+
+func (e *GatewayError) Is(target error) bool { return target == ErrGatewayUnreachable }
+
+// gatewayProblem is the short cause of a failed check, without the URL the
+// message already names.
+func gatewayProblem(err error) string {
+	var dns *net.DNSError
+	var status *statusError
+	var ne net.Error
+	switch {
+	case err == nil:
+		return "no answer"
+	case errors.As(err, &status):
+		return "it answered " + status.status
+	case errors.As(err, &dns):
+		return "host " + dns.Name + " not found"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused"
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+		return "no answer within " + gatewayTimeout.String()
+	}
+	var uerr *url.Error
+	if errors.As(err, &uerr) {
+		return uerr.Err.Error()
+	}
+	return err.Error()
+}
+
+// statusError is a /health that answered with a status that is not 2xx.
+type statusError struct{ status string }
+
+func (e *statusError) Error() string { return "answered " + e.status }

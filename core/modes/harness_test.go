@@ -214,7 +214,7 @@ func (r *rig) status(name string) supervisor.Status {
 func (r *rig) running() []string {
 	var out []string
 	for _, st := range r.sup.Snapshot() {
-		if st.State.Running() || st.State == supervisor.Backoff {
+		if st.State.HasProcess() || st.State == supervisor.Backoff {
 			out = append(out, st.Name+"="+string(st.State))
 		}
 	}
@@ -454,6 +454,25 @@ func post(t *testing.T, url string) {
 		return
 	}
 	resp.Body.Close()
+}
+
+// next receives the next event of a subscription, failing the test (rather
+// than hanging until the test binary's timeout) if none comes within wait
+// or the subscription closes.
+func next(t *testing.T, ch <-chan Event) Event {
+	t.Helper()
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	select {
+	case e, ok := <-ch:
+		if !ok {
+			t.Fatalf("the subscription closed while an event was awaited")
+		}
+		return e
+	case <-timer.C:
+		t.Fatalf("no event within %s", wait)
+	}
+	return Event{}
 }
 
 // testutil_Eventually is testutil.Eventually with the suite's timeout.

@@ -218,7 +218,7 @@ func TestServiceNotReadyKeepsPreviousMode(t *testing.T) {
 	if r.status("svc").PID != pidSvc || r.status("dep").PID != pidDep {
 		t.Errorf("the previous mode's sidecars were touched")
 	}
-	if st := r.status("sick"); st.State.Running() {
+	if st := r.status("sick"); st.State.HasProcess() {
 		t.Errorf("sick is %s after its failed attempt", st.State)
 	}
 	if n := r.rec.count(FellBack); n != 0 {
@@ -329,14 +329,14 @@ func TestSubscribeDuringTransition(t *testing.T) {
 	testutil_Eventually(t, func() bool { return r.status("svc").State == supervisor.Starting }, "svc starting")
 	ch, cancel := r.c.Subscribe()
 	defer cancel()
-	first, second := <-ch, <-ch
+	first, second := next(t, ch), next(t, ch)
 	if first.Kind != ModeChanged || first.Mode.Kind != Standalone || second.Kind != Transitioning || second.Target.Kind != Service {
 		t.Errorf("a subscription during a transition starts with %s %s, %s %v", first.Kind, first.Mode, second.Kind, second.Target)
 	}
 	r.ok(tr)
 	ch2, cancel2 := r.c.Subscribe()
 	defer cancel2()
-	if e := <-ch2; e.Kind != ModeChanged || e.Mode.Kind != Service {
+	if e := next(t, ch2); e.Kind != ModeChanged || e.Mode.Kind != Service {
 		t.Errorf("after the transition a subscription starts with %s %s", e.Kind, e.Mode)
 	}
 	select {
@@ -408,7 +408,7 @@ func TestConnectedGatewayDownAndUp(t *testing.T) {
 
 	// A new subscriber learns the reachability at once.
 	ch, cancel := r.c.Subscribe()
-	first, second := <-ch, <-ch
+	first, second := next(t, ch), next(t, ch)
 	cancel()
 	if first.Kind != ModeChanged || second.Kind != Reachable {
 		t.Errorf("a new subscription starts with %s, %s", first.Kind, second.Kind)
@@ -621,7 +621,7 @@ func TestSlowSubscriberNeverBlocks(t *testing.T) {
 	want := 1 + 2*rounds + 1
 	got := 0
 	for got < want {
-		e := <-ch
+		e := next(t, ch)
 		if e.Kind == ModeChanged {
 			got++
 		}
@@ -652,8 +652,13 @@ func TestRunEndsCleanly(t *testing.T) {
 		t.Errorf("a request after Run = %v, want ErrStopped at once", err)
 	}
 	ch, _ := r.c.Subscribe()
-	if _, open := <-ch; open {
-		t.Errorf("a subscription after Run is open")
+	select {
+	case _, open := <-ch:
+		if open {
+			t.Errorf("a subscription after Run delivers events")
+		}
+	case <-time.After(wait):
+		t.Errorf("a subscription after Run is open: not closed within %s", wait)
 	}
 }
 
@@ -667,4 +672,116 @@ func getJSON(t *testing.T, url string, v any) {
 	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
 		t.Fatalf("GET %s: %v", url, err)
 	}
+}
+
+// Switching to Service mode from Standalone or Connected brings up every
+// auto-start sidecar, as at launch, not only the service sidecar and its
+// dependencies; the summary is green only while all of them are Ready.
+func TestSwitchToServiceStartsEveryAutoStart(t *testing.T) {
+	gw := newGateway(t)
+	for _, from := range []string{"standalone", "connected"} {
+		t.Run("from "+from, func(t *testing.T) {
+			dep := fixtureSpec(t, "dep")
+			svc := fixtureSpec(t, "svc")
+			svc.DependsOn = []string{"dep"}
+			other := fixtureSpec(t, "other") // auto-start, needed by no one
+			manual := fixtureSpec(t, "manual")
+			manual.AutoStart = false
+			r := newRig(t, rigOpts{}, svc, dep, other, manual)
+			if from == "connected" {
+				r.ok(r.c.EnableConnected(gw.URL()))
+				r.wantMode(ConnectedMode(gw.URL()))
+			}
+			r.ok(r.c.EnableService("svc", nil))
+			r.wantService("svc")
+			for _, n := range []string{"dep", "other"} {
+				if st := r.status(n); st.State != supervisor.Ready {
+					t.Errorf("auto-start sidecar %s is %s after switching to Service mode", n, st.State)
+				}
+			}
+			if st := r.status("manual"); st.State != supervisor.Stopped {
+				t.Errorf("manual sidecar is %s", st.State)
+			}
+			if got := r.c.Wanted(); !slices.Equal(got, []string{"svc", "dep", "other"}) {
+				t.Errorf("Wanted = %v", got)
+			}
+			if s := r.c.Summary(); s.Level != LevelOK || s.Ready != 3 || s.Wanted != 3 {
+				t.Errorf("Summary = %+v, want ok with 3 of 3 ready", s)
+			}
+
+			// A stopped auto-start sidecar turns the summary red, naming it.
+			ctx, cancel := context.WithTimeout(context.Background(), wait)
+			defer cancel()
+			if err := r.sup.Stop(ctx, "other"); err != nil {
+				t.Fatal(err)
+			}
+			if s := r.c.Summary(); s.Level != LevelError || s.Text != "other is stopped" {
+				t.Errorf("Summary with other stopped = %+v", s)
+			}
+			r.wantService("svc") // Service mode itself goes on
+		})
+	}
+}
+
+// Connected with a gateway that does not answer: nothing is stopped, the
+// mode stays, and the error says so (ErrGatewayUnreachable, *GatewayError).
+// Forced, the switch happens and the summary is a warning until the
+// gateway answers.
+func TestConnectedChecksGatewayFirst(t *testing.T) {
+	gw := newGateway(t)
+	url := gw.URL()
+	gw.down() // a real server, now down: connection refused
+	r := newRig(t, rigOpts{interval: 30 * time.Millisecond}, fixtureSpec(t, "svc"))
+	r.ok(r.c.EnableService("svc", nil))
+	pid := r.status("svc").PID
+
+	mark := r.mark()
+	err := r.done(r.c.EnableConnected(url))
+	var ge *GatewayError
+	if !errors.Is(err, ErrGatewayUnreachable) || !errors.As(err, &ge) || ge.URL != url {
+		t.Fatalf("EnableConnected(down) = %v, want a GatewayError for %s", err, url)
+	}
+	if !strings.Contains(err.Error(), "connection refused") || strings.Count(err.Error(), url) != 1 {
+		t.Errorf("error %q: want the URL once and the cause", err)
+	}
+	r.wantService("svc")
+	if st := r.status("svc"); st.PID != pid {
+		t.Fatalf("svc was restarted or stopped (pid %d → %d) by a switch that did not happen", pid, st.PID)
+	}
+	evs := r.rec.waitKinds(t, mark, Transitioning, TransitionFailed)
+	if !errors.Is(evs[1].Err, ErrGatewayUnreachable) || evs[1].Mode.Kind != Service {
+		t.Errorf("TransitionFailed = %+v", evs[1])
+	}
+	for _, e := range r.rec.since(mark) {
+		if e.Kind == Progress && strings.HasPrefix(e.Message, "stopping") {
+			t.Errorf("progress %q: something was stopped before the gateway was checked", e.Message)
+		}
+	}
+
+	// Switch anyway.
+	mark = r.mark()
+	r.ok(r.c.Connect(url, ConnectOptions{Force: true}))
+	r.wantMode(ConnectedMode(url))
+	r.wantNoneRunning()
+	unr := r.rec.waitKinds(t, mark, ModeChanged, Unreachable)[1]
+	if !errors.Is(unr.Err, ErrGatewayUnreachable) || strings.Count(unr.Message, url) != 1 {
+		t.Errorf("Unreachable = %q, %v", unr.Message, unr.Err)
+	}
+	if s := r.c.Summary(); s.Level != LevelWarning || !strings.Contains(s.Text, "does not answer") {
+		t.Errorf("Summary while the gateway is down = %+v, want a warning", s)
+	}
+
+	// It comes up: reachable, green.
+	gw.up()
+	r.rec.waitKinds(t, mark, ModeChanged, Unreachable, Reachable)
+	if s := r.c.Summary(); s.Level != LevelOK {
+		t.Errorf("Summary with the gateway up = %+v", s)
+	}
+
+	// From Service to an answering gateway: switched, checked once first.
+	r.ok(r.c.EnableService("svc", nil))
+	mark = r.mark()
+	r.ok(r.c.EnableConnected(url))
+	r.wantMode(ConnectedMode(url))
+	r.rec.waitKinds(t, mark, Transitioning, ModeChanged, Reachable)
 }

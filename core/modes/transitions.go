@@ -92,15 +92,24 @@ func (c *Controller) toService(ctx context.Context, j *job) (bool, error) {
 		return false, fmt.Errorf("service mode: no sidecar named %q (known: %s)", name, strings.Join(c.sup.Names(), ", "))
 	}
 	prev := c.Current()
+	established := prev.Kind == Service && c.active
 	want := []string{name}
-	if j.apply {
+	if j.apply || !established {
+		// Entering Service mode (at launch, or from Standalone or
+		// Connected) brings up what Service mode runs: every auto-start
+		// sidecar, not only the one behind the mode. Switching the service
+		// sidecar within Service mode leaves the others as the user set them.
 		want = c.autoStart(name)
 	}
-	group := c.closure(want)
+	group, err := c.sup.Closure(want)
+	if err != nil {
+		return false, fmt.Errorf("service mode: %w", err)
+	}
 	before := c.runningSet()
 	keep := map[string]bool{} // what the previous, established Service mode needs
-	if prev.Kind == Service && c.active {
-		for _, n := range c.closure([]string{deref(prev.ServiceName)}) {
+	if established {
+		prevGroup, _ := c.sup.Closure([]string{deref(prev.ServiceName)})
+		for _, n := range prevGroup {
 			keep[n] = true
 		}
 	}
@@ -121,7 +130,7 @@ func (c *Controller) toService(ctx context.Context, j *job) (bool, error) {
 				return false, fmt.Errorf("service mode: set the environment of %s: %w", name, err)
 			}
 			restore = &spec
-			if st, _ := c.sup.Status(name); st.State.Running() {
+			if st, _ := c.sup.Status(name); st.State.HasProcess() {
 				c.progress(j.t, "restarting "+name+" with the new environment")
 				restarted = true
 				budget += stopTime(spec)
@@ -158,7 +167,6 @@ func (c *Controller) toService(ctx context.Context, j *job) (bool, error) {
 		return true, warn
 	}
 
-	var err error
 	switch {
 	case ctx.Err() != nil:
 		err = fmt.Errorf("service mode with %s: %w", name, ctx.Err())
@@ -187,7 +195,7 @@ func (c *Controller) undo(t *Transition, group []string, before, keep map[string
 			continue
 		}
 		st, _ := c.sup.Status(n)
-		if !st.State.Running() && st.State != supervisor.Backoff {
+		if !st.State.HasProcess() && st.State != supervisor.Backoff {
 			continue
 		}
 		c.progress(t, "stopping "+n+" again")
@@ -216,6 +224,23 @@ func (c *Controller) undo(t *Transition, group []string, before, keep map[string
 // first; one that does not is reported and the mode switches anyway.
 func (c *Controller) toLocalFree(ctx context.Context, j *job) (bool, error) {
 	target := j.target
+	u := deref(target.ServerURL)
+	sameGateway := target.Kind == Connected && c.gw != nil && c.gw.url == u
+	var checked *error // the gateway's answer, when asked before switching
+	if target.Kind == Connected && !j.apply && !sameGateway {
+		// Ask before stopping anything: switching to a gateway that does
+		// not answer would leave the user with nothing working. At launch
+		// (Apply) nothing runs yet, so there is nothing to keep.
+		c.progress(j.t, "checking the gateway at "+u)
+		err := c.checkGateway(ctx, u)
+		if ctx.Err() != nil {
+			return false, fmt.Errorf("%s: %w", target, ctx.Err())
+		}
+		if err != nil && !j.force {
+			return false, &GatewayError{URL: u, Err: err}
+		}
+		checked = &err
+	}
 	all := c.sup.Names()
 	if len(c.runningSet()) > 0 {
 		if target.Kind == Connected {
@@ -232,7 +257,7 @@ func (c *Controller) toLocalFree(ctx context.Context, j *job) (bool, error) {
 	}
 	var still []string
 	for _, st := range c.sup.Snapshot() {
-		if st.State.Running() || st.State == supervisor.Backoff {
+		if st.State.HasProcess() || st.State == supervisor.Backoff {
 			still = append(still, fmt.Sprintf("%s is %s", st.Name, st.State))
 		}
 	}
@@ -247,14 +272,12 @@ func (c *Controller) toLocalFree(ctx context.Context, j *job) (bool, error) {
 		c.log.Warn("mode: switching to "+target.String()+" although a sidecar did not stop", "err", warn)
 	}
 	c.active, c.degraded = false, false
-	u := deref(target.ServerURL)
-	sameGateway := target.Kind == Connected && c.gw != nil && c.gw.url == u
 	if !sameGateway {
 		c.stopGateway()
 	}
 	c.setMode(target, true, warn)
 	if target.Kind == Connected && !sameGateway {
-		c.startGateway(u)
+		c.startGateway(u, checked)
 	}
 	return true, warn
 }
@@ -404,36 +427,11 @@ func (c *Controller) autoStart(service string) []string {
 	return out
 }
 
-// closure is names with everything they depend on, dependencies first.
-func (c *Controller) closure(names []string) []string {
-	var out []string
-	seen := map[string]bool{}
-	var visit func(string)
-	visit = func(n string) {
-		if seen[n] {
-			return
-		}
-		seen[n] = true
-		sp, ok := c.sup.Spec(n)
-		if !ok {
-			return
-		}
-		for _, d := range sp.DependsOn {
-			visit(d)
-		}
-		out = append(out, n)
-	}
-	for _, n := range names {
-		visit(n)
-	}
-	return out
-}
-
 // runningSet is the sidecars that have a process or a restart pending.
 func (c *Controller) runningSet() map[string]bool {
 	out := map[string]bool{}
 	for _, st := range c.sup.Snapshot() {
-		if st.State.Running() || st.State == supervisor.Backoff {
+		if st.State.HasProcess() || st.State == supervisor.Backoff {
 			out[st.Name] = true
 		}
 	}

@@ -155,7 +155,7 @@ func (c *card) apply(st supervisor.Status) {
 		setLabel(c.port, "—")
 	}
 	setLabel(c.restarts, strconv.Itoa(st.Restarts))
-	if st.State.Running() && st.PID > 0 && (st.CPUPercent > 0 || st.RSSBytes > 0) {
+	if st.State.HasProcess() && st.PID > 0 && (st.CPUPercent > 0 || st.RSSBytes > 0) {
 		setLabel(c.cpu, humanPercent(st.CPUPercent))
 		setLabel(c.mem, humanBytes(st.RSSBytes))
 	} else {
@@ -192,7 +192,7 @@ func (c *card) restyle() {
 // countdown. UI thread only.
 func (c *card) tick(now time.Time) {
 	st := c.st
-	if st.StartedAt != nil && st.State.Running() {
+	if st.StartedAt != nil && st.State.HasProcess() {
 		setLabel(c.uptime, humanDuration(now.Sub(*st.StartedAt)))
 	} else {
 		setLabel(c.uptime, "—")

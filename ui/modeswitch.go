@@ -477,7 +477,7 @@ func (m *modeSwitcher) track(t *modes.Transition) {
 
 func (m *modeSwitcher) anyRunning() bool {
 	for _, st := range m.u.statuses {
-		if st.State.Running() || st.State == supervisor.Backoff {
+		if st.State.HasProcess() || st.State == supervisor.Backoff {
 			return true
 		}
 	}

@@ -467,7 +467,7 @@ func (s *settingsPanel) statusChanged() {
 		where = "outrigger.toml"
 	}
 	text := "Changes apply at the next start of " + s.name + "."
-	if st, ok := s.u.statuses[s.name]; ok && st.State.Running() {
+	if st, ok := s.u.statuses[s.name]; ok && st.State.HasProcess() {
 		text = s.name + " is running: saved changes apply when it restarts."
 	}
 	setLabel(s.note, text)
@@ -530,7 +530,7 @@ func (s *settingsPanel) afterSave(name string, sp config.Spec, err error) {
 		s.saved.SetText("Saved")
 	}
 	st := s.u.statuses[name]
-	if !st.State.Running() {
+	if !st.State.HasProcess() {
 		return
 	}
 	restart := func() {

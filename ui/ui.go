@@ -509,7 +509,7 @@ func (u *UI) updateTicker() {
 	if need {
 		need = false
 		for _, st := range u.statuses {
-			if st.State.Running() || st.State == supervisor.Backoff {
+			if st.State.HasProcess() || st.State == supervisor.Backoff {
 				need = true
 				break
 			}

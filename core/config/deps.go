@@ -34,6 +34,15 @@ func NewGraph(specs []Spec) Graph {
 // ["a", "b", "a"].
 type CycleError struct{ Path []string }
 
+// Sidecar is the sidecar whose depends_on closes the cycle: the one a
+// validation error points at.
+func (e *CycleError) Sidecar() string {
+	if len(e.Path) < 2 {
+		return ""
+	}
+	return e.Path[len(e.Path)-2]
+}
+
 func (e *CycleError) Error() string {
 	return "dependency cycle: " + strings.Join(e.Path, " -> ")
 }

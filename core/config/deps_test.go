@@ -82,6 +82,9 @@ func TestGraphCycles(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("Cycles = %q, want %q", got, want)
 	}
+	if c := g.Cycles(); len(c) == 2 && (c[0].Sidecar() != "c" || c[1].Sidecar() != "d") {
+		t.Errorf("the sidecars that close the cycles are %s and %s, want c and d", c[0].Sidecar(), c[1].Sidecar())
+	}
 	if c := graphOf([]string{"a", "b"}, []string{"b"}).Cycles(); len(c) != 0 {
 		t.Errorf("Cycles of an acyclic graph = %v", c)
 	}

@@ -3,15 +3,21 @@
 //
 //   - Standalone: offline, no sidecar is needed.
 //   - Service{serviceName, serviceUrl}: a local sidecar (xgen-workflow by
-//     default) is the backend.
+//     default) is the backend. Entering it (at launch, or from Standalone
+//     or Connected) brings up every auto-start sidecar with what they
+//     depend on, not only the service sidecar.
 //   - Connected{serverUrl}: a remote gateway is the backend; its /health is
+//     asked before anything is stopped (a gateway that does not answer
+//     keeps the current mode: ErrGatewayUnreachable, unless forced), then
 //     checked every 10 s and reachability reported.
 //
 // Transitions are serialized (one at a time, first asked first run, on the
 // goroutine of Controller.Run) and atomic: a mode is current only once it
 // is up, and a Service start that does not become Ready leaves the previous
 // mode and stops what the attempt started. Enable* return a Transition at
-// once; the UI watches its Progress and Done, or the controller's events.
+// once; the UI watches its Progress and Done, or the controller's events,
+// and shows Controller.Summary (green only when every sidecar that should
+// run is Ready; see Overall).
 //
 // Rules while in Service mode (applied between transitions, from the
 // supervisor's events and the sidecar's current status):

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"net"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"syscall"
@@ -311,34 +310,14 @@ func TestLeftoverFromEarlierRunIsEndedOnPreflight(t *testing.T) {
 	// A "leftover": the fixture started by someone else on the sidecar's
 	// port, recorded in the state file as ours.
 	h := newHarness(t, Options{}, spec)
+	f := startForeign(t, spec.Port)
+	recordAs(t, h, "left", f.pid(), f.ct, spec.Port)
 	h.start("left")
 	st := h.ready("left")
-	rec, _ := h.sup.state.Get("left")
-	h.stop("left")
-	bin := testutil.BuildFixture(t)
-	cmd := exec.Command(bin)
-	cmd.Env = append(os.Environ(), "APP_PORT="+strconv.Itoa(spec.Port))
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	reaped := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(reaped) }() // reap at once, as init would for a real leftover
-	t.Cleanup(func() { _ = cmd.Process.Kill(); <-reaped })
-	ct, err := proc.CreateTime(cmd.Process.Pid)
-	if err != nil {
-		t.Fatal(err)
-	}
-	testutil.Eventually(t, wait, func() bool { return !portFree("127.0.0.1", spec.Port) }, "leftover to bind")
-	rec.PID, rec.PGID, rec.CreateTime = cmd.Process.Pid, cmd.Process.Pid, ct
-	if err := h.sup.state.Put(rec); err != nil {
-		t.Fatal(err)
-	}
-	h.start("left")
-	st = h.ready("left")
 	if st.Port != spec.Port || !strings.Contains(st.Reason, "leftover") {
 		t.Fatalf("port %d reason %q: want our own port back after ending the leftover", st.Port, st.Reason)
 	}
+	testutil.Eventually(t, wait, f.gone, "the leftover pid %d to end", f.pid())
 }
 
 func TestBindFailureIsAFailedStart(t *testing.T) {

@@ -107,7 +107,7 @@ func sidecarLevel(name string, st supervisor.Status, known bool) (Level, string)
 	case supervisor.Stopping:
 		return LevelBusy, name + " is stopping"
 	case supervisor.Backoff:
-		return LevelBusy, with(name+" is restarting")
+		return LevelBusy, with(name + " is restarting")
 	case supervisor.Unhealthy:
 		return LevelWarning, with(name + " is unhealthy")
 	case supervisor.Exited:

@@ -343,7 +343,8 @@ func (s *Supervisor) StartAll(ctx context.Context) error {
 // StartGroup starts names and everything they depend on, each only after
 // its dependencies are Ready, and waits until all are Ready. Independent
 // sidecars start together unless the config asks for sequential_start
-// (one by one, gentler on a disk busy unpacking PyInstaller binaries). Sidecars already running are left as they are.
+// (one by one, gentler on a disk busy unpacking PyInstaller binaries).
+// Sidecars already running are left as they are.
 func (s *Supervisor) StartGroup(ctx context.Context, names []string) error {
 	order, err := s.Closure(names)
 	if err != nil {

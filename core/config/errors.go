@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"unicode/utf8"
 )
 
 // Error is one problem in a configuration. Parse, Merge, Validate and Load
@@ -65,15 +66,34 @@ func joinErrors(errs []*Error) error {
 		}
 		return li < lj
 	})
-	all := make([]error, len(errs))
-	for i, e := range errs {
-		all[i] = e
+	all := make([]error, 0, min(len(errs), MaxErrors+1))
+	for _, e := range errs[:min(len(errs), MaxErrors)] {
+		all = append(all, e)
+	}
+	if n := len(errs) - MaxErrors; n > 0 {
+		all = append(all, &Error{File: errs[0].File, Msg: fmt.Sprintf("and %d more problems not listed", n)})
 	}
 	return errors.Join(all...)
 }
 
+// clip shortens text from the user's file that goes into a message, so
+// that a 5 MB value is not copied into the log.
+func clip(s string) string {
+	if len(s) <= MaxQuote {
+		return s
+	}
+	cut := MaxQuote
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%s… (%d bytes)", s[:cut], len(s))
+}
+
 // suggest returns the known key closest to k, or "".
 func suggest(k string, known []string) string {
+	if len(k) > MaxQuote {
+		return ""
+	}
 	norm := func(s string) string {
 		return strings.NewReplacer("_", "", "-", "").Replace(strings.ToLower(s))
 	}

@@ -2,9 +2,9 @@ package config
 
 import (
 	"fmt"
-	"maps"
+	"reflect"
 	"slices"
-	"strings"
+	"time"
 )
 
 // Merge applies the user's file to base (normally Defaults()) and
@@ -17,8 +17,8 @@ import (
 //   - a new name adds a sidecar after base's, in file order; it needs a port
 //     and takes every other default from DefaultSpec;
 //   - enabled = false removes the sidecar (or skips a new one);
-//   - in the file, restart.max_retries = 0 and liveness values of 0 mean
-//     the default, so the result never holds those zeros.
+//   - restart.max_retries = 0 and liveness values of 0 mean the default, so
+//     the result never holds those zeros.
 //
 // On error the Config is the zero value; the error lists every problem
 // (see Error). Merge does not know lines; Load adds them.
@@ -32,21 +32,11 @@ func Merge(base Config, f File) (Config, error) {
 
 func merge(base Config, f File) (Config, []*Error) {
 	c := base.Clone()
-	if f.Mode != nil {
-		c.Mode = *f.Mode
-	}
-	if f.GatewayURL != nil {
-		c.GatewayURL = *f.GatewayURL
-	}
-	if f.Service != nil {
-		c.Service = *f.Service
-	}
-	if f.SequentialStart != nil {
-		c.SequentialStart = *f.SequentialStart
-	}
+	overlay(reflect.ValueOf(&c).Elem(), reflect.ValueOf(f))
 	var errs []*Error
 	disabled := map[string]bool{}
 	seen := map[string]bool{}
+	index := c.indexByName()
 	for i, sf := range f.Sidecars {
 		if sf.Name == "" {
 			errs = append(errs, &Error{Sidecar: fmt.Sprintf("#%d", i+1), Key: "name", Msg: "missing: every [[sidecar]] needs a name"})
@@ -60,15 +50,16 @@ func merge(base Config, f File) (Config, []*Error) {
 		if sf.Binary != nil && *sf.Binary == "" {
 			errs = append(errs, &Error{Sidecar: sf.Name, Key: "binary", Msg: "must not be empty"})
 		}
-		idx := c.index(sf.Name)
+		idx, ok := index[sf.Name]
 		if sf.Enabled != nil && !*sf.Enabled {
-			if idx >= 0 {
+			if ok {
 				c.Sidecars = slices.Delete(c.Sidecars, idx, idx+1)
+				index = c.indexByName()
 			}
 			disabled[sf.Name] = true
 			continue
 		}
-		if idx < 0 {
+		if !ok {
 			if sf.Port == nil {
 				errs = append(errs, &Error{Sidecar: sf.Name, Key: "port",
 					Msg: fmt.Sprintf("missing: a new sidecar needs a port (only %s have built-in defaults)", base.names())})
@@ -76,91 +67,47 @@ func merge(base Config, f File) (Config, []*Error) {
 			}
 			c.Sidecars = append(c.Sidecars, DefaultSpec(sf.Name, *sf.Port))
 			idx = len(c.Sidecars) - 1
+			index[sf.Name] = idx
 		}
-		apply(&c.Sidecars[idx], sf)
+		s := &c.Sidecars[idx]
+		overlay(reflect.ValueOf(s).Elem(), reflect.ValueOf(sf))
+		s.Restart.MaxRetries = orDefault(s.Restart.MaxRetries, DefaultMaxRetries)
+		s.Liveness.Period = orDefault(s.Liveness.Period, DefaultLivenessPeriod)
+		s.Liveness.Timeout = orDefault(s.Liveness.Timeout, DefaultLivenessTimeout)
+		s.Liveness.FailureThreshold = orDefault(s.Liveness.FailureThreshold, DefaultFailureThreshold)
+		s.Liveness.SuccessThreshold = orDefault(s.Liveness.SuccessThreshold, DefaultSuccessThreshold)
 	}
 	errs = append(errs, c.validate(disabled)...)
 	return c, errs
 }
 
-// apply sets on s the fields sf sets.
-func apply(s *Spec, sf SidecarFile) {
-	if sf.Binary != nil {
-		s.Binary = *sf.Binary
-	}
-	if sf.Args != nil {
-		s.Args = slices.Clone(sf.Args)
-	}
-	if sf.Port != nil {
-		s.Port = *sf.Port
-	}
-	if sf.Host != nil {
-		s.Host = *sf.Host
-	}
-	if sf.Env != nil {
-		env := maps.Clone(s.Env)
-		if env == nil {
-			env = make(map[string]string, len(sf.Env))
-		}
-		maps.Copy(env, sf.Env)
-		s.Env = env
-	}
-	if sf.AutoStart != nil {
-		s.AutoStart = *sf.AutoStart
-	}
-	if sf.DependsOn != nil {
-		s.DependsOn = slices.Clone(sf.DependsOn)
-	}
-	if sf.Health != nil {
-		s.Health = slices.Clone(sf.Health)
-	}
-	if sf.StartupTimeout != nil {
-		s.StartupTimeout = sf.StartupTimeout.Duration
-	}
-	if sf.StopTimeout != nil {
-		s.StopTimeout = sf.StopTimeout.Duration
-	}
-	if sf.Adopt != nil {
-		s.Adopt = *sf.Adopt
-	}
-	if r := sf.Restart; r != nil {
-		if r.Policy != nil {
-			s.Restart.Policy = *r.Policy
-		}
-		if r.InitialBackoff != nil {
-			s.Restart.InitialBackoff = r.InitialBackoff.Duration
-		}
-		if r.MaxBackoff != nil {
-			s.Restart.MaxBackoff = r.MaxBackoff.Duration
-		}
-		if r.Multiplier != nil {
-			s.Restart.Multiplier = *r.Multiplier
-		}
-		if r.Jitter != nil {
-			s.Restart.Jitter = *r.Jitter
-		}
-		if r.MaxRetries != nil {
-			s.Restart.MaxRetries = orDefault(*r.MaxRetries, DefaultMaxRetries)
-		}
-		if r.StableAfter != nil {
-			s.Restart.StableAfter = r.StableAfter.Duration
-		}
-	}
-	if l := sf.Liveness; l != nil {
-		if l.Period != nil {
-			s.Liveness.Period = orDefault(l.Period.Duration, DefaultLivenessPeriod)
-		}
-		if l.Timeout != nil {
-			s.Liveness.Timeout = orDefault(l.Timeout.Duration, DefaultLivenessTimeout)
-		}
-		if l.FailureThreshold != nil {
-			s.Liveness.FailureThreshold = orDefault(*l.FailureThreshold, DefaultFailureThreshold)
-		}
-		if l.SuccessThreshold != nil {
-			s.Liveness.SuccessThreshold = orDefault(*l.SuccessThreshold, DefaultSuccessThreshold)
-		}
-		if l.Disabled != nil {
-			s.Liveness.Disabled = *l.Disabled
+// overlay sets on dst (Config, Spec or one of its tables) every field that
+// src (the file's struct of the same shape) sets, matching fields by name:
+// values and lists replace, env merges key by key, tables recurse. Fields
+// of src that are not pointers, lists or maps, or have no namesake in dst,
+// are left to the caller (name, enabled, the sidecar list).
+func overlay(dst, src reflect.Value) {
+	for i := range src.NumField() {
+		sv, dv := src.Field(i), dst.FieldByName(src.Type().Field(i).Name)
+		switch k := sv.Kind(); {
+		case !dv.IsValid() || (k != reflect.Pointer && k != reflect.Slice && k != reflect.Map) || sv.IsNil():
+		case dv.Kind() == reflect.Slice && dv.Type().Elem() == reflect.TypeOf(Spec{}):
+		case k == reflect.Map:
+			m := reflect.MakeMap(dv.Type())
+			for _, from := range []reflect.Value{dv, sv} {
+				for it := from.MapRange(); it.Next(); {
+					m.SetMapIndex(it.Key(), it.Value())
+				}
+			}
+			dv.Set(m)
+		case k == reflect.Slice:
+			dv.Set(reflect.AppendSlice(reflect.MakeSlice(sv.Type(), 0, sv.Len()), sv))
+		case sv.Elem().Type() == durationType:
+			dv.Set(reflect.ValueOf(sv.Interface().(*Duration).Duration))
+		case sv.Elem().Kind() == reflect.Struct:
+			overlay(dv, sv.Elem())
+		default:
+			dv.Set(sv.Elem())
 		}
 	}
 }
@@ -173,64 +120,6 @@ func orDefault[T comparable](v, def T) T {
 	return v
 }
 
-// Load is Defaults() merged with the file at path (a missing file is no
-// error: the defaults). Errors name the file, and the line wherever the
-// problem is in the file — also for problems only the merge finds (an
-// unknown depends_on, a cycle, a new sidecar without a port). On error the
-// Config is Defaults(), so a caller may report the error and carry on, and
-// the File is what was parsed (empty when the file could not be parsed).
-func Load(path string) (Config, File, error) {
-	f, ln, err := readFile(path)
-	if err != nil {
-		return Defaults(), File{}, err
-	}
-	c, errs := merge(Defaults(), f)
-	if len(errs) > 0 {
-		for _, e := range errs {
-			place(e, path, f, ln)
-		}
-		return Defaults(), f, joinErrors(errs)
-	}
-	return c, f, nil
-}
-
-// place sets e's file and, when the key is in the file, its line.
-func place(e *Error, file string, f File, ln *lines) {
-	e.File = file
-	if ln == nil {
-		return
-	}
-	var keyPath []string
-	if e.Key != "" {
-		keyPath = strings.Split(e.Key, ".")
-	}
-	if e.Sidecar == "" {
-		if len(keyPath) > 0 {
-			e.Line = ln.at(keyPath...)
-		}
-		if e.Line == 0 { // e.g. gateway_url missing in connected mode
-			e.Line = ln.at("mode")
-		}
-		return
-	}
-	idx := -1
-	for i, sf := range f.Sidecars {
-		if sf.Name == e.Sidecar {
-			idx = i
-			break
-		}
-	}
-	var n int
-	if idx < 0 {
-		if _, err := fmt.Sscanf(e.Sidecar, "#%d", &n); err == nil && n >= 1 {
-			idx = n - 1
-		}
-	}
-	if idx >= 0 {
-		e.Line = ln.at(append([]string{"sidecar", elem(idx)}, keyPath...)...)
-	}
-}
-
 // FromSpec returns the [[sidecar]] entry that turns defaults into s,
 // setting only the fields that differ, so a saved file stays minimal. For a
 // built-in sidecar pass its entry from Defaults(); for one the user added
@@ -239,91 +128,51 @@ func place(e *Error, file string, f File, ln *lines) {
 // key by key) and are ignored; Enabled is never set.
 func FromSpec(s Spec, defaults Spec) SidecarFile {
 	sf := SidecarFile{Name: s.Name}
-	if s.BinaryName() != defaults.BinaryName() {
-		sf.Binary = Ptr(s.BinaryName())
-	}
-	if !slices.Equal(s.Args, defaults.Args) {
-		sf.Args = append([]string{}, s.Args...)
-	}
-	if s.Port != defaults.Port {
-		sf.Port = Ptr(s.Port)
-	}
-	if s.Host != defaults.Host {
-		sf.Host = Ptr(s.Host)
-	}
-	for _, k := range sortedKeys(s.Env) {
-		if dv, ok := defaults.Env[k]; !ok || dv != s.Env[k] {
-			if sf.Env == nil {
-				sf.Env = map[string]string{}
-			}
-			sf.Env[k] = s.Env[k]
-		}
-	}
-	if s.AutoStart != defaults.AutoStart {
-		sf.AutoStart = Ptr(s.AutoStart)
-	}
-	if !slices.Equal(s.DependsOn, defaults.DependsOn) {
-		sf.DependsOn = append([]string{}, s.DependsOn...)
-	}
-	if !slices.Equal(s.Health, defaults.Health) {
-		sf.Health = append([]string{}, s.Health...)
-	}
-	if s.StartupTimeout != defaults.StartupTimeout {
-		sf.StartupTimeout = D(s.StartupTimeout)
-	}
-	if s.StopTimeout != defaults.StopTimeout {
-		sf.StopTimeout = D(s.StopTimeout)
-	}
-	if s.Adopt != defaults.Adopt {
-		sf.Adopt = Ptr(s.Adopt)
-	}
-
-	var r RestartFile
-	sr, dr := s.Restart, defaults.Restart
-	if sr.Policy != dr.Policy {
-		r.Policy = Ptr(sr.Policy)
-	}
-	if sr.InitialBackoff != dr.InitialBackoff {
-		r.InitialBackoff = D(sr.InitialBackoff)
-	}
-	if sr.MaxBackoff != dr.MaxBackoff {
-		r.MaxBackoff = D(sr.MaxBackoff)
-	}
-	if sr.Multiplier != dr.Multiplier {
-		r.Multiplier = Ptr(sr.Multiplier)
-	}
-	if sr.Jitter != dr.Jitter {
-		r.Jitter = Ptr(sr.Jitter)
-	}
-	if sr.MaxRetries != dr.MaxRetries {
-		r.MaxRetries = Ptr(sr.MaxRetries)
-	}
-	if sr.StableAfter != dr.StableAfter {
-		r.StableAfter = D(sr.StableAfter)
-	}
-	if r != (RestartFile{}) {
-		sf.Restart = &r
-	}
-
-	var l LivenessFile
-	sl, dl := s.Liveness, defaults.Liveness
-	if sl.Period != dl.Period {
-		l.Period = D(sl.Period)
-	}
-	if sl.Timeout != dl.Timeout {
-		l.Timeout = D(sl.Timeout)
-	}
-	if sl.FailureThreshold != dl.FailureThreshold {
-		l.FailureThreshold = Ptr(sl.FailureThreshold)
-	}
-	if sl.SuccessThreshold != dl.SuccessThreshold {
-		l.SuccessThreshold = Ptr(sl.SuccessThreshold)
-	}
-	if sl.Disabled != dl.Disabled {
-		l.Disabled = Ptr(sl.Disabled)
-	}
-	if l != (LivenessFile{}) {
-		sf.Liveness = &l
-	}
+	s.Binary, defaults.Binary = s.BinaryName(), defaults.BinaryName()
+	diff(reflect.ValueOf(&sf).Elem(), reflect.ValueOf(s), reflect.ValueOf(defaults))
 	return sf
+}
+
+// diff is overlay's inverse: it sets each field of dst (a file struct)
+// whose namesake differs between s and def, and reports whether it set any.
+func diff(dst, s, def reflect.Value) bool {
+	set := false
+	for i := range dst.NumField() {
+		f := dst.Field(i)
+		name := dst.Type().Field(i).Name
+		sv, dv := s.FieldByName(name), def.FieldByName(name)
+		if !sv.IsValid() || f.Kind() == reflect.String || f.Kind() == reflect.Slice && sv.Len() == 0 && dv.Len() == 0 ||
+			reflect.DeepEqual(sv.Interface(), dv.Interface()) {
+			continue
+		}
+		switch {
+		case f.Kind() == reflect.Map:
+			m := reflect.MakeMap(f.Type())
+			for it := sv.MapRange(); it.Next(); {
+				if d := dv.MapIndex(it.Key()); !d.IsValid() || d.Interface() != it.Value().Interface() {
+					m.SetMapIndex(it.Key(), it.Value())
+				}
+			}
+			if m.Len() == 0 {
+				continue
+			}
+			f.Set(m)
+		case f.Kind() == reflect.Slice:
+			f.Set(reflect.AppendSlice(reflect.MakeSlice(f.Type(), 0, sv.Len()), sv))
+		case f.Type().Elem() == durationType:
+			f.Set(reflect.ValueOf(D(sv.Interface().(time.Duration))))
+		case f.Type().Elem().Kind() == reflect.Struct:
+			v := reflect.New(f.Type().Elem())
+			if !diff(v.Elem(), sv, dv) {
+				continue
+			}
+			f.Set(v)
+		default:
+			v := reflect.New(f.Type().Elem())
+			v.Elem().Set(sv)
+			f.Set(v)
+		}
+		set = true
+	}
+	return set
 }

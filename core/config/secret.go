@@ -21,19 +21,3 @@ func Secret(key string) bool {
 	}
 	return false
 }
-
-// MaskEnv returns a copy of env with every secret value replaced by Mask;
-// nil stays nil. Use it before logging or displaying an environment.
-func MaskEnv(env map[string]string) map[string]string {
-	if env == nil {
-		return nil
-	}
-	out := make(map[string]string, len(env))
-	for k, v := range env {
-		if Secret(k) {
-			v = Mask
-		}
-		out[k] = v
-	}
-	return out
-}

@@ -156,7 +156,7 @@ func (s Spec) URL() string {
 	host := s.Host
 	switch host {
 	case "", "0.0.0.0":
-		host = "127.0.0.1"
+		host = DefaultHost
 	case "::", "[::]":
 		host = "::1"
 	}
@@ -226,13 +226,14 @@ func (c Config) Clone() Config {
 	return c
 }
 
-func (c Config) index(name string) int {
+// indexByName maps each sidecar's name to its index: a lookup per name
+// keeps a file of many sidecars linear.
+func (c Config) indexByName() map[string]int {
+	m := make(map[string]int, len(c.Sidecars))
 	for i, s := range c.Sidecars {
-		if s.Name == name {
-			return i
-		}
+		m[s.Name] = i
 	}
-	return -1
+	return m
 }
 
 // workflowDefault is xgen-workflow as the seed runs it. Its embed workflow

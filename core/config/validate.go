@@ -2,21 +2,28 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
 )
 
-// Validate checks the resolved configuration: sidecar names valid and
+// Validate is Problems joined into one error, or nil.
+func (c Config) Validate() error { return joinErrors(c.validate(nil)) }
+
+// Problems is the validator list, the one every editor calls (the file
+// loader, the settings panel, the mode controller). It checks the resolved configuration: sidecar names valid and
 // unique, binaries plain file names, ports 1..65535 and not shared, hosts,
 // env keys, health paths, depends_on naming existing sidecars without
 // cycles (the cycle is named), timeouts, restart and liveness values, the
 // mode, the gateway URL (required in Connected mode) and the Service-mode
-// sidecar. All problems are reported, not just the first.
-func (c Config) Validate() error { return joinErrors(c.validate(nil)) }
+// sidecar. All problems are reported, not just the first, each with its
+// sidecar and key as fields.
+func (c Config) Problems() []*Error { return c.validate(nil) }
 
 // validate is Validate; disabled names sidecars removed with enabled =
 // false, for clearer messages.
@@ -40,11 +47,11 @@ func (c Config) validate(disabled map[string]bool) []*Error {
 		switch {
 		case c.Service == "":
 			top("service", "is required in service mode (the sidecar that serves it)")
-		case c.index(c.Service) >= 0:
+		case slices.ContainsFunc(c.Sidecars, func(s Spec) bool { return s.Name == c.Service }):
 		case disabled[c.Service]:
-			top("service", "%q is disabled (enabled = false); choose another service or set mode = %q or %q", c.Service, ModeStandalone, ModeConnected)
+			top("service", "%q is disabled (enabled = false); choose another service or set mode = %q or %q", clip(c.Service), ModeStandalone, ModeConnected)
 		default:
-			top("service", "no sidecar is named %q (known: %s)", c.Service, c.names())
+			top("service", "no sidecar is named %q (known: %s)", clip(c.Service), c.names())
 		}
 	}
 
@@ -85,12 +92,12 @@ func (c Config) validate(disabled map[string]bool) []*Error {
 		if m := checkHost(s.Host); m != "" {
 			add("host", "%s", m)
 		}
-		for _, k := range sortedKeys(s.Env) {
+		for _, k := range slices.Sorted(maps.Keys(s.Env)) {
 			if m := checkEnvKey(k); m != "" {
-				add("env", "%s", m)
+				add("env."+k, "%s", m)
 			}
 			if strings.ContainsRune(s.Env[k], 0) {
-				add("env", "%s: value contains a NUL byte", k)
+				add("env."+k, "value contains a NUL byte")
 			}
 		}
 		if len(s.Health) == 0 {
@@ -152,7 +159,7 @@ func (c Config) validate(disabled map[string]bool) []*Error {
 			if label == "" {
 				label = fmt.Sprintf("#%d", i+1)
 			}
-			msg := fmt.Sprintf("no sidecar is named %q (known: %s)", d, c.names())
+			msg := fmt.Sprintf("no sidecar is named %q (known: %s)", clip(d), c.names())
 			if disabled[d] {
 				msg = fmt.Sprintf("%q is disabled (enabled = false)", d)
 			}
@@ -220,35 +227,51 @@ func (c Config) names() string {
 	if len(c.Sidecars) == 0 {
 		return "none"
 	}
-	q := make([]string, len(c.Sidecars))
-	for i, s := range c.Sidecars {
-		q[i] = fmt.Sprintf("%q", s.Name)
+	var q []string
+	for _, s := range c.Sidecars[:min(len(c.Sidecars), 8)] {
+		q = append(q, fmt.Sprintf("%q", clip(s.Name)))
+	}
+	if n := len(c.Sidecars) - len(q); n > 0 {
+		q = append(q, fmt.Sprintf("and %d more", n))
 	}
 	return strings.Join(q, ", ")
 }
 
+// CheckGatewayURL is the validator list's rule for gateway_url, for a URL
+// typed in the window before it becomes part of a Config.
+func CheckGatewayURL(u string) error { return check("gateway_url", checkGatewayURL(u)) }
+
+// CheckBinary is the validator list's rule for a sidecar's binary: a plain
+// file name, looked up only in the binaries folders, never a path.
+func CheckBinary(b string) error { return check("binary", checkBinary(b)) }
+
+func check(key, msg string) error {
+	if msg == "" {
+		return nil
+	}
+	return &Error{Key: key, Msg: msg}
+}
+
 // The checks below return "" when the value is fine, else the message.
-// Parse uses them so that a bad value is reported with its line; Validate
-// uses them again on the merged result.
 
 func checkMode(m string) string {
 	switch m {
 	case ModeStandalone, ModeService, ModeConnected:
 		return ""
 	}
-	return fmt.Sprintf("must be %q, %q or %q, got %q", ModeStandalone, ModeService, ModeConnected, m)
+	return fmt.Sprintf("must be %q, %q or %q, got %q", ModeStandalone, ModeService, ModeConnected, clip(m))
 }
 
 func checkGatewayURL(s string) string {
 	u, err := url.Parse(s)
 	if err != nil {
-		return fmt.Sprintf("not a valid URL: %q", s)
+		return fmt.Sprintf("not a valid URL: %q", clip(s))
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return fmt.Sprintf("must be an http:// or https:// URL, got %q", s)
+		return fmt.Sprintf("must be an http:// or https:// URL, got %q", clip(s))
 	}
 	if u.Hostname() == "" {
-		return fmt.Sprintf("has no host: %q", s)
+		return fmt.Sprintf("has no host: %q", clip(s))
 	}
 	return ""
 }
@@ -259,7 +282,7 @@ func checkName(n string) string {
 	}
 	for _, r := range n {
 		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
-			return fmt.Sprintf("must use only a-z, 0-9 and \"-\", got %q", n)
+			return fmt.Sprintf("must use only a-z, 0-9 and \"-\", got %q", clip(n))
 		}
 	}
 	return ""
@@ -270,15 +293,15 @@ func checkBinary(b string) string {
 	case b == "":
 		return "must not be empty"
 	case b == "." || b == "..":
-		return fmt.Sprintf("%q is not a file name", b)
+		return fmt.Sprintf("%q is not a file name", clip(b))
 	case strings.ContainsAny(b, `/\`) || filepath.IsAbs(b) || strings.Contains(b, ".."):
-		return fmt.Sprintf("must be a plain file name, not a path, got %q (binaries are looked up in the binaries folders)", b)
+		return fmt.Sprintf("must be a plain file name, not a path, got %q (binaries are looked up in the binaries folders)", clip(b))
 	case strings.ContainsRune(b, ':'):
-		return fmt.Sprintf("must be a plain file name, got %q (\":\" is not allowed)", b)
+		return fmt.Sprintf("must be a plain file name, got %q (\":\" is not allowed)", clip(b))
 	}
 	for _, r := range b {
 		if unicode.IsControl(r) {
-			return fmt.Sprintf("contains a control character: %q", b)
+			return fmt.Sprintf("contains a control character: %q", clip(b))
 		}
 	}
 	return ""
@@ -297,7 +320,7 @@ func checkHost(h string) string {
 	}
 	for _, r := range h {
 		if !(unicode.IsLetter(r) || unicode.IsDigit(r) || strings.ContainsRune(".-_:%", r)) {
-			return fmt.Sprintf("not a host name or IP address: %q (write IPv6 without brackets)", h)
+			return fmt.Sprintf("not a host name or IP address: %q (write IPv6 without brackets)", clip(h))
 		}
 	}
 	return ""
@@ -315,11 +338,11 @@ func checkEnvKey(k string) string {
 
 func checkHealthPath(p string) string {
 	if !strings.HasPrefix(p, "/") {
-		return fmt.Sprintf("probe path must start with \"/\", got %q", p)
+		return fmt.Sprintf("probe path must start with \"/\", got %q", clip(p))
 	}
 	for _, r := range p {
 		if unicode.IsSpace(r) || unicode.IsControl(r) {
-			return fmt.Sprintf("probe path contains a space or control character: %q", p)
+			return fmt.Sprintf("probe path contains a space or control character: %q", clip(p))
 		}
 	}
 	return ""
@@ -330,7 +353,7 @@ func checkPolicy(p string) string {
 	case PolicyAlways, PolicyOnFailure, PolicyNever:
 		return ""
 	}
-	return fmt.Sprintf("must be %q, %q or %q, got %q", PolicyAlways, PolicyOnFailure, PolicyNever, p)
+	return fmt.Sprintf("must be %q, %q or %q, got %q", PolicyAlways, PolicyOnFailure, PolicyNever, clip(p))
 }
 
 func checkMultiplier(m float64) string {

@@ -1,0 +1,280 @@
+package config
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Limits on outrigger.toml, checked on the raw bytes before the TOML
+// library sees them: the library's memory grows with the square of the
+// nesting depth (80 KB of a = {b = {b = ...}} ran out of memory), and a
+// file of 100 000 tables is no configuration anyone wrote.
+const (
+	MaxFileSize = 1 << 20 // bytes; a real file is a few KB
+	MaxDepth    = 16      // tables, arrays and dotted-key parts, nested; the schema needs 5
+	MaxErrors   = 20      // problems listed in one error; the rest are counted
+	MaxQuote    = 64      // bytes of a bad value quoted in a message
+)
+
+// lines maps where a key is written: a path is the key's parts with "#N"
+// for the Nth table of an array of tables ("sidecar", "#1", "port"). The
+// library keeps one position per dotted name, so with several [[sidecar]]
+// tables its positions point at the last one; this index keeps each.
+// Keys inside inline tables and arrays are found at the line of the
+// statement that holds them.
+type lines struct{ m map[string]int }
+
+func pathKey(parts []string) string { return strings.Join(parts, "\x00") }
+
+func elem(i int) string { return "#" + strconv.Itoa(i) }
+
+// at returns the line of path, or of its nearest enclosing key written in
+// the file, or 0.
+func (l *lines) at(path ...string) int {
+	if l == nil {
+		return 0
+	}
+	for n := len(path); n > 0; n-- {
+		if line, ok := l.m[pathKey(path[:n])]; ok {
+			return line
+		}
+	}
+	return 0
+}
+
+// scanner makes one linear pass over any bytes (valid TOML or not) that
+// measures nesting and records the line of every statement. It never
+// fails on text it does not understand; the library reports syntax.
+type scanner struct {
+	src    []byte
+	i      int
+	line   int
+	depth  int // deepest nesting seen
+	dline  int // where it was
+	m      map[string]int
+	arrays map[string]int // array-of-tables path → tables seen
+}
+
+// scan checks the limits and indexes the lines of src.
+func scan(file string, src []byte) (*lines, *Error) {
+	if len(src) > MaxFileSize {
+		return nil, &Error{File: file, Msg: fmt.Sprintf("is %d bytes, more than the %d a configuration may have; not read", len(src), MaxFileSize)}
+	}
+	s := &scanner{src: src, line: 1, m: map[string]int{}, arrays: map[string]int{}}
+	var table []string
+	for s.blank(true); s.i < len(s.src); s.blank(true) {
+		start, line := s.i, s.line
+		if s.src[s.i] == '[' {
+			array := s.peek(1) == '['
+			s.i += 1 + b2i(array)
+			parts := s.key(0)
+			for s.i < len(s.src) && (s.src[s.i] == ']' || s.src[s.i] == ' ' || s.src[s.i] == '\t') {
+				s.i++
+			}
+			table = s.resolve(parts, array, line)
+		} else if parts := s.key(len(table)); len(parts) > 0 {
+			path := append(append([]string(nil), table...), parts...)
+			for n := len(table) + 1; n <= len(path); n++ {
+				if _, ok := s.m[pathKey(path[:n])]; !ok || n == len(path) {
+					s.m[pathKey(path[:n])] = line
+				}
+			}
+			if s.peek(0) == '=' {
+				s.i++
+			}
+			s.value(len(path))
+		}
+		if s.i == start {
+			s.i++ // not TOML; the library says why
+		}
+		if s.depth > MaxDepth {
+			return nil, &Error{File: file, Line: s.dline, Msg: fmt.Sprintf("nested more than %d deep; not read", MaxDepth)}
+		}
+	}
+	return &lines{m: s.m}, nil
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func (s *scanner) peek(off int) byte {
+	if s.i+off < len(s.src) {
+		return s.src[s.i+off]
+	}
+	return 0
+}
+
+func (s *scanner) nest(d int) {
+	if d > s.depth {
+		s.depth, s.dline = d, s.line
+	}
+}
+
+// blank skips spaces, comments and (with newlines) line ends.
+func (s *scanner) blank(newlines bool) {
+	for s.i < len(s.src) {
+		switch c := s.src[s.i]; {
+		case c == ' ' || c == '\t' || c == '\r':
+		case c == '\n' && newlines:
+			s.line++
+		case c == '#':
+			for s.i < len(s.src) && s.src[s.i] != '\n' {
+				s.i++
+			}
+			continue
+		default:
+			return
+		}
+		s.i++
+	}
+}
+
+// key reads a possibly dotted, possibly quoted key; outer is the nesting
+// it is written in.
+func (s *scanner) key(outer int) []string {
+	var parts []string
+	for {
+		s.blank(false)
+		c := s.peek(0)
+		switch {
+		case c == '"' || c == '\'':
+			raw := s.str()
+			k := raw[1 : len(raw)-1]
+			if u, err := strconv.Unquote(`"` + k + `"`); err == nil && c == '"' {
+				k = u
+			}
+			parts = append(parts, k)
+		case isBare(c):
+			start := s.i
+			for isBare(s.peek(0)) {
+				s.i++
+			}
+			parts = append(parts, string(s.src[start:s.i]))
+		default:
+			return parts
+		}
+		s.nest(outer + len(parts))
+		if s.blank(false); s.peek(0) != '.' {
+			return parts
+		}
+		s.i++
+	}
+}
+
+func isBare(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-'
+}
+
+// str skips a string of any of TOML's four kinds and returns its text,
+// quotes included (always at least two bytes).
+func (s *scanner) str() string {
+	start, q := s.i, s.src[s.i]
+	end := string([]byte{q, q, q})
+	multi := strings.HasPrefix(string(s.src[s.i:min(len(s.src), s.i+3)]), end)
+	if multi {
+		s.i += 3
+	} else {
+		s.i++
+	}
+	for s.i < len(s.src) {
+		c := s.src[s.i]
+		switch {
+		case c == '\\' && q == '"':
+			s.i++
+			if s.peek(0) == '\n' {
+				s.line++
+			}
+		case c == '\n' && !multi:
+			return string(s.src[start:s.i]) + string(q)
+		case c == '\n':
+			s.line++
+		case c == q && !multi:
+			s.i++
+			return string(s.src[start:s.i])
+		case c == q && strings.HasPrefix(string(s.src[s.i:min(len(s.src), s.i+3)]), end):
+			s.i += 3
+			for k := 0; k < 2 && s.peek(0) == q; k++ { // """a""""" ends with content quotes
+				s.i++
+			}
+			return string(s.src[start:s.i])
+		}
+		s.i++
+	}
+	return string(s.src[start:]) + string(q)
+}
+
+// value skips one value, measuring how deep its arrays, inline tables and
+// their dotted keys nest.
+func (s *scanner) value(outer int) {
+	var open []byte // unclosed [ and {
+	expectKey := false
+	for s.blank(len(open) > 0); s.i < len(s.src); s.blank(len(open) > 0) {
+		c := s.src[s.i]
+		switch {
+		case c == '\n' && len(open) == 0:
+			return
+		case expectKey && c != '}':
+			s.key(outer + len(open))
+			expectKey = false
+			if s.peek(0) == '=' {
+				s.i++
+			}
+			continue
+		case c == '"' || c == '\'':
+			s.str()
+			continue
+		case c == '[' || c == '{':
+			open = append(open, c)
+			s.nest(outer + len(open))
+			expectKey = c == '{'
+		case c == ']' || c == '}':
+			if len(open) > 0 {
+				open = open[:len(open)-1]
+			}
+			if len(open) == 0 {
+				s.i++
+				return
+			}
+		case c == ',' && len(open) > 0:
+			expectKey = open[len(open)-1] == '{'
+		}
+		s.i++
+		if s.depth > MaxDepth {
+			return
+		}
+	}
+}
+
+// resolve turns a table header into a path, choosing the last table of
+// every array of tables on the way ([sidecar.restart] after the third
+// [[sidecar]] is "sidecar #2 restart").
+func (s *scanner) resolve(parts []string, array bool, line int) []string {
+	var cur []string
+	for k, p := range parts {
+		cur = append(cur, p)
+		key := pathKey(cur)
+		if n, ok := s.arrays[key]; k == len(parts)-1 && array {
+			s.arrays[key] = n + 1
+			s.record(cur, line)
+			cur = append(cur, elem(n))
+		} else if ok && n > 0 {
+			cur = append(cur, elem(n-1))
+		}
+		s.record(cur, line)
+	}
+	if !array && len(cur) > 0 {
+		s.m[pathKey(cur)] = line
+	}
+	return cur
+}
+
+func (s *scanner) record(path []string, line int) {
+	if _, ok := s.m[pathKey(path)]; !ok {
+		s.m[pathKey(path)] = line
+	}
+}

@@ -1,0 +1,212 @@
+package config
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sync"
+
+	"outrigger/core/safefile"
+)
+
+// ErrChangedOnDisk is returned (wrapped) by Store.Update when the file was
+// changed by someone else since the store last read or wrote it; nothing
+// is written. Call Reload to take the other change in, then edit again.
+var ErrChangedOnDisk = errors.New("the settings file was changed outside Outrigger since it was loaded")
+
+// Store owns outrigger.toml: its path, the current Config and File, and
+// saving. Editors (the settings panel, the mode controller, the control
+// API) change the file only through Update; nobody else reads or writes it.
+// Subscribers learn of each new Config. Safe for concurrent use.
+type Store struct {
+	path string
+
+	mu   sync.Mutex
+	cfg  Config
+	file File
+	sum  [sha256.Size]byte // of the bytes last read or written; the zero sum: no file
+	subs map[chan Config]struct{}
+}
+
+// CorruptError is returned by Open when the everyday settings file could
+// not be used and was set aside: the store holds the defaults.
+type CorruptError struct {
+	Err     error  // why the file could not be used (names file, line, key)
+	MovedTo string // where it is now
+}
+
+func (e *CorruptError) Error() string {
+	return fmt.Sprintf("%v (the file was kept as %s; using the defaults)", e.Err, e.MovedTo)
+}
+
+func (e *CorruptError) Unwrap() error { return e.Err }
+
+// Open loads the settings file at path (missing: the defaults). A file
+// with a problem in its content (an *Error: syntax, a limit, a bad value)
+// is, when setAside is true (the everyday file), moved aside with
+// safefile.SetAside before anything else reads it, and the store starts
+// from the defaults with a *CorruptError returned beside it. With setAside
+// false (a file named with --config) such a file is an error and the store
+// nil. A file that cannot be read at all is never moved: nil and the error.
+func Open(path string, setAside bool) (*Store, error) {
+	s := &Store{path: path, subs: map[chan Config]struct{}{}}
+	err := s.read()
+	var ce *Error
+	if err == nil || !errors.As(err, &ce) || !setAside {
+		if err != nil {
+			return nil, err
+		}
+		return s, nil
+	}
+	moved, merr := safefile.SetAside(path)
+	if merr != nil {
+		return nil, fmt.Errorf("%w; and it could not be set aside: %v", err, merr)
+	}
+	s.cfg, s.file, s.sum = Defaults(), File{}, [sha256.Size]byte{}
+	return s, &CorruptError{Err: err, MovedTo: moved}
+}
+
+// read loads the file into s. Called with mu held, or before s is shared.
+func (s *Store) read() error {
+	data, sum, err := readSum(s.path)
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	cfg, f := Defaults(), File{}
+	if data != nil {
+		if cfg, f, err = load(s.path, data); err != nil {
+			return err
+		}
+	}
+	s.cfg, s.file, s.sum = cfg, f, sum
+	return nil
+}
+
+// readSum reads path; a missing file is nil data and the zero sum.
+func readSum(path string) ([]byte, [sha256.Size]byte, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, [sha256.Size]byte{}, nil
+	}
+	if err != nil {
+		return nil, [sha256.Size]byte{}, err
+	}
+	if len(data) > MaxFileSize { // not hashed whole: it will not load anyway
+		data = data[:MaxFileSize+1]
+	}
+	return data, sha256.Sum256(data), nil
+}
+
+// Path is the settings file.
+func (s *Store) Path() string { return s.path }
+
+// Config returns a copy of the current configuration.
+func (s *Store) Config() Config {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cfg.Clone()
+}
+
+// Reload reads the file again (after ErrChangedOnDisk, or an edit the user
+// says they made) and tells subscribers. On error nothing changes.
+func (s *Store) Reload() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old := s.cfg
+	if err := s.read(); err != nil {
+		return err
+	}
+	s.notify(old)
+	return nil
+}
+
+// Update lets fn edit the file as written (only what fn sets changes; the
+// rest of the user's file is kept) and saves it: the previous version is
+// kept as path+".bak", then the new one written atomically (0600). Nothing
+// is written when fn fails, when the result would not load (the error
+// lists every problem with its sidecar and key), when nothing changed, or
+// when the file changed on disk since the store read it (ErrChangedOnDisk).
+// fn must not call the store.
+func (s *Store) Update(fn func(*File) error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old, sum, err := readSum(s.path)
+	if err != nil {
+		return fmt.Errorf("config: cannot read %s: %w", s.path, err)
+	}
+	if sum != s.sum {
+		return fmt.Errorf("config: not saving %s: %w", s.path, ErrChangedOnDisk)
+	}
+	f := File{}
+	if old != nil {
+		if _, f, err = load(s.path, old); err != nil { // edits a private copy of s.file
+			return err
+		}
+	}
+	if err := fn(&f); err != nil {
+		return err
+	}
+	data, err := Marshal(f)
+	if err != nil {
+		return err
+	}
+	cfg, _, err := load(s.path, data)
+	if err != nil {
+		return fmt.Errorf("config: not saving %s, it would not load: %w", s.path, err)
+	}
+	if bytes.Equal(old, data) {
+		return nil
+	}
+	if old != nil {
+		if err := safefile.Write(s.path+".bak", old, 0o600); err != nil {
+			return fmt.Errorf("config: cannot save %s: keeping the previous version failed: %w", s.path, err)
+		}
+	}
+	if err := safefile.Write(s.path, data, 0o600); err != nil {
+		return fmt.Errorf("config: cannot save %s (the folder %s must be writable): %w", s.path, filepath.Dir(s.path), err)
+	}
+	prev := s.cfg
+	s.cfg, s.file, s.sum = cfg, f, sha256.Sum256(data)
+	s.notify(prev)
+	return nil
+}
+
+// Subscribe returns a channel that receives the new Config after each
+// change (a slow reader gets the latest one; none is queued behind it),
+// and a function that ends the subscription and closes the channel. No
+// goroutine is started.
+func (s *Store) Subscribe() (<-chan Config, func()) {
+	ch := make(chan Config, 1)
+	s.mu.Lock()
+	s.subs[ch] = struct{}{}
+	s.mu.Unlock()
+	var once sync.Once
+	return ch, func() {
+		once.Do(func() {
+			s.mu.Lock()
+			delete(s.subs, ch)
+			s.mu.Unlock()
+			close(ch)
+		})
+	}
+}
+
+// notify sends the current config to every subscriber, replacing one it
+// has not read yet. Called with mu held.
+func (s *Store) notify(prev Config) {
+	if reflect.DeepEqual(prev, s.cfg) {
+		return
+	}
+	for ch := range s.subs {
+		select {
+		case <-ch:
+		default:
+		}
+		ch <- s.cfg.Clone()
+	}
+}

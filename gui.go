@@ -20,6 +20,7 @@ func (o *outrigger) gui(front *relay) int {
 		Modes:      o.modes,
 		Config:     o.cfg,
 		ConfigFile: o.paths.ConfigFile,
+		Store:      o.store,
 		LogDir:     o.paths.LogDir,
 		Logger:     o.log,
 		Shutdown:   o.shutdown,

@@ -100,13 +100,13 @@ func run() int {
 		defer inst.Close()
 	}
 
-	cfg, err := loadConfig(paths.ConfigFile, f.config != "", log)
+	store, err := openConfig(paths.ConfigFile, f.config != "", log)
 	if err != nil {
 		log.Error("cannot load configuration", "err", err)
 		return 1
 	}
 
-	app, err := start(cfg, paths, log)
+	app, err := start(store, paths, log)
 	if err != nil {
 		log.Error("cannot start", "err", err)
 		return 1
@@ -117,29 +117,24 @@ func run() int {
 	return app.gui(&front)
 }
 
-// loadConfig reads outrigger.toml. A file the user named with --config must
-// be right; the everyday settings file, when corrupt, is moved aside (never
-// deleted) and the defaults are used, so a double-click still brings the
-// services up.
-func loadConfig(path string, explicit bool, log *slog.Logger) (config.Config, error) {
-	cfg, _, err := config.Load(path)
-	if err == nil {
-		return cfg, nil
+// openConfig opens outrigger.toml. A file the user named with --config
+// must be right; the everyday settings file, when corrupt, is set aside
+// (never deleted) and the defaults are used, so a double-click still
+// brings the services up.
+func openConfig(path string, explicit bool, log *slog.Logger) (*config.Store, error) {
+	store, err := config.Open(path, !explicit)
+	var ce *config.CorruptError
+	if errors.As(err, &ce) {
+		log.Error("configuration is invalid; using the defaults", "err", ce.Err, "kept_as", ce.MovedTo)
+		return store, nil
 	}
-	if explicit {
-		return cfg, err
-	}
-	moved, rerr := modes.RecoverCorrupt(path, err)
-	log.Error("configuration is invalid; using the defaults", "err", err, "kept_as", moved)
-	if rerr != nil {
-		log.Error("could not move the bad configuration aside", "err", rerr)
-	}
-	return config.Defaults(), nil
+	return store, err
 }
 
 // outrigger is the running app: everything start made, and the one quit
 // path that ends it.
 type outrigger struct {
+	store    *config.Store
 	cfg      config.Config
 	paths    config.Paths
 	log      *slog.Logger
@@ -170,7 +165,8 @@ func (r *relay) call() {
 	}
 }
 
-func start(cfg config.Config, paths config.Paths, log *slog.Logger) (*outrigger, error) {
+func start(store *config.Store, paths config.Paths, log *slog.Logger) (*outrigger, error) {
+	cfg := store.Config()
 	// Leftovers of a run that was killed go first, so the sidecars get
 	// their own ports back.
 	stateFile := filepath.Join(paths.StateDir, supervisor.StateFileName)
@@ -182,7 +178,7 @@ func start(cfg config.Config, paths config.Paths, log *slog.Logger) (*outrigger,
 	if err != nil {
 		log.Warn("orphan sweep", "err", err)
 	}
-	o := &outrigger{cfg: cfg, paths: paths, log: log}
+	o := &outrigger{store: store, cfg: cfg, paths: paths, log: log}
 	if exe, err := os.Executable(); err == nil {
 		g, err := proc.StartGuardian(exe)
 		if err != nil {
@@ -212,7 +208,7 @@ func start(cfg config.Config, paths config.Paths, log *slog.Logger) (*outrigger,
 	o.modes = modes.New(modes.Options{
 		Sup:     sup,
 		Service: cfg.Service,
-		Persist: modes.Remember(paths.ConfigFile),
+		Persist: modes.Remember(store),
 		Logger:  log,
 	}, initial)
 

@@ -164,11 +164,16 @@ func newRig(t testing.TB, o *rigOpts, specs ...config.Spec) *rig {
 		t.Cleanup(func() { trayAvailable = prev })
 	}
 	r := &rig{t: t, app: a, sup: sup, home: home, cfg: cfg, file: filepath.Join(home, "outrigger.toml"), wake: make(chan struct{}, 1)}
+	store, err := config.Open(r.file, false)
+	if err != nil {
+		t.Fatalf("config.Open: %v", err)
+	}
 	r.ui = New(a, Deps{
 		Sup:        sup,
 		Modes:      mc,
 		Config:     cfg,
 		ConfigFile: r.file,
+		Store:      store,
 		LogDir:     paths.LogDir,
 		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Shutdown: func(ctx context.Context) error {

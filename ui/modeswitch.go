@@ -13,6 +13,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"outrigger/core/config"
 	"outrigger/core/modes"
 	"outrigger/core/supervisor"
 )
@@ -106,7 +107,7 @@ func newModeSwitcher(u *UI) *modeSwitcher {
 		if strings.TrimSpace(s) == "" {
 			return errors.New("enter the gateway's URL")
 		}
-		return modes.ValidateGatewayURL(strings.TrimSpace(s))
+		return config.CheckGatewayURL(strings.TrimSpace(s))
 	}
 	m.gwEntry.OnSubmitted = func(string) { m.connect() }
 	if u.d.Config.GatewayURL != "" {

@@ -213,16 +213,7 @@ func validateDuration(s string) error {
 	return nil
 }
 
-func validateEnvKey(s string) error {
-	k := strings.TrimSpace(s)
-	switch {
-	case k == "":
-		return errors.New("the variable needs a name")
-	case strings.ContainsAny(k, "= \t\x00"):
-		return errors.New(`a name cannot contain "=", spaces or NUL`)
-	}
-	return nil
-}
+func validateEnvKey(s string) error { return config.CheckEnvKey(strings.TrimSpace(s)) }
 
 func validateEnvValue(s string) error {
 	if strings.ContainsRune(s, 0) {
@@ -408,6 +399,9 @@ func (s *settingsPanel) edited() (config.Spec, []string) {
 	sp.Env = env
 	if len(probs) == 0 {
 		cfg := s.u.d.Config.Clone()
+		if s.u.d.Store != nil {
+			cfg = s.u.d.Store.Config()
+		}
 		replaced := false
 		for i := range cfg.Sidecars {
 			if cfg.Sidecars[i].Name == sp.Name {
@@ -418,11 +412,9 @@ func (s *settingsPanel) edited() (config.Spec, []string) {
 		if !replaced {
 			cfg.Sidecars = append(cfg.Sidecars, sp)
 		}
-		if err := cfg.Validate(); err != nil {
-			for _, line := range strings.Split(err.Error(), "\n") {
-				if strings.Contains(line, fmt.Sprintf("%q", sp.Name)) || !strings.Contains(line, "sidecar ") {
-					probs = append(probs, line)
-				}
+		for _, e := range cfg.Problems() {
+			if e.Sidecar == sp.Name || e.Sidecar == "" {
+				probs = append(probs, e.Error())
 			}
 		}
 	}
@@ -450,7 +442,7 @@ func (s *settingsPanel) changed() {
 	}
 	d := s.dirty(sp)
 	enable(s.save, d && len(probs) == 0)
-	enable(s.revert, d)
+	enable(s.revert, d || len(probs) > 0)
 	if d {
 		s.saved.SetText("")
 	}
@@ -487,10 +479,10 @@ func (s *settingsPanel) doSave() {
 		s.probBox.Show()
 		return
 	}
-	name, file := s.name, s.u.d.ConfigFile
+	name, store := s.name, s.u.d.Store
 	s.save.Disable()
 	go func() {
-		err := saveSpec(file, sp)
+		err := saveSpec(store, sp)
 		if err == nil && s.u.d.Sup != nil {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			err = s.u.d.Sup.UpdateSpec(ctx, sp)
@@ -502,11 +494,11 @@ func (s *settingsPanel) doSave() {
 
 // saveSpec writes sp into the [[sidecar]] entry of file, keeping the file
 // minimal (only what differs from the built-in defaults).
-func saveSpec(file string, sp config.Spec) error {
-	if file == "" {
+func saveSpec(store *config.Store, sp config.Spec) error {
+	if store == nil {
 		return errors.New("no settings file was given")
 	}
-	return config.Update(file, func(f *config.File) error {
+	return store.Update(func(f *config.File) error {
 		f.SetSidecar(config.FromSpec(sp, defaultSpec(sp.Name)))
 		return nil
 	})

@@ -47,7 +47,8 @@ type Deps struct {
 	Sup        *supervisor.Supervisor
 	Modes      ModeController // nil: no mode switcher
 	Config     config.Config
-	ConfigFile string // the outrigger.toml settings are saved to
+	ConfigFile string        // the outrigger.toml settings are saved to
+	Store      *config.Store // edits outrigger.toml; nil: settings cannot be saved
 	LogDir     string // "open log folder"
 	Logger     *slog.Logger
 	// Shutdown is the quit work (disable restarts, stop everything); the UI

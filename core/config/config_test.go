@@ -64,6 +64,20 @@ func wantErr(t *testing.T, err error, pieces ...string) {
 	}
 }
 
+// save writes f to path through a Store, as the editors do.
+func save(path string, f File) error {
+	return update(path, func(g *File) error { *g = f; return nil })
+}
+
+// update edits the file at path through a Store opened on it.
+func update(path string, fn func(*File) error) error {
+	st, err := Open(path, false)
+	if err != nil {
+		return err
+	}
+	return st.Update(fn)
+}
+
 func writeTemp(t *testing.T, src string) string {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), "outrigger.toml")
@@ -632,7 +646,7 @@ func TestWriteFileRoundTripAndBackup(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "new", "folder")
 	p := filepath.Join(dir, "outrigger.toml")
 	f := fullFile()
-	if err := WriteFile(p, f); err != nil {
+	if err := save(p, f); err != nil {
 		t.Fatal(err)
 	}
 	got, err := ReadFile(p)
@@ -658,7 +672,7 @@ func TestWriteFileRoundTripAndBackup(t *testing.T) {
 
 	// Second write keeps the first as .bak.
 	f.Mode = Ptr("standalone")
-	if err := WriteFile(p, f); err != nil {
+	if err := save(p, f); err != nil {
 		t.Fatal(err)
 	}
 	bak, err := os.ReadFile(p + ".bak")
@@ -669,7 +683,7 @@ func TestWriteFileRoundTripAndBackup(t *testing.T) {
 		t.Errorf("mode %q", *got.Mode)
 	}
 	// Writing the same content again changes nothing (the .bak stays the real previous version).
-	if err := WriteFile(p, f); err != nil {
+	if err := save(p, f); err != nil {
 		t.Fatal(err)
 	}
 	if bak2, _ := os.ReadFile(p + ".bak"); string(bak2) != string(first) {
@@ -687,7 +701,7 @@ func TestWriteFileRoundTripAndBackup(t *testing.T) {
 	bad := f
 	bad.Sidecars = append([]SidecarFile(nil), f.Sidecars...)
 	bad.Sidecars = append(bad.Sidecars, SidecarFile{Name: "noport"})
-	wantErr(t, WriteFile(p, bad), "not saving", "port")
+	wantErr(t, save(p, bad), "not saving", "port")
 	if after, _ := os.ReadFile(p); string(after) != string(before) {
 		t.Error("a refused save changed the file")
 	}
@@ -705,43 +719,9 @@ func TestMarshalSpecExampleRoundTrip(t *testing.T) {
 	}
 }
 
-func TestWriteAtomic(t *testing.T) {
-	dir := t.TempDir()
-	p := filepath.Join(dir, "sub", "state.json")
-	if err := WriteAtomic(p, []byte("one"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := WriteAtomic(p, []byte("two"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	b, _ := os.ReadFile(p)
-	st, _ := os.Stat(p)
-	if string(b) != "two" || (st.Mode().Perm() != 0o600 && runtime.GOOS != "windows") {
-		t.Errorf("%q %o", b, st.Mode().Perm())
-	}
-	// A symlink is followed and kept.
-	target := filepath.Join(dir, "real.toml")
-	link := filepath.Join(dir, "link.toml")
-	if err := os.WriteFile(target, []byte("old"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Symlink(target, link); err != nil {
-		t.Skip("no symlinks:", err)
-	}
-	if err := WriteAtomic(link, []byte("new"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if fi, _ := os.Lstat(link); fi.Mode()&os.ModeSymlink == 0 {
-		t.Error("symlink replaced by a file")
-	}
-	if b, _ := os.ReadFile(target); string(b) != "new" {
-		t.Errorf("target %q", b)
-	}
-}
-
 func TestUpdate(t *testing.T) {
 	p := writeTemp(t, specExample)
-	err := Update(p, func(f *File) error {
+	err := update(p, func(f *File) error {
 		f.Mode = Ptr("connected")
 		f.GatewayURL = Ptr("http://127.0.0.1:9999")
 		return nil
@@ -765,7 +745,7 @@ func TestUpdate(t *testing.T) {
 	// fn's error: nothing written.
 	before, _ := os.ReadFile(p)
 	boom := errors.New("boom")
-	if err := Update(p, func(f *File) error { f.Mode = Ptr("standalone"); return boom }); !errors.Is(err, boom) {
+	if err := update(p, func(f *File) error { f.Mode = Ptr("standalone"); return boom }); !errors.Is(err, boom) {
 		t.Errorf("err %v", err)
 	}
 	if after, _ := os.ReadFile(p); string(after) != string(before) {
@@ -773,7 +753,7 @@ func TestUpdate(t *testing.T) {
 	}
 	// Missing file: created.
 	p2 := filepath.Join(t.TempDir(), "cfg", "outrigger.toml")
-	if err := Update(p2, func(f *File) error { f.Mode = Ptr("standalone"); return nil }); err != nil {
+	if err := update(p2, func(f *File) error { f.Mode = Ptr("standalone"); return nil }); err != nil {
 		t.Fatal(err)
 	}
 	if c, _, err := Load(p2); err != nil || c.Mode != "standalone" {
@@ -781,20 +761,24 @@ func TestUpdate(t *testing.T) {
 	}
 	// A broken file is not overwritten.
 	p3 := writeTemp(t, "mode = [\n")
-	if err := Update(p3, func(f *File) error { return nil }); err == nil {
+	if err := update(p3, func(f *File) error { return nil }); err == nil {
 		t.Error("Update over a broken file should fail")
 	}
 }
 
 func TestUpdateConcurrent(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "outrigger.toml")
+	st, err := Open(p, false)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var wg sync.WaitGroup
 	const n = 20
 	for i := range n {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			err := Update(p, func(f *File) error {
+			err := st.Update(func(f *File) error {
 				f.SetSidecar(SidecarFile{Name: fmt.Sprintf("s%d", i), Port: Ptr(9000 + i)})
 				return nil
 			})
@@ -832,7 +816,7 @@ func TestFromSpec(t *testing.T) {
 	}
 	// Saving and loading gives the spec back.
 	p := filepath.Join(t.TempDir(), "outrigger.toml")
-	if err := Update(p, func(f *File) error { f.SetSidecar(sf); return nil }); err != nil {
+	if err := update(p, func(f *File) error { f.SetSidecar(sf); return nil }); err != nil {
 		t.Fatal(err)
 	}
 	c, _, err := Load(p)
@@ -849,15 +833,12 @@ func TestFromSpec(t *testing.T) {
 	}
 }
 
-func TestSetRemoveSidecar(t *testing.T) {
+func TestSetSidecar(t *testing.T) {
 	var f File
 	f.SetSidecar(SidecarFile{Name: "a", Port: Ptr(1)})
 	f.SetSidecar(SidecarFile{Name: "b", Port: Ptr(2)})
 	f.SetSidecar(SidecarFile{Name: "a", Port: Ptr(3)})
 	if len(f.Sidecars) != 2 || *f.Sidecars[0].Port != 3 {
-		t.Errorf("%+v", f.Sidecars)
-	}
-	if !f.RemoveSidecar("a") || f.RemoveSidecar("a") || len(f.Sidecars) != 1 {
 		t.Errorf("%+v", f.Sidecars)
 	}
 }
@@ -969,14 +950,6 @@ func TestSecret(t *testing.T) {
 			t.Errorf("Secret(%q) = %v", k, !want)
 		}
 	}
-	env := map[string]string{"POSTGRES_PASSWORD": "hunter2", "POSTGRES_HOST": "db"}
-	m := MaskEnv(env)
-	if m["POSTGRES_PASSWORD"] != "••••••" || m["POSTGRES_HOST"] != "db" || env["POSTGRES_PASSWORD"] != "hunter2" {
-		t.Errorf("%v %v", m, env)
-	}
-	if MaskEnv(nil) != nil {
-		t.Error("nil")
-	}
 }
 
 func TestLocateLines(t *testing.T) {
@@ -1010,7 +983,10 @@ when = 1979-05-27 07:32:00Z
 esc = "a\"b\u00e9"
 last = 1
 `
-	l := locate([]byte(src))
+	l, lerr := scan("x", []byte(src))
+	if lerr != nil {
+		t.Fatal(lerr)
+	}
 	for _, tc := range []struct {
 		path []string
 		line int
@@ -1018,11 +994,9 @@ last = 1
 		{[]string{"mode"}, 2},
 		{[]string{"gateway_url"}, 3},
 		{[]string{"service"}, 7},
-		{[]string{"sidecar", "#0", "port"}, 9},
-		{[]string{"sidecar", "#1", "name"}, 10},
-		{[]string{"sidecar", "#1", "port"}, 11},
 		{[]string{"quoted.key", "x y"}, 13},
 		{[]string{"quoted.key", "z", "w"}, 13},
+		{[]string{"sidecar", "#1", "port"}, 8}, // in an inline table: the statement's line
 		{[]string{"multi"}, 14},
 		{[]string{"table"}, 16},
 		{[]string{"arr", "#0", "k"}, 18},
@@ -1048,29 +1022,63 @@ last = 1
 	wantErr(t, err, "x:3: gateway_url: not a valid URL", `x:13: unknown key "quoted.key"`, `x:17: unknown key "arr"`)
 }
 
-func TestSetAside(t *testing.T) {
-	p := writeTemp(t, "mode = [\n")
-	_, _, err := Load(p)
-	wantErr(t, err, p+":")
-	a, err := SetAside(p)
-	if err != nil {
+// An everyday file with a problem is set aside and the defaults used; a
+// --config file must be right; an unreadable file is never moved.
+func TestOpenSetsCorruptFileAside(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "outrigger.toml")
+	bad := "mode = \"service\"\n[[sidecar]\nname = \"xgen-workflow\"\n"
+	if err := os.WriteFile(path, []byte(bad), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if b, err := os.ReadFile(a); err != nil || string(b) != "mode = [\n" {
-		t.Fatalf("set-aside file: %v %q", err, b)
+	if st, err := Open(path, false); st != nil || err == nil || !strings.Contains(err.Error(), path+":2:") {
+		t.Fatalf("--config with a corrupt file: %v, %v", st, err)
 	}
-	if _, err := os.Stat(p); !os.IsNotExist(err) {
-		t.Errorf("original still there: %v", err)
+	st, err := Open(path, true)
+	var ce *CorruptError
+	if !errors.As(err, &ce) || st == nil || !strings.Contains(ce.Err.Error(), path+":2:") {
+		t.Fatalf("Open = %v, %v", st, err)
 	}
-	// Twice within a second: a distinct name.
-	if err := os.WriteFile(p, []byte("x"), 0o600); err != nil {
+	moved := ce.MovedTo
+	if !strings.HasPrefix(moved, path+".corrupt-") || len(moved) != len(path+".corrupt-20060102-150405") {
+		t.Errorf("moved to %q", moved)
+	}
+	if got, err := os.ReadFile(moved); err != nil || string(got) != bad {
+		t.Errorf("the bad file was not kept intact: %q, %v", got, err)
+	}
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Errorf("the bad file is still in place: %v", err)
+	}
+	if !reflect.DeepEqual(st.Config(), Defaults()) {
+		t.Errorf("config after setting aside = %+v", st.Config())
+	}
+	// The defaults can be saved again over the missing file.
+	if err := st.Update(func(f *File) error { f.Mode = Ptr(ModeStandalone); return nil }); err != nil {
 		t.Fatal(err)
 	}
-	b, err := SetAside(p)
-	if err != nil || b == a {
-		t.Errorf("%v %s %s", err, a, b)
+	// A file that parses but does not validate is moved too, and a second
+	// one in the same second gets its own name; nothing is overwritten.
+	if err := os.WriteFile(path, []byte("mode = \"turbo\"\n"), 0o600); err != nil {
+		t.Fatal(err)
 	}
-	if c, _, err := Load(p); err != nil || !reflect.DeepEqual(c, Defaults()) {
-		t.Errorf("after SetAside: %v", err)
+	if _, err = Open(path, true); !errors.As(err, &ce) || !strings.Contains(err.Error(), "turbo") || ce.MovedTo == moved {
+		t.Fatalf("second Open: %v (first %q)", err, moved)
+	}
+	if got, _ := os.ReadFile(moved); string(got) != bad {
+		t.Errorf("the first kept file was overwritten")
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 2 {
+		t.Errorf("files %v, want the two kept files only", entries)
+	}
+	// An unreadable file is not "corrupt" and stays.
+	asDir := filepath.Join(dir, "dir.toml")
+	if err := os.Mkdir(asDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := Open(asDir, true); st != nil || err == nil || errors.As(err, &ce) {
+		t.Errorf("Open(unreadable) = %v, %v; want nothing moved and an error", st, err)
+	}
+	if _, err := os.Stat(asDir); err != nil {
+		t.Errorf("the unreadable file was moved: %v", err)
 	}
 }

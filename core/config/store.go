@@ -130,8 +130,10 @@ func (s *Store) Reload() error {
 // kept as path+".bak", then the new one written atomically (0600). Nothing
 // is written when fn fails, when the result would not load (the error
 // lists every problem with its sidecar and key), when nothing changed, or
-// when the file changed on disk since the store read it (ErrChangedOnDisk).
-// fn must not call the store.
+// when the file was changed on disk since the store read it in a part fn
+// changes too (ErrChangedOnDisk; a change elsewhere, say to another
+// sidecar, is kept and fn applied over it). fn may be called twice and
+// must not call the store.
 func (s *Store) Update(fn func(*File) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -139,13 +141,28 @@ func (s *Store) Update(fn func(*File) error) error {
 	if err != nil {
 		return fmt.Errorf("config: cannot read %s: %w", s.path, err)
 	}
-	if sum != s.sum {
-		return fmt.Errorf("config: not saving %s: %w", s.path, ErrChangedOnDisk)
-	}
-	f := File{}
+	var disk, f File
 	if old != nil {
-		if _, f, err = load(s.path, old); err != nil { // edits a private copy of s.file
+		if _, disk, err = load(s.path, old); err != nil && sum != s.sum {
+			return fmt.Errorf("config: not saving %s: %w, and it does not load now: %w", s.path, ErrChangedOnDisk, err)
+		} else if err != nil {
+			return fmt.Errorf("config: not saving %s: %w", s.path, err)
+		}
+		_, f, _ = load(s.path, old) // fn edits its own copy
+	}
+	if sum != s.sum {
+		// Edited outside since it was read: go on only when the parts fn
+		// changes (top-level keys, whole [[sidecar]] entries) are not
+		// parts the other writer changed, so both edits are kept.
+		mine := s.file.clone()
+		if err := fn(&mine); err != nil {
 			return err
+		}
+		outside := changedParts(s.file, disk)
+		for part := range changedParts(s.file, mine) {
+			if outside[part] {
+				return fmt.Errorf("config: not saving %s: %w", s.path, ErrChangedOnDisk)
+			}
 		}
 	}
 	if err := fn(&f); err != nil {
@@ -209,4 +226,43 @@ func (s *Store) notify(prev Config) {
 		}
 		ch <- s.cfg.Clone()
 	}
+}
+
+// parts splits a file into what two editors may change independently: each
+// top-level key and each [[sidecar]] entry.
+func parts(f File) map[string]any {
+	m := map[string]any{}
+	v := reflect.ValueOf(f)
+	for i := range v.NumField() {
+		m[v.Type().Field(i).Name] = v.Field(i).Interface()
+	}
+	delete(m, "Sidecars")
+	for _, sc := range f.Sidecars {
+		m["sidecar "+sc.Name] = sc
+	}
+	return m
+}
+
+// changedParts lists the parts that differ between a and b.
+func changedParts(a, b File) map[string]bool {
+	pa, pb := parts(a), parts(b)
+	out := map[string]bool{}
+	for _, m := range []map[string]any{pa, pb} {
+		for k := range m {
+			if !reflect.DeepEqual(pa[k], pb[k]) {
+				out[k] = true
+			}
+		}
+	}
+	return out
+}
+
+// clone is a deep copy, through the file's own text.
+func (f File) clone() File {
+	data, err := Marshal(f)
+	if err != nil {
+		return File{}
+	}
+	_, g, _ := load("", data)
+	return g
 }

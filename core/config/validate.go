@@ -245,6 +245,10 @@ func CheckGatewayURL(u string) error { return check("gateway_url", checkGatewayU
 // file name, looked up only in the binaries folders, never a path.
 func CheckBinary(b string) error { return check("binary", checkBinary(b)) }
 
+// CheckEnvKey is the validator list's rule for an environment variable's
+// name.
+func CheckEnvKey(k string) error { return check("env", checkEnvKey(k)) }
+
 func check(key, msg string) error {
 	if msg == "" {
 		return nil

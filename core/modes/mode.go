@@ -2,7 +2,6 @@ package modes
 
 import (
 	"fmt"
-	"net/url"
 	"strings"
 
 	"outrigger/core/config"
@@ -112,7 +111,7 @@ func Parse(kind, gatewayURL, service string) (Mode, error) {
 		if u == "" {
 			return Mode{}, fmt.Errorf("mode: connected mode needs a gateway URL (gateway_url)")
 		}
-		if err := ValidateGatewayURL(u); err != nil {
+		if err := config.CheckGatewayURL(u); err != nil {
 			return Mode{}, fmt.Errorf("mode: %w", err)
 		}
 		return ConnectedMode(u), nil
@@ -123,25 +122,6 @@ func Parse(kind, gatewayURL, service string) (Mode, error) {
 // FromConfig is the mode remembered in a loaded configuration.
 func FromConfig(cfg config.Config) (Mode, error) {
 	return Parse(cfg.Mode, cfg.GatewayURL, cfg.Service)
-}
-
-// ValidateGatewayURL accepts an http:// or https:// URL with a host, the
-// same rule config applies to gateway_url.
-func ValidateGatewayURL(u string) error {
-	if strings.TrimSpace(u) == "" {
-		return fmt.Errorf("gateway URL is empty (for example \"https://xgen.example.com\")")
-	}
-	p, err := url.Parse(u)
-	if err != nil {
-		return fmt.Errorf("gateway URL %q is not a valid URL", u)
-	}
-	if p.Scheme != "http" && p.Scheme != "https" {
-		return fmt.Errorf("gateway URL must be an http:// or https:// URL, got %q", u)
-	}
-	if p.Hostname() == "" {
-		return fmt.Errorf("gateway URL has no host: %q", u)
-	}
-	return nil
 }
 
 // validate checks that m names what it needs.
@@ -155,7 +135,7 @@ func (m Mode) validate() error {
 		}
 		return nil
 	case Connected:
-		return ValidateGatewayURL(deref(m.ServerURL))
+		return config.CheckGatewayURL(deref(m.ServerURL))
 	}
 	return fmt.Errorf("unknown mode %q", m.Kind)
 }

@@ -71,13 +71,13 @@ func TestModeJSONStringParse(t *testing.T) {
 		t.Errorf("FromConfig(Defaults()) = %s, %v; want service (xgen-workflow): the first launch is Service mode", m, err)
 	}
 	for _, u := range []string{"http://127.0.0.1:8080", "https://xgen.example.com/gw/"} {
-		if err := ValidateGatewayURL(u); err != nil {
-			t.Errorf("ValidateGatewayURL(%q) = %v", u, err)
+		if err := config.CheckGatewayURL(u); err != nil {
+			t.Errorf("config.CheckGatewayURL(%q) = %v", u, err)
 		}
 	}
 	for _, u := range []string{"", "xgen.example.com", "ws://x", "http:///path", "://"} {
-		if err := ValidateGatewayURL(u); err == nil {
-			t.Errorf("ValidateGatewayURL(%q) accepted it", u)
+		if err := config.CheckGatewayURL(u); err == nil {
+			t.Errorf("config.CheckGatewayURL(%q) accepted it", u)
 		}
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"testing"
 
@@ -50,6 +49,15 @@ liveness = { disabled = true }
 	return path
 }
 
+func openStore(t *testing.T, path string) *config.Store {
+	t.Helper()
+	s, err := config.Open(path, false)
+	if err != nil {
+		t.Fatalf("config.Open: %v", err)
+	}
+	return s
+}
+
 func load(t *testing.T, path string) (config.Config, Mode) {
 	t.Helper()
 	cfg, _, err := config.Load(path)
@@ -76,7 +84,7 @@ func TestRememberedModeSurvivesRestart(t *testing.T) {
 	}
 
 	// First launch.
-	r := newRig(t, rigOpts{cfg: &cfg, initial: initial, persist: Remember(path)})
+	r := newRig(t, rigOpts{cfg: &cfg, initial: initial, persist: Remember(openStore(t, path))})
 	ctx, cancel := context.WithTimeout(context.Background(), 2*wait)
 	defer cancel()
 	if err := r.c.Apply(ctx, initial); err != nil {
@@ -112,7 +120,7 @@ func TestRememberedModeSurvivesRestart(t *testing.T) {
 
 	// Second launch from the saved file.
 	cfg2, initial2 := load(t, path)
-	r2 := newRig(t, rigOpts{cfg: &cfg2, initial: initial2, persist: Remember(path)})
+	r2 := newRig(t, rigOpts{cfg: &cfg2, initial: initial2, persist: Remember(openStore(t, path))})
 	if err := r2.c.Apply(ctx, initial2); err != nil {
 		t.Fatal(err)
 	}
@@ -131,94 +139,5 @@ func TestPersistFailureStillSwitches(t *testing.T) {
 	e := r.rec.waitFor(t, "persistFailed", func(e Event) bool { return e.Kind == PersistFailed })
 	if e.Err == nil || !strings.Contains(e.Message, "disk full") {
 		t.Errorf("PersistFailed = %+v", e)
-	}
-}
-
-// A corrupt settings file gives a clear error naming file and line, the
-// defaults are used, and the file is kept beside under a new name.
-func TestCorruptSettingsRecovered(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "outrigger.toml")
-	bad := "mode = \"service\"\n[[sidecar]\nname = \"xgen-workflow\"\n"
-	if err := os.WriteFile(path, []byte(bad), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cfg, _, err := config.Load(path)
-	if err == nil {
-		t.Fatal("config.Load accepted a corrupt file")
-	}
-	if !strings.Contains(err.Error(), path+":2:") {
-		t.Errorf("error %q does not name the file and line", err)
-	}
-	if !reflect.DeepEqual(cfg, config.Defaults()) {
-		t.Errorf("config on error = %+v, want the defaults", cfg)
-	}
-	if m, err := FromConfig(cfg); err != nil || !m.Equal(ServiceMode(config.DefaultService, "")) {
-		t.Errorf("mode from the defaults = %s, %v", m, err)
-	}
-
-	moved, err := RecoverCorrupt(path, err)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.HasPrefix(moved, path+".corrupt-") || len(moved) != len(path+".corrupt-20060102-150405") {
-		t.Errorf("moved to %q", moved)
-	}
-	if got, err := os.ReadFile(moved); err != nil || string(got) != bad {
-		t.Errorf("the bad file was not kept intact: %q, %v", got, err)
-	}
-	if _, err := os.Stat(path); !os.IsNotExist(err) {
-		t.Errorf("the bad file is still in place: %v", err)
-	}
-	if cfg, _, err := config.Load(path); err != nil || !reflect.DeepEqual(cfg, config.Defaults()) {
-		t.Errorf("after recovery Load = %v (defaults: %v)", err, reflect.DeepEqual(cfg, config.Defaults()))
-	}
-	// The defaults can be saved again over the missing file.
-	if err := Remember(path)(StandaloneMode()); err != nil {
-		t.Fatal(err)
-	}
-
-	// A file that parses but does not validate is moved too, and a second
-	// one in the same second gets its own name; nothing is overwritten.
-	if err := os.WriteFile(path, []byte("mode = \"turbo\"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	_, _, err = config.Load(path)
-	if err == nil || !strings.Contains(err.Error(), "turbo") {
-		t.Fatalf("Load of an invalid mode: %v", err)
-	}
-	moved2, err := RecoverCorrupt(path, err)
-	if err != nil || moved2 == moved {
-		t.Fatalf("second recovery: %q, %v (first %q)", moved2, err, moved)
-	}
-	if got, _ := os.ReadFile(moved); string(got) != bad {
-		t.Errorf("the first kept file was overwritten")
-	}
-	entries, _ := os.ReadDir(dir)
-	if len(entries) != 2 {
-		var names []string
-		for _, e := range entries {
-			names = append(names, e.Name())
-		}
-		t.Errorf("files %v, want the two kept files only", names)
-	}
-
-	// No error, no move; an unreadable file is not "corrupt" and stays.
-	if moved, err := RecoverCorrupt(path, nil); moved != "" || err != nil {
-		t.Errorf("RecoverCorrupt(nil) = %q, %v", moved, err)
-	}
-	asDir := filepath.Join(dir, "dir.toml")
-	if err := os.Mkdir(asDir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	_, _, lerr := config.Load(asDir)
-	if lerr == nil {
-		t.Fatal("Load of a folder succeeded")
-	}
-	if moved, err := RecoverCorrupt(asDir, lerr); moved != "" || err == nil {
-		t.Errorf("RecoverCorrupt(unreadable) = %q, %v; want nothing moved and an error", moved, err)
-	}
-	if _, err := os.Stat(asDir); err != nil {
-		t.Errorf("the unreadable file was moved: %v", err)
 	}
 }

@@ -10,7 +10,7 @@ import (
 	"sync"
 	"time"
 
-	"outrigger/core/config"
+	"outrigger/core/safefile"
 )
 
 // Record remembers one sidecar process we started, so that a later launch
@@ -46,8 +46,7 @@ func OpenStateFile(path string) (*StateFile, error) {
 	}
 	var list []Record
 	if err := json.Unmarshal(data, &list); err != nil {
-		bad := path + ".corrupt-" + time.Now().Format("20060102-150405")
-		_ = os.Rename(path, bad)
+		bad, _ := safefile.SetAside(path)
 		return s, fmt.Errorf("state file %s is corrupt (moved to %s): %w", path, bad, err)
 	}
 	for _, r := range list {
@@ -108,5 +107,5 @@ func (s *StateFile) saveLocked() error {
 	if err != nil {
 		return err
 	}
-	return config.WriteAtomic(s.path, data, 0o600)
+	return safefile.Write(s.path, data, 0o600)
 }

@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"strings"
 
+	"outrigger/core/config"
 	"outrigger/core/proc"
 )
 
@@ -61,18 +62,6 @@ func dedupe(in []string) []string {
 	return out
 }
 
-// ValidBinaryName refuses anything that is not a plain file name: a sidecar
-// binary is looked up only in the binaries folders, never by path.
-func ValidBinaryName(name string) error {
-	switch {
-	case name == "":
-		return fmt.Errorf("binary name is empty")
-	case strings.ContainsAny(name, `/\`) || strings.Contains(name, "..") || filepath.IsAbs(name) || filepath.VolumeName(name) != "":
-		return fmt.Errorf("binary %q must be a plain file name, not a path", name)
-	}
-	return nil
-}
-
 // NotFoundError says where a binary was looked for.
 type NotFoundError struct {
 	Binary string
@@ -86,7 +75,7 @@ func (e *NotFoundError) Error() string {
 // Resolve finds {binary}-{triple}[.exe], then {binary}[.exe], in each
 // folder in order.
 func Resolve(binary string, dirs []string) (string, error) {
-	if err := ValidBinaryName(binary); err != nil {
+	if err := config.CheckBinary(binary); err != nil {
 		return "", err
 	}
 	names := []string{binary + "-" + proc.HostTriple() + proc.ExeSuffix(), binary + proc.ExeSuffix()}

@@ -49,7 +49,7 @@ type Deps struct {
 	Config     config.Config
 	ConfigFile string        // the outrigger.toml settings are saved to
 	Store      *config.Store // edits outrigger.toml; nil: settings cannot be saved
-	LogDir     string // "open log folder"
+	LogDir     string        // "open log folder"
 	Logger     *slog.Logger
 	// Shutdown is the quit work (disable restarts, stop everything); the UI
 	// shows a progress dialog while it runs, then quits the app.

@@ -457,6 +457,9 @@ func (d *decoder) place(e *Error, f File) {
 		if e.Line == 0 { // e.g. gateway_url missing in connected mode
 			e.Line = d.lines.at("mode")
 		}
+		if e.Line == 0 {
+			e.Msg += " (a built-in default, not written in the file)"
+		}
 		return
 	}
 	idx, ok := d.first[e.Sidecar]
@@ -465,6 +468,9 @@ func (d *decoder) place(e *Error, f File) {
 	}
 	if ok {
 		e.Line = d.lines.at(append([]string{"sidecar", elem(idx)}, keyPath...)...)
+	}
+	if e.Line == 0 {
+		e.Msg += " (a built-in default, not written in the file)"
 	}
 }
 

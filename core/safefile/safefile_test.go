@@ -1,0 +1,77 @@
+package safefile
+
+import (
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+func TestWrite(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "sub", "state.json")
+	if err := Write(p, []byte("one"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := Write(p, []byte("two"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(p)
+	st, _ := os.Stat(p)
+	if string(b) != "two" || (st.Mode().Perm() != 0o600 && runtime.GOOS != "windows") {
+		t.Errorf("%q %o", b, st.Mode().Perm())
+	}
+	entries, _ := os.ReadDir(filepath.Dir(p))
+	for _, e := range entries {
+		if strings.Contains(e.Name(), ".tmp-") {
+			t.Errorf("temp file left: %s", e.Name())
+		}
+	}
+	// A symlink is followed and kept.
+	target := filepath.Join(dir, "real.toml")
+	link := filepath.Join(dir, "link.toml")
+	if err := os.WriteFile(target, []byte("old"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(target, link); err != nil {
+		t.Skip("no symlinks:", err)
+	}
+	if err := Write(link, []byte("new"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if fi, _ := os.Lstat(link); fi.Mode()&os.ModeSymlink == 0 {
+		t.Error("symlink replaced by a file")
+	}
+	if b, _ := os.ReadFile(target); string(b) != "new" {
+		t.Errorf("target %q", b)
+	}
+}
+
+func TestSetAside(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "outrigger.toml")
+	if err := os.WriteFile(p, []byte("mode = [\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a, err := SetAside(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(a); err != nil || string(b) != "mode = [\n" || !strings.HasPrefix(a, p+".corrupt-") {
+		t.Fatalf("set-aside file %s: %v %q", a, err, b)
+	}
+	if _, err := os.Stat(p); !os.IsNotExist(err) {
+		t.Errorf("original still there: %v", err)
+	}
+	// Twice within a second: a distinct name.
+	if err := os.WriteFile(p, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := SetAside(p); err != nil || b == a {
+		t.Errorf("%v %s %s", err, a, b)
+	}
+	// Nothing there: nothing to do.
+	if b, err := SetAside(p); b != "" || err != nil {
+		t.Errorf("missing file: %q %v", b, err)
+	}
+}

@@ -68,8 +68,10 @@ type settingsPanel struct {
 	saved    *widget.Label
 	where    *canvas.Text
 
-	name  string
-	base  config.Spec // the spec being edited, as it was loaded
+	name      string
+	base      config.Spec // the spec being edited, as it was loaded
+	knownForm *widget.Form
+	knownOn   bool // the seed's workflow variables are offered (not for xgen-embedding, which reads none of them)
 	rules map[*widget.Entry]func(string) error
 
 	// saveHook, when set (tests), replaces the restart question's answer.
@@ -116,11 +118,12 @@ func newSettingsPanel(u *UI) *settingsPanel {
 	envForm := widget.NewForm()
 	for _, k := range knownEnv {
 		e := s.entry(validateEnvValue)
-		e.SetPlaceHolder(k.Hint)
+		e.SetPlaceHolder("not set (for example " + k.Hint + ")")
 		e.OnChanged = func(string) { s.changed() }
 		s.known[k.Key] = e
 		envForm.Append(k.Key, e)
 	}
+	s.knownForm = envForm
 	s.extra = container.NewVBox()
 	add := widget.NewButtonWithIcon("Add variable", theme.ContentAddIcon(), func() {
 		r := s.addRow("", "", false)
@@ -247,20 +250,29 @@ func (s *settingsPanel) load(name string) {
 		return
 	}
 	s.name, s.base = name, sp.Clone()
+	s.knownOn = name != "xgen-embedding"
+	if s.knownOn {
+		s.knownForm.Show()
+	} else {
+		s.knownForm.Hide()
+	}
 	s.port.SetText(strconv.Itoa(sp.Port))
 	s.auto.SetChecked(sp.AutoStart)
 	s.policy.SetSelectedIndex(max(0, slices.Index(policies, sp.Restart.Policy)))
 	s.retries.SetText(strconv.Itoa(sp.Restart.MaxRetries))
 	s.startup.SetText(shortDuration(sp.StartupTimeout))
 	for _, k := range knownEnv {
-		s.known[k.Key].SetText(sp.Env[k.Key])
+		s.known[k.Key].SetText("")
+		if s.knownOn {
+			s.known[k.Key].SetText(sp.Env[k.Key])
+		}
 	}
 	s.extra.RemoveAll()
 	s.rows = nil
 	defaults := defaultSpec(name)
 	keys := slices.Sorted(maps.Keys(sp.Env))
 	for _, k := range keys {
-		if isKnownEnv(k) {
+		if s.knownOn && isKnownEnv(k) {
 			continue
 		}
 		_, fixed := defaults.Env[k]
@@ -386,7 +398,7 @@ func (s *settingsPanel) edited() (config.Spec, []string) {
 		if !check("Variable name", r.key) || !check(k, r.value) {
 			continue
 		}
-		if seen[k] || isKnownEnv(k) {
+		if seen[k] || s.knownOn && isKnownEnv(k) {
 			probs = append(probs, fmt.Sprintf("%s is set twice", k))
 			continue
 		}
@@ -463,7 +475,7 @@ func (s *settingsPanel) statusChanged() {
 		text = s.name + " is running: saved changes apply when it restarts."
 	}
 	setLabel(s.note, text)
-	if w := "Saved to " + where + " — the previous version is kept as " + filepath.Base(where) + ".bak"; s.where.Text != w {
+	if w := "Saving writes " + where + " and keeps the previous version as " + filepath.Base(where) + ".bak"; s.where.Text != w {
 		s.where.Text = w
 		s.where.Color = colorOf(theme.ColorNamePlaceHolder)
 		s.where.Refresh()

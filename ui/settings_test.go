@@ -164,3 +164,35 @@ func TestSettingsSaveRoundTrip(t *testing.T) {
 		}
 	})
 }
+
+// Issue 15 item 7: Revert works while a field is invalid; the footer does
+// not claim a save before one; placeholders read as "not set"; the
+// workflow's variables are not offered for xgen-embedding.
+func TestSettingsPanelHonest(t *testing.T) {
+	r := newRig(t, nil, fixtureSpec(t, "alpha"), fixtureSpec(t, "xgen-embedding"))
+	s := r.ui.sets
+	onUI(func() {
+		s.selectSidecar("alpha")
+		if strings.Contains(s.where.Text, "Saved") {
+			t.Errorf("footer claims a save before one: %q", s.where.Text)
+		}
+		if ph := s.known["POSTGRES_HOST"].PlaceHolder; !strings.Contains(ph, "not set") {
+			t.Errorf("placeholder looks like a value: %q", ph)
+		}
+		s.port.SetText("not a port")
+		if s.revert.Disabled() {
+			t.Error("Revert disabled while a field is invalid")
+		}
+		test.Tap(s.revert)
+		if s.port.Text == "not a port" || s.probBox.Visible() {
+			t.Errorf("Revert did not restore: %q", s.port.Text)
+		}
+		if !s.knownForm.Visible() {
+			t.Error("workflow variables hidden for alpha")
+		}
+		s.selectSidecar("xgen-embedding")
+		if s.knownForm.Visible() {
+			t.Error("POSTGRES_HOST/REDIS_HOST/PROMPTS_CSV_PATH offered for xgen-embedding")
+		}
+	})
+}

@@ -202,4 +202,3 @@ func flatten(err error) []error {
 	}
 	return []error{err}
 }
-

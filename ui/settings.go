@@ -65,6 +65,9 @@ type settingsPanel struct {
 	note     *widget.Label
 	save     *widget.Button
 	revert   *widget.Button
+	reload   *widget.Button // shown when the file was changed outside Outrigger
+	add      *widget.Button
+	scroll   *container.Scroll
 	saved    *widget.Label
 	where    *canvas.Text
 
@@ -125,14 +128,15 @@ func newSettingsPanel(u *UI) *settingsPanel {
 	}
 	s.knownForm = envForm
 	s.extra = container.NewVBox()
-	add := widget.NewButtonWithIcon("Add variable", theme.ContentAddIcon(), func() {
+	s.add = widget.NewButtonWithIcon("Add variable", theme.ContentAddIcon(), func() {
 		r := s.addRow("", "", false)
 		s.changed()
+		s.scroll.ScrollToBottom() // the new row sits just above the button, at the end
 		if s.u.win != nil {
 			s.u.win.Canvas().Focus(r.key)
 		}
 	})
-	add.Importance = widget.LowImportance
+	s.add.Importance = widget.LowImportance
 
 	s.probIcon = widget.NewIcon(theme.ErrorIcon())
 	s.problems = widget.NewLabel("")
@@ -148,6 +152,8 @@ func newSettingsPanel(u *UI) *settingsPanel {
 	s.save = widget.NewButtonWithIcon("Save", theme.DocumentSaveIcon(), s.doSave)
 	s.save.Importance = widget.HighImportance
 	s.revert = widget.NewButtonWithIcon("Revert", theme.ContentUndoIcon(), func() { s.load(s.name) })
+	s.reload = widget.NewButtonWithIcon("Reload from file", theme.ViewRefreshIcon(), s.doReload)
+	s.reload.Hide()
 
 	secrets := canvas.NewText("Values of variables whose name contains PASSWORD, SECRET, TOKEN or KEY are hidden.", colorOf(theme.ColorNamePlaceHolder))
 	secrets.TextSize = theme.CaptionTextSize()
@@ -157,12 +163,13 @@ func newSettingsPanel(u *UI) *settingsPanel {
 		section("Environment"),
 		envForm,
 		s.extra,
-		container.NewHBox(add, layout.NewSpacer(), container.NewCenter(secrets)),
+		container.NewHBox(s.add, layout.NewSpacer(), container.NewCenter(secrets)),
 	)
+	s.scroll = container.NewVScroll(container.NewPadded(body))
 	bar := container.NewBorder(nil, nil, container.NewHBox(widget.NewLabel("Sidecar"), minWidth(200, s.picker)), nil, s.note)
-	actions := container.NewBorder(nil, container.NewPadded(s.where), nil, container.NewHBox(s.saved, s.revert, s.save), s.probBox)
+	actions := container.NewBorder(nil, container.NewPadded(s.where), nil, container.NewHBox(s.saved, s.reload, s.revert, s.save), s.probBox)
 	s.root = container.NewBorder(container.NewPadded(bar), opaqueBar(container.NewPadded(actions)), nil, nil,
-		container.NewVScroll(container.NewPadded(body)))
+		s.scroll)
 	if len(u.names) > 0 {
 		s.picker.SetSelected(u.names[0])
 	}
@@ -232,9 +239,15 @@ func (s *settingsPanel) selectSidecar(name string) {
 	}
 }
 
-// spec returns the spec the supervisor has for name (falling back to the
-// configuration).
+// spec returns name's spec as the settings file has it, else as the
+// supervisor runs it (a sidecar not in the file), else from the
+// configuration the app started with.
 func (s *settingsPanel) spec(name string) (config.Spec, bool) {
+	if s.u.d.Store != nil {
+		if sp, ok := s.u.d.Store.Config().Sidecar(name); ok {
+			return sp, true
+		}
+	}
 	if s.u.d.Sup != nil {
 		if sp, ok := s.u.d.Sup.Spec(name); ok {
 			return sp, true
@@ -280,6 +293,7 @@ func (s *settingsPanel) load(name string) {
 	}
 	s.saved.SetText("")
 	s.probBox.Hide()
+	s.reload.Hide()
 	s.changed()
 }
 
@@ -467,6 +481,9 @@ func (s *settingsPanel) statusChanged() {
 		return
 	}
 	where := s.u.d.ConfigFile
+	if s.u.d.Store != nil {
+		where = s.u.d.Store.Path()
+	}
 	if where == "" {
 		where = "outrigger.toml"
 	}
@@ -518,9 +535,15 @@ func saveSpec(store *config.Store, sp config.Spec) error {
 
 func (s *settingsPanel) afterSave(name string, sp config.Spec, err error) {
 	if err != nil {
-		s.problems.SetText("Could not save: " + err.Error())
-		s.probBox.Show()
 		s.changed()
+		msg := "Could not save: " + err.Error()
+		if errors.Is(err, config.ErrChangedOnDisk) {
+			msg = "Not saved: " + filepath.Base(s.u.d.Store.Path()) + " was changed outside Outrigger since it was loaded, " +
+				"in " + name + "'s settings too. Reload from file to see that change (your edits here are dropped)."
+			s.reload.Show()
+		}
+		s.problems.SetText(msg)
+		s.probBox.Show()
 		return
 	}
 	for i := range s.u.d.Config.Sidecars {
@@ -558,6 +581,23 @@ func (s *settingsPanel) afterSave(name string, sp config.Spec, err error) {
 				restart()
 			}
 		}, s.u.win)
+}
+
+// doReload reads the settings file again after an outside change and
+// shows what it now says. UI thread; the file is read off it.
+func (s *settingsPanel) doReload() {
+	store := s.u.d.Store
+	go func() {
+		err := store.Reload()
+		s.u.do(func() {
+			if err != nil {
+				s.problems.SetText("Could not reload: " + err.Error())
+				s.probBox.Show()
+				return
+			}
+			s.load(s.name)
+		})
+	}()
 }
 
 // shortDuration writes d the way a person would type it: "60s", "2m",

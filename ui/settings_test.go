@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 
 	"outrigger/core/config"
@@ -195,4 +196,62 @@ func TestSettingsPanelHonest(t *testing.T) {
 			t.Error("POSTGRES_HOST/REDIS_HOST/PROMPTS_CSV_PATH offered for xgen-embedding")
 		}
 	})
+}
+
+// A new variable row is scrolled into view.
+func TestSettingsNewRowVisible(t *testing.T) {
+	r := newRig(t, nil, fixtureSpec(t, "alpha"))
+	s := r.ui.sets
+	w := test.NewTempWindow(t, s.root)
+	w.Resize(fyne.NewSize(700, 360))
+	onUI(func() {
+		s.selectSidecar("alpha")
+		for i := range 6 {
+			test.Tap(s.add)
+			s.scroll.Content.Refresh() // lay out as the painter would
+			row := s.rows[len(s.rows)-1].root
+			body := s.scroll.Content.(*fyne.Container).Objects[0]
+			top := body.Position().Y + s.extra.Position().Y + row.Position().Y
+			bottom := top + row.Size().Height
+			if top < s.scroll.Offset.Y || bottom > s.scroll.Offset.Y+s.scroll.Size().Height+1 {
+				t.Fatalf("row %d at %v..%v, the visible area is %v..%v", i+1, top, bottom, s.scroll.Offset.Y, s.scroll.Offset.Y+s.scroll.Size().Height)
+			}
+		}
+	})
+}
+
+// A change made to the same sidecar in an editor meanwhile is not
+// overwritten: the save is refused, Reload from file shows it.
+func TestSettingsOutsideEditNotLost(t *testing.T) {
+	r := newRig(t, nil, fixtureSpec(t, "alpha"))
+	s := r.ui.sets
+	var port int
+	onUI(func() {
+		s.selectSidecar("alpha")
+		port = s.base.Port
+		s.auto.SetChecked(false)
+		test.Tap(s.save)
+	})
+	r.until("first save", func() bool { return s.saved.Text == "Saved" })
+	data, err := os.ReadFile(r.file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	outside := strings.Replace(string(data), "port = "+itoa(port), "port = "+itoa(port+7), 1)
+	if outside == string(data) {
+		t.Fatalf("no port in\n%s", data)
+	}
+	if err := os.WriteFile(r.file, []byte(outside), 0o600); err != nil { // the second writer
+		t.Fatal(err)
+	}
+	onUI(func() {
+		s.auto.SetChecked(true)
+		test.Tap(s.save)
+	})
+	r.until("refused", func() bool { return s.reload.Visible() && strings.Contains(s.problems.Text, "changed outside") })
+	if b, _ := os.ReadFile(r.file); string(b) != outside {
+		t.Fatal("the outside edit was overwritten")
+	}
+	onUI(func() { test.Tap(s.reload) })
+	r.until("reloaded", func() bool { return s.port.Text == itoa(port+7) && !s.reload.Visible() })
 }

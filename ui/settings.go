@@ -75,7 +75,7 @@ type settingsPanel struct {
 	base      config.Spec // the spec being edited, as it was loaded
 	knownForm *widget.Form
 	knownOn   bool // the seed's workflow variables are offered (not for xgen-embedding, which reads none of them)
-	rules map[*widget.Entry]func(string) error
+	rules     map[*widget.Entry]func(string) error
 
 	// saveHook, when set (tests), replaces the restart question's answer.
 	askRestart func(name string, restart func())

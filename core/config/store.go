@@ -179,13 +179,16 @@ func (s *Store) Update(fn func(*File) error) error {
 	if bytes.Equal(old, data) {
 		return nil
 	}
+	cannot := func(err error) error {
+		return fmt.Errorf("config: cannot save %s (the folder %s must be writable): %w", s.path, filepath.Dir(s.path), err)
+	}
 	if old != nil {
 		if err := safefile.Write(s.path+".bak", old, 0o600); err != nil {
-			return fmt.Errorf("config: cannot save %s: keeping the previous version failed: %w", s.path, err)
+			return cannot(fmt.Errorf("keeping the previous version: %w", err))
 		}
 	}
 	if err := safefile.Write(s.path, data, 0o600); err != nil {
-		return fmt.Errorf("config: cannot save %s (the folder %s must be writable): %w", s.path, filepath.Dir(s.path), err)
+		return cannot(err)
 	}
 	prev := s.cfg
 	s.cfg, s.file, s.sum = cfg, f, sha256.Sum256(data)

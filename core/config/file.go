@@ -5,8 +5,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
+	"maps"
 	"reflect"
 	"slices"
 	"strconv"
@@ -152,14 +151,11 @@ func ReadFile(path string) (File, error) {
 // error: the defaults). On error the Config is Defaults(), so a caller may
 // report the error and carry on, and the File is what could be decoded.
 func Load(path string) (Config, File, error) {
-	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return Defaults(), File{}, nil
-	}
+	data, err := readFile(path)
 	if err != nil {
 		return Defaults(), File{}, fmt.Errorf("config: %w", err)
 	}
-	return load(path, data)
+	return loadData(path, data)
 }
 
 func load(file string, data []byte) (Config, File, error) {
@@ -176,15 +172,14 @@ func load(file string, data []byte) (Config, File, error) {
 	d := &decoder{file: file, lines: ln, md: &md}
 	var f File
 	d.table(top, reflect.ValueOf(&f).Elem(), at{})
-	d.names(&f)
 	schema := map[string]bool{}
 	for _, e := range d.errs {
 		schema[e.Sidecar+"\x00"+e.Key] = true
 	}
-	c, errs := merge(Defaults(), d.mergeable(f))
+	c, errs := merge(Defaults(), d.names(f))
 	for _, e := range errs {
 		if !schema[e.Sidecar+"\x00"+e.Key] {
-			d.place(e, f)
+			d.place(e)
 			d.errs = append(d.errs, e)
 		}
 	}
@@ -222,164 +217,129 @@ type decoder struct {
 	first map[string]int // sidecar name → its index, for place
 }
 
-// at is the position and naming context of one value.
+// at is where a value is: its path for the line lookup ("sidecar", "#0",
+// "restart", "policy"), the sidecar's label and the key relative to it.
 type at struct {
-	path    []string // for the line lookup: sidecar #0 restart policy
-	sidecar string   // label for messages
-	key     string   // dotted key relative to the sidecar / top level
+	path         []string
+	sidecar, key string
 }
 
 func (a at) child(k string) at {
-	key := k
-	if a.key != "" {
-		key = a.key + "." + k
-	}
-	return at{path: append(append([]string(nil), a.path...), k), sidecar: a.sidecar, key: key}
+	return at{append(slices.Clip(a.path), k), a.sidecar, strings.TrimPrefix(a.key+"."+k, ".")}
 }
 
 func (d *decoder) errorf(a at, format string, args ...any) {
-	d.errs = append(d.errs, &Error{File: d.file, Line: d.lines.at(a.path...), Sidecar: a.sidecar, Key: a.key,
+	d.errs = append(d.errs, &Error{File: d.file, Line: d.lines.at(a.path...), Sidecar: a.sidecar, Key: clip(a.key),
 		Msg: fmt.Sprintf(format, args...)})
 }
 
 var durationType = reflect.TypeOf(Duration{})
 
 // table decodes the TOML table t into the struct v, whose toml tags are
-// the keys it knows.
+// the keys it knows, in file order.
 func (d *decoder) table(t map[string]toml.Primitive, v reflect.Value, a at) {
-	fields := map[string]reflect.Value{}
 	var known []string
 	for i := range v.NumField() {
-		k := v.Type().Field(i).Tag.Get("toml")
-		fields[k] = v.Field(i)
-		known = append(known, k)
+		known = append(known, v.Type().Field(i).Tag.Get("toml"))
 	}
-	keys := make([]string, 0, len(t))
-	for k := range t {
-		keys = append(keys, k)
-	}
-	slices.SortFunc(keys, func(x, y string) int {
-		return cmp.Or(cmp.Compare(d.lines.at(a.child(x).path...), d.lines.at(a.child(y).path...)), strings.Compare(x, y))
-	})
-	for _, k := range keys {
-		if f, ok := fields[k]; ok {
-			d.value(t[k], f, a.child(k))
+	line := func(k string) int { return d.lines.at(a.child(k).path...) }
+	for _, k := range slices.SortedFunc(maps.Keys(t), func(x, y string) int { return cmp.Or(line(x)-line(y), strings.Compare(x, y)) }) {
+		if i := slices.Index(known, k); i >= 0 {
+			d.value(t[k], v.Field(i), a.child(k))
 			continue
 		}
 		full := a.child(k).key
 		if a.sidecar != "" {
 			full = "sidecar." + full
 		}
-		msg := fmt.Sprintf("unknown key %q", clip(full))
+		msg := fmt.Sprintf("unknown key %q (known keys: %s)", clip(full), strings.Join(known, ", "))
 		if s := suggest(k, known); s != "" {
-			msg += fmt.Sprintf(" (did you mean %q?)", s)
-		} else {
-			msg += " (known keys: " + strings.Join(known, ", ") + ")"
+			msg = fmt.Sprintf("unknown key %q (did you mean %q?)", clip(full), s)
 		}
-		c := a.child(k)
-		d.errs = append(d.errs, &Error{File: d.file, Line: d.lines.at(c.path...), Sidecar: a.sidecar, Key: clip(c.key), Msg: msg, keyInMsg: true})
+		d.errorf(a.child(k), "%s", msg)
+		d.errs[len(d.errs)-1].keyInMsg = true
 	}
 }
 
-// value decodes one key into the field f, after checking the TOML type so
-// that a wrong one is named in words.
+// value decodes one key into the field f with the library, after checking
+// the TOML type so that a wrong one is named in words.
 func (d *decoder) value(p toml.Primitive, f reflect.Value, a at) {
 	var raw any
 	_ = d.md.PrimitiveDecode(p, &raw)
 	t := f.Type()
-	switch {
-	case t == reflect.TypeOf([]SidecarFile(nil)):
-		d.sidecars(p, raw, f, a)
-		return
-	case t.Kind() == reflect.Map: // env: numbers and booleans are kept as their text (REDIS_PORT = 6379)
-		m, ok := raw.(map[string]any)
-		if !ok {
-			d.errorf(a, "must be a table, for example %s = { ... } or [sidecar.%s], got %s", a.key, a.key, describe(raw))
-			return
-		}
-		env := make(map[string]string, len(m))
-		for k, v := range m {
-			switch v.(type) {
-			case string, int64, float64, bool:
-				env[k] = fmt.Sprint(v)
-			default:
-				d.errorf(a.child(k), "must be a string, got %s", describe(v))
-			}
-		}
-		f.Set(reflect.ValueOf(env))
-		return
-	case t.Kind() == reflect.Pointer && t.Elem().Kind() == reflect.Struct && t.Elem() != durationType:
-		var sub map[string]toml.Primitive
-		if _, ok := raw.(map[string]any); !ok || d.md.PrimitiveDecode(p, &sub) != nil {
-			d.errorf(a, "must be a table, for example %s = { ... } or [sidecar.%s], got %s", a.key, a.key, describe(raw))
-			return
-		}
-		v := reflect.New(t.Elem())
-		d.table(sub, v.Elem(), a)
-		f.Set(v)
-		return
-	}
-	if msg := wrongType(t, raw); msg != "" {
-		d.errorf(a, "%s", msg)
-		return
-	}
-	v := reflect.New(t)
-	if err := d.md.PrimitiveDecode(p, v.Interface()); err != nil {
-		var pe toml.ParseError
-		if errors.As(err, &pe) {
-			err = errors.New(pe.Message)
-		}
-		d.errorf(a, "%s", clip(err.Error()))
-		return
-	}
-	f.Set(v.Elem())
-}
-
-// wrongType says how raw does not fit the Go type t, or "".
-func wrongType(t reflect.Type, raw any) string {
 	if t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	ok := false
-	want := ""
+	m, isTable := raw.(map[string]any)
+	arr, isArr := raw.([]any)
+	ok, want := false, ""
 	switch {
+	case f.Type() == reflect.TypeOf([]SidecarFile(nil)):
+		d.sidecars(p, raw, f, a)
+		return
+	case (t.Kind() == reflect.Struct || t.Kind() == reflect.Map) && t != durationType:
+		if !isTable {
+			d.errorf(a, "must be a table, for example %s = { ... } or [sidecar.%s], got %s", a.key, a.key, describe(raw))
+		} else if t.Kind() == reflect.Map { // env: numbers and booleans are kept as their text (REDIS_PORT = 6379)
+			env := make(map[string]string, len(m))
+			for k, v := range m {
+				switch v.(type) {
+				case string, int64, float64, bool:
+				default:
+					d.errorf(a.child(k), "must be a string, got %s", describe(v))
+				}
+				env[k] = fmt.Sprint(v)
+			}
+			f.Set(reflect.ValueOf(env))
+		} else {
+			var sub map[string]toml.Primitive
+			_ = d.md.PrimitiveDecode(p, &sub)
+			v := reflect.New(t)
+			d.table(sub, v.Elem(), a)
+			f.Set(v)
+		}
+		return
 	case t == durationType:
 		_, ok = raw.(string)
-		want = `a duration string such as "500ms" or "1m30s"`
+		want = `a duration string such as "500ms" or "1m30s", got ` + describe(raw)
 		if n, isInt := raw.(int64); isInt {
-			return fmt.Sprintf("must be %s, got %s; write a string with a unit, for example \"%ds\"", want, describe(raw), n)
+			want += fmt.Sprintf("; write a string with a unit, for example \"%ds\"", n)
 		}
 	case t.Kind() == reflect.Slice:
-		arr, isArr := raw.([]any)
 		if s, isStr := raw.(string); isStr {
-			return fmt.Sprintf("must be an array of strings, for example [%q], got a single string", clip(s))
-		} else if !isArr {
-			return "must be an array of strings, got " + describe(raw)
+			d.errorf(a, "must be an array of strings, for example [%q], got a single string", clip(s))
+			return
 		}
+		ok, want = isArr, "an array of strings, got "+describe(raw)
 		for i, e := range arr {
-			if _, isStr := e.(string); !isStr {
-				return fmt.Sprintf("must be an array of strings; element %d is %s", i+1, describe(e))
+			if _, isStr := e.(string); !isStr && ok {
+				ok, want = false, fmt.Sprintf("an array of strings; element %d is %s", i+1, describe(e))
 			}
 		}
-		return ""
-	case t.Kind() == reflect.String:
-		_, ok = raw.(string)
-		want = "a string"
-	case t.Kind() == reflect.Bool:
-		_, ok = raw.(bool)
-		want = "true or false"
-	case t.Kind() == reflect.Int:
-		_, ok = raw.(int64)
-		want = "an integer"
 	case t.Kind() == reflect.Float64:
 		_, isInt := raw.(int64)
 		_, isFloat := raw.(float64)
-		ok, want = isInt || isFloat, "a number"
+		ok, want = isInt || isFloat, "a number, got "+describe(raw)
+	default: // string, bool, int
+		_, isStr := raw.(string)
+		_, isBool := raw.(bool)
+		_, isInt := raw.(int64)
+		ok = map[reflect.Kind]bool{reflect.String: isStr, reflect.Bool: isBool, reflect.Int: isInt}[t.Kind()]
+		want = map[reflect.Kind]string{reflect.String: "a string", reflect.Bool: "true or false", reflect.Int: "an integer"}[t.Kind()] +
+			", got " + describe(raw)
 	}
-	if ok {
-		return ""
+	v := reflect.New(f.Type())
+	var pe toml.ParseError
+	switch err := d.md.PrimitiveDecode(p, v.Interface()); {
+	case !ok:
+		d.errorf(a, "must be %s", want)
+	case errors.As(err, &pe):
+		d.errorf(a, "%s", clip(pe.Message))
+	case err != nil:
+		d.errorf(a, "%s", clip(err.Error()))
+	default:
+		f.Set(v.Elem())
 	}
-	return fmt.Sprintf("must be %s, got %s", want, describe(raw))
 }
 
 // sidecars decodes the [[sidecar]] tables. Each is labelled by its name
@@ -387,15 +347,15 @@ func wrongType(t reflect.Type, raw any) string {
 func (d *decoder) sidecars(p toml.Primitive, raw any, f reflect.Value, a at) {
 	var tables []map[string]toml.Primitive
 	if err := d.md.PrimitiveDecode(p, &tables); err != nil {
-		if arr, ok := raw.([]any); ok {
-			for i, e := range arr {
-				if _, ok := e.(map[string]any); !ok {
-					d.errorf(a.child(elem(i)), "each sidecar must be a table, got %s", describe(e))
-				}
+		arr, _ := raw.([]any)
+		for i, e := range arr {
+			if _, ok := e.(map[string]any); !ok {
+				d.errorf(a.child(elem(i)), "each sidecar must be a table, got %s", describe(e))
 			}
-			return
 		}
-		d.errorf(a, "must be an array of tables, written [[sidecar]] (one per sidecar), got %s", describe(raw))
+		if arr == nil {
+			d.errorf(a, "must be an array of tables, written [[sidecar]] (one per sidecar), got %s", describe(raw))
+		}
 		return
 	}
 	if len(tables) == 0 {
@@ -403,21 +363,23 @@ func (d *decoder) sidecars(p toml.Primitive, raw any, f reflect.Value, a at) {
 	}
 	out := make([]SidecarFile, len(tables))
 	for i, t := range tables {
-		sa := at{path: []string{"sidecar", elem(i)}, sidecar: "#" + strconv.Itoa(i+1)}
-		var name string
-		if n, ok := t["name"]; ok && d.md.PrimitiveDecode(n, &name) == nil && checkName(name) == "" {
-			sa.sidecar = name
+		sa := at{[]string{"sidecar", elem(i)}, "#" + strconv.Itoa(i+1), ""}
+		if n, ok := t["name"]; ok && d.md.PrimitiveDecode(n, &sa.sidecar) == nil && checkName(sa.sidecar) != "" {
+			sa.sidecar = "#" + strconv.Itoa(i+1)
 		}
 		d.table(t, reflect.ValueOf(&out[i]).Elem(), sa)
 	}
 	f.Set(reflect.ValueOf(out))
 }
 
-// names reports sidecars without a name and names declared twice.
-func (d *decoder) names(f *File) {
+// names reports sidecars without a name and names declared twice, and
+// returns f without them, so that the merge does not report them again.
+func (d *decoder) names(f File) File {
 	d.first = map[string]int{}
+	keep := f
+	keep.Sidecars = nil
 	for i, sf := range f.Sidecars {
-		a := at{path: []string{"sidecar", elem(i)}, sidecar: "#" + strconv.Itoa(i+1)}
+		a := at{[]string{"sidecar", elem(i)}, "#" + strconv.Itoa(i+1), ""}
 		switch j, dup := d.first[sf.Name]; {
 		case sf.Name == "":
 			d.errorf(a, "has no name (add name = \"...\")")
@@ -426,17 +388,6 @@ func (d *decoder) names(f *File) {
 			d.errorf(a, "declared twice (first at line %d); put all its keys in one [[sidecar]]", d.lines.at("sidecar", elem(j)))
 		default:
 			d.first[sf.Name] = i
-		}
-	}
-}
-
-// mergeable is f without the entries names reported, so the merge does
-// not report them again.
-func (d *decoder) mergeable(f File) File {
-	keep := f
-	keep.Sidecars = nil
-	for i, sf := range f.Sidecars {
-		if j, ok := d.first[sf.Name]; ok && j == i {
 			keep.Sidecars = append(keep.Sidecars, sf)
 		}
 	}
@@ -444,30 +395,22 @@ func (d *decoder) mergeable(f File) File {
 }
 
 // place sets e's file and, when the key is in the file, its line.
-func (d *decoder) place(e *Error, f File) {
+func (d *decoder) place(e *Error) {
 	e.File = d.file
-	keyPath := strings.Split(e.Key, ".")
-	if e.Key == "" {
-		keyPath = nil
+	var path []string
+	if idx, ok := d.first[e.Sidecar]; ok {
+		path = []string{"sidecar", elem(idx)}
+	} else if n, err := strconv.Atoi(strings.TrimPrefix(e.Sidecar, "#")); err == nil && n >= 1 {
+		path = []string{"sidecar", elem(n - 1)}
 	}
-	if e.Sidecar == "" {
-		if len(keyPath) > 0 {
-			e.Line = d.lines.at(keyPath...)
-		}
-		if e.Line == 0 { // e.g. gateway_url missing in connected mode
-			e.Line = d.lines.at("mode")
-		}
-		if e.Line == 0 {
-			e.Msg += " (a built-in default, not written in the file)"
-		}
-		return
+	if e.Key != "" {
+		path = append(path, strings.Split(e.Key, ".")...)
 	}
-	idx, ok := d.first[e.Sidecar]
-	if n, err := strconv.Atoi(strings.TrimPrefix(e.Sidecar, "#")); !ok && err == nil && n >= 1 {
-		idx, ok = n-1, true
+	if e.Sidecar == "" || path != nil && path[0] == "sidecar" {
+		e.Line = d.lines.at(path...)
 	}
-	if ok {
-		e.Line = d.lines.at(append([]string{"sidecar", elem(idx)}, keyPath...)...)
+	if e.Line == 0 && e.Sidecar == "" { // e.g. gateway_url missing in connected mode
+		e.Line = d.lines.at("mode")
 	}
 	if e.Line == 0 {
 		e.Msg += " (a built-in default, not written in the file)"
@@ -479,17 +422,11 @@ func describe(v any) string {
 	switch x := v.(type) {
 	case string:
 		return fmt.Sprintf("a string (%q)", clip(x))
-	case int64:
-		return fmt.Sprintf("an integer (%d)", x)
-	case float64:
-		return fmt.Sprintf("a float (%g)", x)
-	case bool:
-		return fmt.Sprintf("a boolean (%t)", x)
+	case int64, float64, bool:
+		return fmt.Sprintf("%s (%v)", map[string]string{"int64": "an integer", "float64": "a float", "bool": "a boolean"}[fmt.Sprintf("%T", v)], x)
 	case time.Time:
 		return "a date-time (" + x.String() + ")"
-	case []map[string]any:
-		return "an array of tables"
-	case []any:
+	case []map[string]any, []any:
 		return "an array"
 	case map[string]any:
 		return "a table"

@@ -2,7 +2,6 @@ package config
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -19,17 +18,16 @@ import (
 // is written. Call Reload to take the other change in, then edit again.
 var ErrChangedOnDisk = errors.New("the settings file was changed outside Outrigger since it was loaded")
 
-// Store owns outrigger.toml: its path, the current Config and File, and
-// saving. Editors (the settings panel, the mode controller, the control
-// API) change the file only through Update; nobody else reads or writes it.
+// Store owns outrigger.toml: its path, the current Config, and saving.
+// Editors (the settings panel, the mode controller, the control API)
+// change the file only through Update; nobody else reads or writes it.
 // Subscribers learn of each new Config. Safe for concurrent use.
 type Store struct {
 	path string
 
 	mu   sync.Mutex
 	cfg  Config
-	file File
-	sum  [sha256.Size]byte // of the bytes last read or written; the zero sum: no file
+	data []byte // the file as last read or written; nil: no file
 	subs map[chan Config]struct{}
 }
 
@@ -57,49 +55,47 @@ func Open(path string, setAside bool) (*Store, error) {
 	s := &Store{path: path, subs: map[chan Config]struct{}{}}
 	err := s.read()
 	var ce *Error
-	if err == nil || !errors.As(err, &ce) || !setAside {
-		if err != nil {
-			return nil, err
-		}
+	if err != nil && (!errors.As(err, &ce) || !setAside) {
+		return nil, err
+	} else if err == nil {
 		return s, nil
 	}
 	moved, merr := safefile.SetAside(path)
 	if merr != nil {
 		return nil, fmt.Errorf("%w; and it could not be set aside: %v", err, merr)
 	}
-	s.cfg, s.file, s.sum = Defaults(), File{}, [sha256.Size]byte{}
+	s.cfg, s.data = Defaults(), nil
 	return s, &CorruptError{Err: err, MovedTo: moved}
 }
 
 // read loads the file into s. Called with mu held, or before s is shared.
 func (s *Store) read() error {
-	data, sum, err := readSum(s.path)
+	data, err := readFile(s.path)
 	if err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
-	cfg, f := Defaults(), File{}
-	if data != nil {
-		if cfg, f, err = load(s.path, data); err != nil {
-			return err
-		}
+	cfg, _, err := loadData(s.path, data)
+	if err == nil {
+		s.cfg, s.data = cfg, data
 	}
-	s.cfg, s.file, s.sum = cfg, f, sum
-	return nil
+	return err
 }
 
-// readSum reads path; a missing file is nil data and the zero sum.
-func readSum(path string) ([]byte, [sha256.Size]byte, error) {
+// readFile reads path; a missing file is nil and no error.
+func readFile(path string) ([]byte, error) {
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, [sha256.Size]byte{}, nil
+		return nil, nil
 	}
-	if err != nil {
-		return nil, [sha256.Size]byte{}, err
+	return data, err
+}
+
+// loadData is load, with nil data (no file) the defaults.
+func loadData(path string, data []byte) (Config, File, error) {
+	if data == nil {
+		return Defaults(), File{}, nil
 	}
-	if len(data) > MaxFileSize { // not hashed whole: it will not load anyway
-		data = data[:MaxFileSize+1]
-	}
-	return data, sha256.Sum256(data), nil
+	return load(path, data)
 }
 
 // Path is the settings file.
@@ -137,38 +133,37 @@ func (s *Store) Reload() error {
 func (s *Store) Update(fn func(*File) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	old, sum, err := readSum(s.path)
+	old, err := readFile(s.path)
 	if err != nil {
 		return fmt.Errorf("config: cannot read %s: %w", s.path, err)
 	}
-	var disk, f File
-	if old != nil {
-		if _, disk, err = load(s.path, old); err != nil && sum != s.sum {
-			return fmt.Errorf("config: not saving %s: %w, and it does not load now: %w", s.path, ErrChangedOnDisk, err)
-		} else if err != nil {
-			return fmt.Errorf("config: not saving %s: %w", s.path, err)
-		}
-		_, f, _ = load(s.path, old) // fn edits its own copy
+	outside := !bytes.Equal(old, s.data) || (old == nil) != (s.data == nil)
+	_, disk, err := loadData(s.path, old)
+	if err != nil && outside {
+		return fmt.Errorf("config: not saving %s: %w, and it does not load now: %w", s.path, ErrChangedOnDisk, err)
+	} else if err != nil {
+		return fmt.Errorf("config: not saving %s: %w", s.path, err)
 	}
-	if sum != s.sum {
-		// Edited outside since it was read: go on only when the parts fn
-		// changes (top-level keys, whole [[sidecar]] entries) are not
-		// parts the other writer changed, so both edits are kept.
-		mine := s.file.clone()
+	if outside {
+		// Go on only when the parts fn changes (top-level keys, whole
+		// [[sidecar]] entries) are not parts the other writer changed, so
+		// that both edits are kept.
+		_, base, _ := loadData(s.path, s.data)
+		_, mine, _ := loadData(s.path, s.data)
 		if err := fn(&mine); err != nil {
 			return err
 		}
-		outside := changedParts(s.file, disk)
-		for part := range changedParts(s.file, mine) {
-			if outside[part] {
+		theirs := changedParts(base, disk)
+		for part := range changedParts(base, mine) {
+			if theirs[part] {
 				return fmt.Errorf("config: not saving %s: %w", s.path, ErrChangedOnDisk)
 			}
 		}
 	}
-	if err := fn(&f); err != nil {
+	if err := fn(&disk); err != nil {
 		return err
 	}
-	data, err := Marshal(f)
+	data, err := Marshal(disk)
 	if err != nil {
 		return err
 	}
@@ -177,8 +172,18 @@ func (s *Store) Update(fn func(*File) error) error {
 		return fmt.Errorf("config: not saving %s, it would not load: %w", s.path, err)
 	}
 	if bytes.Equal(old, data) {
-		return nil
+		data = old
+	} else if err := s.write(old, data); err != nil {
+		return err
 	}
+	prev := s.cfg
+	s.cfg, s.data = cfg, data
+	s.notify(prev)
+	return nil
+}
+
+// write keeps old as path+".bak", then writes data.
+func (s *Store) write(old, data []byte) error {
 	cannot := func(err error) error {
 		return fmt.Errorf("config: cannot save %s (the folder %s must be writable): %w", s.path, filepath.Dir(s.path), err)
 	}
@@ -190,9 +195,6 @@ func (s *Store) Update(fn func(*File) error) error {
 	if err := safefile.Write(s.path, data, 0o600); err != nil {
 		return cannot(err)
 	}
-	prev := s.cfg
-	s.cfg, s.file, s.sum = cfg, f, sha256.Sum256(data)
-	s.notify(prev)
 	return nil
 }
 
@@ -231,23 +233,22 @@ func (s *Store) notify(prev Config) {
 	}
 }
 
-// parts splits a file into what two editors may change independently: each
-// top-level key and each [[sidecar]] entry.
-func parts(f File) map[string]any {
-	m := map[string]any{}
-	v := reflect.ValueOf(f)
-	for i := range v.NumField() {
-		m[v.Type().Field(i).Name] = v.Field(i).Interface()
-	}
-	delete(m, "Sidecars")
-	for _, sc := range f.Sidecars {
-		m["sidecar "+sc.Name] = sc
-	}
-	return m
-}
-
-// changedParts lists the parts that differ between a and b.
+// changedParts lists what differs between a and b among the parts two
+// editors may change independently: each top-level key and each
+// [[sidecar]] entry.
 func changedParts(a, b File) map[string]bool {
+	parts := func(f File) map[string]any {
+		m, v := map[string]any{}, reflect.ValueOf(f)
+		for i := range v.NumField() {
+			if name := v.Type().Field(i).Name; name != "Sidecars" {
+				m[name] = v.Field(i).Interface()
+			}
+		}
+		for _, sc := range f.Sidecars {
+			m["sidecar "+sc.Name] = sc
+		}
+		return m
+	}
 	pa, pb := parts(a), parts(b)
 	out := map[string]bool{}
 	for _, m := range []map[string]any{pa, pb} {
@@ -258,14 +259,4 @@ func changedParts(a, b File) map[string]bool {
 		}
 	}
 	return out
-}
-
-// clone is a deep copy, through the file's own text.
-func (f File) clone() File {
-	data, err := Marshal(f)
-	if err != nil {
-		return File{}
-	}
-	_, g, _ := load("", data)
-	return g
 }

@@ -193,32 +193,26 @@ func section(title string) fyne.CanvasObject {
 	return container.NewVBox(container.NewPadded(t), widget.NewSeparator())
 }
 
+// The rules below only read the text; what values are allowed is the
+// validator list's (config.Config.Problems), run on the edited spec.
+
 func validatePort(s string) error {
-	p, err := strconv.Atoi(strings.TrimSpace(s))
-	if err != nil {
+	if _, err := strconv.Atoi(strings.TrimSpace(s)); err != nil {
 		return errors.New("a port is a number from 1 to 65535")
-	}
-	if p < 1 || p > 65535 {
-		return fmt.Errorf("must be 1..65535, got %d", p)
 	}
 	return nil
 }
 
 func validateRetries(s string) error {
-	n, err := strconv.Atoi(strings.TrimSpace(s))
-	if err != nil || n < -1 {
+	if _, err := strconv.Atoi(strings.TrimSpace(s)); err != nil {
 		return errors.New("a whole number, or -1 to never give up")
 	}
 	return nil
 }
 
 func validateDuration(s string) error {
-	d, err := time.ParseDuration(strings.TrimSpace(s))
-	if err != nil {
+	if _, err := time.ParseDuration(strings.TrimSpace(s)); err != nil {
 		return errors.New(`a duration such as "60s" or "2m"`)
-	}
-	if d <= 0 {
-		return errors.New("must be more than zero")
 	}
 	return nil
 }
@@ -442,9 +436,33 @@ func (s *settingsPanel) edited() (config.Spec, []string) {
 			if e.Sidecar == sp.Name || e.Sidecar == "" {
 				probs = append(probs, e.Error())
 			}
+			if f := s.field(e); f != nil && e.Sidecar == sp.Name {
+				f.SetValidationError(errors.New(e.Msg))
+			}
 		}
 	}
 	return sp, probs
+}
+
+// field is the entry that holds the value e is about, or nil.
+func (s *settingsPanel) field(e *config.Error) *widget.Entry {
+	switch k, env := strings.CutPrefix(e.Key, "env."); {
+	case e.Key == "port":
+		return s.port
+	case e.Key == "restart.max_retries":
+		return s.retries
+	case e.Key == "startup_timeout":
+		return s.startup
+	case env && s.knownOn && s.known[k] != nil:
+		return s.known[k]
+	case env:
+		for _, r := range s.rows {
+			if strings.TrimSpace(r.key.Text) == k {
+				return r.value
+			}
+		}
+	}
+	return nil
 }
 
 // dirty reports whether the fields differ from the loaded spec.

@@ -255,3 +255,25 @@ func TestSettingsOutsideEditNotLost(t *testing.T) {
 	onUI(func() { test.Tap(s.reload) })
 	r.until("reloaded", func() bool { return s.port.Text == itoa(port+7) && !s.reload.Visible() })
 }
+
+// A problem the validator list finds is shown at its field, found by the
+// error's Key, and listed with the sidecar it is about.
+func TestSettingsProblemAtItsField(t *testing.T) {
+	r := newRig(t, nil, fixtureSpec(t, "alpha"))
+	s := r.ui.sets
+	onUI(func() {
+		s.selectSidecar("alpha")
+		s.port.SetText("70000")
+		if s.field(&config.Error{Sidecar: "alpha", Key: "port"}) != s.port || s.field(&config.Error{Key: "env.POSTGRES_HOST"}) != s.known["POSTGRES_HOST"] {
+			t.Error("a problem is not shown at its field")
+		}
+		if !strings.Contains(s.problems.Text, `sidecar "alpha": port: must be 1..65535`) {
+			t.Errorf("problems = %q", s.problems.Text)
+		}
+		s.port.SetText("8123")
+		s.startup.SetText("0s")
+		if !s.save.Disabled() || !strings.Contains(s.problems.Text, "startup_timeout: must be greater than 0") {
+			t.Errorf("startup 0s: %q", s.problems.Text)
+		}
+	})
+}

@@ -202,9 +202,9 @@ func TestSettingsPanelHonest(t *testing.T) {
 func TestSettingsNewRowVisible(t *testing.T) {
 	r := newRig(t, nil, fixtureSpec(t, "alpha"))
 	s := r.ui.sets
-	w := test.NewTempWindow(t, s.root)
-	w.Resize(fyne.NewSize(700, 360))
 	onUI(func() {
+		w := test.NewTempWindow(t, s.root)
+		w.Resize(fyne.NewSize(700, 360))
 		s.selectSidecar("alpha")
 		for i := range 6 {
 			test.Tap(s.add)

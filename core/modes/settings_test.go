@@ -141,3 +141,26 @@ func TestPersistFailureStillSwitches(t *testing.T) {
 		t.Errorf("PersistFailed = %+v", e)
 	}
 }
+
+// An edit made to the file elsewhere while the app runs is kept when the
+// mode is remembered, even one to the mode itself: the switch the user
+// just made wins, the rest of their edit stays.
+func TestRememberKeepsOutsideEdit(t *testing.T) {
+	path := settingsFile(t, "")
+	store := openStore(t, path)
+	text, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	outside := strings.Replace(string(text), `mode = "standalone"`, "mode = \"connected\"\ngateway_url = \"http://127.0.0.1:1\"", 1)
+	if err := os.WriteFile(path, []byte(outside), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := Remember(store)(ServiceMode("svc", "")); err != nil {
+		t.Fatal(err)
+	}
+	cfg, m := load(t, path)
+	if !m.Equal(ServiceMode("svc", "")) || cfg.GatewayURL != "http://127.0.0.1:1" {
+		t.Errorf("remembered %s, gateway %q", m, cfg.GatewayURL)
+	}
+}

@@ -166,59 +166,8 @@ func (c Config) validate(disabled map[string]bool) []*Error {
 			errs = append(errs, &Error{Sidecar: label, Key: "depends_on", Msg: msg})
 		}
 	}
-	errs = append(errs, c.cycles(byName)...)
-	return errs
-}
-
-// cycles reports every dependency cycle once, as "a -> b -> a".
-func (c Config) cycles(byName map[string]int) []*Error {
-	const (
-		white = iota
-		grey
-		black
-	)
-	color := make([]int, len(c.Sidecars))
-	var stack []int
-	var errs []*Error
-	var visit func(i int)
-	visit = func(i int) {
-		color[i] = grey
-		stack = append(stack, i)
-		for _, d := range c.Sidecars[i].DependsOn {
-			j, ok := byName[d]
-			if !ok {
-				continue
-			}
-			switch color[j] {
-			case white:
-				visit(j)
-			case grey:
-				var names []string
-				for k := len(stack) - 1; k >= 0; k-- {
-					if stack[k] == j {
-						for _, n := range stack[k:] {
-							names = append(names, c.Sidecars[n].Name)
-						}
-						break
-					}
-				}
-				names = append(names, c.Sidecars[j].Name)
-				errs = append(errs, &Error{
-					Sidecar: c.Sidecars[i].Name,
-					Key:     "depends_on",
-					Msg:     "dependency cycle: " + strings.Join(names, " -> "),
-				})
-			}
-		}
-		stack = stack[:len(stack)-1]
-		color[i] = black
-	}
-	for i := range c.Sidecars {
-		if color[i] == white {
-			if _, ok := byName[c.Sidecars[i].Name]; ok {
-				visit(i)
-			}
-		}
+	for _, ce := range NewGraph(c.Sidecars).Cycles() {
+		errs = append(errs, &Error{Sidecar: ce.Sidecar(), Key: "depends_on", Msg: ce.Error()})
 	}
 	return errs
 }

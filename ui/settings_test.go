@@ -2,6 +2,7 @@ package ui
 
 import (
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -90,7 +91,7 @@ func TestSettingsSaveRoundTrip(t *testing.T) {
 	onUI(func() {
 		s.selectSidecar("alpha")
 		newPort = s.base.Port + 1
-		s.port.SetText(itoa(newPort))
+		s.port.SetText(strconv.Itoa(newPort))
 		s.auto.SetChecked(false)
 		s.policy.SetSelectedIndex(2) // never
 		s.known["POSTGRES_HOST"].SetText("db.internal")
@@ -148,7 +149,7 @@ func TestSettingsSaveRoundTrip(t *testing.T) {
 	// Reloading the panel shows what was saved, secret masked.
 	onUI(func() {
 		s.load("alpha")
-		if s.port.Text != itoa(newPort) || s.auto.Checked {
+		if s.port.Text != strconv.Itoa(newPort) || s.auto.Checked {
 			t.Errorf("reloaded port %q auto %v", s.port.Text, s.auto.Checked)
 		}
 		var found bool
@@ -237,7 +238,7 @@ func TestSettingsOutsideEditNotLost(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	outside := strings.Replace(string(data), "port = "+itoa(port), "port = "+itoa(port+7), 1)
+	outside := strings.Replace(string(data), "port = "+strconv.Itoa(port), "port = "+strconv.Itoa(port+7), 1)
 	if outside == string(data) {
 		t.Fatalf("no port in\n%s", data)
 	}
@@ -253,7 +254,7 @@ func TestSettingsOutsideEditNotLost(t *testing.T) {
 		t.Fatal("the outside edit was overwritten")
 	}
 	onUI(func() { test.Tap(s.reload) })
-	r.until("reloaded", func() bool { return s.port.Text == itoa(port+7) && !s.reload.Visible() })
+	r.until("reloaded", func() bool { return s.port.Text == strconv.Itoa(port+7) && !s.reload.Visible() })
 }
 
 // A problem the validator list finds is shown at its field, found by the

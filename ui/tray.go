@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
@@ -188,7 +189,7 @@ func trayItems(u *UI) ([]*fyne.MenuItem, string) {
 		name := st.Name
 		word := lookOf(st.State).Word
 		if st.State == supervisor.Ready && st.Port > 0 {
-			word += " · :" + itoa(st.Port)
+			word += " · :" + strconv.Itoa(st.Port)
 		}
 		it := fyne.NewMenuItem(statusGlyph(st.State)+" "+name+" — "+word, nil)
 		start, stop, restart := buttonsFor(st.State)
@@ -257,20 +258,6 @@ func statusGlyph(s supervisor.State) string {
 		return "✕"
 	}
 	return "○"
-}
-
-func itoa(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	var b [20]byte
-	i := len(b)
-	for n > 0 {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-	}
-	return string(b[i:])
 }
 
 // showWindow brings the window up. UI thread.

@@ -489,7 +489,7 @@ func (s *Supervisor) env(spec config.Spec, port int) (env []string, addrs map[st
 	}
 	host := spec.Host
 	if host == "" {
-		host = "127.0.0.1"
+		host = config.DefaultHost
 	}
 	env = append(env,
 		"APP_HOST="+host,
@@ -544,7 +544,7 @@ func (s *Supervisor) choosePort(spec config.Spec) (int, string, error) {
 	}
 	host := spec.Host
 	if host == "" {
-		host = "127.0.0.1"
+		host = config.DefaultHost
 	}
 	if portFree(host, port) {
 		return port, "", nil
@@ -581,7 +581,7 @@ func (s *Supervisor) choosePort(spec config.Spec) (int, string, error) {
 			return p, fmt.Sprintf("port %d busy, using %d", port, p), nil
 		}
 	}
-	l, err := net.Listen("tcp", hostPort(host, 0))
+	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
 	if err != nil {
 		return 0, "", fmt.Errorf("port %d busy and no free port found: %w", port, err)
 	}
@@ -591,7 +591,7 @@ func (s *Supervisor) choosePort(spec config.Spec) (int, string, error) {
 }
 
 func portFree(host string, port int) bool {
-	l, err := net.Listen("tcp", hostPort(host, port))
+	l, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
 	if err != nil {
 		return false
 	}

@@ -193,16 +193,15 @@ func load(file string, data []byte) (Config, File, error) {
 func syntaxError(file string, data []byte, err error) error {
 	var pe toml.ParseError
 	if !errors.As(err, &pe) {
-		return &Error{File: file, Msg: clip(err.Error())}
+		return &Error{File: file, Msg: clip(err.Error()) + " (the TOML library gave no position)"}
 	}
 	// The library counts a newline it stopped at as the next line
-	// ("[[sidecar]" + "\n" is reported one line late); the byte offset
-	// tells the line the problem is on.
-	line := pe.Position.Line
-	if st := pe.Position.Start; st >= 0 && st <= len(data) {
-		if l := 1 + bytes.Count(data[:st], []byte("\n")); l == line-1 {
-			line = l
-		}
+	// ("[[sidecar]" + "\n" is reported one line late), and gives no line
+	// for some escapes; the byte offset tells the line the problem is on.
+	st := min(max(pe.Position.Start, 0), len(data))
+	line := 1 + bytes.Count(data[:st], []byte("\n"))
+	if pe.Position.Line > 0 && line != pe.Position.Line-1 {
+		line = pe.Position.Line
 	}
 	return &Error{File: file, Line: line, Key: clip(pe.LastKey), Msg: clip(pe.Message)}
 }

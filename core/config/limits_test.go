@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"reflect"
 	"runtime"
 	"strconv"
@@ -173,12 +172,13 @@ func FuzzLoad(f *testing.F) {
 	f.Add(nested(MaxDepth + 1))
 	f.Add(manySidecars(50, false))
 	f.Add([]byte("mode = \"" + strings.Repeat("x", 500) + "\"\n"))
-	if files, _ := filepath.Glob("../../packaging/*.toml"); len(files) > 0 {
-		for _, p := range files {
-			if b, err := os.ReadFile(p); err == nil {
-				f.Add(b)
-			}
-		}
+	// The files the e2e run and the mode tests write, and one the app saved.
+	f.Add([]byte("mode = \"service\"\n\n[[sidecar]]\nname = \"xgen-workflow\"\nport = 18001\n\n[[sidecar]]\nname = \"xgen-embedding\"\nport = 18002\n"))
+	f.Add([]byte("# my settings\nmode = \"standalone\"\nservice = \"svc\"\n\n[[sidecar]]\nname = \"xgen-workflow\"\nenabled = false\n\n" +
+		"[[sidecar]]\nname = \"svc\"\nport = 9001\ndepends_on = [\"dep\"]\nstop_timeout = \"3s\"\nliveness = { disabled = true }\n\n" +
+		"[[sidecar]]\nname = \"dep\"\nport = 9002\n"))
+	if saved, err := Marshal(fullFile()); err == nil {
+		f.Add(saved)
 	}
 	f.Fuzz(func(t *testing.T, src []byte) {
 		file, err := Parse("f.toml", src)

@@ -124,11 +124,15 @@ func run() int {
 func openConfig(path string, explicit bool, log *slog.Logger) (*config.Store, error) {
 	store, err := config.Open(path, !explicit)
 	var ce *config.CorruptError
-	if errors.As(err, &ce) {
+	switch {
+	case errors.As(err, &ce):
 		log.Error("configuration is invalid; using the defaults", "err", ce.Err, "kept_as", ce.MovedTo)
-		return store, nil
+	case err != nil && store != nil:
+		log.Error("cannot read the configuration; using the defaults", "err", err)
+	default:
+		return store, err
 	}
-	return store, err
+	return store, nil
 }
 
 // outrigger is the running app: everything start made, and the one quit

@@ -1075,8 +1075,11 @@ func TestOpenSetsCorruptFileAside(t *testing.T) {
 	if err := os.Mkdir(asDir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	if st, err := Open(asDir, true); st != nil || err == nil || errors.As(err, &ce) {
-		t.Errorf("Open(unreadable) = %v, %v; want nothing moved and an error", st, err)
+	if st, err := Open(asDir, true); st == nil || err == nil || errors.As(err, &ce) || !reflect.DeepEqual(st.Config(), Defaults()) {
+		t.Errorf("Open(unreadable) = %v, %v; want nothing moved, the defaults and an error", st, err)
+	}
+	if st, err := Open(asDir, false); st != nil || err == nil {
+		t.Errorf("Open(unreadable --config) = %v, %v", st, err)
 	}
 	if _, err := os.Stat(asDir); err != nil {
 		t.Errorf("the unreadable file was moved: %v", err)

@@ -50,15 +50,19 @@ func (e *CorruptError) Unwrap() error { return e.Err }
 // safefile.SetAside before anything else reads it, and the store starts
 // from the defaults with a *CorruptError returned beside it. With setAside
 // false (a file named with --config) such a file is an error and the store
-// nil. A file that cannot be read at all is never moved: nil and the error.
+// nil. A file that cannot be read at all is never moved: with setAside the
+// store holds the defaults and the error is returned beside it.
 func Open(path string, setAside bool) (*Store, error) {
-	s := &Store{path: path, subs: map[chan Config]struct{}{}}
+	s := &Store{path: path, cfg: Defaults(), subs: map[chan Config]struct{}{}}
 	err := s.read()
 	var ce *Error
-	if err != nil && (!errors.As(err, &ce) || !setAside) {
-		return nil, err
-	} else if err == nil {
+	switch {
+	case err == nil:
 		return s, nil
+	case !setAside:
+		return nil, err
+	case !errors.As(err, &ce): // unreadable: the defaults, and saving will say why it cannot
+		return s, err
 	}
 	moved, merr := safefile.SetAside(path)
 	if merr != nil {

@@ -24,6 +24,7 @@ type File struct {
 	GatewayURL      *string       `toml:"gateway_url"`
 	Service         *string       `toml:"service"`
 	SequentialStart *bool         `toml:"sequential_start"`
+	API             *APIFile      `toml:"api"`
 	Sidecars        []SidecarFile `toml:"sidecar"`
 }
 

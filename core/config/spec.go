@@ -186,6 +186,7 @@ type Config struct {
 	GatewayURL      string // the remote gateway for Connected mode
 	Service         string // the sidecar behind Service mode; default "xgen-workflow"
 	SequentialStart bool   // auto-start strictly one by one (the seed's behaviour); default false
+	API             API    // [api]: the control API's optional TCP listener
 	Sidecars        []Spec // the defaults' order, then new ones in file order
 }
 

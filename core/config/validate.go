@@ -35,6 +35,7 @@ func (c Config) validate(disabled map[string]bool) []*Error {
 	if m := checkMode(c.Mode); m != "" {
 		top("mode", "%s", m)
 	}
+	errs = append(errs, c.API.validate()...)
 	switch {
 	case c.GatewayURL != "":
 		if m := checkGatewayURL(c.GatewayURL); m != "" {

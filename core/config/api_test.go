@@ -1,0 +1,52 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestAPISection(t *testing.T) {
+	src := "mode = \"standalone\"\n[api]\nlisten = \"127.0.0.1:7777\"\nallowed_origins = [\"http://localhost:5173\"]\nallow_remote = false\n"
+	f, err := Parse("o.toml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := Merge(Defaults(), f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.API.Listen != "127.0.0.1:7777" || len(c.API.AllowedOrigins) != 1 || c.API.AllowRemote {
+		t.Fatalf("API = %+v", c.API)
+	}
+	if Defaults().API.Listen != "" {
+		t.Error("the TCP listener is on by default")
+	}
+	// Saving (as a mode switch does) keeps the section.
+	data, err := Marshal(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := Parse("o.toml", data)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, data)
+	}
+	if back.API == nil || *back.API.Listen != "127.0.0.1:7777" || back.API.AllowedOrigins[0] != "http://localhost:5173" {
+		t.Fatalf("round trip lost [api]:\n%s", data)
+	}
+}
+
+func TestAPISectionErrors(t *testing.T) {
+	for _, tc := range []struct{ src, want string }{
+		{"[api]\nlisten = \"7777\"\n", `o.toml:2: api.listen: must be host:port`},
+		{"[api]\nlisten = \":7777\"\n", `o.toml:2: api.listen: needs a host`},
+		{"[api]\nlisten = \"127.0.0.1:99999\"\n", `o.toml:2: api.listen: port must be 1..65535`},
+		{"[api]\nallowed_origins = [\"localhost:5173\"]\n", `o.toml:2: api.allowed_origins: must be an origin`},
+		{"[api]\nlisten = \"127.0.0.1:1\"\nalow_remote = true\n", `o.toml:3: unknown key "api.alow_remote" (did you mean "allow_remote"?)`},
+		{"api = 3\n", `o.toml:1: api: must be a table`},
+	} {
+		_, err := Parse("o.toml", []byte(tc.src))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: error %v, want %q", tc.src, err, tc.want)
+		}
+	}
+}

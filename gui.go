@@ -34,6 +34,9 @@ func (o *outrigger) gui(front *relay) int {
 		case s := <-sig:
 			o.log.Info("signal received", "signal", s.String())
 			u.Quit()
+		case <-o.quitReq:
+			o.log.Info("quit requested through the control API")
+			u.Quit()
 		case <-stop:
 		}
 	}()

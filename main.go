@@ -21,12 +21,14 @@ import (
 	"time"
 
 	"outrigger/core/config"
+	"outrigger/core/control"
 	"outrigger/core/instance"
 	"outrigger/core/logs"
 	"outrigger/core/modes"
 	"outrigger/core/proc"
 	"outrigger/core/supervisor"
 	"outrigger/core/watchdog"
+	"outrigger/internal/cli"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -36,7 +38,21 @@ func main() {
 	// The guardian is this same executable in a hidden mode; it must never
 	// get past this line.
 	proc.RunGuardianIfRequested()
+	// Subcommands (outrigger status, restart, logs, ...) talk to the
+	// running instance and exit; nothing of the app starts for them.
+	if len(os.Args) > 1 && cli.IsCommand(os.Args[1]) {
+		os.Exit(runCLI(os.Args[1:]))
+	}
 	os.Exit(run())
+}
+
+func runCLI(args []string) int {
+	paths, err := config.ResolvePaths("")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "outrigger:", err)
+		return cli.ExitFailed
+	}
+	return cli.Run(cli.Env{Addr: instance.Address(paths.RuntimeDir), Stdout: os.Stdout, Stderr: os.Stderr}, args)
 }
 
 type flags struct {
@@ -85,14 +101,19 @@ func run() int {
 	// One instance per user: a second launch brings the first one's window
 	// to the front and exits, so two supervisors never fight over ports.
 	var front relay
-	inst, err := instance.Acquire(paths.RuntimeDir, func(msg string) {
-		if msg == "show" {
-			front.call()
-		}
-	})
+	inst, err := instance.Acquire(paths.RuntimeDir)
 	switch {
 	case errors.Is(err, instance.ErrRunning):
-		log.Info("Outrigger is already running; asked it to show its window")
+		shown, err := cli.Show(instance.Address(paths.RuntimeDir), instance.AnswerWait)
+		switch {
+		case err != nil:
+			log.Error("Outrigger is already running but did not answer", "err", err)
+			return 1
+		case shown:
+			log.Info("Outrigger is already running; asked it to show its window")
+		default:
+			log.Info("Outrigger is already running headless (no window to show); see `outrigger status`")
+		}
 		return 0
 	case err != nil:
 		log.Warn("single-instance check unavailable", "err", err)
@@ -110,6 +131,10 @@ func run() int {
 	if err != nil {
 		log.Error("cannot start", "err", err)
 		return 1
+	}
+	if inst != nil {
+		api := app.serveAPI(inst, &front)
+		defer api.Close()
 	}
 	if f.headless {
 		return app.headless()
@@ -149,6 +174,7 @@ type outrigger struct {
 	bg       sync.WaitGroup // the watchdog, the mode controller, the initial mode
 	quitOnce sync.Once
 	quitErr  error
+	quitReq  chan struct{} // the control API's quit: the headless loop or the window takes the quit path
 }
 
 // relay forwards a second launch's "show" request to the window once there
@@ -160,13 +186,47 @@ type relay struct {
 
 func (r *relay) set(fn func()) { r.mu.Lock(); r.fn = fn; r.mu.Unlock() }
 
-func (r *relay) call() {
+func (r *relay) call() bool {
 	r.mu.Lock()
 	fn := r.fn
 	r.mu.Unlock()
 	if fn != nil {
 		fn()
 	}
+	return fn != nil
+}
+
+// serveAPI serves the control API on the instance's endpoint and, when
+// [api] listen is set, on its TCP port. A TCP address the API refuses
+// (not loopback without allow_remote) is logged and the rest runs.
+func (o *outrigger) serveAPI(inst *instance.Instance, front *relay) *control.Server {
+	api := control.New(control.Deps{
+		Sup:     o.sup,
+		Modes:   o.modes,
+		Version: version,
+		Quit: func() {
+			select {
+			case o.quitReq <- struct{}{}:
+			default:
+			}
+		},
+		Show:   front.call,
+		Logger: o.log,
+	})
+	go func() {
+		if err := api.Serve(inst.Listener()); err != nil {
+			o.log.Error("control API", "err", err)
+		}
+	}()
+	if o.cfg.API.Listen != "" {
+		addr, err := api.ListenTCP(o.cfg.API, o.paths.ConfigFile)
+		if err != nil {
+			o.log.Error("control API: not listening on TCP", "err", err)
+		} else {
+			o.log.Info("control API listening", "addr", addr.String(), "token_file", control.TokenPath(o.paths.ConfigFile))
+		}
+	}
+	return api
 }
 
 func start(store *config.Store, paths config.Paths, log *slog.Logger) (*outrigger, error) {
@@ -182,7 +242,7 @@ func start(store *config.Store, paths config.Paths, log *slog.Logger) (*outrigge
 	if err != nil {
 		log.Warn("orphan sweep", "err", err)
 	}
-	o := &outrigger{store: store, cfg: cfg, paths: paths, log: log}
+	o := &outrigger{store: store, cfg: cfg, paths: paths, log: log, quitReq: make(chan struct{}, 1)}
 	if exe, err := os.Executable(); err == nil {
 		g, err := proc.StartGuardian(exe)
 		if err != nil {
@@ -257,8 +317,12 @@ func (o *outrigger) headless() int {
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sig)
-	s := <-sig
-	o.log.Info("signal received", "signal", s.String())
+	select {
+	case s := <-sig:
+		o.log.Info("signal received", "signal", s.String())
+	case <-o.quitReq:
+		o.log.Info("quit requested through the control API")
+	}
 	if err := o.shutdown(context.Background()); err != nil {
 		o.log.Error("shutdown", "err", err)
 		return 1

@@ -1,45 +1,36 @@
-// Package instance keeps Outrigger to one running copy per user: a second
-// launch asks the first to show its window and exits, so two supervisors
-// never fight over the sidecars' ports.
+// Package instance keeps Outrigger to one running copy per user and gives
+// that copy its local endpoint: the listener the control API (core/control)
+// serves HTTP/1.1 on. A second launch finds the first one's endpoint and
+// talks to it (the CLI, or "show the window") instead of starting a second
+// supervisor that would fight over the sidecars' ports.
 //
 // Files, in the user's runtime folder (config.Paths.RuntimeDir, made 0700):
 //
 //	outrigger.lock   held with an exclusive lock by the primary instance
 //	outrigger.sock   a Unix domain socket (0600) the primary listens on
+//	                 (Linux, macOS; on Windows a named pipe, see Address)
 //
 // The lock decides who is primary. The operating system releases it when its
 // holder dies in any way (kill -9 included), so a crash never leaves a
 // launch refusing to start, and two launches racing each other cannot both
-// win. The socket only carries messages. A socket file a killed primary
-// left behind is stale: the next primary, holding the lock, finds that a
-// connection to it is refused and replaces it. (Should the lock file have
-// been deleted under a live primary, its socket still answers, and the new
-// launch defers to it instead of replacing it.)
-//
-// Protocol: one connection per message; the client writes one line (at
-// most MaxMessage bytes) and the primary answers "ok\n" once its handler
-// has returned, or "error: ...\n".
-//
-// Windows 10 (1803) and later have AF_UNIX sockets, which Go's net package
-// uses, so the same design runs there; the folder's permissions come from
-// the user's profile (%LocalAppData%) rather than from mode bits, and the
-// lock is LockFileEx.
+// win. A socket file a killed primary left behind is stale: the next
+// primary, holding the lock, finds that a connection to it is refused and
+// replaces it. (Should the lock file have been deleted under a live primary,
+// its socket still answers, and the new launch defers to it instead of
+// replacing it.)
 //
 // A socket path must be short: about 104 bytes on macOS, 108 on Linux.
 // The runtime folders config.Paths chooses are well within it.
 package instance
 
 import (
-	"bufio"
+	"context"
 	"errors"
 	"fmt"
-	"io"
-	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
 	"runtime"
-	"strings"
 	"sync"
 	"time"
 )
@@ -48,57 +39,41 @@ const (
 	// SocketName and LockName are the files made in the runtime folder.
 	SocketName = "outrigger.sock"
 	LockName   = "outrigger.lock"
-	// ShowMessage is what a second launch sends: bring the window forward.
-	ShowMessage = "show"
-	// MaxMessage is the longest line the primary accepts, newline excluded.
-	MaxMessage = 256
 )
 
-// ErrRunning is returned by Acquire when another instance is running; the
-// message was delivered to it unless the error also says it did not answer.
+// ErrRunning is returned by Acquire when another instance is running.
 var ErrRunning = errors.New("instance: Outrigger is already running")
 
-// Timeouts; variables so tests can shorten them.
-var (
-	// ioTimeout bounds one message exchange, on both sides.
-	ioTimeout = 2 * time.Second
-	// answerWait is how long a second launch keeps trying to reach a
-	// primary that holds the lock but is not listening yet (it is between
-	// taking the lock and binding the socket).
-	answerWait = 3 * time.Second
-)
+// ErrNotRunning is returned by Dial when no instance answers.
+var ErrNotRunning = errors.New("no Outrigger instance is running")
 
-// Instance is the primary instance: it holds the lock and serves the
-// socket until Close.
+// AnswerWait is how long a launch that lost the lock keeps trying to reach
+// the primary: it may be between taking the lock and listening.
+const AnswerWait = 3 * time.Second
+
+// Instance is the primary instance: it holds the lock and owns the
+// listener until Close.
 type Instance struct {
-	sock      string
-	lock      *os.File
-	ln        net.Listener
-	onMessage func(string)
-	stale     bool
+	addr  string
+	lock  *os.File
+	ln    net.Listener
+	stale bool
 
-	quit      chan struct{} // closed by Close: the serve loop is to end
-	done      chan struct{} // closed by serve when it has ended
 	closeOnce sync.Once
 	closeErr  error
 }
 
-// Acquire becomes the primary instance or, if one is running, sends it
-// "show" and returns ErrRunning (and a nil Instance).
-//
-// As primary, onMessage (may be nil) is called with each message a later
-// launch sends, one at a time, from the Instance's own goroutine, never
-// after Close has returned. It should return quickly (hand work to the UI
-// thread, do not wait for it): the sender waits for it, up to a couple of
-// seconds.
-func Acquire(runtimeDir string, onMessage func(msg string)) (*Instance, error) {
+// Acquire becomes the primary instance and returns it, listening; or
+// returns ErrRunning (and a nil Instance) when another instance runs. It
+// sends nothing: the caller talks to the running one through Dial.
+func Acquire(runtimeDir string) (*Instance, error) {
 	if runtimeDir == "" {
 		return nil, errors.New("instance: no runtime folder")
 	}
 	if err := ensureDir(runtimeDir); err != nil {
 		return nil, err
 	}
-	sock := filepath.Join(runtimeDir, SocketName)
+	addr := Address(runtimeDir)
 	lockPath := filepath.Join(runtimeDir, LockName)
 	lock, err := os.OpenFile(lockPath, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
@@ -110,45 +85,27 @@ func Acquire(runtimeDir string, onMessage func(msg string)) (*Instance, error) {
 		return nil, fmt.Errorf("instance: lock %s: %w", lockPath, err)
 	}
 	if !held {
-		// Another instance holds the lock: it is alive. Tell it.
 		lock.Close()
-		if err := sendRetry(sock, ShowMessage, answerWait); err != nil {
-			return nil, fmt.Errorf("%w, but it did not answer on %s: %v", ErrRunning, sock, err)
-		}
 		return nil, ErrRunning
 	}
-
-	// We hold the lock. A socket file left here belongs to a dead instance
+	inst := &Instance{addr: addr, lock: lock}
+	// We hold the lock. An endpoint left here belongs to a dead instance
 	// — unless it answers (the lock file was deleted under a live one).
-	inst := &Instance{sock: sock, lock: lock, onMessage: onMessage}
-	if _, err := os.Lstat(sock); err == nil {
-		if send(sock, ShowMessage) == nil {
-			unlock(lock)
-			lock.Close()
-			return nil, ErrRunning
-		}
-		if err := os.Remove(sock); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			inst.release()
-			return nil, fmt.Errorf("instance: removing the stale socket: %w", err)
-		}
-		inst.stale = true
-	}
-	ln, err := net.Listen("unix", sock)
+	stale, err := clearStale(addr)
 	if err != nil {
 		inst.release()
-		return nil, fmt.Errorf("instance: listen on %s: %w", sock, err)
-	}
-	if runtime.GOOS != "windows" {
-		if err := os.Chmod(sock, 0o600); err != nil {
-			ln.Close()
-			inst.release()
-			return nil, fmt.Errorf("instance: %w", err)
+		if errors.Is(err, ErrRunning) {
+			return nil, ErrRunning
 		}
+		return nil, err
+	}
+	inst.stale = stale
+	ln, err := listen(addr)
+	if err != nil {
+		inst.release()
+		return nil, fmt.Errorf("instance: listen on %s: %w", addr, err)
 	}
 	inst.ln = ln
-	inst.quit = make(chan struct{})
-	inst.done = make(chan struct{})
-	go inst.serve()
 	return inst, nil
 }
 
@@ -172,23 +129,28 @@ func ensureDir(dir string) error {
 	return nil
 }
 
-// Path is the socket's path.
-func (i *Instance) Path() string { return i.sock }
+// Listener is the endpoint to serve on. Closing it (the HTTP server's
+// Shutdown does) stops new connections; Close still has to be called.
+func (i *Instance) Listener() net.Listener { return i.ln }
+
+// Path is the endpoint's address: the socket's path, or the pipe's name.
+func (i *Instance) Path() string { return i.addr }
 
 // ReplacedStale reports whether Acquire found a socket a dead instance had
 // left behind, and replaced it.
 func (i *Instance) ReplacedStale() bool { return i.stale }
 
-// Close stops listening, waits for the serving goroutine to end, removes
-// the socket and releases the lock. Later calls return the first result.
+// Close stops listening, removes the socket and releases the lock. Later
+// calls return the first result.
 func (i *Instance) Close() error {
 	i.closeOnce.Do(func() {
-		close(i.quit)
 		err := i.ln.Close()
-		<-i.done
+		if errors.Is(err, net.ErrClosed) {
+			err = nil // the server closed it first
+		}
 		// Go unlinks a socket it bound on Close; make sure of it, as we
 		// still hold the lock nobody else can have bound a new one here.
-		if rerr := os.Remove(i.sock); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) && err == nil {
+		if rerr := removeEndpoint(i.addr); rerr != nil && err == nil {
 			err = rerr
 		}
 		if rerr := i.release(); rerr != nil && err == nil {
@@ -207,89 +169,15 @@ func (i *Instance) release() error {
 	return err
 }
 
-// serve accepts connections until Close, one at a time.
-func (i *Instance) serve() {
-	defer close(i.done)
-	backoff := 5 * time.Millisecond
-	for {
-		c, err := i.ln.Accept()
-		if err != nil {
-			select {
-			case <-i.quit:
-				return
-			default:
-			}
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			// Out of file descriptors and the like: wait, then go on.
-			select {
-			case <-i.quit:
-				return
-			case <-time.After(backoff):
-			}
-			backoff = min(2*backoff, time.Second)
-			continue
-		}
-		backoff = 5 * time.Millisecond
-		i.handle(c)
-	}
-}
-
-// handle reads one line and answers it.
-func (i *Instance) handle(c net.Conn) {
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(ioTimeout))
-	line, err := bufio.NewReaderSize(io.LimitReader(c, MaxMessage+2), MaxMessage+2).ReadString('\n')
+// Dial connects to the running instance's endpoint at addr (see Address).
+// A missing or refusing endpoint is ErrNotRunning.
+func Dial(ctx context.Context, addr string) (net.Conn, error) {
+	c, err := dial(ctx, addr)
 	if err != nil {
-		if errors.Is(err, io.EOF) && len(line) > MaxMessage {
-			io.WriteString(c, "error: message too long\n")
+		if ctx.Err() == nil && notRunning(err) {
+			return nil, fmt.Errorf("%w (%s: %v)", ErrNotRunning, addr, err)
 		}
-		return // no complete line: the client gave up or misbehaved
+		return nil, err
 	}
-	msg := strings.TrimRight(line, "\r\n")
-	if len(msg) > MaxMessage {
-		io.WriteString(c, "error: message too long\n")
-		return
-	}
-	if i.onMessage != nil {
-		i.onMessage(msg)
-	}
-	io.WriteString(c, "ok\n")
-}
-
-// send delivers one message to the instance listening on sock.
-func send(sock, msg string) error {
-	if strings.ContainsAny(msg, "\r\n") || len(msg) > MaxMessage {
-		return fmt.Errorf("instance: invalid message %q", msg)
-	}
-	c, err := net.DialTimeout("unix", sock, ioTimeout)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(ioTimeout))
-	if _, err := io.WriteString(c, msg+"\n"); err != nil {
-		return err
-	}
-	reply, err := bufio.NewReader(c).ReadString('\n')
-	if err != nil {
-		return fmt.Errorf("no answer: %w", err)
-	}
-	if reply = strings.TrimRight(reply, "\r\n"); reply != "ok" {
-		return fmt.Errorf("answer %q", reply)
-	}
-	return nil
-}
-
-// sendRetry keeps trying send until it succeeds or wait has passed.
-func sendRetry(sock, msg string, wait time.Duration) error {
-	deadline := time.Now().Add(wait)
-	for {
-		err := send(sock, msg)
-		if err == nil || time.Now().After(deadline) {
-			return err
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
+	return c, nil
 }

@@ -1,0 +1,349 @@
+package control
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"outrigger/core/eventbus"
+	"outrigger/core/modes"
+	"outrigger/core/supervisor"
+)
+
+// Event is one item of GET /v1/events: a sidecar's change (Sidecar and
+// Status set) or a mode change (Mode set). Type is the supervisor's or the
+// mode controller's event kind: state, metrics, restarting, gaveUp,
+// unhealthy, recovered; modeChanged, transitioning, progress,
+// transitionFailed, degraded, restored, fellBack, reachable, unreachable,
+// persistFailed.
+type Event struct {
+	ID      string             `json:"id"`
+	Type    string             `json:"type"`
+	Time    time.Time          `json:"time"`
+	Sidecar string             `json:"sidecar,omitempty"`
+	Status  *supervisor.Status `json:"status,omitempty"`
+	Attempt int                `json:"attempt,omitempty"`
+	DelayMs int64              `json:"delayMs,omitempty"`
+	Reason  string             `json:"reason,omitempty"`
+	Mode    *modes.Mode        `json:"mode,omitempty"`
+	Target  *modes.Mode        `json:"target,omitempty"`
+	Message string             `json:"message,omitempty"`
+	Error   string             `json:"error,omitempty"`
+}
+
+// historySize is how many events a reconnecting client can catch up on
+// with Last-Event-ID; one further behind gets the current state instead.
+const historySize = 1024
+
+// maxPendingPerKey bounds one stream's backlog per sidecar (and for the
+// mode): a client that does not read gets the newest state, not a queue.
+const maxPendingPerKey = 32
+
+// frame is an event as sent: encoded once, written to every stream.
+type frame struct {
+	seq      uint64
+	key      string // sidecar name, or "" for the mode
+	typ      string
+	coalesce bool   // only the newest of its key and type matters
+	data     []byte // "id: ...\nevent: ...\ndata: ...\n\n"
+}
+
+// hub turns the supervisor's and the mode controller's events into
+// numbered frames, keeps the recent ones for resuming, and fans them out
+// through an eventbus whose queues keep a slow stream's backlog bounded.
+// Its goroutine is the only publisher; it never waits for a stream.
+type hub struct {
+	epoch string
+	bus   *eventbus.Bus[*frame]
+	done  chan struct{}
+	end   chan struct{}
+
+	mu      sync.Mutex
+	seq     uint64
+	history []*frame                      // the last historySize frames, oldest first
+	state   map[string]*supervisor.Status // newest status per sidecar
+	order   []string                      // sidecars, in the order first seen
+	mode    modes.Mode
+}
+
+func newHub(sup *supervisor.Supervisor, mc *modes.Controller) *hub {
+	h := &hub{
+		// Ids restart with each instance; the epoch tells a client that
+		// resumes against a new instance that its id means nothing here.
+		epoch: strconv.FormatInt(time.Now().UnixNano(), 36),
+		bus:   eventbus.New(func() eventbus.Queue[*frame] { return &streamQueue{pending: map[string][]*frame{}} }),
+		done:  make(chan struct{}),
+		end:   make(chan struct{}),
+		state: map[string]*supervisor.Status{},
+		mode:  mc.Current(),
+	}
+	for _, st := range sup.Snapshot() {
+		st := st
+		h.state[st.Name] = &st
+		h.order = append(h.order, st.Name)
+	}
+	supEv, supUnsub := sup.Subscribe()
+	modeEv, modeUnsub := mc.Subscribe()
+	go func() {
+		defer close(h.done)
+		defer supUnsub()
+		defer modeUnsub()
+		for supEv != nil || modeEv != nil {
+			select {
+			case e, ok := <-supEv:
+				if !ok {
+					supEv = nil
+					continue
+				}
+				h.sidecarEvent(e)
+			case e, ok := <-modeEv:
+				if !ok {
+					modeEv = nil
+					continue
+				}
+				h.modeEvent(e)
+			case <-h.end:
+				return
+			}
+		}
+		<-h.end
+	}()
+	return h
+}
+
+func (h *hub) close() {
+	close(h.end)
+	<-h.done
+	h.bus.Close()
+}
+
+func (h *hub) sidecarEvent(e supervisor.Event) {
+	st := e.Status
+	ev := Event{Type: string(e.Kind), Time: e.Time, Sidecar: e.Sidecar, Status: &st,
+		Attempt: e.Attempt, DelayMs: e.Delay.Milliseconds(), Reason: e.Reason}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if _, known := h.state[e.Sidecar]; !known {
+		h.order = append(h.order, e.Sidecar)
+	}
+	h.state[e.Sidecar] = &st
+	coalesce := e.Kind == supervisor.EventState || e.Kind == supervisor.EventMetrics
+	h.publishLocked(e.Sidecar, coalesce, ev)
+}
+
+func (h *hub) modeEvent(e modes.Event) {
+	m := e.Mode
+	ev := Event{Type: string(e.Kind), Time: e.Time, Mode: &m, Target: e.Target, Message: e.Message}
+	if e.Err != nil {
+		ev.Error = e.Err.Error()
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.mode = m
+	coalesce := e.Kind == modes.Progress || e.Kind == modes.Reachable || e.Kind == modes.Unreachable
+	h.publishLocked("", coalesce, ev)
+}
+
+// publishLocked numbers, encodes, records and fans out one event.
+func (h *hub) publishLocked(key string, coalesce bool, ev Event) {
+	h.seq++
+	f := h.frameLocked(h.seq, key, coalesce, ev)
+	if len(h.history) == historySize {
+		copy(h.history, h.history[1:])
+		h.history[len(h.history)-1] = f
+	} else {
+		h.history = append(h.history, f)
+	}
+	h.bus.Publish(f)
+}
+
+func (h *hub) frameLocked(seq uint64, key string, coalesce bool, ev Event) *frame {
+	ev.ID = h.epoch + "-" + strconv.FormatUint(seq, 10)
+	data, err := json.Marshal(ev)
+	if err != nil {
+		data = []byte(fmt.Sprintf(`{"id":%q,"type":"error","error":%q}`, ev.ID, err.Error()))
+	}
+	var b bytes.Buffer
+	b.Grow(len(data) + 64)
+	b.WriteString("id: " + ev.ID + "\nevent: " + ev.Type + "\ndata: ")
+	b.Write(data)
+	b.WriteString("\n\n")
+	return &frame{seq: seq, key: key, typ: ev.Type, coalesce: coalesce, data: b.Bytes()}
+}
+
+// subscribe starts a stream. lastID is the client's Last-Event-ID: when
+// it names an event still in the history, the stream replays what came
+// after it; otherwise (no id, another instance's id, too old) it starts
+// with the current state of every sidecar and the mode. Taking the lock
+// publishing holds makes the start and the live events meet exactly.
+func (h *hub) subscribe(lastID string) (<-chan *frame, func()) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var initial []*frame
+	if replay, ok := h.replayLocked(lastID); ok {
+		initial = replay
+	} else {
+		now := time.Now()
+		for _, name := range h.order {
+			initial = append(initial, h.frameLocked(h.seq, name, true,
+				Event{Type: string(supervisor.EventState), Time: now, Sidecar: name, Status: h.state[name]}))
+		}
+		m := h.mode
+		initial = append(initial, h.frameLocked(h.seq, "", false,
+			Event{Type: string(modes.ModeChanged), Time: now, Mode: &m, Message: m.String()}))
+	}
+	return h.bus.Subscribe(initial)
+}
+
+func (h *hub) replayLocked(lastID string) ([]*frame, bool) {
+	epoch, num, ok := strings.Cut(strings.TrimSpace(lastID), "-")
+	if !ok || epoch != h.epoch {
+		return nil, false
+	}
+	seq, err := strconv.ParseUint(num, 10, 64)
+	if err != nil || seq > h.seq {
+		return nil, false
+	}
+	if seq == h.seq {
+		return nil, true
+	}
+	if len(h.history) == 0 || h.history[0].seq > seq+1 {
+		return nil, false // fell out of the history
+	}
+	i := int(seq + 1 - h.history[0].seq)
+	return append([]*frame(nil), h.history[i:]...), true
+}
+
+// streamQueue is one stream's backlog. Per key (sidecar, or the mode) only
+// the newest coalescable frame of each type is kept — a newer state
+// replaces an older state, and also an older metrics frame it supersedes —
+// while notable frames (restarting, gaveUp, modeChanged, ...) are kept,
+// bounded by maxPendingPerKey. So a stream that stops reading costs a few
+// frames per sidecar, never a backlog.
+type streamQueue struct {
+	pending map[string][]*frame
+	order   []string // keys with pending frames, oldest first
+}
+
+func (q *streamQueue) Push(f *frame) {
+	p := q.pending[f.key]
+	if len(p) == 0 {
+		q.order = append(q.order, f.key)
+	}
+	if f.coalesce {
+		kept := p[:0]
+		for _, old := range p {
+			superseded := old.coalesce && (old.typ == f.typ ||
+				(f.typ == string(supervisor.EventState) && old.typ == string(supervisor.EventMetrics)))
+			if !superseded {
+				kept = append(kept, old)
+			}
+		}
+		for i := len(kept); i < len(p); i++ {
+			p[i] = nil
+		}
+		p = kept
+	}
+	p = append(p, f)
+	if len(p) > maxPendingPerKey {
+		drop := 0
+		for i, old := range p {
+			if old.coalesce {
+				drop = i
+				break
+			}
+		}
+		p = append(p[:drop], p[drop+1:]...)
+	}
+	q.pending[f.key] = p
+}
+
+// Pop takes the oldest frame, round-robin across keys.
+func (q *streamQueue) Pop() (*frame, bool) {
+	for len(q.order) > 0 {
+		key := q.order[0]
+		q.order = q.order[1:]
+		p := q.pending[key]
+		if len(p) == 0 {
+			delete(q.pending, key)
+			continue
+		}
+		f := p[0]
+		if len(p) == 1 {
+			delete(q.pending, key)
+		} else {
+			q.pending[key] = p[1:]
+			q.order = append(q.order, key)
+		}
+		return f, true
+	}
+	return nil, false
+}
+
+// events is GET /v1/events. ?metrics=1 adds the CPU/memory updates (about
+// one a second per running sidecar); without it they are left out.
+func (s *Server) events(w http.ResponseWriter, r *http.Request) {
+	metrics := r.URL.Query().Get("metrics") == "1"
+	lastID := r.Header.Get("Last-Event-ID")
+	if lastID == "" {
+		lastID = r.URL.Query().Get("lastEventId") // EventSource cannot set headers on its first request
+	}
+	frames, unsub := s.hub.subscribe(lastID)
+	defer unsub()
+	st := newStream(w, "text/event-stream")
+	if err := st.write([]byte("retry: 2000\n\n")); err != nil {
+		return
+	}
+	beat := time.NewTicker(heartbeat)
+	defer beat.Stop()
+	for {
+		select {
+		case f, ok := <-frames:
+			if !ok {
+				return
+			}
+			if f.typ == string(supervisor.EventMetrics) && !metrics {
+				continue
+			}
+			if err := st.write(f.data); err != nil {
+				return
+			}
+		case <-beat.C:
+			if err := st.write([]byte(": ping\n\n")); err != nil {
+				return
+			}
+		case <-r.Context().Done():
+			return
+		}
+	}
+}
+
+// stream writes a long response, flushing each write, and drops a client
+// whose write stays blocked for writeStall.
+type stream struct {
+	w  http.ResponseWriter
+	rc *http.ResponseController
+}
+
+func newStream(w http.ResponseWriter, contentType string) *stream {
+	h := w.Header()
+	h.Set("Content-Type", contentType)
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Accel-Buffering", "no")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusOK)
+	return &stream{w: w, rc: http.NewResponseController(w)}
+}
+
+func (s *stream) write(b []byte) error {
+	_ = s.rc.SetWriteDeadline(time.Now().Add(writeStall))
+	if _, err := s.w.Write(b); err != nil {
+		return err
+	}
+	return s.rc.Flush()
+}

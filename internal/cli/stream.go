@@ -142,7 +142,7 @@ func EventLine(e control.Event) string {
 	if e.Reason != "" {
 		line += ": " + e.Reason
 	}
-	if e.Type == "restarting" {
+	if e.Type == "restarting" && e.Reason == "" {
 		line += fmt.Sprintf(" (attempt %d, in %s)", e.Attempt, time.Duration(e.DelayMs)*time.Millisecond)
 	}
 	return line

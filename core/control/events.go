@@ -178,7 +178,8 @@ func (h *hub) frameLocked(seq uint64, key string, coalesce bool, ev Event) *fram
 
 // subscribe starts a stream. lastID is the client's Last-Event-ID: when
 // it names an event still in the history, the stream replays what came
-// after it; otherwise (no id, another instance's id, too old) it starts
+// after it (through the stream's queue, so states coalesce to the newest
+// and every notable event is kept); otherwise (no id, another instance's id, too old) it starts
 // with the current state of every sidecar and the mode. Taking the lock
 // publishing holds makes the start and the live events meet exactly.
 func (h *hub) subscribe(lastID string) (<-chan *frame, func()) {
@@ -223,8 +224,9 @@ func (h *hub) replayLocked(lastID string) ([]*frame, bool) {
 // the newest coalescable frame of each type is kept — a newer state
 // replaces an older state, and also an older metrics frame it supersedes —
 // while notable frames (restarting, gaveUp, modeChanged, ...) are kept,
-// bounded by maxPendingPerKey. So a stream that stops reading costs a few
-// frames per sidecar, never a backlog.
+// the oldest dropped past maxPendingPerKey. The newest state is never
+// dropped. So a stream that stops reading costs a few frames per sidecar,
+// never a backlog.
 type streamQueue struct {
 	pending map[string][]*frame
 	order   []string // keys with pending frames, oldest first
@@ -251,14 +253,14 @@ func (q *streamQueue) Push(f *frame) {
 	}
 	p = append(p, f)
 	if len(p) > maxPendingPerKey {
-		drop := 0
+		// Coalescable frames are at most one per type, each the newest
+		// state: the oldest notable frame goes instead.
 		for i, old := range p {
-			if old.coalesce {
-				drop = i
+			if !old.coalesce {
+				p = append(p[:i], p[i+1:]...)
 				break
 			}
 		}
-		p = append(p[:drop], p[drop+1:]...)
 	}
 	q.pending[f.key] = p
 }
@@ -342,8 +344,14 @@ func newStream(w http.ResponseWriter, contentType string) *stream {
 
 func (s *stream) write(b []byte) error {
 	_ = s.rc.SetWriteDeadline(time.Now().Add(writeStall))
-	if _, err := s.w.Write(b); err != nil {
-		return err
+	_, err := s.w.Write(b)
+	if err == nil {
+		err = s.rc.Flush()
 	}
-	return s.rc.Flush()
+	if err != nil {
+		// A stalled or gone client: end the connection itself, not just
+		// the response, so it is not kept for a next request.
+		panic(http.ErrAbortHandler)
+	}
+	return nil
 }

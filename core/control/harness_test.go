@@ -68,6 +68,20 @@ type rig struct {
 type rigOpts struct {
 	cfg   *config.Config // nil: standalone over specs
 	start bool           // start every sidecar and wait for Ready
+	// smallBuffers gives every accepted connection the smallest send
+	// buffer the kernel allows, so a client that does not read stalls its
+	// stream after a few events rather than after ~200 KB.
+	smallBuffers bool
+}
+
+type smallBufListener struct{ net.Listener }
+
+func (l smallBufListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if uc, ok := c.(*net.UnixConn); ok {
+		uc.SetWriteBuffer(1) // the kernel rounds up to its minimum
+	}
+	return c, err
 }
 
 func newRig(t testing.TB, o rigOpts, specs ...config.Spec) *rig {
@@ -113,7 +127,11 @@ func newRig(t testing.TB, o rigOpts, specs ...config.Spec) *rig {
 	served := make(chan struct{})
 	go func() {
 		defer close(served)
-		if err := r.srv.Serve(inst.Listener()); err != nil {
+		ln := inst.Listener()
+		if o.smallBuffers {
+			ln = smallBufListener{ln}
+		}
+		if err := r.srv.Serve(ln); err != nil {
 			t.Errorf("Serve: %v", err)
 		}
 	}()

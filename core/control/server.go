@@ -153,7 +153,7 @@ func (s *Server) serve(ln net.Listener, h http.Handler) error {
 	if s.closed {
 		s.mu.Unlock()
 		ln.Close()
-		return http.ErrServerClosed
+		return nil // closed before it started: the same as closed after
 	}
 	s.servers = append(s.servers, srv)
 	s.serving.Add(1)

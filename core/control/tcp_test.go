@@ -1,0 +1,114 @@
+//go:build unix
+
+package control
+
+import (
+	"io"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+
+	"outrigger/core/config"
+	"outrigger/internal/testutil"
+)
+
+func tcpCall(t *testing.T, method, url string, hdr ...string) (*http.Response, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+func TestTCPListener(t *testing.T) {
+	r := newRig(t, rigOpts{}, fixtureSpec(t, "alpha"))
+	cfgFile := r.home + "/outrigger.toml"
+	api := config.API{Listen: "127.0.0.1:0", AllowedOrigins: []string{"http://localhost:5173"}}
+	addr, err := r.srv.ListenTCP(api, cfgFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + addr.String()
+	path, token, err := Token(cfgFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 || len(token) != 64 {
+		t.Fatalf("token file %s: %v %v, token %d chars", path, fi.Mode(), err, len(token))
+	}
+	if _, again, _ := Token(cfgFile); again != token {
+		t.Fatal("the token changed between two reads")
+	}
+
+	resp, body := tcpCall(t, "GET", base+"/v1/sidecars")
+	if resp.StatusCode != 401 || !strings.Contains(body, CodeUnauthorized) || resp.Header.Get("WWW-Authenticate") == "" {
+		t.Errorf("no token: %d %s", resp.StatusCode, body)
+	}
+	if resp, _ = tcpCall(t, "GET", base+"/v1/sidecars", "Authorization", "Bearer "+strings.Repeat("0", 64)); resp.StatusCode != 401 {
+		t.Errorf("wrong token: %d", resp.StatusCode)
+	}
+	auth := "Bearer " + token
+	if resp, body = tcpCall(t, "GET", base+"/v1/sidecars", "Authorization", auth); resp.StatusCode != 200 || !strings.Contains(body, `"alpha"`) {
+		t.Errorf("with the token: %d %s", resp.StatusCode, body)
+	}
+	if resp, _ = tcpCall(t, "GET", base+"/v1/version?access_token="+token); resp.StatusCode != 200 {
+		t.Errorf("token in the query of a GET (EventSource): %d", resp.StatusCode)
+	}
+	// A listed origin gets CORS headers, also on its preflight (which
+	// carries no token); any other origin is refused without them.
+	resp, _ = tcpCall(t, "GET", base+"/v1/sidecars", "Authorization", auth, "Origin", "http://localhost:5173")
+	if resp.StatusCode != 200 || resp.Header.Get("Access-Control-Allow-Origin") != "http://localhost:5173" {
+		t.Errorf("listed origin: %d, ACAO %q", resp.StatusCode, resp.Header.Get("Access-Control-Allow-Origin"))
+	}
+	resp, _ = tcpCall(t, "OPTIONS", base+"/v1/sidecars/alpha/restart", "Origin", "http://localhost:5173", "Access-Control-Request-Method", "POST")
+	if resp.StatusCode != 204 || !strings.Contains(resp.Header.Get("Access-Control-Allow-Headers"), "Authorization") {
+		t.Errorf("preflight: %d %v", resp.StatusCode, resp.Header)
+	}
+	resp, body = tcpCall(t, "GET", base+"/v1/sidecars", "Authorization", auth, "Origin", "http://evil.example")
+	if resp.StatusCode != 403 || resp.Header.Get("Access-Control-Allow-Origin") != "" {
+		t.Errorf("wrong origin: %d, ACAO %q %s", resp.StatusCode, resp.Header.Get("Access-Control-Allow-Origin"), body)
+	}
+	resp, _ = tcpCall(t, "OPTIONS", base+"/v1/sidecars", "Origin", "http://evil.example", "Access-Control-Request-Method", "POST")
+	if resp.Header.Get("Access-Control-Allow-Origin") != "" {
+		t.Errorf("wrong origin's preflight got CORS headers: %v", resp.Header)
+	}
+	// DNS rebinding: a page's own host name in Host.
+	req, _ := http.NewRequest("GET", base+"/v1/sidecars", nil)
+	req.Host = "attacker.rebind.example:" + strconv.Itoa(testutil.FreePort(t))
+	req.Header.Set("Authorization", auth)
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 403 {
+		t.Errorf("forged Host: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+}
+
+func TestTCPListenerRefusesRemote(t *testing.T) {
+	r := newRig(t, rigOpts{}, fixtureSpec(t, "alpha"))
+	for _, listen := range []string{"0.0.0.0:0", "192.0.2.1:7777", "[::]:0", "example.com:7777"} {
+		_, err := r.srv.ListenTCP(config.API{Listen: listen}, r.home+"/outrigger.toml")
+		if err == nil || !strings.Contains(err.Error(), "not a loopback address") || !strings.Contains(err.Error(), "allow_remote = true") {
+			t.Errorf("listen %s: %v, want a refusal naming allow_remote", listen, err)
+		}
+	}
+	if err := CheckListen(config.API{Listen: "0.0.0.0:7777", AllowRemote: true}); err != nil {
+		t.Errorf("allow_remote = true: %v", err)
+	}
+	for _, ok := range []string{"127.0.0.1:7777", "localhost:7777", "[::1]:7777"} {
+		if err := CheckListen(config.API{Listen: ok}); err != nil {
+			t.Errorf("%s: %v", ok, err)
+		}
+	}
+}

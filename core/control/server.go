@@ -27,6 +27,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path"
 	"sync"
 	"time"
 
@@ -204,11 +205,18 @@ func (s *Server) run(fn func(ctx context.Context) error) <-chan error {
 	return ch
 }
 
-// limitBody refuses bodies over MaxBody before any handler reads them.
+// limitBody refuses bodies over MaxBody before any handler reads them, and
+// unclean paths.
 func limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ContentLength > MaxBody {
 			fail(w, http.StatusRequestEntityTooLarge, CodeTooLarge, "request body too large (the limit is 64 KiB)")
+			return
+		}
+		// The mux would answer an unclean path ("/v1/./mode") with an HTML
+		// redirect; an API client gets a JSON 404 instead.
+		if p := r.URL.Path; p == "" || path.Clean(p) != p {
+			fail(w, http.StatusNotFound, CodeNotFound, "no route "+clip(p)+" (paths are clean: no ., .. or double slashes)")
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, MaxBody)

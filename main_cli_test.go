@@ -1,0 +1,300 @@
+//go:build linux
+
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"outrigger/core/control"
+	"outrigger/core/supervisor"
+	"outrigger/internal/testutil"
+)
+
+// cliEnv is the environment of a CLI run against the instance in home.
+func cliEnv(home string, args []string) []string {
+	return append(os.Environ(), "OUTRIGGER_RUN_MAIN=1", "OUTRIGGER_ARGS="+strings.Join(args, " "),
+		"OUTRIGGER_HOME="+home, "NO_COLOR=1")
+}
+
+// cliRun runs `outrigger args...` (this test binary as the app) to the end.
+func cliRun(t *testing.T, home string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	self, _ := os.Executable()
+	cmd := exec.Command(self)
+	cmd.Env = cliEnv(home, args)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &ee):
+		code = ee.ExitCode()
+	default:
+		t.Fatalf("outrigger %v: %v", args, err)
+	}
+	return out.String(), errb.String(), code
+}
+
+// streamCLI starts a CLI command that keeps printing, and returns its
+// lines as they come.
+type cliStream struct {
+	cmd   *exec.Cmd
+	lines chan string
+	done  chan struct{}
+}
+
+func streamCLI(t *testing.T, home string, args ...string) *cliStream {
+	t.Helper()
+	self, _ := os.Executable()
+	s := &cliStream{cmd: exec.Command(self), lines: make(chan string, 1024), done: make(chan struct{})}
+	s.cmd.Env = cliEnv(home, args)
+	out, err := s.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		defer close(s.done)
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			s.lines <- sc.Text()
+		}
+		close(s.lines)
+	}()
+	t.Cleanup(func() { s.cmd.Process.Kill(); <-s.done; s.cmd.Wait() })
+	return s
+}
+
+func (s *cliStream) expect(t *testing.T, what string, match func(string) bool) string {
+	t.Helper()
+	deadline := time.After(wait)
+	for {
+		select {
+		case l, ok := <-s.lines:
+			if !ok {
+				t.Fatalf("the command ended before printing %s", what)
+			}
+			if match(l) {
+				return l
+			}
+		case <-deadline:
+			t.Fatalf("no %s within %v", what, wait)
+		}
+	}
+}
+
+// interrupt ends a following command with Ctrl-C; it exits 0.
+func (s *cliStream) interrupt(t *testing.T) {
+	t.Helper()
+	s.cmd.Process.Signal(os.Interrupt)
+	<-s.done
+	if err := s.cmd.Wait(); err != nil {
+		t.Errorf("%v after Ctrl-C: %v", s.cmd.Args, err)
+	}
+}
+
+func statusJSON(t *testing.T, home string) (map[string]supervisor.Status, int) {
+	t.Helper()
+	out, _, code := cliRun(t, home, "status", "--json")
+	if code != 0 {
+		return nil, code
+	}
+	var list control.SidecarList
+	if err := json.Unmarshal([]byte(out), &list); err != nil {
+		t.Fatalf("status --json: %v\n%s", err, out)
+	}
+	m := map[string]supervisor.Status{}
+	for _, s := range list.Sidecars {
+		m[s.Name] = s
+	}
+	return m, 0
+}
+
+var pidIn = regexp.MustCompile(`pid (\d+)`)
+
+// A headless instance with fixture sidecars, driven only through the CLI.
+func TestCLIDrivesHeadlessInstance(t *testing.T) {
+	bin := testutil.BinDir(t, "alpha", "beta")
+	cfg := fmt.Sprintf(`mode = "service"
+service = "alpha"
+[[sidecar]]
+name = "xgen-workflow"
+enabled = false
+[[sidecar]]
+name = "xgen-embedding"
+enabled = false
+[[sidecar]]
+name = "alpha"
+port = %d
+args = ["-lines-per-sec", "20"]
+restart = { policy = "always" }
+[[sidecar]]
+name = "beta"
+port = %d
+`, testutil.FreePort(t), testutil.FreePort(t))
+	a := startApp(t, cfg, bin)
+	var sts map[string]supervisor.Status
+	testutil.Eventually(t, wait, func() bool {
+		var code int
+		sts, code = statusJSON(t, a.home)
+		return code == 0 && sts["alpha"].State == supervisor.Ready && sts["beta"].State == supervisor.Ready
+	}, "both sidecars Ready according to `outrigger status --json`")
+	pids := map[int]bool{sts["alpha"].PID: true, sts["beta"].PID: true}
+
+	// status: an aligned table.
+	out, _, code := cliRun(t, a.home, "status")
+	rows := strings.Split(strings.TrimRight(out, "\n"), "\n")
+	if code != 0 || len(rows) != 3 {
+		t.Fatalf("status: exit %d\n%s", code, out)
+	}
+	if f := strings.Fields(rows[0]); strings.Join(f, " ") != "NAME STATE PORT PID UPTIME RESTARTS CPU MEMORY" {
+		t.Errorf("header %q", rows[0])
+	}
+	col := strings.Index(rows[0], "STATE")
+	for i, name := range []string{"alpha", "beta"} {
+		f := strings.Fields(rows[i+1])
+		if f[0] != name || f[1] != "ready" || f[2] != strconv.Itoa(sts[name].Port) || f[3] != strconv.Itoa(sts[name].PID) {
+			t.Errorf("row %q", rows[i+1])
+		}
+		if strings.Index(rows[i+1], "ready") != col {
+			t.Errorf("row %q is not aligned with the header", rows[i+1])
+		}
+	}
+
+	// restart --wait returns after Ready, with a new pid.
+	out, errOut, code := cliRun(t, a.home, "restart", "alpha", "--wait")
+	m := pidIn.FindStringSubmatch(out)
+	if code != 0 || !strings.HasPrefix(out, "alpha: ready (pid ") || m == nil {
+		t.Fatalf("restart --wait: exit %d\n%s%s", code, out, errOut)
+	}
+	newPID, _ := strconv.Atoi(m[1])
+	if newPID == sts["alpha"].PID {
+		t.Fatalf("restart kept pid %d", newPID)
+	}
+	pids[newPID] = true
+	if now, _ := statusJSON(t, a.home); now["alpha"].PID != newPID || now["alpha"].State != supervisor.Ready {
+		t.Fatalf("after restart --wait: %+v", now["alpha"])
+	}
+
+	// logs -f sees a line printed after it started.
+	out, _, code = cliRun(t, a.home, "logs", "-n", "1", "alpha")
+	var before int
+	if _, err := fmt.Sscanf(strings.TrimSpace(out), "line %d", &before); code != 0 || err != nil {
+		t.Fatalf("logs -n 1: exit %d %q", code, out)
+	}
+	follow := streamCLI(t, a.home, "logs", "-f", "-n", "0", "alpha")
+	line := follow.expect(t, "a followed line", func(l string) bool { return strings.HasPrefix(l, "line ") })
+	var after int
+	fmt.Sscanf(line, "line %d", &after)
+	if after <= before {
+		t.Fatalf("logs -f printed %q, not after line %d", line, before)
+	}
+	follow.interrupt(t)
+
+	// events sees Restarting then Ready after a kill -9.
+	events := streamCLI(t, a.home, "events")
+	events.expect(t, "alpha's current state", func(l string) bool { return strings.Contains(l, " alpha: ready (pid "+strconv.Itoa(newPID)) })
+	if err := syscall.Kill(newPID, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	events.expect(t, "alpha restarting", func(l string) bool { return strings.Contains(l, " alpha restarting: ") })
+	l := events.expect(t, "alpha ready again", func(l string) bool { return strings.Contains(l, " alpha: ready (pid ") })
+	if p, _ := strconv.Atoi(pidIn.FindStringSubmatch(l)[1]); p == newPID {
+		t.Fatalf("ready again with the killed pid: %q", l)
+	} else {
+		pids[p] = true
+	}
+	events.interrupt(t)
+
+	// Mode switch.
+	if out, errOut, code = cliRun(t, a.home, "mode", "standalone"); code != 0 || out != "mode: standalone\n" {
+		t.Fatalf("mode standalone: exit %d %q %s", code, out, errOut)
+	}
+	if now, _ := statusJSON(t, a.home); now["alpha"].State != supervisor.Stopped || now["beta"].State != supervisor.Stopped {
+		t.Fatalf("standalone left sidecars running: %v %v", now["alpha"].State, now["beta"].State)
+	}
+	if out, errOut, code = cliRun(t, a.home, "mode", "service", "beta"); code != 0 || !strings.HasPrefix(out, "mode: service (beta at http://127.0.0.1:") {
+		t.Fatalf("mode service beta: exit %d %q %s", code, out, errOut)
+	}
+	if out, _, code = cliRun(t, a.home, "mode"); code != 0 || !strings.HasPrefix(out, "mode: service (beta at") {
+		t.Fatalf("mode: exit %d %q", code, out)
+	}
+	now, _ := statusJSON(t, a.home)
+	pids[now["beta"].PID] = true
+
+	// Mistakes: exit 1 with the reason, 2 for usage.
+	if _, errOut, code = cliRun(t, a.home, "start", "nope"); code != 1 || !strings.Contains(errOut, `no sidecar named "nope" (known: "alpha", "beta")`) {
+		t.Errorf("start nope: exit %d %s", code, errOut)
+	}
+	if _, _, code = cliRun(t, a.home, "mode", "bogus"); code != 2 {
+		t.Errorf("mode bogus: exit %d", code)
+	}
+	if _, errOut, code = cliRun(t, a.home, "restart", "-h"); code != 0 || !strings.Contains(errOut, "usage: outrigger restart") {
+		t.Errorf("restart -h: exit %d %s", code, errOut)
+	}
+	if _, errOut, code = cliRun(t, a.home, "show"); code != 1 || !strings.Contains(errOut, "headless") {
+		t.Errorf("show on a headless instance: exit %d %s", code, errOut)
+	}
+
+	// A second launch defers to the first, and says what happened.
+	self, _ := os.Executable()
+	second := exec.Command(self)
+	second.Env = append(os.Environ(), "OUTRIGGER_RUN_MAIN=1", "OUTRIGGER_ARGS=--headless", "OUTRIGGER_HOME="+a.home, "NO_COLOR=1")
+	if out, err := second.CombinedOutput(); err != nil || !strings.Contains(string(out), "already running headless") || strings.Contains(string(out), "asked it to show") {
+		t.Errorf("second launch: %v\n%s", err, out)
+	}
+
+	// quit returns once the instance is gone; nothing is left.
+	if out, errOut, code = cliRun(t, a.home, "quit"); code != 0 || out != "Outrigger has quit.\n" {
+		t.Fatalf("quit: exit %d %q %s", code, out, errOut)
+	}
+	select {
+	case <-a.done:
+	case <-time.After(wait):
+		t.Fatal("the app did not exit after quit")
+	}
+	if err := a.cmd.Wait(); err != nil {
+		t.Errorf("the app's exit after quit: %v", err)
+	}
+	for p := range pids {
+		if testutil.ProcessAlive(p) {
+			t.Errorf("sidecar pid %d alive after quit", p)
+		}
+	}
+	if _, err := os.Lstat(filepath.Join(a.home, "run", "outrigger.sock")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("socket left after quit: %v", err)
+	}
+	if _, errOut, code = cliRun(t, a.home, "status"); code != 3 || !strings.Contains(errOut, "outrigger --headless") {
+		t.Errorf("status with no instance: exit %d %s", code, errOut)
+	}
+}
+
+func TestCLIWithoutInstance(t *testing.T) {
+	home := t.TempDir()
+	for _, args := range [][]string{{"status"}, {"restart", "x"}, {"logs", "x"}, {"events"}, {"quit"}, {"mode"}} {
+		_, errOut, code := cliRun(t, home, args...)
+		if code != 3 || !strings.Contains(errOut, "no Outrigger instance is running") {
+			t.Errorf("%v: exit %d %s", args, code, errOut)
+		}
+	}
+	out, _, code := cliRun(t, home, "help")
+	if code != 0 || !strings.Contains(out, "status [--json]") || !strings.Contains(out, "exit codes") {
+		t.Errorf("help: exit %d\n%s", code, out)
+	}
+}

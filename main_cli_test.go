@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -297,4 +298,54 @@ func TestCLIWithoutInstance(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "status [--json]") || !strings.Contains(out, "exit codes") {
 		t.Errorf("help: exit %d\n%s", code, out)
 	}
+}
+
+// BenchmarkCLIStatus is `outrigger status` as a user runs it: the real
+// binary (built here, window code linked in), process start to exit,
+// against a headless instance with two sidecars.
+func BenchmarkCLIStatus(b *testing.B) {
+	exe := filepath.Join(b.TempDir(), "outrigger")
+	build := exec.Command("go", "build", "-o", exe, ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		b.Fatalf("go build: %v\n%s", err, out)
+	}
+	home := b.TempDir()
+	cfg := fmt.Sprintf("mode = \"standalone\"\n[[sidecar]]\nname = \"xgen-workflow\"\nport = %d\n[[sidecar]]\nname = \"xgen-embedding\"\nport = %d\n",
+		testutil.FreePort(b), testutil.FreePort(b))
+	cfgPath := filepath.Join(home, "test.toml")
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	app := exec.Command(exe, "--headless", "--config", cfgPath)
+	app.Env = append(os.Environ(), "OUTRIGGER_HOME="+home, "NO_COLOR=1")
+	if err := app.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer func() { app.Process.Signal(syscall.SIGTERM); app.Wait() }()
+	status := func() time.Duration {
+		cmd := exec.Command(exe, "status")
+		cmd.Env = append(os.Environ(), "OUTRIGGER_HOME="+home)
+		start := time.Now()
+		err := cmd.Run()
+		d := time.Since(start)
+		if err != nil {
+			return -1
+		}
+		return d
+	}
+	testutil.Eventually(b, wait, func() bool { return status() >= 0 }, "the instance to answer")
+	ds := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for range b.N {
+		d := status()
+		if d < 0 {
+			b.Fatal("status failed")
+		}
+		ds = append(ds, d)
+	}
+	b.StopTimer()
+	slices.Sort(ds)
+	b.ReportMetric(float64(ds[len(ds)/2])/float64(time.Millisecond), "p50-ms")
+	b.ReportMetric(float64(ds[len(ds)*99/100])/float64(time.Millisecond), "p99-ms")
+	b.ReportMetric(0, "ns/op")
 }

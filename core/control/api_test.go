@@ -78,7 +78,7 @@ func TestResetAndFailedWait(t *testing.T) {
 	bad.Restart.InitialBackoff = 1
 	r := newRig(t, rigOpts{}, bad)
 	code, body := r.call("POST", "/v1/sidecars/bad/start?wait=ready", "")
-	if code != 503 || !strings.Contains(string(body), `"code": "failed"`) {
+	if code != 503 || !strings.Contains(string(body), `"code":"failed"`) {
 		t.Fatalf("start of a crashing sidecar with wait=ready: %d %s", code, body)
 	}
 	ev := r.subscribe("/v1/events")
@@ -127,7 +127,7 @@ func TestModeSwitch(t *testing.T) {
 		t.Fatalf("beta %s in standalone", st.State)
 	}
 	code, body = r.call("GET", "/v1/mode", "")
-	if code != 200 || !strings.Contains(string(body), `"mode": "standalone"`) {
+	if code != 200 || !strings.Contains(string(body), `"mode":"standalone"`) {
 		t.Fatalf("GET mode: %d %s", code, body)
 	}
 }

@@ -4,13 +4,12 @@ package control
 
 import (
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"strings"
-	"syscall"
 	"testing"
 
 	"outrigger/core/supervisor"
+	"outrigger/internal/testutil"
 )
 
 func TestStatusActionsAndWait(t *testing.T) {
@@ -135,7 +134,7 @@ func TestModeSwitch(t *testing.T) {
 func TestLogsTailAndFollow(t *testing.T) {
 	r := newRig(t, rigOpts{start: true}, fixtureSpec(t, "talky", "-lines-per-sec", "50", "-stderr-line", "to stderr"))
 	ring := r.sup.Logs("talky")
-	testutilEventually(t, func() bool { return ring.Last() > 5 })
+	testutil.Eventually(t, wait, func() bool { return ring.Last() > 5 }, "five lines in the ring")
 	code, body := r.call("GET", "/v1/sidecars/talky/logs?tail=3", "")
 	if code != 200 {
 		t.Fatalf("%d %s", code, body)
@@ -240,15 +239,5 @@ func TestSocketGuard(t *testing.T) {
 	}
 	if code, _ := r.call("POST", "/v1/quit", "x", "Content-Type", "text/plain"); code != 415 || r.quits.Load() != 0 {
 		t.Errorf("text/plain POST: %d, quits %d", code, r.quits.Load())
-	}
-}
-
-func testutilEventually(t *testing.T, cond func() bool) {
-	t.Helper()
-	for i := 0; i < 6000 && !cond(); i++ {
-		syscall.Nanosleep(&syscall.Timespec{Nsec: 10e6}, nil) // polling the ring: it has no "n lines" event
-	}
-	if !cond() {
-		t.Fatal(fmt.Sprint("condition not met"))
 	}
 }

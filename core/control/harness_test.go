@@ -6,7 +6,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -294,4 +293,3 @@ func mustJSON(t testing.TB, data []byte, v any) {
 	}
 }
 
-var _ = fmt.Sprintf

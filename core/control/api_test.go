@@ -3,11 +3,17 @@
 package control
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
+	"net"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
+	"time"
 
+	"outrigger/core/instance"
 	"outrigger/core/supervisor"
 	"outrigger/internal/testutil"
 )
@@ -239,5 +245,36 @@ func TestSocketGuard(t *testing.T) {
 	}
 	if code, _ := r.call("POST", "/v1/quit", "x", "Content-Type", "text/plain"); code != 415 || r.quits.Load() != 0 {
 		t.Errorf("text/plain POST: %d, quits %d", code, r.quits.Load())
+	}
+}
+
+// Twenty idle connections do not hold up a request (issue 17.9: the old
+// one-line protocol served one connection at a time with a 2 s timeout).
+func TestIdleConnectionsDelayNobody(t *testing.T) {
+	r := newRig(t, rigOpts{}, fixtureSpec(t, "alpha"))
+	var idle []net.Conn
+	for range 20 {
+		c, err := instance.Dial(context.Background(), r.inst.Path())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.Write([]byte("GET /v1/version HTTP/1.1\r\n")) // half a request, never finished
+		idle = append(idle, c)
+	}
+	if code, body := r.call("POST", "/v1/show", ""); code != 409 {
+		t.Fatalf("show: %d %s", code, body)
+	}
+	if code, _ := r.call("GET", "/v1/sidecars", ""); code != 200 {
+		t.Fatalf("list: %d", code)
+	}
+	// Answered while every idle connection is still held open by the
+	// server: it did not have to time them out first.
+	for i, c := range idle {
+		c.SetReadDeadline(time.Now().Add(time.Millisecond))
+		var b [1]byte
+		if _, err := c.Read(b[:]); !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Errorf("idle connection %d: %v, want it still open", i, err)
+		}
 	}
 }

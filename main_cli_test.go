@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -348,4 +349,51 @@ func BenchmarkCLIStatus(b *testing.B) {
 	b.ReportMetric(float64(ds[len(ds)/2])/float64(time.Millisecond), "p50-ms")
 	b.ReportMetric(float64(ds[len(ds)*99/100])/float64(time.Millisecond), "p99-ms")
 	b.ReportMetric(0, "ns/op")
+}
+
+// [api] listen from outrigger.toml: a loopback address serves the API with
+// the token; a non-loopback one without allow_remote is refused at start
+// with a clear error, and the rest of the app runs.
+func TestAPIListenFromConfig(t *testing.T) {
+	base := "mode = \"standalone\"\n[[sidecar]]\nname = \"xgen-workflow\"\nenabled = false\n[[sidecar]]\nname = \"xgen-embedding\"\nenabled = false\n"
+	remote := startApp(t, base+"[api]\nlisten = \"0.0.0.0:"+strconv.Itoa(testutil.FreePort(t))+"\"\n", t.TempDir())
+	testutil.Eventually(t, wait, func() bool {
+		return strings.Contains(remote.output(), "control API: not listening on TCP")
+	}, "the refusal in the log")
+	if out := remote.output(); !strings.Contains(out, "is not a loopback address") || !strings.Contains(out, "allow_remote = true") {
+		t.Errorf("refusal does not say why and what to do:\n%s", out)
+	}
+	if _, errOut, code := cliRun(t, remote.home, "status"); code != 0 {
+		t.Errorf("status with the TCP listener refused: exit %d %s", code, errOut)
+	}
+
+	port := testutil.FreePort(t)
+	local := startApp(t, base+"[api]\nlisten = \"127.0.0.1:"+strconv.Itoa(port)+"\"\n", t.TempDir())
+	testutil.Eventually(t, wait, func() bool { return strings.Contains(local.output(), "control API listening") }, "the TCP listener")
+	token, err := os.ReadFile(filepath.Join(local.home, control.TokenFileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi, _ := os.Stat(filepath.Join(local.home, control.TokenFileName)); fi.Mode().Perm() != 0o600 {
+		t.Errorf("token file mode %v", fi.Mode())
+	}
+	url := "http://127.0.0.1:" + strconv.Itoa(port) + "/v1/version"
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 401 {
+		t.Errorf("no token: %d", resp.StatusCode)
+	}
+	req, _ := http.NewRequest("GET", url, nil)
+	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(token)))
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("with the token: %d", resp.StatusCode)
+	}
 }

@@ -292,4 +292,3 @@ func mustJSON(t testing.TB, data []byte, v any) {
 		t.Fatalf("%v: %s", err, data)
 	}
 }
-

@@ -238,7 +238,11 @@ port = %d
 		t.Fatalf("mode: exit %d %q", code, out)
 	}
 	now, _ := statusJSON(t, a.home)
-	pids[now["beta"].PID] = true
+	for _, s := range now {
+		if s.PID > 0 {
+			pids[s.PID] = true
+		}
+	}
 
 	// Mistakes: exit 1 with the reason, 2 for usage.
 	if _, errOut, code = cliRun(t, a.home, "start", "nope"); code != 1 || !strings.Contains(errOut, `no sidecar named "nope" (known: "alpha", "beta")`) {

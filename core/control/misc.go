@@ -88,6 +88,7 @@ func (s *Server) getMode(w http.ResponseWriter, r *http.Request) {
 //	{"mode": "standalone"}
 //	{"mode": "service", "service": "xgen-workflow"}   (service may be left out: the configured one)
 //	{"mode": "connected", "url": "https://gateway.example.com"}
+//	{"mode": "connected", "url": "...", "force": true}   (switch even if the gateway does not answer now)
 //
 // serviceName and serverUrl, the names GET /v1/mode uses, are accepted too.
 type ModeRequest struct {
@@ -96,6 +97,7 @@ type ModeRequest struct {
 	ServiceName string `json:"serviceName,omitempty"`
 	URL         string `json:"url,omitempty"`
 	ServerURL   string `json:"serverUrl,omitempty"`
+	Force       bool   `json:"force,omitempty"`
 }
 
 // ParseModeRequest reads and checks a PUT /v1/mode body. known lists the
@@ -125,12 +127,12 @@ func ParseModeRequest(body io.Reader, known []string) (req ModeRequest, notFound
 	}
 	switch modes.Kind(req.Mode) {
 	case modes.Standalone:
-		if req.Service != "" || req.URL != "" {
-			return req, false, errors.New("standalone mode takes no service or url")
+		if req.Service != "" || req.URL != "" || req.Force {
+			return req, false, errors.New("standalone mode takes no service, url or force")
 		}
 	case modes.Service:
-		if req.URL != "" {
-			return req, false, errors.New("service mode takes a service name, not a url")
+		if req.URL != "" || req.Force {
+			return req, false, errors.New("service mode takes a service name, not a url or force")
 		}
 		if req.Service != "" && !contains(known, req.Service) {
 			return req, true, fmt.Errorf("no sidecar named %s (known: %s)", clip(req.Service), quoteList(known))
@@ -208,7 +210,7 @@ func (s *Server) putMode(w http.ResponseWriter, r *http.Request) {
 	case modes.Service:
 		t = s.d.Modes.EnableService(req.Service, nil)
 	case modes.Connected:
-		t = s.d.Modes.EnableConnected(req.URL)
+		t = s.d.Modes.Connect(req.URL, modes.ConnectOptions{Force: req.Force})
 	}
 	if !waitDone {
 		select {

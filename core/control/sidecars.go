@@ -110,7 +110,7 @@ func (s *Server) sidecarAction(w http.ResponseWriter, r *http.Request) {
 	// The conflicts a client can fix by asking differently are answered
 	// before anything changes.
 	switch {
-	case act == ActStart && st.State.Running():
+	case act == ActStart && st.State.HasProcess():
 		fail(w, http.StatusConflict, CodeConflict, fmt.Sprintf("%s is already %s (pid %d)", name, st.State, st.PID))
 		return
 	case act == ActReset && st.State != supervisor.Failed && st.State != supervisor.Exited && st.State != supervisor.Backoff:

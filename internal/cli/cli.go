@@ -55,7 +55,7 @@ func init() {
 		{"restart", "NAME… | --all [--wait] [--timeout D]", "restart sidecars (--wait: until Ready again)", actionCmd("restart")},
 		{"logs", "[-f] [-n N] [--stream stdout|stderr] NAME", "print a sidecar's recent output (-f: keep following)", (*runner).logs},
 		{"events", "[--json]", "print state, mode and notable events as they happen", (*runner).events},
-		{"mode", "[standalone | service [NAME] | connected URL]", "show the mode, or switch it (waits until it has switched)", (*runner).mode},
+		{"mode", "[standalone | service [NAME] | connected [--force] URL]", "show the mode, or switch it (waits until it has switched)", (*runner).mode},
 		{"quit", "", "stop every sidecar and quit the running instance", (*runner).quit},
 		{"show", "", "bring the running instance's window to the front", (*runner).show},
 		{"help", "[COMMAND]", "show this help", (*runner).help},
@@ -377,6 +377,7 @@ func (r *runner) quit(args []string) int {
 func (r *runner) mode(args []string) int {
 	fs := r.flags("mode")
 	timeout := fs.Duration("timeout", control.DefaultWait, "how long to wait for the switch")
+	force := fs.Bool("force", false, "connected: switch even if the gateway does not answer now")
 	rest, code := parse(fs, args)
 	if code >= 0 {
 		return code
@@ -408,6 +409,7 @@ func (r *runner) mode(args []string) int {
 			return r.usageErr(fs, "connected takes the gateway's URL")
 		}
 		req.URL = rest[1]
+		req.Force = *force
 	default:
 		return r.usageErr(fs, fmt.Sprintf("unknown mode %q (standalone, service or connected)", rest[0]))
 	}

@@ -1,0 +1,80 @@
+package cli
+
+import (
+	"bytes"
+	"flag"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"outrigger/core/control"
+	"outrigger/core/modes"
+	"outrigger/core/supervisor"
+)
+
+func TestFormats(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		5 * time.Second: "5s", 12*time.Minute + 3*time.Second: "12m03s", 3*time.Hour + 4*time.Minute: "3h04m", 51 * time.Hour: "2d03h",
+	} {
+		if got := Uptime(d); got != want {
+			t.Errorf("Uptime(%v) = %q, want %q", d, got, want)
+		}
+	}
+	for n, want := range map[uint64]string{0: "0", 812 << 10: "812K", 45 << 20: "45M", 1288490189: "1.2G"} {
+		if got := Bytes(n); got != want {
+			t.Errorf("Bytes(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
+
+func TestEventLine(t *testing.T) {
+	at := time.Date(2026, 1, 2, 12, 4, 5, 0, time.Local)
+	st := supervisor.Status{Name: "emb", State: supervisor.Ready, PID: 42, Port: 8002}
+	m := modes.StandaloneMode()
+	for _, tc := range []struct {
+		e    control.Event
+		want string
+	}{
+		{control.Event{Type: "state", Time: at, Sidecar: "emb", Status: &st}, "12:04:05 emb: ready (pid 42, port 8002)"},
+		{control.Event{Type: "restarting", Time: at, Sidecar: "emb", Status: &st, Reason: "crashed; restarting now (attempt 1)", Attempt: 1},
+			"12:04:05 emb restarting: crashed; restarting now (attempt 1)"},
+		{control.Event{Type: "modeChanged", Time: at, Mode: &m, Message: "standalone"}, "12:04:05 mode modeChanged: standalone"},
+	} {
+		if got := EventLine(tc.e); got != tc.want {
+			t.Errorf("EventLine = %q, want %q", got, tc.want)
+		}
+	}
+}
+
+// Flags may follow the names, as people type them.
+func TestParseInterleaved(t *testing.T) {
+	fs := flag.NewFlagSet("restart", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	wait := fs.Bool("wait", false, "")
+	names, code := parse(fs, []string{"a", "--wait", "b"})
+	if code != -1 || !*wait || strings.Join(names, ",") != "a,b" {
+		t.Fatalf("parse = %v %d wait %v", names, code, *wait)
+	}
+	if _, code := parse(fs, []string{"-h"}); code != ExitOK {
+		t.Errorf("-h: %d", code)
+	}
+	if _, code := parse(fs, []string{"--bogus"}); code != ExitUsage {
+		t.Errorf("--bogus: %d", code)
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	var out, errb bytes.Buffer
+	env := Env{Addr: "/nonexistent/outrigger.sock", Stdout: &out, Stderr: &errb}
+	for _, args := range [][]string{{"frobnicate"}, {"start"}, {"start", "a", "--all"}, {"logs"}, {"logs", "-n", "-1", "x"},
+		{"mode", "connected"}, {"mode", "standalone", "x"}, {"status", "x"}} {
+		errb.Reset()
+		if code := Run(env, args); code != ExitUsage {
+			t.Errorf("%v: exit %d, want %d (%s)", args, code, ExitUsage, errb.String())
+		}
+	}
+	if code := Run(env, []string{"status"}); code != ExitNotRunning || !strings.Contains(errb.String(), "outrigger --headless") {
+		t.Errorf("status with nothing running: %d %s", code, errb.String())
+	}
+}

@@ -50,3 +50,14 @@ func TestAPISectionErrors(t *testing.T) {
 		}
 	}
 }
+
+// Issue 17.9: a 5 MB bad mode value was copied whole into the log.
+func TestHugeValueIsClippedInTheError(t *testing.T) {
+	_, err := Parse("o.toml", []byte("mode = \""+strings.Repeat("x", 5<<20)+"\"\n"))
+	if err == nil || !strings.Contains(err.Error(), "o.toml:1: mode: must be") {
+		t.Fatalf("error %.200v", err)
+	}
+	if n := len(err.Error()); n > 1024 {
+		t.Fatalf("a %d-byte error for one bad value", n)
+	}
+}

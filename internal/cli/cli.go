@@ -267,7 +267,10 @@ func actionCmd(act string) func(*runner, []string) int {
 		if len(q) > 0 {
 			query = "?" + q.Encode()
 		}
-		ctx := context.Background()
+		// A wait is bounded by the instance (--timeout); the request by that
+		// and a margin.
+		ctx, cancel := context.WithTimeout(context.Background(), *timeout+requestTimeout)
+		defer cancel()
 		if *all && act != "restart" {
 			var res control.ActionResult
 			if err := r.c.do(ctx, "POST", "/v1/sidecars/"+act+query, nil, &res); err != nil {
@@ -415,6 +418,8 @@ func (r *runner) mode(args []string) int {
 	}
 	var ms control.ModeState
 	path := "/v1/mode?wait=done&timeout=" + url.QueryEscape(timeoutParam(*timeout))
+	ctx, cancel := context.WithTimeout(ctx, *timeout+requestTimeout)
+	defer cancel()
 	if err := r.c.do(ctx, "PUT", path, req, &ms); err != nil {
 		return r.failed("mode", err)
 	}

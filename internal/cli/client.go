@@ -46,6 +46,12 @@ func (e *apiError) Error() string { return e.Msg }
 // The host is "localhost": the socket's server checks Host like every
 // local server does.
 func (c *client) do(ctx context.Context, method, path string, body, out any) error {
+	if _, ok := ctx.Deadline(); !ok {
+		// An instance that hangs must not hang the command.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, requestTimeout)
+		defer cancel()
+	}
 	resp, err := c.open(ctx, method, path, body, "")
 	if err != nil {
 		return err
@@ -104,6 +110,9 @@ func (c *client) open(ctx context.Context, method, path string, body any, accept
 }
 
 func (c *client) close() { c.http.CloseIdleConnections() }
+
+// requestTimeout bounds a request that does not wait for anything.
+const requestTimeout = 30 * time.Second
 
 // timeoutParam renders a wait timeout for the query.
 func timeoutParam(d time.Duration) string { return d.String() }

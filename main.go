@@ -68,6 +68,10 @@ func parseFlags() flags {
 	flag.StringVar(&f.config, "config", "", "use `FILE` instead of the user's outrigger.toml")
 	flag.BoolVar(&f.version, "version", false, "print the version and exit")
 	flag.BoolVar(&f.verbose, "verbose", false, "log debug messages")
+	flag.Usage = func() {
+		fmt.Fprintln(flag.CommandLine.Output(), "usage: outrigger [flags]   (or: outrigger COMMAND; see outrigger help)")
+		flag.PrintDefaults()
+	}
 	flag.Parse()
 	return f
 }

@@ -54,7 +54,7 @@ func init() {
 		{"stop", "NAME… | --all [--wait] [--timeout D]", "stop sidecars (--wait: until stopped)", actionCmd("stop")},
 		{"restart", "NAME… | --all [--wait] [--timeout D]", "restart sidecars (--wait: until Ready again)", actionCmd("restart")},
 		{"logs", "[-f] [-n N] [--stream stdout|stderr] NAME", "print a sidecar's recent output (-f: keep following)", (*runner).logs},
-		{"events", "[--json]", "print state, mode and notable events as they happen", (*runner).events},
+		{"events", "[--json] [--metrics]", "print state, mode and notable events as they happen", (*runner).events},
 		{"mode", "[standalone | service [NAME] | connected [--force] URL]", "show the mode, or switch it (waits until it has switched)", (*runner).mode},
 		{"quit", "", "stop every sidecar and quit the running instance", (*runner).quit},
 		{"show", "", "bring the running instance's window to the front", (*runner).show},

@@ -401,3 +401,32 @@ func TestAPIListenFromConfig(t *testing.T) {
 		t.Errorf("with the token: %d", resp.StatusCode)
 	}
 }
+
+// A launch that finds the lock held but gets no answer says so and fails;
+// it never claims to have asked the other one to show its window (17.9).
+func TestSecondLaunchWithoutAnswer(t *testing.T) {
+	home := t.TempDir()
+	run := filepath.Join(home, "run")
+	if err := os.MkdirAll(run, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	lock, err := os.OpenFile(filepath.Join(run, "outrigger.lock"), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		t.Fatal(err)
+	}
+	self, _ := os.Executable()
+	cmd := exec.Command(self)
+	cmd.Env = append(os.Environ(), "OUTRIGGER_RUN_MAIN=1", "OUTRIGGER_ARGS=--headless", "OUTRIGGER_HOME="+home, "NO_COLOR=1")
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+		t.Errorf("exit: %v, want 1", err)
+	}
+	if !strings.Contains(string(out), "already running but did not answer") || strings.Contains(string(out), "asked it to show") {
+		t.Errorf("output:\n%s", out)
+	}
+}

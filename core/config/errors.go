@@ -47,23 +47,8 @@ func (e *Error) Error() string {
 	if e.Key != "" && !e.keyInMsg {
 		b.WriteString(e.Key + ": ")
 	}
-	b.WriteString(clipMsg(e.Msg))
+	b.WriteString(e.Msg)
 	return b.String()
-}
-
-// MaxMsg bounds one problem's message: a value written in the file is
-// quoted in it, and a 5 MB value must not become a 5 MB log line.
-const MaxMsg = 512
-
-func clipMsg(m string) string {
-	if len(m) <= MaxMsg {
-		return m
-	}
-	cut := MaxMsg
-	for cut > 0 && !utf8.RuneStart(m[cut]) {
-		cut--
-	}
-	return m[:cut] + fmt.Sprintf("… (%d bytes in all)", len(m))
 }
 
 // joinErrors orders errs by line (stable otherwise) and joins them.

@@ -47,13 +47,14 @@ func fixtureSpec(t *testing.T, name string, env map[string]string, args ...strin
 // The secrets of TestReport, each reaching the report by another road.
 const (
 	envSecret    = "s3cr3t-from-env-7f1c"       // API_TOKEN in alpha's env, printed bare and as API_TOKEN=
-	shapeSecret  = "pw-only-in-a-log-line-90aa" // unknown to the app: "password: ..." in alpha's output
+	argSecret    = "pw-in-the-args-90aa"        // "password: ..." in alpha's args, which it prints
+	shapeSecret  = "pw-only-in-a-log-line-4b4b" // known to nobody: "password=..." in a line the app logged
 	urlSecret    = "url-pass-51b2"              // in a URL alpha prints, and in the gateway URL
 	appEnvSecret = "gh-token-of-the-app-e3d4"   // in the app's environment, logged by the app
 	bearerSecret = "bearer-credential-c0ffee"   // an Authorization header a sidecar printed
 )
 
-var allSecrets = []string{envSecret, shapeSecret, urlSecret, appEnvSecret, bearerSecret}
+var allSecrets = []string{envSecret, argSecret, shapeSecret, urlSecret, appEnvSecret, bearerSecret}
 
 // TestReport runs two real sidecars and an app log, saves a report and
 // checks every part, and that no secret survives in any entry.
@@ -63,7 +64,7 @@ func TestReport(t *testing.T) {
 		LogDir: filepath.Join(home, "logs"), DataDir: filepath.Join(home, "data")}
 
 	leak := fmt.Sprintf("API_TOKEN=%s using %s; db password: %s; gateway https://bob:%s@gw.example/ Authorization: Bearer %s",
-		envSecret, envSecret, shapeSecret, urlSecret, bearerSecret)
+		envSecret, envSecret, argSecret, urlSecret, bearerSecret)
 	alpha := fixtureSpec(t, "alpha", map[string]string{"API_TOKEN": envSecret, "PLAIN": "visible-value"},
 		"-stderr-line", leak)
 	// 300 000 bytes are 3 000 lines of 100 bytes: more than the report keeps.
@@ -119,6 +120,7 @@ func TestReport(t *testing.T) {
 		log.Info("app line", "n", i)
 	}
 	log.Info("environment", "value", appEnvSecret)
+	log.Info("a sidecar said: connecting with password=" + shapeSecret + " to the db")
 	if err := closer.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -154,8 +156,8 @@ func TestReport(t *testing.T) {
 	}
 	for name, data := range entries {
 		for _, s := range allSecrets {
-			if bytes.Contains(data, []byte(s)) {
-				t.Errorf("%s holds the secret %q:\n%s", name, s, data)
+			if i := bytes.Index(data, []byte(s)); i >= 0 {
+				t.Errorf("%s holds the secret %q: …%s…", name, s, data[max(0, i-80):min(len(data), i+80)])
 			}
 		}
 	}
@@ -203,8 +205,9 @@ func TestReport(t *testing.T) {
 	if len(app) != DefaultLines {
 		t.Errorf("app log has %d lines, want %d", len(app), DefaultLines)
 	}
-	if !strings.Contains(app[len(app)-2], `"n":1499`) || !strings.Contains(app[len(app)-1], config.Mask) {
-		t.Errorf("app log ends with %q", app[len(app)-2:])
+	if !strings.Contains(app[len(app)-3], `"n":1499`) || !strings.Contains(app[len(app)-2], config.Mask) ||
+		!strings.Contains(app[len(app)-1], "password="+config.Mask+" to the db") {
+		t.Errorf("app log ends with %q", app[len(app)-3:])
 	}
 
 	var sys System

@@ -84,22 +84,30 @@ func (r *redactor) redact(data []byte) []byte {
 	if r.values != nil {
 		data = []byte(r.values.Replace(string(data)))
 	}
-	data = assignment.ReplaceAllFunc(data, func(m []byte) []byte {
+	data = maskAssignments(data)
+	data = userinfo.ReplaceAll(data, []byte("${1}"+config.Mask+"@"))
+	return bearer.ReplaceAll(data, []byte("${1}"+config.Mask))
+}
+
+// maskAssignments masks the values of secret-named assignments in data. The
+// value of any other assignment is searched too: a JSON log line's "msg"
+// may quote a sidecar's "password=…".
+func maskAssignments(data []byte) []byte {
+	return assignment.ReplaceAllFunc(data, func(m []byte) []byte {
 		sub := assignment.FindSubmatchIndex(m)
-		if !config.Secret(string(m[sub[2]:sub[3]])) {
-			return m
-		}
-		// Keep everything but the value's body, so quotes and layout stay.
+		secret := config.Secret(string(m[sub[2]:sub[3]]))
 		for g := 3; g <= 5; g++ {
-			if s, e := sub[2*g], sub[2*g+1]; s >= 0 {
-				if string(m[s:e]) == config.Mask {
-					return m
-				}
-				return slices.Concat(m[:s], []byte(config.Mask), m[e:])
+			s, e := sub[2*g], sub[2*g+1]
+			if s < 0 {
+				continue
 			}
+			// Keep everything but the value's body, so quotes and layout stay.
+			body := []byte(config.Mask)
+			if !secret {
+				body = maskAssignments(m[s:e])
+			}
+			return slices.Concat(m[:s], body, m[e:])
 		}
 		return m
 	})
-	data = userinfo.ReplaceAll(data, []byte("${1}"+config.Mask+"@"))
-	return bearer.ReplaceAll(data, []byte("${1}"+config.Mask))
 }

@@ -141,6 +141,7 @@ user-install-sidecars:
 user-uninstall-sidecars:
 	-for f in \$(SIDECARS); do rm -f "\$(USER_SIDECAR_DIR)/binaries/\$\$f"; done
 	-rmdir "\$(USER_SIDECAR_DIR)/binaries" "\$(USER_SIDECAR_DIR)" 2>/dev/null
+	-rm -f "\$\${XDG_CONFIG_HOME:-\$(HOME)/.config}/autostart/io.outrigger.app.desktop"
 
 .PHONY: default install uninstall user-install user-uninstall install-sidecars uninstall-sidecars user-install-sidecars user-uninstall-sidecars
 EOF

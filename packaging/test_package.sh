@@ -271,7 +271,8 @@ fi
 grep -qx "Exec=$uhome/.local/bin/outrigger" "$uhome/.local/share/applications/io.outrigger.app.desktop" ||
 	fail "the user desktop entry does not run $uhome/.local/bin/outrigger"
 echo "$got" | sed 's#^#  ~/#'
-HOME=$uhome make -s -C "$top" user-uninstall >/dev/null
+mkdir -p "$uhome/.config/autostart" && : >"$uhome/.config/autostart/io.outrigger.app.desktop" # as "Start at login" writes it
+HOME=$uhome XDG_CONFIG_HOME=$uhome/.config make -s -C "$top" user-uninstall >/dev/null
 left=$(files_under "$uhome")
 [ -z "$left" ] || fail "make user-uninstall left files behind:
 $left"

@@ -16,21 +16,25 @@ import (
 //     sidecars inherit, and passwords in URLs) is replaced wherever it
 //     appears, whatever a sidecar printed around it;
 //   - by shape: "name=value", "name: value", "name = \"value\"" and
-//     "\"name\":\"value\"" where config.Secret(name) holds, and the password
-//     of a URL's user info and a bearer token, so a secret we were never told about (a sidecar
-//     printing its own token) is masked too.
+//     "\"name\":\"value\"" where config.Secret(name) holds, the password of
+//     a URL's user info, and a bearer token, so a secret we were never
+//     told about (a sidecar printing its own token) is masked too.
+//
+// Values shorter than minSecretLen are masked only by shape: replacing every
+// "1" or "yes" in the logs (KEYBOARD_LAYOUT_SWITCH=1 matches KEY) would
+// ruin the report and protect nothing.
 type redactor struct {
 	values *strings.Replacer // nil when there is no known secret
 }
 
 // newRedactor learns the secret values of cfg and environ. rawConfig is
-// the configuration as encoded before masking: any key in it
-// that config.Secret recognises gives a secret value, so a secret field
-// added to the configuration later is found without a change here.
+// the configuration as encoded before masking: any key in it that
+// config.Secret recognises gives a secret value, so a secret field added
+// to the configuration later is found without a change here.
 func newRedactor(cfg config.Config, rawConfig []byte, environ []string) *redactor {
 	var secrets []string
 	add := func(v string) {
-		if v != "" && v != config.Mask {
+		if len(v) >= minSecretLen && v != config.Mask {
 			secrets = append(secrets, v)
 		}
 	}
@@ -67,6 +71,8 @@ func newRedactor(cfg config.Config, rawConfig []byte, environ []string) *redacto
 	}
 	return &redactor{values: strings.NewReplacer(pairs...)}
 }
+
+const minSecretLen = 4
 
 // assignment is a name followed by = or : and a value, with the quotes of
 // TOML, JSON, shell and slog's text format. Groups: 1 name, 2 the

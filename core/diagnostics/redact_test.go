@@ -30,14 +30,15 @@ func TestRedactShapes(t *testing.T) {
 }
 
 // Known values are masked wherever they appear, the longest first so a
-// secret holding another is not left half visible.
+// secret holding another is not left half visible; values too short to
+// be secrets are left to the shape rules.
 func TestRedactValues(t *testing.T) {
 	cfg := config.Config{Sidecars: []config.Spec{{Name: "a", Env: map[string]string{
-		"DB_PASSWORD": "abc", "LONG_SECRET": "abcdef", "PLAIN": "abc-plain"}}}}
+		"DB_PASSWORD": "abcd", "LONG_SECRET": "abcdef", "SHORT_KEY": "abc", "PLAIN": "abc-plain"}}}}
 	raw := []byte("[[Sidecars]]\nsome_token = \"from-the-file\"\n")
-	r := newRedactor(cfg, raw, []string{"MY_KEY=envval", "HOME=/home/u"})
-	in := "x abcdef y from-the-file z envval /home/u"
-	want := fmt.Sprintf("x %s y %[1]s z %[1]s /home/u", config.Mask)
+	r := newRedactor(cfg, raw, []string{"MY_KEY=envval", "HOME=/home/u", "KEYBOARD_SWITCH=1"})
+	in := "x abcdef y from-the-file z envval /home/u 1 abc"
+	want := fmt.Sprintf("x %s y %[1]s z %[1]s /home/u 1 abc", config.Mask)
 	if got := string(r.redact([]byte(in))); got != want {
 		t.Errorf("redact(%q) = %q, want %q", in, got, want)
 	}

@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -40,7 +41,8 @@ type Sidecars interface {
 // Options say what goes into a report.
 type Options struct {
 	Config   config.Config // the effective (merged) configuration
-	Sidecars Sidecars      // nil: no statuses, no sidecar output
+	Sidecars Sidecars      // nil: no statuses; output from the log files in LogDir
+	LogDir   string        // the sidecars' log files (<name>.log), read when there is no supervisor
 	AppLog   string        // Outrigger's JSON log file; "" to leave it out
 	Versions Versions
 	Lines    int      // newest lines per log; 0 means DefaultLines
@@ -128,6 +130,18 @@ func Write(w io.Writer, o Options) error {
 				problem(SidecarLogEntry(st.Name), err)
 			}
 			z.add(SidecarLogEntry(st.Name), text)
+		}
+	}
+
+	if o.Sidecars == nil && o.LogDir != "" {
+		// No running supervisor (the CLI with no app running): the files
+		// hold the last run's output.
+		for _, sc := range o.Config.Sidecars {
+			text, err := tailLog(filepath.Join(o.LogDir, sc.Name+".log"), o.Lines)
+			if err != nil && !errors.Is(err, fs.ErrNotExist) {
+				problem(SidecarLogEntry(sc.Name), err)
+			}
+			z.add(SidecarLogEntry(sc.Name), text)
 		}
 	}
 

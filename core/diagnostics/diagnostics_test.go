@@ -223,17 +223,28 @@ func TestReport(t *testing.T) {
 	}
 }
 
-// TestReportWithoutParts: no supervisor and a missing app log still give a
-// report, which says what it could not read.
+// TestReportWithoutParts: with no supervisor (the CLI while the app is not
+// running) the sidecars' output comes from their log files, and a missing
+// app log still gives a report, which says what it could not read.
 func TestReportWithoutParts(t *testing.T) {
 	var buf bytes.Buffer
+	logDir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(logDir, "xgen-workflow.log"), []byte("last run\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	missing := filepath.Join(t.TempDir(), "outrigger.log")
-	if err := Write(&buf, Options{Config: config.Defaults(), AppLog: missing}); err != nil {
+	if err := Write(&buf, Options{Config: config.Defaults(), LogDir: logDir, AppLog: missing}); err != nil {
 		t.Fatal(err)
 	}
 	entries := unzip(t, buf.Bytes())
 	if _, ok := entries[EntryStatus]; ok {
 		t.Error("a status.json without a supervisor")
+	}
+	if got := string(entries[SidecarLogEntry("xgen-workflow")]); got != "last run\n" {
+		t.Errorf("xgen-workflow's log from its file = %q", got)
+	}
+	if got, ok := entries[SidecarLogEntry("xgen-embedding")]; !ok || len(got) != 0 {
+		t.Errorf("xgen-embedding, never run: entry %v %q, want an empty one", ok, got)
 	}
 	var sys System
 	if err := json.Unmarshal(entries[EntrySystem], &sys); err != nil {

@@ -293,7 +293,3 @@ func keys(m map[string][]byte) []string {
 	}
 	return k
 }
-
-func lines(b []byte) []string {
-	return strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
-}

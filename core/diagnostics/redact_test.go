@@ -88,3 +88,7 @@ func TestTailLogAcrossRotation(t *testing.T) {
 		t.Errorf("tailLog = %q, want %q", data, want)
 	}
 }
+
+func lines(b []byte) []string {
+	return strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+}

@@ -10,7 +10,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"outrigger/core/config"
+	"outrigger/core/safefile"
 )
 
 // A LaunchAgent: ~/Library/LaunchAgents/<id>.plist, which launchd reads at
@@ -30,7 +30,7 @@ func (a App) enable() error {
 	if err != nil {
 		return err
 	}
-	return config.WriteAtomic(path, a.plist(), 0o644)
+	return safefile.Write(path, a.plist(), 0o644)
 }
 
 func (a App) disable() error {

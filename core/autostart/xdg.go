@@ -12,7 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"outrigger/core/config"
+	"outrigger/core/safefile"
 )
 
 // An XDG autostart entry (freedesktop.org's Desktop Application Autostart
@@ -60,7 +60,7 @@ func (a App) enable() error {
 	if err != nil {
 		return err
 	}
-	return config.WriteAtomic(path, a.desktopEntry(false), 0o644)
+	return safefile.Write(path, a.desktopEntry(false), 0o644)
 }
 
 func (a App) disable() error {
@@ -73,7 +73,7 @@ func (a App) disable() error {
 	// this user.
 	for _, d := range systemDirs() {
 		if _, err := os.Stat(filepath.Join(d, a.ID+".desktop")); err == nil {
-			return config.WriteAtomic(path, a.desktopEntry(true), 0o644)
+			return safefile.Write(path, a.desktopEntry(true), 0o644)
 		}
 	}
 	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {

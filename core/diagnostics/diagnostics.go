@@ -25,6 +25,7 @@ import (
 
 	"outrigger/core/config"
 	"outrigger/core/logs"
+	"outrigger/core/safefile"
 	"outrigger/core/supervisor"
 )
 
@@ -81,7 +82,7 @@ func Save(path string, o Options) error {
 	if err := Write(&buf, o); err != nil {
 		return err
 	}
-	if err := config.WriteAtomic(path, buf.Bytes(), 0o600); err != nil {
+	if err := safefile.Write(path, buf.Bytes(), 0o600); err != nil {
 		return fmt.Errorf("diagnostics: save %s: %w", path, err)
 	}
 	return nil
@@ -112,7 +113,11 @@ func Write(w io.Writer, o Options) error {
 	z := &zipper{w: zip.NewWriter(w), now: o.Now, red: newRedactor(o.Config, raw, o.Environ)}
 	masked := o.Config.Clone()
 	for i := range masked.Sidecars {
-		masked.Sidecars[i].Env = config.MaskEnv(masked.Sidecars[i].Env)
+		for k := range masked.Sidecars[i].Env {
+			if config.Secret(k) {
+				masked.Sidecars[i].Env[k] = config.Mask
+			}
+		}
 	}
 	cfg, _ := encodeConfig(masked)
 	z.add(EntryConfig, cfg)
@@ -186,8 +191,8 @@ func (z *zipper) add(name string, data []byte) {
 }
 
 // encodeConfig writes cfg as TOML, the format the user edits. The entry is
-// written from a copy whose secret environment values were masked with
-// config.MaskEnv; the redactor then masks whatever else looks secret (a
+// written from a copy whose secret environment values (config.Secret)
+// were masked; the redactor then masks whatever else looks secret (a
 // password in the gateway URL, a token field).
 func encodeConfig(cfg config.Config) ([]byte, error) {
 	var b bytes.Buffer

@@ -82,8 +82,17 @@ func TestReport(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
+		var pids []int
+		for _, st := range sup.Snapshot() {
+			pids = append(pids, st.PID)
+		}
 		if err := sup.Close(); err != nil {
 			t.Errorf("Close: %v", err)
+		}
+		for _, pid := range pids {
+			if pid > 0 && testutil.ProcessAlive(pid) {
+				t.Errorf("sidecar pid %d still alive after Close", pid)
+			}
 		}
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), wait)

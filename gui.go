@@ -9,7 +9,11 @@ import (
 	fyneapp "fyne.io/fyne/v2/app"
 
 	"outrigger/ui"
+	"outrigger/ui/localefix"
 )
+
+// Fyne's packages have read the locale by now (see localefix).
+func init() { localefix.Restore() }
 
 // gui opens the window. SIGINT and SIGTERM take the same quit path as the
 // tray and the window menu.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -208,6 +209,9 @@ func (c *card) setNote(now time.Time) {
 	text, icon := "", theme.InfoIcon()
 	switch st.State {
 	case supervisor.Backoff:
+		// One sentence: when, which attempt, and what happened. The
+		// supervisor's Reason repeats the policy's own "restarting in …",
+		// so the cause comes from LastError.
 		icon = theme.ViewRefreshIcon()
 		text = "Restarting"
 		if st.NextRestartAt != nil {
@@ -216,8 +220,8 @@ func (c *card) setNote(now time.Time) {
 		if st.Attempt > 0 {
 			text += fmt.Sprintf(" (attempt %d)", st.Attempt)
 		}
-		if st.Reason != "" {
-			text += " — " + st.Reason
+		if cause := firstNonEmpty(st.LastError, st.Reason); cause != "" {
+			text += " — " + cause
 		}
 	case supervisor.Failed:
 		icon = theme.ErrorIcon()
@@ -225,7 +229,9 @@ func (c *card) setNote(now time.Time) {
 		if text == "" {
 			text = st.Reason
 		}
-		text += " — Start tries again from scratch."
+		if !strings.Contains(text, "Start") {
+			text += " — Start tries again from scratch."
+		}
 	case supervisor.Unhealthy, supervisor.Exited:
 		icon = theme.WarningIcon()
 		text = firstNonEmpty(st.Reason, st.LastError)
@@ -233,7 +239,7 @@ func (c *card) setNote(now time.Time) {
 			text = joinNonEmpty(" — ", st.LastExit.String(), text)
 		}
 	case supervisor.Stopped:
-		if st.Reason != "" && st.Reason != "stopped by user" {
+		if st.Reason != "" && st.Reason != stoppedByUser {
 			text = st.Reason
 		}
 	default:

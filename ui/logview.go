@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"outrigger/core/logs"
+	"outrigger/core/supervisor"
 )
 
 // Log viewer tuning.
@@ -29,8 +31,12 @@ const (
 	maxShownRunes = 400
 )
 
-// gapStream marks a synthetic line telling that lines were skipped.
-const gapStream logs.Stream = 255
+// Synthetic lines: gapStream tells that lines were skipped, markStream is
+// Outrigger's own note in a sidecar's log (crashed, restarting, gave up).
+const (
+	gapStream  logs.Stream = 255
+	markStream logs.Stream = 254
+)
 
 // logsPanel is the Logs tab: a sidecar picker, a filter, the list of
 // lines (stdout and stderr told apart), follow, copy, open log folder.
@@ -47,6 +53,7 @@ type logsPanel struct {
 	clear   *widget.Button
 	folder  *widget.Button
 	status  *widget.Label
+	detail  *widget.Label
 	list    *widget.List
 
 	views  map[string]*logView
@@ -58,6 +65,9 @@ type logsPanel struct {
 	autoOff  float32
 	rowH     float32
 	setting  bool // we are changing the follow check ourselves
+
+	// pace is the wait between two batches (tests hand out the ticks).
+	pace func() <-chan time.Time
 }
 
 // logView is one sidecar's lines as the viewer holds them.
@@ -65,15 +75,15 @@ type logView struct {
 	p    *logsPanel
 	name string
 	ring *logs.Ring
-	co   *coalescer
 
 	// Shared between the follower goroutine and the UI thread.
 	mu       sync.Mutex
 	incoming []logs.Line
 	stop     chan struct{} // non-nil while a follower runs (UI thread owns it)
 
-	// Follower goroutine only (and UI thread before it starts / after it ends).
-	seen uint64
+	seen  uint64        // the ring's last line taken; under mu
+	ended chan struct{} // closed when the current follower returned
+	tail  *fileTail     // Outrigger's own log: fills ring from the file while followed
 
 	// UI thread only.
 	lines    []logs.Line // the kept lines, oldest first
@@ -86,8 +96,13 @@ type logView struct {
 }
 
 func newLogsPanel(u *UI) *logsPanel {
-	p := &logsPanel{u: u, views: map[string]*logView{}, selected: -1}
-	p.picker = widget.NewSelect(u.names, func(name string) { p.show(name) })
+	p := &logsPanel{u: u, views: map[string]*logView{}, selected: -1,
+		pace: func() <-chan time.Time { return time.After(logFrame) }}
+	choices := append([]string(nil), u.names...)
+	if u.logDir() != "" {
+		choices = append(choices, ownLogName)
+	}
+	p.picker = widget.NewSelect(choices, func(name string) { p.show(name) })
 	p.picker.PlaceHolder = "Sidecar"
 	p.streams = widget.NewSelect([]string{"All output", "stdout", "stderr"}, func(string) { p.refilter() })
 	p.streams.SetSelectedIndex(0)
@@ -119,13 +134,22 @@ func newLogsPanel(u *UI) *logsPanel {
 	p.rowH = rowHeight()
 	p.list = widget.NewList(p.length, func() fyne.CanvasObject { return newLogRow() }, p.update)
 	p.list.HideSeparators = true
+	// The selected line in full, wrapped: a row shows one line, cut at
+	// the edge.
+	p.detail = widget.NewLabel("")
+	p.detail.Wrapping = fyne.TextWrapBreak
+	p.detail.Selectable = true
+	p.detail.TextStyle = fyne.TextStyle{Monospace: true}
+	p.detail.Hide()
 	p.list.OnSelected = func(id widget.ListItemID) {
 		p.selected = id
 		p.copySel.Enable()
+		p.showDetail()
 	}
 	p.list.OnUnselected = func(widget.ListItemID) {
 		p.selected = -1
 		p.copySel.Disable()
+		p.showDetail()
 	}
 
 	bg := canvas.NewRectangle(colorOf(theme.ColorNameInputBackground))
@@ -135,9 +159,9 @@ func newLogsPanel(u *UI) *logsPanel {
 		container.NewHBox(minWidth(180, p.picker), minWidth(120, p.streams)),
 		p.follow,
 		p.filter)
-	foot := container.NewBorder(nil, nil, nil,
+	foot := container.NewVBox(p.detail, container.NewBorder(nil, nil, nil,
 		container.NewHBox(p.copySel, p.copyAll, p.clear, p.folder),
-		p.status)
+		p.status))
 	p.root = container.NewPadded(container.NewBorder(bar, foot, nil, nil, listArea))
 	if len(u.names) > 0 {
 		p.picker.SetSelected(u.names[0])
@@ -156,13 +180,63 @@ func (p *logsPanel) view(name string) *logView {
 	v := p.views[name]
 	if v == nil {
 		v = &logView{p: p, name: name, stream: -1}
-		if p.u.d.Sup != nil {
+		switch {
+		case name == ownLogName:
+			v.ring = logs.NewRing(5000)
+			v.tail = &fileTail{path: filepath.Join(p.u.logDir(), ownLogFile), ring: v.ring}
+		case p.u.d.Sup != nil:
 			v.ring = p.u.d.Sup.Logs(name)
 		}
-		v.co = newCoalescer(logFrame, p.u.guard(v.flush))
 		p.views[name] = v
 	}
 	return v
+}
+
+// mark puts a notable event (a crash, a restart, a give-up) into the
+// sidecar's log as a line of Outrigger's own. UI thread.
+func (p *logsPanel) mark(e supervisor.Event) {
+	if text := markText(e); text != "" {
+		p.view(e.Sidecar).marker(e.Time, text)
+	}
+}
+
+// markText is the marker line of an event, or "" for none.
+func markText(e supervisor.Event) string {
+	switch e.Kind {
+	case supervisor.EventRestarting:
+		s := "Outrigger: " + firstNonEmpty(e.Status.LastError, "exited") + "; restarting"
+		if e.Delay >= time.Second {
+			s += " in " + e.Delay.Round(time.Second).String()
+		}
+		if e.Attempt > 0 {
+			s += fmt.Sprintf(" (attempt %d)", e.Attempt)
+		}
+		return s
+	case supervisor.EventGaveUp:
+		return "Outrigger: gave up restarting it — " + firstNonEmpty(e.Reason, e.Status.LastError)
+	case supervisor.EventUnhealthy:
+		return "Outrigger: not answering its health check — " + e.Reason
+	case supervisor.EventRecovered:
+		return "Outrigger: ready again"
+	}
+	return ""
+}
+
+// showDetail shows the selected line in full below the list. UI thread.
+func (p *logsPanel) showDetail() {
+	var l logs.Line
+	ok := p.cur != nil && p.selected >= 0
+	if ok {
+		l, ok = p.cur.at(p.selected)
+	}
+	if !ok {
+		if p.detail.Visible() {
+			p.detail.Hide()
+		}
+		return
+	}
+	p.detail.SetText(l.Text)
+	p.detail.Show()
 }
 
 // selectSidecar shows name's lines. UI thread.
@@ -247,7 +321,9 @@ func (p *logsPanel) update(id widget.ListItemID, o fyne.CanvasObject) {
 	if !ok {
 		return
 	}
-	o.(*logRow).set(l)
+	row := o.(*logRow)
+	row.prefix = p.cur.name
+	row.set(l)
 }
 
 func (p *logsPanel) following() bool { return p.follow.Checked }
@@ -362,6 +438,8 @@ func streamTag(s logs.Stream) string {
 		return "err"
 	case gapStream:
 		return "···"
+	case markStream:
+		return "app"
 	}
 	return "out"
 }
@@ -381,9 +459,15 @@ func (v *logView) startFollowing() {
 	if v.ring == nil || v.stop != nil {
 		return
 	}
-	stop := make(chan struct{})
-	v.stop = stop
-	go v.follow(stop, v.seen)
+	stop, ended := make(chan struct{}), make(chan struct{})
+	v.stop, v.ended = stop, ended
+	if v.tail != nil {
+		go v.tail.run(stop, v.p.u.done)
+	}
+	go func() {
+		defer close(ended)
+		v.follow(stop)
+	}()
 }
 
 // stopFollowing ends it; lines it already took stay pending and are
@@ -395,29 +479,16 @@ func (v *logView) stopFollowing() {
 	}
 }
 
-// follow moves new ring lines to incoming, one batch per logFrame at most:
-// the ring wakes it (Notify), and it sleeps between batches so a sidecar
+// follow moves new ring lines to incoming, one batch per logFrame at most
+// (the one batcher between log lines and the screen): the ring wakes it
+// (Notify), and it waits for the next pace between batches, so a sidecar
 // writing 10 000 lines a second costs ten small copies a second.
-func (v *logView) follow(stop chan struct{}, seen uint64) {
+func (v *logView) follow(stop chan struct{}) {
 	done := v.p.u.done
 	for {
 		ch := v.ring.Notify()
-		lines, dropped := v.ring.Since(seen)
-		if len(lines) > 0 {
-			first := lines[0].Seq
-			v.mu.Lock()
-			if dropped && seen > 0 {
-				v.incoming = append(v.incoming, logs.Line{Seq: 0, Time: lines[0].Time, Stream: gapStream,
-					Text: fmt.Sprintf("%d lines were not kept by the ring while the viewer was away; the log file has them", first-seen-1)})
-			}
-			v.incoming = append(v.incoming, lines...)
-			if over := len(v.incoming) - maxViewLines; over > 0 {
-				v.incoming = append(v.incoming[:0:0], v.incoming[over:]...)
-			}
-			seen = lines[len(lines)-1].Seq
-			v.seen = seen
-			v.mu.Unlock()
-			v.co.kick()
+		if v.take() {
+			v.p.u.do(v.flush)
 		}
 		select {
 		case <-ch:
@@ -427,13 +498,48 @@ func (v *logView) follow(stop chan struct{}, seen uint64) {
 			return
 		}
 		select {
-		case <-time.After(logFrame):
+		case <-v.p.pace():
 		case <-stop:
 			return
 		case <-done:
 			return
 		}
 	}
+}
+
+// take moves what the ring has past seen to incoming; it reports whether
+// there was anything. Any goroutine.
+func (v *logView) take() bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	seen := v.seen
+	lines, dropped := v.ring.Since(seen)
+	if len(lines) == 0 {
+		return false
+	}
+	first := lines[0].Seq
+	if dropped && seen > 0 {
+		v.incoming = append(v.incoming, logs.Line{Seq: 0, Time: lines[0].Time, Stream: gapStream,
+			Text: fmt.Sprintf("%d lines were not kept by the ring while the viewer was away; the log file has them", first-seen-1)})
+	}
+	v.incoming = append(v.incoming, lines...)
+	if over := len(v.incoming) - maxViewLines; over > 0 {
+		v.incoming = append(v.incoming[:0:0], v.incoming[over:]...)
+	}
+	v.seen = lines[len(lines)-1].Seq
+	return true
+}
+
+// marker adds a line of Outrigger's own after everything the sidecar wrote
+// so far: a crash, a restart, a give-up. UI thread.
+func (v *logView) marker(at time.Time, text string) {
+	if v.ring != nil {
+		v.take()
+	}
+	v.mu.Lock()
+	v.incoming = append(v.incoming, logs.Line{Time: at, Stream: markStream, Text: text})
+	v.mu.Unlock()
+	v.flush()
 }
 
 // flush appends the incoming lines to the list. UI thread.
@@ -591,6 +697,7 @@ type logRow struct {
 	time, tag, text *canvas.Text
 	mark            *canvas.Rectangle
 	timeW, tagW     float32
+	prefix          string // the sidecar's name, dropped from the front of its lines
 }
 
 func newLogRow() *logRow {
@@ -616,6 +723,9 @@ func (r *logRow) set(l logs.Line) {
 	r.time.Text = l.Time.Format("15:04:05.000")
 	r.time.Color = colorOf(theme.ColorNamePlaceHolder)
 	text := l.Text
+	if r.prefix != "" {
+		text = displayText(r.prefix, text)
+	}
 	if utf8.RuneCountInString(text) > maxShownRunes {
 		text = string([]rune(text)[:maxShownRunes]) + " …"
 	}
@@ -634,6 +744,13 @@ func (r *logRow) set(l logs.Line) {
 		r.text.Color = colorOf(theme.ColorNamePlaceHolder)
 		r.text.TextStyle = fyne.TextStyle{Monospace: true, Italic: true}
 		r.mark.Hide()
+	case markStream:
+		r.tag.Text = "app"
+		r.tag.Color = colorOf(theme.ColorNamePrimary)
+		r.text.Color = colorOf(theme.ColorNamePrimary)
+		r.text.TextStyle = fyne.TextStyle{Monospace: true, Bold: true}
+		r.mark.FillColor = colorOf(theme.ColorNamePrimary)
+		r.mark.Show()
 	default:
 		r.tag.Text = "out"
 		r.tag.Color = colorOf(theme.ColorNamePlaceHolder)
@@ -681,3 +798,55 @@ func (rr *logRowRenderer) Objects() []fyne.CanvasObject {
 	return rr.objs
 }
 func (rr *logRowRenderer) Destroy() {}
+
+// displayText is a sidecar's line as a row shows it: without a leading
+// "name: " and a leading timestamp, which the time column already says
+// ("xgen-embedding: 2026/01/02 15:04:05.000000 model loaded" → "model
+// loaded"). Copy keeps the whole line.
+func displayText(name, text string) string {
+	rest := strings.TrimPrefix(text, name+": ")
+	rest = strings.TrimPrefix(rest, "["+name+"] ")
+	if n := leadingTimestamp(rest); n > 0 {
+		rest = strings.TrimLeft(rest[n:], " ")
+	}
+	if rest == "" {
+		return text
+	}
+	return rest
+}
+
+// leadingTimestamp is the length of a date-and-time at the start of s in
+// the shapes Go's log, Python's logging and RFC 3339 print, or 0.
+func leadingTimestamp(s string) int {
+	// 2006/01/02 15:04:05, 2006-01-02 15:04:05, 2006-01-02T15:04:05
+	if len(s) < 19 || !digits(s[0:4]) || (s[4] != '/' && s[4] != '-') || !digits(s[5:7]) || s[7] != s[4] ||
+		!digits(s[8:10]) || (s[10] != ' ' && s[10] != 'T') || !digits(s[11:13]) || s[13] != ':' ||
+		!digits(s[14:16]) || s[16] != ':' || !digits(s[17:19]) {
+		return 0
+	}
+	n := 19
+	if n < len(s) && (s[n] == '.' || s[n] == ',') { // fraction
+		n++
+		for n < len(s) && s[n] >= '0' && s[n] <= '9' {
+			n++
+		}
+	}
+	if n < len(s) && s[n] == 'Z' {
+		n++
+	} else if n+6 <= len(s) && (s[n] == '+' || s[n] == '-') && s[n+3] == ':' {
+		n += 6
+	}
+	if n < len(s) && s[n] != ' ' {
+		return 0
+	}
+	return n
+}
+
+func digits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}

@@ -196,7 +196,7 @@ func newRig(t testing.TB, o *rigOpts, specs ...config.Spec) *rig {
 	}
 	onUI(func() {
 		r.ui.build()
-		r.ui.win.Resize(fyne.NewSize(920, 680))
+		r.ui.win.Resize(fyne.NewSize(960, 600))
 		r.ui.start()
 		r.ui.win.Show()
 		r.ui.setVisible(true)

@@ -3,7 +3,6 @@ package ui
 import (
 	"errors"
 	"strings"
-	"sync"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -55,10 +54,6 @@ type modeSwitcher struct {
 	reachAt   time.Time
 	reachMsg  string
 	wantGW    bool // the user opened the gateway row
-
-	mu      sync.Mutex
-	pending []modes.Event
-	co      *coalescer
 }
 
 var modeOrder = []modes.Kind{modes.Standalone, modes.Service, modes.Connected}
@@ -87,7 +82,6 @@ func modeIcon(k modes.Kind) fyne.Resource {
 
 func newModeSwitcher(u *UI) *modeSwitcher {
 	m := &modeSwitcher{u: u, mc: u.d.Modes, buttons: map[modes.Kind]*widget.Button{}}
-	m.co = newCoalescer(frame, u.guard(m.flush))
 	seg := container.NewHBox()
 	for _, k := range modeOrder {
 		b := widget.NewButtonWithIcon(modeTitle(k), modeIcon(k), func() { m.choose(k) })
@@ -116,11 +110,14 @@ func newModeSwitcher(u *UI) *modeSwitcher {
 	m.gwConnect = widget.NewButtonWithIcon("Connect", theme.LoginIcon(), m.connect)
 	m.gwConnect.Importance = widget.HighImportance
 	m.gwDot = canvas.NewCircle(colorOf(theme.ColorNamePlaceHolder))
+	// The reachability goes on its own wrapped line below the URL: beside
+	// it, a long error squeezed the entry and was cut off.
 	m.gwText = widget.NewLabel("")
+	m.gwText.Wrapping = fyne.TextWrapWord
 	gwLabel := widget.NewLabel("Gateway")
 	gwLabel.TextStyle = fyne.TextStyle{Bold: true}
-	reach := container.NewHBox(container.New(&fixedSize{size: fyne.NewSize(10, 10)}, m.gwDot), m.gwText)
-	m.gwRow = container.NewBorder(nil, nil, gwLabel, container.NewHBox(m.gwConnect, reach), m.gwEntry)
+	reach := container.NewBorder(nil, nil, container.NewCenter(container.New(&fixedSize{size: fyne.NewSize(10, 10)}, m.gwDot)), nil, m.gwText)
+	m.gwRow = container.NewVBox(container.NewBorder(nil, nil, gwLabel, m.gwConnect, m.gwEntry), reach)
 	m.gwRow.Hide()
 
 	m.progText = widget.NewLabel("")
@@ -158,7 +155,8 @@ func errText(err error) string {
 	return err.Error()
 }
 
-// start subscribes to the controller's events.
+// start subscribes to the controller's events: one hand-over to the UI
+// thread per event (the controller's bus never blocks).
 func (m *modeSwitcher) start() {
 	ch, cancel := m.mc.Subscribe()
 	m.u.unsub = append(m.u.unsub, cancel)
@@ -169,12 +167,7 @@ func (m *modeSwitcher) start() {
 				if !ok {
 					return
 				}
-				m.mu.Lock()
-				if len(m.pending) < 256 {
-					m.pending = append(m.pending, e)
-				}
-				m.mu.Unlock()
-				m.co.kick()
+				m.u.do(func() { m.apply(e) })
 			case <-m.u.done:
 				return
 			}
@@ -182,15 +175,11 @@ func (m *modeSwitcher) start() {
 	}()
 }
 
-func (m *modeSwitcher) flush() {
-	m.mu.Lock()
-	evs := m.pending
-	m.pending = nil
-	m.mu.Unlock()
-	for _, e := range evs {
-		m.event(e)
-	}
+// apply shows one event. UI thread.
+func (m *modeSwitcher) apply(e modes.Event) {
+	m.event(e)
 	m.render()
+	m.u.refreshOverall()
 	m.u.syncWorkflows()
 	if m.u.tray != nil {
 		m.u.tray.refresh()
@@ -335,10 +324,10 @@ func (m *modeSwitcher) render() {
 			m.gwText.SetText("checking…")
 		case m.reachOK:
 			m.gwDot.FillColor = colorOf(theme.ColorNameSuccess)
-			m.gwText.SetText("reachable · checked " + m.reachAt.Format("15:04:05"))
+			m.gwText.SetText("Reachable · checked " + m.reachAt.Format("15:04:05"))
 		default:
-			m.gwDot.FillColor = colorOf(theme.ColorNameError)
-			m.gwText.SetText("unreachable · " + shorten(m.reachMsg, 48))
+			m.gwDot.FillColor = colorOf(theme.ColorNameWarning)
+			m.gwText.SetText(unreachableText(m.reachAt, m.reachMsg))
 		}
 		m.gwDot.Refresh()
 		m.gwRow.Show()
@@ -367,11 +356,18 @@ func (m *modeSwitcher) render() {
 	m.root.Refresh()
 }
 
-func shorten(s string, n int) string {
-	if len([]rune(s)) <= n {
-		return s
+// unreachableText says once that the gateway does not answer, and why:
+// the controller's message already starts with "gateway … is unreachable".
+func unreachableText(at time.Time, msg string) string {
+	const said = "is unreachable"
+	if i := strings.Index(msg, said); i >= 0 {
+		msg = strings.TrimLeft(msg[i+len(said):], ": ")
 	}
-	return string([]rune(s)[:n-1]) + "…"
+	s := "Not answering · checked " + at.Format("15:04:05")
+	if msg != "" {
+		s += ": " + msg
+	}
+	return s
 }
 
 func (m *modeSwitcher) tick(time.Time) {}

@@ -25,7 +25,7 @@ func TestModeSwitcher(t *testing.T) {
 	m := r.ui.modeSw
 	var notes []string
 	var notesMu sync.Mutex
-	r.ui.notes.send = func(n *fyne.Notification) {
+	r.ui.notes.send = func(n *fyne.Notification, _ notifyUrgency) {
 		notesMu.Lock()
 		notes = append(notes, n.Title+": "+n.Content)
 		notesMu.Unlock()
@@ -82,14 +82,31 @@ func TestModeSwitcher(t *testing.T) {
 		test.Tap(m.gwConnect)
 	})
 	r.until("connected and reachable", func() bool {
-		return m.mode.Kind == modes.Connected && m.reachKnow && m.reachOK && strings.HasPrefix(m.gwText.Text, "reachable")
+		return m.mode.Kind == modes.Connected && m.reachKnow && m.reachOK && strings.HasPrefix(m.gwText.Text, "Reachable")
+	})
+	onUI(func() {
+		if r.ui.header.level != OverallReady {
+			t.Errorf("header level %v with a reachable gateway", r.ui.header.level)
+		}
 	})
 	r.until("sidecars stopped in connected mode", func() bool { return r.ui.cards["alpha"].st.State == supervisor.Stopped })
 	// ...and to nothing in the other modes.
 	r.until("workflows tab placeholder", func() bool { return *r.ui.wfURL.Load() == "" })
 	gw.Close()
 	r.until("gateway unreachable", func() bool {
-		return m.reachKnow && !m.reachOK && strings.HasPrefix(m.gwText.Text, "unreachable")
+		return m.reachKnow && !m.reachOK && strings.HasPrefix(m.gwText.Text, "Not answering")
+	})
+	onUI(func() {
+		// A warning in the header, said once, not cut.
+		if r.ui.header.level != OverallWarning || r.ui.header.summary.Text != "Gateway unreachable" {
+			t.Errorf("header %v %q with the gateway down", r.ui.header.level, r.ui.header.summary.Text)
+		}
+		if strings.Count(m.gwText.Text, "unreachable") > 0 || strings.HasSuffix(m.gwText.Text, "…") {
+			t.Errorf("gateway status %q repeats itself or is cut", m.gwText.Text)
+		}
+		if w := m.gwEntry.Size().Width; w < 300 {
+			t.Errorf("the URL field shrank to %v px beside the status", w)
+		}
 	})
 
 	// Standalone.

@@ -10,32 +10,46 @@ import (
 )
 
 // notifier sends desktop notifications for what a user away from the
-// window should know: a crash that was restarted (rate-limited, so a crash
-// loop is one notification, not dozens), a sidecar that gave up, and a
-// fall-back to Standalone.
+// window should know: a crash the sidecar did not recover from within
+// recoverGrace (a quick restart is no news), a sidecar that gave up
+// (always), and a fall-back to Standalone. Crash notifications are
+// rate-limited, so a crash loop is one notification, not dozens.
 type notifier struct {
 	u      *UI
 	now    func() time.Time
-	send   func(*fyne.Notification)
-	last   map[string]time.Time // per sidecar: the last crash notification
-	recent []time.Time          // every crash notification in the last window
+	send   func(*fyne.Notification, notifyUrgency)
+	after  func(time.Duration, func()) // runs f on the UI thread after d (tests fire it by hand)
+	last   map[string]time.Time       // per sidecar: the last crash notification
+	recent []time.Time                // every crash notification in the last window
+	crash  map[string]int             // per sidecar: the restart a pending check is about
 	hidden bool
 }
 
-// Crash notifications: at most one per sidecar per crashEvery, and at most
-// crashBurst for all sidecars per crashEvery.
+// notifyUrgency picks the notification's timeout and urgency.
+type notifyUrgency int
+
 const (
-	crashEvery = 2 * time.Minute
-	crashBurst = 3
+	notifyInfo     notifyUrgency = iota // expires after a few seconds
+	notifyCritical                      // stays longer: something needs the user
+)
+
+// Crash notifications: only when not Ready again recoverGrace after the
+// crash; at most one per sidecar per crashEvery, and at most crashBurst
+// for all sidecars per crashEvery.
+const (
+	recoverGrace = 5 * time.Second
+	crashEvery   = 2 * time.Minute
+	crashBurst   = 3
 )
 
 func newNotifier(u *UI) *notifier {
-	n := &notifier{u: u, now: time.Now, last: map[string]time.Time{}}
-	n.send = func(note *fyne.Notification) {
+	n := &notifier{u: u, now: time.Now, last: map[string]time.Time{}, crash: map[string]int{}}
+	n.send = func(note *fyne.Notification, urg notifyUrgency) {
 		// A D-Bus call that may take a while without a notification daemon:
 		// never on the UI thread.
-		go u.app.SendNotification(note)
+		go sendNotification(u.app, note, urg)
 	}
+	n.after = func(d time.Duration, f func()) { time.AfterFunc(d, func() { u.do(f) }) }
 	return n
 }
 
@@ -43,39 +57,52 @@ func newNotifier(u *UI) *notifier {
 func (n *notifier) event(e supervisor.Event) {
 	switch e.Kind {
 	case supervisor.EventRestarting:
-		if u := n.u; u.quitting {
+		if n.u.quitting {
 			return
 		}
-		now := n.now()
-		if t, ok := n.last[e.Sidecar]; ok && now.Sub(t) < crashEvery {
-			return
-		}
-		keep := n.recent[:0]
-		for _, t := range n.recent {
-			if now.Sub(t) < crashEvery {
-				keep = append(keep, t)
-			}
-		}
-		n.recent = keep
-		if len(n.recent) >= crashBurst {
-			return
-		}
-		n.last[e.Sidecar] = now
-		n.recent = append(n.recent, now)
-		body := "It is being restarted"
-		if e.Delay > time.Second {
-			body += " in " + shortDuration(e.Delay.Round(time.Second))
-		}
-		body += "."
-		if e.Reason != "" {
-			body = capitalize(e.Reason) + ". " + body
-		}
-		n.send(fyne.NewNotification(e.Sidecar+" crashed", body))
+		n.crash[e.Sidecar]++
+		gen := n.crash[e.Sidecar]
+		cause := firstNonEmpty(e.Status.LastError, e.Reason)
+		n.after(recoverGrace, func() { n.check(e.Sidecar, gen, cause) })
 	case supervisor.EventGaveUp:
+		n.crash[e.Sidecar]++ // a pending crash check is superseded
 		reason := firstNonEmpty(e.Reason, e.Status.LastError, "it kept crashing")
 		n.send(fyne.NewNotification(e.Sidecar+" failed",
-			fmt.Sprintf("%s. Outrigger stopped restarting it; press Start to try again.", capitalize(reason))))
+			fmt.Sprintf("%s. Outrigger stopped restarting it; press Start to try again.", capitalize(reason))), notifyCritical)
 	}
+}
+
+// check runs recoverGrace after a crash: no news if the sidecar is Ready
+// again (or a later crash or a give-up took over). UI thread.
+func (n *notifier) check(name string, gen int, cause string) {
+	if n.u.quitting || n.crash[name] != gen {
+		return
+	}
+	st, ok := n.u.statuses[name]
+	if ok && (st.State == supervisor.Ready || !st.Wanted && st.State != supervisor.Backoff) {
+		return // back, or stopped on purpose meanwhile
+	}
+	now := n.now()
+	if t, ok := n.last[name]; ok && now.Sub(t) < crashEvery {
+		return
+	}
+	keep := n.recent[:0]
+	for _, t := range n.recent {
+		if now.Sub(t) < crashEvery {
+			keep = append(keep, t)
+		}
+	}
+	n.recent = keep
+	if len(n.recent) >= crashBurst {
+		return
+	}
+	n.last[name] = now
+	n.recent = append(n.recent, now)
+	body := capitalize(firstNonEmpty(cause, "it exited")) + ". Outrigger is restarting it."
+	if st.Attempt > 1 {
+		body = capitalize(firstNonEmpty(cause, "it exited")) + fmt.Sprintf(". Outrigger is still trying (attempt %d).", st.Attempt)
+	}
+	n.send(fyne.NewNotification(name+" is not back yet", body), notifyInfo)
 }
 
 // fellBack tells that the app left Service mode. UI thread.
@@ -83,7 +110,7 @@ func (n *notifier) fellBack(reason string) {
 	if n.u.quitting {
 		return
 	}
-	n.send(fyne.NewNotification("Switched to Standalone", capitalize(firstNonEmpty(reason, "the service is not available"))+"."))
+	n.send(fyne.NewNotification("Switched to Standalone", capitalize(firstNonEmpty(reason, "the service is not available"))+"."), notifyCritical)
 }
 
 // hiddenOnce says, the first time only, that closing the window kept the
@@ -94,5 +121,5 @@ func (n *notifier) hiddenOnce() {
 	}
 	n.hidden = true
 	n.send(fyne.NewNotification("Outrigger is still running",
-		"The services keep running. Open Outrigger from the tray icon; quit from its menu."))
+		"The services keep running. Open Outrigger from the tray icon; quit from its menu."), notifyInfo)
 }

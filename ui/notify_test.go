@@ -12,8 +12,9 @@ import (
 	"outrigger/core/supervisor"
 )
 
-// Crash notifications are rate-limited per sidecar and overall; a give-up
-// is always told.
+// A crash is told only when the sidecar is not Ready again recoverGrace
+// later, rate-limited per sidecar and overall, in one sentence; a give-up
+// is always told at once.
 func TestNotifierRateLimit(t *testing.T) {
 	test.NewTempApp(t)
 	u := New(fyne.CurrentApp(), Deps{})
@@ -21,30 +22,69 @@ func TestNotifierRateLimit(t *testing.T) {
 	now := fixedNow
 	n.now = func() time.Time { return now }
 	var got []string
-	n.send = func(x *fyne.Notification) { got = append(got, x.Title+" | "+x.Content) }
-	crash := func(name string) {
-		n.event(supervisor.Event{Sidecar: name, Kind: supervisor.EventRestarting, Reason: "exit code 1", Delay: 2 * time.Second})
+	var urgent []bool
+	n.send = func(x *fyne.Notification, urg notifyUrgency) {
+		got = append(got, x.Title+" | "+x.Content)
+		urgent = append(urgent, urg == notifyCritical)
 	}
+	var due []func()
+	n.after = func(d time.Duration, f func()) {
+		if d != recoverGrace {
+			t.Errorf("check after %v", d)
+		}
+		due = append(due, f)
+	}
+	fire := func() {
+		fs := due
+		due = nil
+		for _, f := range fs {
+			f()
+		}
+	}
+	set := func(name string, st supervisor.State) {
+		u.statuses[name] = supervisor.Status{Name: name, State: st, Wanted: true, Attempt: 1}
+	}
+	crash := func(name string) {
+		set(name, supervisor.Backoff)
+		n.event(supervisor.Event{Sidecar: name, Kind: supervisor.EventRestarting,
+			Reason: "crashed after running 3s: exit code 1; restarting in 2s (attempt 1)", Delay: 2 * time.Second,
+			Status: supervisor.Status{Name: name, State: supervisor.Backoff, LastError: "crashed after running 3s: exit code 1"}})
+	}
+	// Back within the grace: nothing to tell.
 	crash("a")
+	set("a", supervisor.Ready)
+	fire()
+	if len(got) != 0 {
+		t.Fatalf("a quick recovery was told: %q", got)
+	}
+	// Not back: told once, in one sentence without the policy's countdown.
+	crash("a")
+	fire()
+	if len(got) != 1 || got[0] != "a is not back yet | Crashed after running 3s: exit code 1. Outrigger is restarting it." {
+		t.Fatalf("slow recovery: %q", got)
+	}
 	crash("a") // same sidecar, too soon
+	fire()
 	now = now.Add(10 * time.Second)
 	crash("b")
 	crash("c")
 	crash("d") // over the burst
+	fire()
 	if len(got) != 3 {
 		t.Fatalf("sent %d: %q", len(got), got)
 	}
-	if !strings.HasPrefix(got[0], "a crashed | Exit code 1. It is being restarted in 2s.") {
-		t.Errorf("first = %q", got[0])
-	}
 	now = now.Add(crashEvery)
 	crash("a")
+	fire()
 	if len(got) != 4 {
 		t.Errorf("a later crash was not told: %q", got)
 	}
-	n.event(supervisor.Event{Sidecar: "a", Kind: supervisor.EventGaveUp, Reason: "gave up after 11 consecutive failures"})
-	n.event(supervisor.Event{Sidecar: "a", Kind: supervisor.EventGaveUp})
-	if len(got) != 6 || !strings.HasPrefix(got[4], "a failed | Gave up after 11") || !strings.Contains(got[4], "press Start") {
+	// A give-up is told at once and supersedes a pending crash check.
+	crash("e")
+	n.event(supervisor.Event{Sidecar: "e", Kind: supervisor.EventGaveUp, Reason: "gave up after 11 consecutive failures"})
+	n.event(supervisor.Event{Sidecar: "e", Kind: supervisor.EventGaveUp})
+	fire()
+	if len(got) != 6 || !strings.HasPrefix(got[4], "e failed | Gave up after 11") || !strings.Contains(got[4], "press Start") || !urgent[4] {
 		t.Errorf("give-ups: %q", got)
 	}
 	n.hiddenOnce()
@@ -63,7 +103,7 @@ func TestStartOnFailedResets(t *testing.T) {
 	spec.Restart.InitialBackoff = 50 * time.Millisecond
 	r := newRig(t, &rigOpts{restarts: true}, spec)
 	var notes []string
-	r.ui.notes.send = func(n *fyne.Notification) { notes = append(notes, n.Title) }
+	r.ui.notes.send = func(n *fyne.Notification, _ notifyUrgency) { notes = append(notes, n.Title) }
 	c := r.ui.cards["alpha"]
 	onUI(func() { test.Tap(c.start) })
 	r.cardState("alpha", supervisor.Failed)
@@ -82,13 +122,14 @@ func TestStartOnFailedResets(t *testing.T) {
 		if !c.noteBox.Visible() || !strings.Contains(c.note.Text, "gave up") {
 			t.Errorf("failed card note %q", c.note.Text)
 		}
-		var crashed, failed bool
+		failed := 0
 		for _, n := range notes {
-			crashed = crashed || n == "alpha crashed"
-			failed = failed || n == "alpha failed"
+			if n == "alpha failed" {
+				failed++
+			}
 		}
-		if !crashed || !failed {
-			t.Errorf("notifications %q, want a crash and a give-up", notes)
+		if failed != 1 {
+			t.Errorf("notifications %q, want one give-up", notes)
 		}
 		test.Tap(c.start)
 	})

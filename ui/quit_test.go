@@ -95,7 +95,7 @@ func TestTray(t *testing.T) {
 	ta := r.app.(*trayApp)
 	var notes []string
 	var mu sync.Mutex
-	r.ui.notes.send = func(n *fyne.Notification) { mu.Lock(); notes = append(notes, n.Title); mu.Unlock() }
+	r.ui.notes.send = func(n *fyne.Notification, _ notifyUrgency) { mu.Lock(); notes = append(notes, n.Title); mu.Unlock() }
 	if !r.ui.tray.enabled {
 		t.Fatal("tray not enabled with a tray host")
 	}

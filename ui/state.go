@@ -61,13 +61,23 @@ const (
 	OverallReady                   // every sidecar that should run is Ready
 	OverallStarting                // something is starting, stopping or restarting
 	OverallFailed                  // at least one sidecar failed or is unhealthy
+	OverallWarning                 // something that should run does not (a stopped auto-start sidecar, an unreachable gateway)
 )
 
-// overall summarises statuses into a level and a sentence.
-func overall(sts []supervisor.Status) (Overall, string) {
-	var ready, starting, failed, unhealthy, backoff, running int
-	var failedName string
+// overall summarises statuses into a level and a sentence. expect names
+// the sidecars that should run even if nobody asked for them yet (the
+// auto-start ones in Service mode): one of them stopped keeps the header
+// from going green.
+func overall(sts []supervisor.Status, expect map[string]bool) (Overall, string) {
+	var ready, starting, failed, unhealthy, backoff, running, down int
+	var failedName, downName string
 	for _, s := range sts {
+		if shouldRun(s, expect) && (s.State == supervisor.Stopped || s.State == supervisor.Exited) {
+			down++
+			if downName == "" {
+				downName = s.Name
+			}
+		}
 		switch s.State {
 		case supervisor.Ready:
 			ready++
@@ -102,6 +112,10 @@ func overall(sts []supervisor.Status) (Overall, string) {
 		return OverallStarting, fmt.Sprintf("Recovering %d of %d", backoff, n)
 	case starting > 0:
 		return OverallStarting, fmt.Sprintf("Starting… %d of %d ready", ready, n)
+	case down == 1:
+		return OverallWarning, downName + " is not running"
+	case down > 1:
+		return OverallWarning, fmt.Sprintf("%d services are not running", down)
 	case ready > 0 && ready == running:
 		if ready == n {
 			if n == 1 {
@@ -114,6 +128,15 @@ func overall(sts []supervisor.Status) (Overall, string) {
 	return OverallIdle, "No service running"
 }
 
+// shouldRun: the user wants it running, or it is expected to and the user
+// did not stop it.
+func shouldRun(s supervisor.Status, expect map[string]bool) bool {
+	return s.Wanted || (expect[s.Name] && s.Reason != stoppedByUser)
+}
+
+// stoppedByUser is the supervisor's reason after a Stop.
+const stoppedByUser = "stopped by user"
+
 // overallLook maps the overall level to a colour and icon.
 func overallLook(o Overall) stateLook {
 	switch o {
@@ -123,6 +146,8 @@ func overallLook(o Overall) stateLook {
 		return stateLook{theme.ColorNamePrimary, "Starting", theme.ViewRefreshIcon()}
 	case OverallFailed:
 		return stateLook{theme.ColorNameError, "Attention", theme.ErrorIcon()}
+	case OverallWarning:
+		return stateLook{theme.ColorNameWarning, "Warning", theme.WarningIcon()}
 	}
 	return stateLook{theme.ColorNamePlaceHolder, "Idle", theme.InfoIcon()}
 }

@@ -128,9 +128,16 @@ func TestOverall(t *testing.T) {
 		{st(supervisor.Unhealthy, supervisor.Ready), OverallFailed, "a is not answering its health check"},
 		{st(supervisor.Stopped, supervisor.Stopped), OverallIdle, "No service running"},
 		{st(supervisor.Ready, supervisor.Stopped), OverallReady, "1 of 2 services ready"},
+		// b should run (auto-start in Service mode) but stays stopped: not green.
+		{st(supervisor.Ready, supervisor.Stopped), OverallWarning, "b is not running"},
+		{st(supervisor.Stopped, supervisor.Stopped), OverallWarning, "2 services are not running"},
 	}
-	for _, tc := range cases {
-		level, text := overall(tc.in)
+	for i, tc := range cases {
+		var expect map[string]bool
+		if i >= len(cases)-2 {
+			expect = map[string]bool{"a": true, "b": true}
+		}
+		level, text := overall(tc.in, expect)
 		if level != tc.level || text != tc.text {
 			t.Errorf("overall(%v) = %v %q, want %v %q", tc.in, level, text, tc.level, tc.text)
 		}

@@ -27,7 +27,7 @@ var (
 	trayIdleRes      = fyne.NewStaticResource("tray-idle.png", assets.TrayIdle)
 	trayIconForLevel = map[Overall]fyne.Resource{
 		OverallReady: trayReadyRes, OverallStarting: trayStartingRes,
-		OverallFailed: trayFailedRes, OverallIdle: trayIdleRes,
+		OverallFailed: trayFailedRes, OverallIdle: trayIdleRes, OverallWarning: trayFailedRes,
 	}
 )
 
@@ -124,7 +124,7 @@ func (t *tray) refresh() {
 }
 
 func (t *tray) setIcon() {
-	level, _ := overall(t.u.snapshot())
+	level, _ := t.u.overall()
 	if level == t.level {
 		return
 	}
@@ -180,7 +180,7 @@ func trayItems(u *UI) ([]*fyne.MenuItem, string) {
 		}
 	}
 
-	level, summary := overall(u.snapshot())
+	level, summary := u.overall()
 	head := add(fyne.NewMenuItem("Outrigger — "+summary, nil))
 	head.Disabled = true
 	note(head)

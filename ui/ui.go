@@ -83,13 +83,6 @@ type UI struct {
 	wf       *workflows.Panel
 	wfURL    atomic.Pointer[string] // the engine the Workflows tab talks to; "" outside Service mode
 
-	// Pending core events, filled by the pump goroutine and drained on the
-	// UI thread by the coalescer.
-	mu      sync.Mutex
-	pending map[string]supervisor.Status
-	notable []supervisor.Event
-	co      *coalescer
-
 	// UI thread only.
 	visible  bool
 	tickStop chan struct{}
@@ -130,7 +123,6 @@ func New(a fyne.App, d Deps) *UI {
 		d:            d,
 		log:          d.Logger.With("component", "ui"),
 		cards:        map[string]*card{},
-		pending:      map[string]supervisor.Status{},
 		statuses:     map[string]supervisor.Status{},
 		done:         make(chan struct{}),
 		shutdownDone: make(chan struct{}),
@@ -142,7 +134,6 @@ func New(a fyne.App, d Deps) *UI {
 			u.names = append(u.names, s.Name)
 		}
 	}
-	u.co = newCoalescer(frame, u.guard(u.flush))
 	u.now = time.Now
 	if a != nil && a.Icon() == nil {
 		a.SetIcon(appIconRes)
@@ -247,7 +238,7 @@ func (u *UI) build() {
 	u.built = true
 	u.win = u.app.NewWindow("Outrigger")
 	u.win.SetContent(u.content())
-	u.win.Resize(fyne.NewSize(920, 680))
+	u.win.Resize(fyne.NewSize(960, 600)) // fits a 1024 × 600 screen
 	u.win.SetMaster()
 	u.win.SetMainMenu(u.mainMenu())
 	u.win.SetIcon(appIconRes)
@@ -264,7 +255,8 @@ func (u *UI) content() fyne.CanvasObject {
 	u.logs = newLogsPanel(u)
 	u.sets = newSettingsPanel(u)
 	u.logsTab = container.NewTabItemWithIcon("Logs", theme.ListIcon(), u.logs.root)
-	u.setTab = container.NewTabItemWithIcon("Settings", theme.SettingsIcon(), u.sets.root)
+	// Scrolls at the tab, so however tall the panel, the window fits.
+	u.setTab = container.NewTabItemWithIcon("Settings", theme.SettingsIcon(), container.NewVScroll(u.sets.root))
 	u.wf = u.newWorkflows()
 	u.tabs = container.NewAppTabs(
 		container.NewTabItemWithIcon("Services", theme.ComputerIcon(), overview),
@@ -396,7 +388,6 @@ func (u *UI) start() {
 func (u *UI) stopListening() {
 	u.stopOnce.Do(func() {
 		close(u.done)
-		u.co.stop()
 		if u.wf != nil {
 			u.wf.Close()
 		}
@@ -406,8 +397,10 @@ func (u *UI) stopListening() {
 	})
 }
 
-// pump moves supervisor events into the pending map and kicks the
-// coalescer. It never blocks on the UI.
+// pump hands each supervisor event to the UI thread. The bus already
+// coalesces state and metrics events per sidecar and never blocks, so one
+// fyne.Do per event is all it takes; notable events (a crash, a give-up)
+// are never merged away and reach the notifier and the log markers.
 func (u *UI) pump(ch <-chan supervisor.Event) {
 	for {
 		select {
@@ -415,50 +408,38 @@ func (u *UI) pump(ch <-chan supervisor.Event) {
 			if !ok {
 				return
 			}
-			u.mu.Lock()
-			u.pending[e.Sidecar] = e.Status
-			if e.Kind != supervisor.EventState && e.Kind != supervisor.EventMetrics && len(u.notable) < 256 {
-				u.notable = append(u.notable, e)
-			}
-			u.mu.Unlock()
-			u.co.kick()
+			u.do(func() { u.apply(e) })
 		case <-u.done:
 			return
 		}
 	}
 }
 
-// flush applies everything pending. UI thread.
-func (u *UI) flush() {
-	u.mu.Lock()
-	batch := u.pending
-	notes := u.notable
-	u.pending = map[string]supervisor.Status{}
-	u.notable = nil
-	u.mu.Unlock()
-	if len(batch) == 0 && len(notes) == 0 {
-		return
+// apply shows one event. UI thread.
+func (u *UI) apply(e supervisor.Event) {
+	u.statuses[e.Sidecar] = e.Status
+	if c := u.cards[e.Sidecar]; c != nil {
+		c.apply(e.Status)
 	}
-	for name, st := range batch {
-		u.statuses[name] = st
-		if c := u.cards[name]; c != nil {
-			c.apply(st)
+	if e.Kind != supervisor.EventMetrics {
+		u.refreshOverall()
+		if u.sets != nil {
+			u.sets.statusChanged()
 		}
+		if u.tray != nil {
+			u.tray.refresh()
+		}
+		u.updateTicker()
+		u.syncWorkflows()
 	}
-	u.refreshOverall()
-	if u.notes != nil {
-		for _, e := range notes {
+	if e.Kind != supervisor.EventState && e.Kind != supervisor.EventMetrics {
+		if u.notes != nil {
 			u.notes.event(e)
 		}
+		if u.logs != nil {
+			u.logs.mark(e)
+		}
 	}
-	if u.sets != nil {
-		u.sets.statusChanged()
-	}
-	if u.tray != nil {
-		u.tray.refresh()
-	}
-	u.updateTicker()
-	u.syncWorkflows()
 	if u.applied != nil {
 		u.applied()
 	}
@@ -477,15 +458,45 @@ func (u *UI) snapshot() []supervisor.Status {
 	return out
 }
 
+// expected names the sidecars that should run without anyone asking: the
+// auto-start ones while in Service mode.
+func (u *UI) expected() map[string]bool {
+	if u.d.Modes == nil || u.d.Modes.Current().Kind != modes.Service {
+		return nil
+	}
+	out := map[string]bool{}
+	for _, s := range u.d.Config.Sidecars {
+		if s.AutoStart {
+			out[s.Name] = true
+		}
+	}
+	return out
+}
+
+// overall is the app's level and sentence: the sidecars', and in Connected
+// mode the gateway's reachability.
+func (u *UI) overall() (Overall, string) {
+	level, text := overall(u.snapshot(), u.expected())
+	if m := u.modeSw; m != nil && m.mode.Kind == modes.Connected && level == OverallIdle {
+		switch {
+		case m.reachKnow && !m.reachOK:
+			return OverallWarning, "Gateway unreachable"
+		case m.reachKnow:
+			return OverallReady, "Connected to the gateway"
+		}
+	}
+	return level, text
+}
+
 func (u *UI) refreshOverall() {
-	level, text := overall(u.snapshot())
+	level, text := u.overall()
 	if u.header != nil {
 		u.header.setOverall(level, text)
 	}
 	u.maybeScreenshot(level)
 	if u.win != nil {
 		title := "Outrigger"
-		if level == OverallFailed {
+		if level == OverallFailed || level == OverallWarning {
 			title = "Outrigger — " + text
 		}
 		if u.win.Title() != title {
@@ -624,11 +635,16 @@ func (u *UI) showError(title string, err error) {
 	d.Show()
 }
 
-func (u *UI) openLogFolder() {
-	dir := u.d.LogDir
-	if dir == "" && u.d.Sup != nil {
-		dir = u.d.Sup.LogDir()
+// logDir is where the sidecars' logs and Outrigger's own are written.
+func (u *UI) logDir() string {
+	if u.d.LogDir == "" && u.d.Sup != nil {
+		return u.d.Sup.LogDir()
 	}
+	return u.d.LogDir
+}
+
+func (u *UI) openLogFolder() {
+	dir := u.logDir()
 	if dir == "" {
 		return
 	}

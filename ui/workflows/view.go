@@ -60,10 +60,12 @@ func (p *Panel) build() {
 	w.events = rowList(&p.events, 5)
 	w.results = rowList(&p.results, 8)
 
-	w.content = container.NewBorder(
-		container.NewVBox(p.engineBar(), p.picker(), p.controls(), widget.NewSeparator()),
-		nil, nil, nil,
-		p.outputs())
+	// The form scrolls above the outputs, so the tab fits a 600 px high
+	// window instead of forcing its own height on it.
+	top := container.NewVScroll(container.NewVBox(p.picker(), p.controls()))
+	split := container.NewVSplit(top, p.outputs())
+	split.Offset = 0.5
+	w.content = container.NewBorder(p.engineBar(), nil, nil, nil, split)
 	w.placeholder = placeholder()
 	w.placeholder.Hide()
 	w.root = container.NewStack(w.content, w.placeholder)

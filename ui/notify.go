@@ -19,9 +19,9 @@ type notifier struct {
 	now    func() time.Time
 	send   func(*fyne.Notification, notifyUrgency)
 	after  func(time.Duration, func()) // runs f on the UI thread after d (tests fire it by hand)
-	last   map[string]time.Time       // per sidecar: the last crash notification
-	recent []time.Time                // every crash notification in the last window
-	crash  map[string]int             // per sidecar: the restart a pending check is about
+	last   map[string]time.Time        // per sidecar: the last crash notification
+	recent []time.Time                 // every crash notification in the last window
+	crash  map[string]int              // per sidecar: the restart a pending check is about
 	hidden bool
 }
 

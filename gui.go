@@ -6,18 +6,18 @@ import (
 	"os/signal"
 	"syscall"
 
+	"fyne.io/fyne/v2"
 	fyneapp "fyne.io/fyne/v2/app"
 
 	"outrigger/ui"
-	"outrigger/ui/localefix"
 )
-
-// Fyne's packages have read the locale by now (see localefix).
-func init() { localefix.Restore() }
 
 // gui opens the window. SIGINT and SIGTERM take the same quit path as the
 // tray and the window menu.
 func (o *outrigger) gui(front *relay) int {
+	// The name is what the tray shows as its title (a plain go build has
+	// no FyneApp.toml metadata, so Fyne would show the app's ID).
+	fyneapp.SetMetadata(fyne.AppMetadata{ID: "io.outrigger.app", Name: "Outrigger", Version: version})
 	a := fyneapp.NewWithID("io.outrigger.app")
 	u := ui.New(a, ui.Deps{
 		Sup:        o.sup,

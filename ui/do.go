@@ -5,7 +5,12 @@ import (
 	"strings"
 
 	"fyne.io/fyne/v2"
+
+	"outrigger/ui/localefix"
 )
+
+// Fyne's packages have read the locale by now (see localefix).
+func init() { localefix.Restore() }
 
 // do hands f to the UI thread, unless the app loop has ended: after that
 // Fyne runs such functions at once on the calling goroutine with GLFW

@@ -26,6 +26,20 @@ func TestQuitPath(t *testing.T) {
 	var pids []int
 	onUI(func() { pids = []int{r.ui.cards["alpha"].st.PID, r.ui.cards["beta"].st.PID} })
 
+	// Ctrl+Q and the File menu's Quit (which shows the same shortcut) take
+	// the one quit path, as does any goroutine.
+	var quitItem *fyne.MenuItem
+	onUI(func() {
+		for _, it := range r.ui.mainMenu().Items[0].Items {
+			if it.IsQuit {
+				quitItem = it
+			}
+		}
+	})
+	if quitItem == nil || quitItem.Shortcut == nil || quitItem.Shortcut.ShortcutName() != quitShortcut.ShortcutName() {
+		t.Errorf("File → Quit has no Ctrl+Q shortcut: %+v", quitItem)
+	}
+	onUI(func() { r.ui.win.Canvas().(fyne.Shortcutable).TypedShortcut(quitShortcut) })
 	var wg sync.WaitGroup
 	for i := 0; i < 3; i++ {
 		wg.Add(1)
@@ -69,7 +83,8 @@ func TestCloseWithoutTrayAsks(t *testing.T) {
 		asked = append(asked, title)
 		then(answer)
 	}
-	onUI(r.ui.onClose)
+	// Ctrl+W is the close button.
+	onUI(func() { r.ui.win.Canvas().(fyne.Shortcutable).TypedShortcut(closeShortcut) })
 	if len(asked) != 1 || !strings.Contains(asked[0], "Quit") {
 		t.Fatalf("asked %q", asked)
 	}
@@ -152,6 +167,9 @@ func TestTray(t *testing.T) {
 		ta.mu.Unlock()
 		if icon != trayReadyRes {
 			t.Errorf("tray icon %v, want ready", icon)
+		}
+		if r.ui.tray.tip != "Outrigger — Service ready" {
+			t.Errorf("tray tooltip %q", r.ui.tray.tip)
 		}
 		// Close hides; the sidecar keeps running.
 		r.ui.onClose()

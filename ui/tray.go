@@ -81,10 +81,13 @@ type tray struct {
 	level Overall
 	icon  fyne.Resource
 	sig   string // what the menu showed last: refresh only on change
+	tip   string // the tooltip shown last
+
+	setTooltip func(string) // systray.SetTooltip (tests record it)
 }
 
 func newTray(u *UI) *tray {
-	t := &tray{u: u, level: -1}
+	t := &tray{u: u, level: -1, setTooltip: systray.SetTooltip}
 	desk, ok := u.app.(desktop.App)
 	if !ok {
 		return t
@@ -124,7 +127,11 @@ func (t *tray) refresh() {
 }
 
 func (t *tray) setIcon() {
-	level, _ := t.u.overall()
+	level, text := t.u.overall()
+	if tip := "Outrigger — " + text; tip != t.tip {
+		t.tip = tip
+		t.setTooltip(tip)
+	}
 	if level == t.level {
 		return
 	}

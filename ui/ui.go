@@ -20,6 +20,7 @@ import (
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -245,6 +246,8 @@ func (u *UI) build() {
 	u.tray = newTray(u)
 	u.notes = newNotifier(u)
 	u.win.SetCloseIntercept(u.onClose)
+	u.win.Canvas().AddShortcut(closeShortcut, func(fyne.Shortcut) { u.onClose() })
+	u.win.Canvas().AddShortcut(quitShortcut, func(fyne.Shortcut) { u.Quit() })
 	u.app.Settings().AddListener(func(fyne.Settings) { u.do(u.restyle) })
 }
 
@@ -327,10 +330,17 @@ func (u *UI) restyle() {
 	}
 }
 
+// Ctrl+W (⌘W) closes the window as its close button does; Ctrl+Q (⌘Q)
+// quits.
+var (
+	closeShortcut = &desktop.CustomShortcut{KeyName: fyne.KeyW, Modifier: fyne.KeyModifierShortcutDefault}
+	quitShortcut  = &desktop.CustomShortcut{KeyName: fyne.KeyQ, Modifier: fyne.KeyModifierShortcutDefault}
+)
+
 func (u *UI) mainMenu() *fyne.MainMenu {
 	quit := fyne.NewMenuItem("Quit", u.Quit)
 	quit.IsQuit = true
-	quit.Shortcut = nil
+	quit.Shortcut = quitShortcut
 	file := fyne.NewMenu("File",
 		fyne.NewMenuItem("Start all", u.startAll),
 		fyne.NewMenuItem("Stop all", u.stopAll),

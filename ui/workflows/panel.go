@@ -59,6 +59,8 @@ type Panel struct {
 	runGen     int // runs; events of an earlier stream are dropped
 	fetchGen   int
 	runID      string             // interaction id of the latest run
+	ended      bool               // the latest run is known to be over: nothing to cancel
+	shownURL   string             // the engine the shown run and stream belong to
 	stopStream context.CancelFunc // non-nil while a stream is live
 	events     []row
 	results    []row
@@ -81,8 +83,14 @@ func (p *Panel) Object() fyne.CanvasObject { return p.w.root }
 // placeholder when the engine is not available (baseURL returns "").
 func (p *Panel) Refresh() {
 	url := p.baseURL()
-	if url == "" {
+	if url != p.shownURL {
+		// Another engine (or none): the old run and its stream are not
+		// its business.
 		p.disconnect()
+		p.clearRun()
+		p.shownURL = url
+	}
+	if url == "" {
 		p.w.content.Hide()
 		p.w.placeholder.Show()
 		return
@@ -192,11 +200,30 @@ func (p *Panel) onSelect(string) {
 	}
 	p.showInfo(wf)
 	p.w.input.SetText(compact(wf.ExampleInput, 0))
+	if p.stopStream == nil {
+		p.clearRun() // the last run's stream belongs to the other workflow
+	}
+	p.updateButtons()
+}
+
+// clearRun forgets the shown run: stream, result, id. UI goroutine.
+func (p *Panel) clearRun() {
+	p.runGen++
+	p.fetchGen++
+	p.runID, p.ended = "", false
+	p.events, p.results = p.events[:0], nil
+	p.w.id.SetText("none yet")
+	p.w.events.Refresh()
+	p.w.results.Refresh()
+	p.w.resultHead.Importance = widget.MediumImportance
+	p.w.resultHead.SetText("Not fetched yet.")
+	p.setError("")
+	p.setState("Pick a workflow and press Run.")
 	p.updateButtons()
 }
 
 func (p *Panel) showInfo(wf workflow.WorkflowInfo) {
-	p.w.desc.SetText(wf.Description)
+	p.w.desc.ParseMarkdown(wf.Description)
 	p.w.hint.SetText(inputHint(wf.InputSchema))
 }
 
@@ -228,7 +255,7 @@ func (p *Panel) run() {
 	p.runGen++
 	p.fetchGen++
 	gen, id := p.runGen, newInteractionID()
-	p.runID = id
+	p.runID, p.ended = id, false
 	p.w.id.SetText(id)
 	p.events, p.results = p.events[:0], nil
 	p.w.events.Refresh()
@@ -288,13 +315,16 @@ func (p *Panel) addEvent(r row) {
 	}
 	p.events = append(p.events, r)
 	p.w.events.Refresh()
-	p.w.events.ScrollToBottom()
+	// ScrollTo, not ScrollToBottom: the latter uses the content height of
+	// the last layout, one row short right after a Refresh.
+	p.w.events.ScrollTo(len(p.events) - 1)
 	p.setState(fmt.Sprintf("Streaming, %d events. Disconnect leaves the run going.", len(p.events)))
 }
 
 func (p *Panel) streamEnded(end *workflow.EndEvent, err error) {
 	switch {
 	case err == nil && end != nil:
+		p.ended = true
 		msg := "Stream ended: " + end.Status
 		if end.Error != "" {
 			msg += " (" + end.Error + ")"
@@ -350,6 +380,10 @@ func (p *Panel) showResult(res workflow.Result, err error) {
 	default:
 		head.SetText(resultHead(res))
 		head.Importance = statusImportance(res.Status)
+		if finished(res.Status) {
+			p.ended = true
+			p.updateButtons()
+		}
 		p.results = resultRows(res)
 	}
 	head.Refresh()
@@ -376,7 +410,9 @@ func (p *Panel) cancelRun() {
 				p.setError("")
 				p.setState("Cancel requested. Fetch result to see it stored as cancelled.")
 			case errors.Is(err, workflow.ErrFinished) && errors.As(err, &he):
-				p.setError("Nothing to cancel: the run already ended (" + he.Status + ").")
+				p.ended = true
+				p.updateButtons()
+				p.setState("The run had already ended (" + he.Status + "): nothing to cancel.")
 			case errors.Is(err, workflow.ErrNotFound):
 				p.setError("Nothing to cancel: the engine does not know " + id + ".")
 			default:
@@ -426,7 +462,7 @@ func (p *Panel) updateButtons() {
 	enable(p.w.run, picked && !live)
 	enable(p.w.disconnect, live)
 	enable(p.w.fetch, p.runID != "")
-	enable(p.w.cancelRun, p.runID != "")
+	enable(p.w.cancelRun, p.runID != "" && !p.ended)
 	enable(p.w.copyID, p.runID != "")
 }
 
@@ -436,6 +472,15 @@ func enable(b *widget.Button, on bool) {
 	} else {
 		b.Disable()
 	}
+}
+
+// finished: a stored status after which nothing runs any more.
+func finished(status string) bool {
+	switch status {
+	case workflow.StatusCompleted, workflow.StatusFailed, workflow.StatusCancelled, workflow.StatusInterrupted:
+		return true
+	}
+	return false
 }
 
 func errText(err error) string {

@@ -286,9 +286,81 @@ func TestCancelAndBadInput(t *testing.T) {
 	until(t, "Fetch result to show a cancelled run", func() bool {
 		return fetched(p, "Status: cancelled")
 	})
-	onUI(func() { test.Tap(p.w.cancelRun) })
-	until(t, "a second cancel to say the run ended", func() bool {
-		return strings.Contains(p.w.err.Text, "already ended (cancelled)")
+	onUI(func() {
+		if !p.w.cancelRun.Disabled() {
+			t.Error("Cancel execution still enabled after the run ended")
+		}
+		// The stream list shows its last row.
+		l := p.w.events
+		if want := l.Size().Height; want > 0 && len(p.events) > 3 {
+			var lastShown bool
+			for _, o := range test.LaidOutObjects(l) {
+				if lab, ok := o.(*widget.Label); ok && lab.Visible() && strings.HasPrefix(lab.Text, "cancelled in") {
+					lastShown = true
+				}
+			}
+			if !lastShown {
+				t.Error("the stream's last row (the end event) is not in view")
+			}
+		}
+	})
+}
+
+// TestStaleRunCleared: picking another workflow, or another engine (a mode
+// switch), clears the last run's stream, result and id; descriptions show
+// code spans without backticks; the interaction id is explained.
+func TestStaleRunCleared(t *testing.T) {
+	url := engine(t)
+	var current atomic.Value
+	current.Store(url)
+	p, _ := newPanel(t, func() string { return current.Load().(string) })
+	pick(t, p, "pipeline", `{"text":"s","delay_ms":10,"nodes":2}`)
+	onUI(func() {
+		test.Tap(p.w.run)
+		var text string
+		for _, seg := range p.w.desc.Segments {
+			if ts, ok := seg.(*widget.TextSegment); ok {
+				text += ts.Text
+			}
+		}
+		if strings.Contains(text, "`") || !strings.Contains(text, "nodes") {
+			t.Errorf("description shown as %q", text)
+		}
+		found := false
+		for _, o := range test.LaidOutObjects(p.Object()) {
+			if l, ok := o.(*widget.Label); ok && strings.Contains(l.Text, "interaction ID: Fetch result") {
+				found = true
+			}
+		}
+		if !found {
+			t.Error("the interaction ID is not explained")
+		}
+	})
+	until(t, "the run to end", func() bool { return countTag(p.events, "end") == 1 })
+	onUI(func() {
+		other := ""
+		for _, o := range p.w.sel.Options {
+			if o != "pipeline" {
+				other = o
+			}
+		}
+		p.w.sel.SetSelected(other)
+		if len(p.events) != 0 || p.runID != "" || p.w.id.Text != "none yet" || !p.w.fetch.Disabled() {
+			t.Errorf("after picking %s: %d stream rows, run %q", other, len(p.events), p.runID)
+		}
+		p.w.sel.SetSelected("pipeline")
+		p.w.input.SetText(`{"text":"s","delay_ms":10,"nodes":2}`)
+		test.Tap(p.w.run)
+	})
+	until(t, "the second run to end", func() bool { return countTag(p.events, "end") == 1 })
+	current.Store("")
+	onUI(p.Refresh)
+	current.Store(url)
+	onUI(func() {
+		p.Refresh()
+		if len(p.events) != 0 || p.runID != "" {
+			t.Errorf("after a mode switch: %d stream rows, run %q", len(p.events), p.runID)
+		}
 	})
 }
 

@@ -22,7 +22,8 @@ type widgets struct {
 
 	engine                            *widget.Label
 	sel                               *widget.Select
-	desc, hint                        *widget.Label
+	desc                              *widget.RichText
+	hint                              *widget.Label
 	input                             *widget.Entry
 	run, disconnect, fetch, cancelRun *widget.Button
 	copyID                            *widget.Button
@@ -35,7 +36,9 @@ func (p *Panel) build() {
 	w.engine = widget.NewLabel("")
 	w.sel = widget.NewSelect(nil, p.onSelect)
 	w.sel.PlaceHolder = "Pick a workflow"
-	w.desc = wrapped("")
+	// Descriptions use `code` spans: shown as code, not as backticks.
+	w.desc = widget.NewRichTextFromMarkdown("")
+	w.desc.Wrapping = fyne.TextWrapWord
 	w.hint = wrapped("")
 	w.hint.Importance = widget.LowImportance
 	w.input = widget.NewEntry()
@@ -102,8 +105,10 @@ func (p *Panel) picker() fyne.CanvasObject {
 func (p *Panel) controls() fyne.CanvasObject {
 	w := &p.w
 	buttons := container.NewHBox(w.run, w.disconnect, widget.NewSeparator(), w.fetch, w.cancelRun)
-	id := container.NewBorder(nil, nil, container.NewHBox(widget.NewLabel("Interaction"), w.copyID), nil, w.id)
-	return container.NewVBox(buttons, id, w.state, w.err)
+	id := container.NewBorder(nil, nil, container.NewHBox(widget.NewLabel("Interaction ID"), w.copyID), nil, w.id)
+	why := wrapped("The engine keeps each run under its interaction ID: Fetch result and Cancel execution use it, also after Disconnect.")
+	why.Importance = widget.LowImportance
+	return container.NewVBox(buttons, id, why, w.state, w.err)
 }
 
 // outputs: the live stream beside the stored result.

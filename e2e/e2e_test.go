@@ -139,10 +139,16 @@ var (
 // ports (so nothing else on the machine is in the way) and extra env.
 func launch(t testing.TB, extraEnv ...string) *running {
 	t.Helper()
+	return launchIn(t, "service", extraEnv...)
+}
+
+// launchIn is launch with the mode the app starts in.
+func launchIn(t testing.TB, mode string, extraEnv ...string) *running {
+	t.Helper()
 	app, binDir := binaries(t)
 	home := t.TempDir()
-	toml := fmt.Sprintf("mode = \"service\"\n\n[[sidecar]]\nname = \"xgen-workflow\"\nport = %d\n\n[[sidecar]]\nname = \"xgen-embedding\"\nport = %d\n",
-		freePort(t), freePort(t))
+	toml := fmt.Sprintf("mode = \"%s\"\n\n[[sidecar]]\nname = \"xgen-workflow\"\nport = %d\n\n[[sidecar]]\nname = \"xgen-embedding\"\nport = %d\n",
+		mode, freePort(t), freePort(t))
 	if err := os.WriteFile(filepath.Join(home, "outrigger.toml"), []byte(toml), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -387,15 +393,11 @@ func checkPicture(t testing.TB, path string) image.Image {
 }
 
 // The real app with the real stand-ins: both come up Ready, the window's
-// picture is saved (e2e/testdata/e2e-screenshot.png), SIGTERM takes the
-// quit path, the exit code is 0 and no process is left.
+// picture is a real one (kept as an artefact outside the tree), SIGTERM
+// takes the quit path, the exit code is 0 and no process is left.
 func TestAppComesUpAndQuits(t *testing.T) {
 	skipUnlessE2E(t)
-	shot, err := filepath.Abs(filepath.Join("testdata", "e2e-screenshot.png"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	os.Remove(shot)
+	shot := filepath.Join(artefacts(t), "e2e-screenshot.png")
 	r := launch(t, "OUTRIGGER_SCREENSHOT="+shot, "OUTRIGGER_TRAY=0")
 	urls := r.waitReady()
 	t.Logf("ready: %v", urls)
@@ -418,10 +420,13 @@ func TestAppComesUpAndQuits(t *testing.T) {
 	r.assertNoRace()
 }
 
-// assertNoRace fails when the app (built with OUTRIGGER_E2E_RACE=1)
-// reported a data race or a Fyne threading error.
+// assertNoRace fails when the app (built with OUTRIGGER_E2E_RACE=1, as
+// scripts/test.sh does) reported a data race or a Fyne threading error.
 func (r *running) assertNoRace() {
 	r.t.Helper()
+	if os.Getenv("OUTRIGGER_E2E_RACE") == "1" {
+		r.t.Log("the app was built with -race")
+	}
 	log := r.logText()
 	for _, bad := range []string{"WARNING: DATA RACE", "Error in Fyne call thread"} {
 		if strings.Contains(log, bad) {

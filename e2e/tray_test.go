@@ -62,6 +62,52 @@ func startFakeWatcher(t *testing.T) *fakeWatcher {
 	return w
 }
 
+// menuOf waits for the app's StatusNotifierItem to register and returns
+// its exported menu (com.canonical.dbusmenu).
+func (w *fakeWatcher) menuOf(t *testing.T) dbus.BusObject {
+	t.Helper()
+	var reg registration
+	select {
+	case reg = <-w.reg:
+	case <-time.After(upTimeout):
+		t.Fatal("the app never registered a StatusNotifierItem (tray not enabled?)")
+	}
+	t.Logf("item registered by %s at %s", reg.sender, reg.service)
+	itemPath := dbus.ObjectPath("/StatusNotifierItem")
+	if strings.HasPrefix(reg.service, "/") {
+		itemPath = dbus.ObjectPath(reg.service)
+	}
+	item := w.conn.Object(reg.sender, itemPath)
+	v, err := item.GetProperty("org.kde.StatusNotifierItem.Menu")
+	if err != nil {
+		t.Fatalf("Menu property: %v", err)
+	}
+	menuPath, ok := v.Value().(dbus.ObjectPath)
+	if !ok {
+		t.Fatalf("Menu property is %T", v.Value())
+	}
+	if px, err := item.GetProperty("org.kde.StatusNotifierItem.IconPixmap"); err != nil {
+		t.Errorf("IconPixmap: %v", err)
+	} else {
+		t.Logf("icon pixmap signature %s", px.Signature())
+	}
+	// The tray's title is the app's name, not its ID, and its tooltip
+	// says the overall state.
+	if v, err := item.GetProperty("org.kde.StatusNotifierItem.Title"); err != nil || v.Value() != "Outrigger" {
+		t.Errorf("tray title %v (%v), want Outrigger", v, err)
+	}
+	return w.conn.Object(reg.sender, menuPath)
+}
+
+// click sends a click on a menu item.
+func click(t *testing.T, menu dbus.BusObject, it *menuItem) {
+	t.Helper()
+	call := menu.Call("com.canonical.dbusmenu.Event", 0, it.ID, "clicked", dbus.MakeVariant(""), uint32(time.Now().Unix()))
+	if call.Err != nil {
+		t.Fatalf("Event(clicked) on %q: %v", it.Label, call.Err)
+	}
+}
+
 // menuItem is one node of a com.canonical.dbusmenu layout.
 type menuItem struct {
 	ID       int32
@@ -145,34 +191,9 @@ func TestTrayMenuQuit(t *testing.T) {
 	skipUnlessE2E(t)
 	w := startFakeWatcher(t)
 	r := launch(t)
-	var reg registration
-	select {
-	case reg = <-w.reg:
-	case <-time.After(upTimeout):
-		t.Fatal("the app never registered a StatusNotifierItem (tray not enabled?)")
-	}
-	t.Logf("item registered by %s at %s", reg.sender, reg.service)
+	menu := w.menuOf(t)
 	r.waitReady()
-
-	itemPath := dbus.ObjectPath("/StatusNotifierItem")
-	if strings.HasPrefix(reg.service, "/") {
-		itemPath = dbus.ObjectPath(reg.service)
-	}
-	item := w.conn.Object(reg.sender, itemPath)
-	v, err := item.GetProperty("org.kde.StatusNotifierItem.Menu")
-	if err != nil {
-		t.Fatalf("Menu property: %v", err)
-	}
-	menuPath, ok := v.Value().(dbus.ObjectPath)
-	if !ok {
-		t.Fatalf("Menu property is %T", v.Value())
-	}
-	if px, err := item.GetProperty("org.kde.StatusNotifierItem.IconPixmap"); err != nil {
-		t.Errorf("IconPixmap: %v", err)
-	} else {
-		t.Logf("icon pixmap signature %s", px.Signature())
-	}
-	menu := w.conn.Object(reg.sender, menuPath)
+	var err error
 
 	// The menu follows the events: wait until both sidecars show Ready.
 	var root menuItem

@@ -6,18 +6,28 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
+	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/driver/software"
 )
 
-// ScreenshotEnv names a PNG file the app writes a picture of its window
-// to, once every sidecar is Ready (or after screenshotDeadline whatever the
-// state). The end-to-end test uses it: capturing an X11 screen from Go
-// needs no extra tool this way.
+// ScreenshotEnv asks the app for pictures of its window once every
+// sidecar is Ready (or after screenshotDeadline whatever the state): a
+// path ending in .png gets the window as it is; any other path is a
+// folder that gets one picture per tab at 1024 × 600 (services.png,
+// logs.png, settings.png, workflows.png). The end-to-end test uses it:
+// capturing an X11 screen from Go needs no extra tool this way.
 const ScreenshotEnv = "OUTRIGGER_SCREENSHOT"
 
-const screenshotDeadline = 90 * time.Second
+const (
+	screenshotDeadline = 90 * time.Second
+	screenshotSettle   = 800 * time.Millisecond // frames to render a state or a tab
+)
+
+// ShotSize is the window size of the per-tab pictures: a small laptop.
+var ShotSize = fyne.NewSize(1024, 600)
 
 // armScreenshot starts waiting for the moment to take the picture.
 func (u *UI) armScreenshot() {
@@ -35,36 +45,64 @@ func (u *UI) maybeScreenshot(level Overall) {
 		return
 	}
 	u.shotArmed = true
-	// Let a few frames render the final state first.
-	time.AfterFunc(800*time.Millisecond, func() { u.do(func() { u.takeScreenshot("ready") }) })
+	time.AfterFunc(screenshotSettle, func() { u.do(func() { u.takeScreenshot("ready") }) })
 }
 
-// takeScreenshot writes the window's picture, once. UI thread.
+// takeScreenshot writes the picture(s), once. UI thread.
 func (u *UI) takeScreenshot(why string) {
 	if u.shotPath == "" || u.shotDone || u.win == nil {
 		return
 	}
 	u.shotDone = true
-	img := u.captureWindow()
+	if strings.HasSuffix(u.shotPath, ".png") {
+		u.writeShot(u.shotPath, u.captureWindow(), why)
+		return
+	}
+	if err := os.MkdirAll(u.shotPath, 0o755); err != nil {
+		u.log.Error("screenshot", "dir", u.shotPath, "err", err)
+		return
+	}
+	u.win.Resize(ShotSize)
+	u.shootTab(0, why)
+}
+
+// shootTab shows tab i, lets it render, pictures it, then goes on with
+// the next. UI thread.
+func (u *UI) shootTab(i int, why string) {
+	if i >= len(u.tabs.Items) {
+		u.tabs.SelectIndex(0)
+		return
+	}
+	u.tabs.SelectIndex(i)
+	time.AfterFunc(screenshotSettle, func() {
+		u.do(func() {
+			name := strings.ToLower(u.tabs.Items[i].Text) + ".png"
+			u.writeShot(filepath.Join(u.shotPath, name), u.captureWindow(), why)
+			u.shootTab(i+1, why)
+		})
+	})
+}
+
+// writeShot encodes img to path atomically, off the UI thread.
+func (u *UI) writeShot(path string, img image.Image, why string) {
 	go func() {
-		dir := filepath.Dir(u.shotPath)
-		tmp, err := os.CreateTemp(dir, ".shot-*.png")
+		tmp, err := os.CreateTemp(filepath.Dir(path), ".shot-*.png")
 		if err == nil {
 			err = png.Encode(tmp, img)
 			if cerr := tmp.Close(); err == nil {
 				err = cerr
 			}
 			if err == nil {
-				err = os.Rename(tmp.Name(), u.shotPath)
+				err = os.Rename(tmp.Name(), path)
 			} else {
 				os.Remove(tmp.Name())
 			}
 		}
 		if err != nil {
-			u.log.Error("screenshot", "path", u.shotPath, "err", err)
+			u.log.Error("screenshot", "path", path, "err", err)
 			return
 		}
-		u.log.Info("screenshot written", "path", u.shotPath, "when", why)
+		u.log.Info("screenshot written", "path", path, "when", why)
 	}()
 }
 

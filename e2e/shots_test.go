@@ -1,0 +1,244 @@
+package e2e
+
+import (
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Screenshots of every tab at 1024 × 600 are compared with the masters in
+// testdata/ (committed, so a reviewer sees the window). A plain run writes
+// its pictures outside the tree (OUTRIGGER_E2E_ARTIFACTS, or a temp dir)
+// and leaves git status clean; OUTRIGGER_E2E_UPDATE_SHOTS=1 rewrites the
+// masters.
+const (
+	artefactsEnv = "OUTRIGGER_E2E_ARTIFACTS"
+	updateEnv    = "OUTRIGGER_E2E_UPDATE_SHOTS"
+)
+
+var tabShots = []string{"services.png", "logs.png", "settings.png", "workflows.png"}
+
+// Shot tolerance: the picture is cut into tiles; a tile differs when its
+// mean colour distance from the master's passes tileDiff. Uptimes, PIDs,
+// ports and log lines change from run to run; a blank, cut or re-laid-out
+// window changes far more tiles than maxTiles (a self-check below proves
+// that a blank picture fails).
+const (
+	tile     = 16
+	tileDiff = 6.0 // mean of |Δr|+|Δg|+|Δb| per pixel, 0..765
+	maxTiles = 0.12
+)
+
+// artefacts is where this run's pictures go: outside the tree.
+func artefacts(t testing.TB) string {
+	t.Helper()
+	if dir := os.Getenv(artefactsEnv); dir != "" {
+		dir = filepath.Join(dir, t.Name())
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return dir
+	}
+	return t.TempDir()
+}
+
+// Standalone → Service from the tray's Mode menu brings both stand-ins up
+// Ready (every auto-start sidecar, not only the service's own), and the
+// window, pictured tab by tab at 1024 × 600, matches its masters.
+func TestModeSwitchAndTabShots(t *testing.T) {
+	skipUnlessE2E(t)
+	w := startFakeWatcher(t)
+	dir := artefacts(t)
+	r := launchIn(t, "standalone", "OUTRIGGER_SCREENSHOT="+dir)
+	menu := w.menuOf(t)
+
+	var root menuItem
+	deadline := time.Now().Add(upTimeout)
+	for {
+		var err error
+		root, err = layout(menu)
+		if err != nil {
+			t.Fatalf("GetLayout: %v", err)
+		}
+		if root.find(func(m menuItem) bool { return m.Label == "Mode: Standalone" }) != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the tray never showed Standalone: %q", root.labels())
+		}
+		time.Sleep(100 * time.Millisecond) // polling the menu over D-Bus
+	}
+	service := root.find(func(m menuItem) bool { return m.Label == "Service" })
+	if service == nil {
+		t.Fatalf("no Service in the Mode submenu: %q", root.labels())
+	}
+	click(t, menu, service)
+	urls := r.waitReady()
+	t.Logf("both ready after Standalone → Service: %v", urls)
+
+	for _, name := range tabShots {
+		waitFile(t, r, filepath.Join(dir, name), upTimeout)
+	}
+	waitLog(t, r, "workflows.png", upTimeout)
+	for _, name := range tabShots {
+		compareWithMaster(t, filepath.Join(dir, name), filepath.Join("testdata", name))
+	}
+
+	if err := r.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if code := r.waitExit(60 * time.Second); code != 0 {
+		t.Fatalf("exit code %d after SIGTERM", code)
+	}
+	r.assertNothingLeft()
+	r.assertNoRace()
+}
+
+// waitLog waits until the app's log mentions s (the last picture is
+// written completely: the app renames it into place and then logs it).
+func waitLog(t testing.TB, r *running, s string, timeout time.Duration) {
+	t.Helper()
+	deadline := time.After(timeout)
+	for !strings.Contains(r.logText(), s) {
+		select {
+		case <-r.wake:
+		case <-r.done:
+			t.Fatalf("the app exited before logging %q", s)
+		case <-deadline:
+			t.Fatalf("no %q in the log after %v", s, timeout)
+		}
+	}
+}
+
+// compareWithMaster compares the picture at got with the master, or
+// writes the master when asked to.
+func compareWithMaster(t *testing.T, got, master string) {
+	t.Helper()
+	if os.Getenv(updateEnv) == "1" {
+		if err := copyFile(got, master); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("master updated: %s", master)
+		return
+	}
+	want, err := readPNG(master)
+	if err != nil {
+		t.Fatalf("%v (run with %s=1 to write the masters)", err, updateEnv)
+	}
+	img, err := readPNG(got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The tolerance must be able to fail: a blank picture of the
+	// master's background differs in more tiles than it allows.
+	if blank := differingTiles(uniform(want), want); blank <= maxTiles {
+		t.Fatalf("%s: a blank picture differs in only %.0f%% of the tiles; the tolerance proves nothing", master, blank*100)
+	}
+	if img.Bounds() != want.Bounds() {
+		t.Errorf("%s is %v, its master %v", got, img.Bounds().Size(), want.Bounds().Size())
+		keepFailed(t, got, master)
+		return
+	}
+	diff := differingTiles(img, want)
+	t.Logf("%s: %.1f%% of the tiles differ from the master", filepath.Base(got), diff*100)
+	if diff > maxTiles {
+		t.Errorf("%s differs from %s in %.0f%% of the tiles (at most %.0f%%)", got, master, diff*100, maxTiles*100)
+		keepFailed(t, got, master)
+	}
+}
+
+// keepFailed copies a picture that did not match to testdata/failed/
+// (ignored by git) for a look.
+func keepFailed(t *testing.T, got, master string) {
+	dst := filepath.Join(filepath.Dir(master), "failed", filepath.Base(master))
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err == nil && copyFile(got, dst) == nil {
+		t.Logf("the picture is in %s", dst)
+	}
+}
+
+// differingTiles is the share of tiles whose mean colour distance passes
+// tileDiff.
+func differingTiles(a, b image.Image) float64 {
+	r := a.Bounds().Intersect(b.Bounds())
+	var tiles, differ int
+	for y0 := r.Min.Y; y0 < r.Max.Y; y0 += tile {
+		for x0 := r.Min.X; x0 < r.Max.X; x0 += tile {
+			var sum, n float64
+			for y := y0; y < min(y0+tile, r.Max.Y); y++ {
+				for x := x0; x < min(x0+tile, r.Max.X); x++ {
+					sum += dist(a.At(x, y), b.At(x, y))
+					n++
+				}
+			}
+			tiles++
+			if sum/n > tileDiff {
+				differ++
+			}
+		}
+	}
+	if tiles == 0 {
+		return 1
+	}
+	return float64(differ) / float64(tiles)
+}
+
+func dist(a, b color.Color) float64 {
+	ar, ag, ab, _ := a.RGBA()
+	br, bg, bb, _ := b.RGBA()
+	d := func(x, y uint32) float64 {
+		if x > y {
+			return float64(x-y) / 257
+		}
+		return float64(y-x) / 257
+	}
+	return d(ar, br) + d(ag, bg) + d(ab, bb)
+}
+
+// uniform is a picture of img's size in its top-left colour: what a blank
+// window would give.
+func uniform(img image.Image) image.Image {
+	return image.NewUniform(img.At(img.Bounds().Min.X, img.Bounds().Min.Y))
+}
+
+func readPNG(path string) (image.Image, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return img, nil
+}
+
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	tmp, err := os.CreateTemp(filepath.Dir(dst), ".copy-*")
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(tmp, in); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	return os.Rename(tmp.Name(), dst)
+}

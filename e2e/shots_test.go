@@ -123,6 +123,9 @@ func waitLog(t testing.TB, r *running, s string, timeout time.Duration) {
 func compareWithMaster(t *testing.T, got, master string) {
 	t.Helper()
 	if os.Getenv(updateEnv) == "1" {
+		if err := os.MkdirAll(filepath.Dir(master), 0o755); err != nil {
+			t.Fatal(err)
+		}
 		if err := copyFile(got, master); err != nil {
 			t.Fatal(err)
 		}

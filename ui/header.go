@@ -32,8 +32,10 @@ func newHeader(u *UI) *header {
 	h.summary = canvas.NewText("", colorOf(theme.ColorNameForeground))
 	h.pill = newPill()
 	iconBox := container.New(&fixedSize{size: fyne.NewSize(32, 32)}, h.icon)
+	// A gap between the sentence and the badge, so the two never touch.
+	gap := container.New(&fixedSize{size: fyne.NewSize(theme.Padding()*2, 1)})
 	top := container.NewHBox(iconBox, container.NewCenter(h.title), layout.NewSpacer(),
-		container.NewCenter(h.summary), container.NewCenter(h.pill.root))
+		container.NewCenter(h.summary), gap, container.NewCenter(h.pill.root))
 	rows := container.NewVBox(top)
 	if u.d.Modes != nil {
 		u.modeSw = newModeSwitcher(u)

@@ -806,6 +806,11 @@ func (rr *logRowRenderer) Destroy() {}
 func displayText(name, text string) string {
 	rest := strings.TrimPrefix(text, name+": ")
 	rest = strings.TrimPrefix(rest, "["+name+"] ")
+	if strings.HasPrefix(rest, "time=") { // slog's text handler, logfmt
+		if n := leadingTimestamp(rest[len("time="):]); n > 0 {
+			rest = strings.TrimLeft(rest[len("time=")+n:], " ")
+		}
+	}
 	if n := leadingTimestamp(rest); n > 0 {
 		rest = strings.TrimLeft(rest[n:], " ")
 	}

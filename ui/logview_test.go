@@ -273,6 +273,7 @@ func TestDisplayText(t *testing.T) {
 		{"2026-11-27T11:00:00.5+01:00 ready", "ready"},
 		{"[xgen-embedding] 2026-11-27T11:00:00Z up", "up"},
 		{"GET /health 200", "GET /health 200"},
+		{"time=2026-11-27T11:19:07.753Z level=INFO msg=listening", "level=INFO msg=listening"},
 		{"xgen-embedding: ", "xgen-embedding: "},
 		{"2026/11/27 11:00:00x not a time", "2026/11/27 11:00:00x not a time"},
 	} {

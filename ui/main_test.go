@@ -210,9 +210,9 @@ func newRig(t testing.TB, o *rigOpts, specs ...config.Spec) *rig {
 			t.Errorf("supervisor Close: %v", err)
 		}
 		onUI(func() {
-			if r.ui.tickStop != nil {
-				close(r.ui.tickStop)
-				r.ui.tickStop = nil
+			if r.ui.tickTimer != nil {
+				r.ui.tickTimer.Stop()
+				r.ui.tickTimer = nil
 			}
 		})
 	})

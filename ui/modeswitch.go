@@ -370,7 +370,6 @@ func unreachableText(at time.Time, msg string) string {
 	return s
 }
 
-func (m *modeSwitcher) tick(time.Time) {}
 
 // choose is a tap on a mode (the window's segments or the tray's submenu).
 // UI thread.

@@ -176,7 +176,7 @@ func TestTray(t *testing.T) {
 		if r.ui.visible || r.ui.quitting {
 			t.Errorf("after close: visible %v quitting %v", r.ui.visible, r.ui.quitting)
 		}
-		if r.ui.tickStop != nil {
+		if r.ui.tickTimer != nil {
 			t.Error("the uptime clock runs with the window hidden")
 		}
 	})

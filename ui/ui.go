@@ -86,7 +86,8 @@ type UI struct {
 
 	// UI thread only.
 	visible  bool
-	tickStop chan struct{}
+	tickTimer *time.Timer   // the clock for uptimes and countdowns (see updateTicker)
+	tickDue   time.Duration // what tickTimer was set to
 	built    bool
 	started  bool
 	statuses map[string]supervisor.Status // newest applied
@@ -523,51 +524,65 @@ func (u *UI) setVisible(v bool) {
 	}
 }
 
-// updateTicker runs a one-second clock for uptimes and countdowns only
-// while the window is visible and something runs or waits to restart.
-// UI thread.
+// updateTicker keeps one timer for what changes with the clock alone:
+// the uptimes (their text changes once a minute) and a restart
+// countdown (once a second). It runs only while the window is visible,
+// and fires only when a text will change. UI thread.
 func (u *UI) updateTicker() {
-	need := u.visible && !u.quitting
-	if need {
-		need = false
-		for _, st := range u.statuses {
-			if st.State.HasProcess() || st.State == supervisor.Backoff {
-				need = true
-				break
-			}
+	var next time.Duration
+	if u.visible && !u.quitting {
+		next = clockDue(u.statuses, u.now())
+	}
+	if next == u.tickDue && u.tickTimer != nil {
+		return
+	}
+	if u.tickTimer != nil {
+		u.tickTimer.Stop()
+		u.tickTimer = nil
+	}
+	u.tickDue = next
+	if next > 0 {
+		u.tickTimer = time.AfterFunc(next, func() {
+			u.do(func() {
+				u.tickTimer, u.tickDue = nil, 0
+				u.tick()
+				u.updateTicker()
+			})
+		})
+	}
+}
+
+// clockDue is how long until a clock-driven text changes: the next
+// restart countdown second, or the next whole minute of an uptime; 0
+// when none is shown.
+func clockDue(sts map[string]supervisor.Status, now time.Time) time.Duration {
+	var due time.Duration
+	sooner := func(d time.Duration) {
+		if d > 0 && (due == 0 || d < due) {
+			due = d
 		}
 	}
-	switch {
-	case need && u.tickStop == nil:
-		stop := make(chan struct{})
-		u.tickStop = stop
-		go func() {
-			t := time.NewTicker(time.Second)
-			defer t.Stop()
-			for {
-				select {
-				case <-t.C:
-					u.do(u.tick)
-				case <-stop:
-					return
-				case <-u.done:
-					return
-				}
+	for _, st := range sts {
+		switch {
+		case st.State == supervisor.Backoff && st.NextRestartAt != nil:
+			if left := st.NextRestartAt.Sub(now); left > 0 {
+				sooner(left%time.Second + time.Millisecond)
 			}
-		}()
-	case !need && u.tickStop != nil:
-		close(u.tickStop)
-		u.tickStop = nil
+		case st.State.HasProcess() && st.StartedAt != nil:
+			up := now.Sub(*st.StartedAt)
+			if up < 0 {
+				up = 0
+			}
+			sooner(time.Minute - up%time.Minute + time.Millisecond)
+		}
 	}
+	return due
 }
 
 func (u *UI) tick() {
 	now := u.now()
 	for _, c := range u.cards {
 		c.tick(now)
-	}
-	if u.modeSw != nil {
-		u.modeSw.tick(now)
 	}
 }
 

@@ -67,7 +67,7 @@ func (p *Panel) build() {
 	// window instead of forcing its own height on it.
 	top := container.NewVScroll(container.NewVBox(p.picker(), p.controls()))
 	split := container.NewVSplit(top, p.outputs())
-	split.Offset = 0.5
+	split.Offset = 0.6
 	w.content = container.NewBorder(p.engineBar(), nil, nil, nil, split)
 	w.placeholder = placeholder()
 	w.placeholder.Hide()

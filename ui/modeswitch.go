@@ -370,7 +370,6 @@ func unreachableText(at time.Time, msg string) string {
 	return s
 }
 
-
 // choose is a tap on a mode (the window's segments or the tray's submenu).
 // UI thread.
 func (m *modeSwitcher) choose(k modes.Kind) {

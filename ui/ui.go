@@ -85,12 +85,12 @@ type UI struct {
 	wfURL    atomic.Pointer[string] // the engine the Workflows tab talks to; "" outside Service mode
 
 	// UI thread only.
-	visible  bool
+	visible   bool
 	tickTimer *time.Timer   // the clock for uptimes and countdowns (see updateTicker)
 	tickDue   time.Duration // what tickTimer was set to
-	built    bool
-	started  bool
-	statuses map[string]supervisor.Status // newest applied
+	built     bool
+	started   bool
+	statuses  map[string]supervisor.Status // newest applied
 
 	unsub    []func()
 	done     chan struct{} // closed when the UI stops listening to the core

@@ -170,6 +170,7 @@ func (u *UI) Run() {
 	u.app.Lifecycle().SetOnStopped(func() { u.loopOver.Store(true) })
 	u.app.Run()
 	u.loopOver.Store(true)
+	u.log.Debug("quit: app loop ended")
 	// The loop ended. Usually through our quit path; but Fyne's own SIGINT /
 	// SIGTERM handler ends the loop at once, so make sure the quit work runs
 	// and finishes before returning.
@@ -207,7 +208,9 @@ func (u *UI) shutdown() {
 			u.log.Warn("shutdown", "err", err)
 		}
 	}
+	u.log.Debug("quit: sidecars stopped")
 	u.stopListening()
+	u.log.Debug("quit: UI stopped listening")
 	u.do(func() { u.app.Quit() })
 }
 

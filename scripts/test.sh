@@ -24,7 +24,8 @@ go test -race -count=1 -timeout 20m ./...
 
 if [ -d e2e ]; then
 	step "end to end: the real app under Xvfb and a D-Bus session"
-	OUTRIGGER_E2E=1 xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- \
+	# The app under test is built with -race (assertNoRace reads its log).
+	OUTRIGGER_E2E=1 OUTRIGGER_E2E_RACE=1 xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- \
 		go test -count=1 -timeout 10m -v ./e2e/
 fi
 

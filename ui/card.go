@@ -18,10 +18,26 @@ import (
 	"outrigger/core/supervisor"
 )
 
+// cardDeps is what a card needs from the rest of the app: commands,
+// navigation, the clock and the UI thread; nothing else of the window.
+type cardDeps struct {
+	start, stop, restart   func(ctx context.Context, name string) error
+	showLogs, showSettings func(name string)
+	showError              func(title string, err error) // UI thread
+	do                     func(func())                  // to the UI thread
+	now                    func() time.Time
+	// stderrTail is the last n stderr lines of a sidecar (crash details).
+	stderrTail func(name string, n int) []string
+	copy       func(text string) // to the clipboard
+}
+
+// crashTail is how many stderr lines the crash details show.
+const crashTail = 5
+
 // card shows one sidecar: a coloured accent and a state pill, its address,
 // live numbers, the reason for its state, and what can be done with it.
 type card struct {
-	u      *UI
+	d      cardDeps
 	name   string
 	st     supervisor.Status
 	busy   bool // a command of ours is in flight: buttons wait for its answer
@@ -44,13 +60,15 @@ type card struct {
 	note     *widget.Label
 	noteIcon *widget.Icon
 	noteBox  *fyne.Container
+	tail     *widget.Label // the last stderr lines after a crash
+	copyDet  *widget.Button
 
 	start, stop, restart, logs, settings *widget.Button
 	buttons                              *fyne.Container
 }
 
-func newCard(u *UI, name string) *card {
-	c := &card{u: u, name: name, st: supervisor.Status{Name: name, State: supervisor.Stopped}}
+func newCard(d cardDeps, name string) *card {
+	c := &card{d: d, name: name, st: supervisor.Status{Name: name, State: supervisor.Stopped}}
 	c.bg = canvas.NewRectangle(colorOf(theme.ColorNameHeaderBackground))
 	c.bg.CornerRadius = theme.Size(theme.SizeNameSelectionRadius) * 2
 	c.bg.StrokeWidth = 1
@@ -73,16 +91,22 @@ func newCard(u *UI, name string) *card {
 	c.note = widget.NewLabel("")
 	c.note.Wrapping = fyne.TextWrapWord
 	c.noteIcon = widget.NewIcon(theme.WarningIcon())
-	c.noteBox = container.NewBorder(nil, nil, container.NewCenter(c.noteIcon), nil, c.note)
+	c.tail = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Monospace: true})
+	c.tail.Wrapping = fyne.TextWrapBreak
+	c.tail.Hide()
+	c.copyDet = widget.NewButtonWithIcon("Copy details", theme.ContentCopyIcon(), func() { c.d.copy(c.details()) })
+	c.copyDet.Importance = widget.LowImportance
+	c.copyDet.Hide()
+	c.noteBox = container.NewBorder(nil, c.tail, container.NewCenter(c.noteIcon), c.copyDet, c.note)
 	c.noteBox.Hide()
 
-	c.start = widget.NewButtonWithIcon("Start", theme.MediaPlayIcon(), func() { c.do("start", u.startSidecar) })
+	c.start = widget.NewButtonWithIcon("Start", theme.MediaPlayIcon(), func() { c.do("start", d.start) })
 	c.start.Importance = widget.HighImportance
-	c.stop = widget.NewButtonWithIcon("Stop", theme.MediaStopIcon(), func() { c.do("stop", u.stopSidecar) })
-	c.restart = widget.NewButtonWithIcon("Restart", theme.ViewRefreshIcon(), func() { c.do("restart", u.restartSidecar) })
-	c.logs = widget.NewButtonWithIcon("Logs", theme.ListIcon(), func() { u.showLogs(name) })
+	c.stop = widget.NewButtonWithIcon("Stop", theme.MediaStopIcon(), func() { c.do("stop", d.stop) })
+	c.restart = widget.NewButtonWithIcon("Restart", theme.ViewRefreshIcon(), func() { c.do("restart", d.restart) })
+	c.logs = widget.NewButtonWithIcon("Logs", theme.ListIcon(), func() { d.showLogs(name) })
 	c.logs.Importance = widget.LowImportance
-	c.settings = widget.NewButtonWithIcon("Settings", theme.SettingsIcon(), func() { u.showSettings(name) })
+	c.settings = widget.NewButtonWithIcon("Settings", theme.SettingsIcon(), func() { d.showSettings(name) })
 	c.settings.Importance = widget.LowImportance
 
 	dotBox := container.New(&fixedSize{size: fyne.NewSize(12, 12)}, c.dot)
@@ -122,11 +146,11 @@ func (c *card) do(what string, fn func(context.Context, string) error) {
 	c.setButtons()
 	go func() {
 		err := fn(context.Background(), c.name)
-		c.u.do(func() {
+		c.d.do(func() {
 			c.busy = false
 			c.setButtons()
 			if err != nil {
-				c.u.showError(fmt.Sprintf("Could not %s %s", what, c.name), err)
+				c.d.showError(fmt.Sprintf("Could not %s %s", what, c.name), err)
 			}
 		})
 	}()
@@ -163,8 +187,67 @@ func (c *card) apply(st supervisor.Status) {
 		setLabel(c.cpu, "—")
 		setLabel(c.mem, "—")
 	}
-	c.tick(c.u.now())
+	c.tick(c.d.now())
+	c.setCrash(prev)
 	c.setButtons()
+}
+
+// crashed: the state follows a crash the user should be able to look into.
+func (c *card) crashed() bool {
+	st := c.st
+	return st.LastExit != nil && st.LastError != "" &&
+		(st.State == supervisor.Failed || st.State == supervisor.Backoff || st.State == supervisor.Exited)
+}
+
+// setCrash shows the exit and the last stderr lines after a crash, and
+// offers to copy them. UI thread.
+func (c *card) setCrash(prev supervisor.Status) {
+	if !c.crashed() {
+		if c.copyDet.Visible() {
+			c.copyDet.Hide()
+			c.tail.Hide()
+		}
+		return
+	}
+	if c.copyDet.Visible() && prev.LastExit == c.st.LastExit && prev.State == c.st.State {
+		return // unchanged
+	}
+	lines := c.d.stderrTail(c.name, crashTail)
+	text := c.st.LastExit.String()
+	if len(lines) > 0 {
+		text += " · last stderr:\n" + strings.Join(lines, "\n")
+	}
+	setLabel(c.tail, text)
+	c.tail.Show()
+	c.copyDet.Show()
+}
+
+// details is what Copy details puts on the clipboard: enough for a bug
+// report.
+func (c *card) details() string {
+	st := c.st
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: %s\n", c.name, lookOf(st.State).Word)
+	if st.LastExit != nil {
+		fmt.Fprintf(&b, "exit: %s at %s\n", st.LastExit, st.LastExit.At.Format(time.RFC3339))
+	}
+	if st.LastError != "" {
+		fmt.Fprintf(&b, "error: %s\n", st.LastError)
+	}
+	fmt.Fprintf(&b, "restarts: %d, attempt: %d\n", st.Restarts, st.Attempt)
+	if st.Binary != "" {
+		fmt.Fprintf(&b, "binary: %s\n", st.Binary)
+	}
+	if st.LogFile != "" {
+		fmt.Fprintf(&b, "log: %s\n", st.LogFile)
+	}
+	if lines := c.d.stderrTail(c.name, 50); len(lines) > 0 {
+		b.WriteString("last stderr lines:\n")
+		for _, l := range lines {
+			b.WriteString("  " + l + "\n")
+		}
+	}
+	return b.String()
 }
 
 // restyle paints the state's colour (and the theme's). Only on a change:

@@ -97,7 +97,7 @@ func TestNotifierRateLimit(t *testing.T) {
 // A crash loop ends in Failed with a notification; Start resets it: the
 // restart count goes back to 0 and it runs again.
 func TestStartOnFailedResets(t *testing.T) {
-	spec := fixtureSpec(t, "alpha", "-crash-after", "700ms")
+	spec := fixtureSpec(t, "alpha", "-crash-after", "700ms", "-stderr-line", "fixture says boom")
 	spec.Restart = config.DefaultRestart()
 	spec.Restart.MaxRetries = 1
 	spec.Restart.InitialBackoff = 50 * time.Millisecond
@@ -121,6 +121,18 @@ func TestStartOnFailedResets(t *testing.T) {
 		}
 		if !c.noteBox.Visible() || !strings.Contains(c.note.Text, "gave up") {
 			t.Errorf("failed card note %q", c.note.Text)
+		}
+		if strings.Count(c.note.Text, "Start") > 1 {
+			t.Errorf("failed card note says Start twice: %q", c.note.Text)
+		}
+		// Crash details: the exit and the last stderr lines, and a copy.
+		if !c.copyDet.Visible() || !strings.Contains(c.tail.Text, "fixture says boom") ||
+			!strings.Contains(c.tail.Text, c.st.LastExit.String()) {
+			t.Errorf("crash details %q (copy shown %v)", c.tail.Text, c.copyDet.Visible())
+		}
+		test.Tap(c.copyDet)
+		if got := r.app.Clipboard().Content(); !strings.HasPrefix(got, "alpha: Failed") || !strings.Contains(got, "fixture says boom") {
+			t.Errorf("copied details %q", got)
 		}
 		failed := 0
 		for _, n := range notes {

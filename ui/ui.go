@@ -25,6 +25,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"outrigger/core/config"
+	"outrigger/core/logs"
 	"outrigger/core/modes"
 	"outrigger/core/supervisor"
 	"outrigger/ui/workflows"
@@ -278,8 +279,15 @@ func (u *UI) content() fyne.CanvasObject {
 // overview is the list of sidecar cards.
 func (u *UI) overview() fyne.CanvasObject {
 	box := container.NewVBox()
+	deps := cardDeps{
+		start: u.startSidecar, stop: u.stopSidecar, restart: u.restartSidecar,
+		showLogs: u.showLogs, showSettings: u.showSettings, showError: u.showError,
+		do: u.do, now: func() time.Time { return u.now() },
+		stderrTail: u.stderrTail,
+		copy:       func(s string) { u.app.Clipboard().SetContent(s) },
+	}
 	for _, n := range u.names {
-		c := newCard(u, n)
+		c := newCard(deps, n)
 		u.cards[n] = c
 		box.Add(c.root)
 	}
@@ -661,6 +669,28 @@ func (u *UI) showError(title string, err error) {
 	d := dialog.NewCustom(title, "OK", l, u.win)
 	d.Resize(fyne.NewSize(460, 0))
 	d.Show()
+}
+
+// stderrTail is the last n stderr lines of a sidecar's ring.
+func (u *UI) stderrTail(name string, n int) []string {
+	if u.d.Sup == nil {
+		return nil
+	}
+	ring := u.d.Sup.Logs(name)
+	if ring == nil {
+		return nil
+	}
+	all := ring.Lines()
+	var out []string
+	for i := len(all) - 1; i >= 0 && len(out) < n; i-- {
+		if all[i].Stream == logs.Stderr {
+			out = append(out, all[i].Text)
+		}
+	}
+	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+		out[i], out[j] = out[j], out[i]
+	}
+	return out
 }
 
 // logDir is where the sidecars' logs and Outrigger's own are written.

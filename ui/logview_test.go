@@ -147,11 +147,16 @@ func TestLogViewerLiveSidecar(t *testing.T) {
 		}
 	}
 	tick := func() { pace <- time.Now() } // the follower is parked: it takes it
+	// The viewer follows from before the start, so the one stderr line is
+	// never pushed out of the ring first.
+	onUI(func() { r.ui.showLogs("alpha") })
 	c := r.ui.cards["alpha"]
 	onUI(func() { test.Tap(c.start) })
-	r.cardState("alpha", supervisor.Ready)
-	onUI(func() { r.ui.showLogs("alpha") })
+	deadline := time.Now().Add(wait)
 	for {
+		if time.Now().After(deadline) {
+			t.Fatal("no lines from both streams")
+		}
 		waitParked()
 		var out, errs bool
 		onUI(func() {

@@ -11,6 +11,7 @@ import (
 
 	"outrigger/core/supervisor"
 	"outrigger/internal/testutil"
+	"outrigger/ui/autostart"
 )
 
 // The one quit path: from any goroutine, any number of times; a progress
@@ -39,6 +40,27 @@ func TestQuitPath(t *testing.T) {
 	if quitItem == nil || quitItem.Shortcut == nil || quitItem.Shortcut.ShortcutName() != quitShortcut.ShortcutName() {
 		t.Errorf("File → Quit has no Ctrl+Q shortcut: %+v", quitItem)
 	}
+	// File → Start at login: off by default, toggles the login entry.
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	onUI(func() {
+		var login *fyne.MenuItem
+		for _, it := range r.ui.win.MainMenu().Items[0].Items {
+			if it.Label == "Start at login" {
+				login = it
+			}
+		}
+		if login == nil || login.Checked {
+			t.Fatalf("Start at login: %+v, want present and off", login)
+		}
+		login.Action()
+		if on, _ := autostart.Enabled(); !on || !login.Checked {
+			t.Errorf("after turning it on: entry %v, checked %v", on, login.Checked)
+		}
+		login.Action()
+		if on, _ := autostart.Enabled(); on || login.Checked {
+			t.Errorf("after turning it off: entry %v, checked %v", on, login.Checked)
+		}
+	})
 	onUI(func() { r.ui.win.Canvas().(fyne.Shortcutable).TypedShortcut(quitShortcut) })
 	var wg sync.WaitGroup
 	for i := 0; i < 3; i++ {

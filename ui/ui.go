@@ -28,6 +28,7 @@ import (
 	"outrigger/core/logs"
 	"outrigger/core/modes"
 	"outrigger/core/supervisor"
+	"outrigger/ui/autostart"
 	"outrigger/ui/workflows"
 )
 
@@ -353,15 +354,40 @@ func (u *UI) mainMenu() *fyne.MainMenu {
 	quit := fyne.NewMenuItem("Quit", u.Quit)
 	quit.IsQuit = true
 	quit.Shortcut = quitShortcut
+	login := fyne.NewMenuItem("Start at login", nil)
+	login.Checked, _ = autostart.Enabled()
+	login.Action = func() { u.toggleLogin(login) }
 	file := fyne.NewMenu("File",
 		fyne.NewMenuItem("Start all", u.startAll),
 		fyne.NewMenuItem("Stop all", u.stopAll),
 		fyne.NewMenuItemSeparator(),
 		fyne.NewMenuItem("Open log folder", u.openLogFolder),
+		login,
 		fyne.NewMenuItemSeparator(),
 		quit,
 	)
 	return fyne.NewMainMenu(file)
+}
+
+// toggleLogin turns starting at login on or off (off by default). UI
+// thread.
+func (u *UI) toggleLogin(item *fyne.MenuItem) {
+	var err error
+	if item.Checked {
+		err = autostart.Disable()
+	} else {
+		var e autostart.Entry
+		if e, err = autostart.Current(); err == nil {
+			err = autostart.Enable(e)
+		}
+	}
+	if err != nil {
+		u.showError("Could not change Start at login", err)
+	}
+	item.Checked, _ = autostart.Enabled()
+	if u.win != nil {
+		u.win.MainMenu().Refresh()
+	}
 }
 
 // onClose is the window's close button: hide to the tray when there is

@@ -243,6 +243,8 @@ func trayItems(u *UI) ([]*fyne.MenuItem, string) {
 		mode.ChildMenu = fyne.NewMenu("Mode", sub...)
 		note(mode)
 	}
+	diag := add(fyne.NewMenuItem("Save diagnostics…", func() { u.showWindow(); u.saveDiagnostics() }))
+	note(diag)
 	add(fyne.NewMenuItemSeparator())
 	quit := add(fyne.NewMenuItem("Quit", u.Quit))
 	quit.IsQuit = true

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"sync"
@@ -25,6 +26,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"outrigger/core/config"
+	"outrigger/core/diagnostics"
 	"outrigger/core/logs"
 	"outrigger/core/modes"
 	"outrigger/core/supervisor"
@@ -366,7 +368,8 @@ func (u *UI) mainMenu() *fyne.MainMenu {
 		fyne.NewMenuItemSeparator(),
 		quit,
 	)
-	return fyne.NewMainMenu(file)
+	help := fyne.NewMenu("Help", fyne.NewMenuItem("Save diagnostics…", u.saveDiagnostics))
+	return fyne.NewMainMenu(file, help)
 }
 
 // toggleLogin turns starting at login on or off (off by default). UI
@@ -717,6 +720,41 @@ func (u *UI) stderrTail(name string, n int) []string {
 		out[i], out[j] = out[j], out[i]
 	}
 	return out
+}
+
+// saveDiagnostics asks where to save a diagnostics report (Help menu and
+// tray) and writes the state of that moment. UI thread.
+func (u *UI) saveDiagnostics() {
+	if u.win == nil {
+		return
+	}
+	SaveDiagnostics(u.win, u.diagOptions, func(where string, err error) {
+		if err != nil {
+			u.log.Warn("diagnostics", "err", err)
+			return
+		}
+		u.log.Info("diagnostics saved", "path", where)
+	})
+}
+
+// diagOptions is what a report holds: the effective config, the
+// supervisor's statuses and rings, Outrigger's own log and versions.
+func (u *UI) diagOptions() diagnostics.Options {
+	o := diagnostics.Options{Config: u.d.Config, LogDir: u.logDir(), Now: time.Now(),
+		Versions: diagnostics.Versions{Fyne: FyneVersion()}}
+	if u.d.Store != nil {
+		o.Config = u.d.Store.Config()
+	}
+	if u.d.Sup != nil {
+		o.Sidecars = u.d.Sup
+	}
+	if dir := u.logDir(); dir != "" {
+		o.AppLog = filepath.Join(dir, ownLogFile)
+	}
+	if u.app != nil {
+		o.Versions.App = u.app.Metadata().Version
+	}
+	return o
 }
 
 // logDir is where the sidecars' logs and Outrigger's own are written.

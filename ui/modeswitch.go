@@ -42,6 +42,8 @@ type modeSwitcher struct {
 	msgRow  *fyne.Container
 	msgIcon *widget.Icon
 	msgText *widget.Label
+	anyway  *widget.Button // "Switch anyway" after an unreachable gateway
+	anyURL  string         // the gateway it would switch to
 
 	// UI thread only.
 	mode      modes.Mode
@@ -133,7 +135,9 @@ func newModeSwitcher(u *UI) *modeSwitcher {
 	m.msgText.Wrapping = fyne.TextWrapWord
 	dismiss := widget.NewButtonWithIcon("", theme.CancelIcon(), func() { m.msgRow.Hide() })
 	dismiss.Importance = widget.LowImportance
-	m.msgRow = container.NewBorder(nil, nil, container.NewCenter(m.msgIcon), dismiss, m.msgText)
+	m.anyway = widget.NewButtonWithIcon("Switch anyway", theme.LoginIcon(), m.connectAnyway)
+	m.anyway.Hide()
+	m.msgRow = container.NewBorder(nil, nil, container.NewCenter(m.msgIcon), container.NewHBox(m.anyway, dismiss), m.msgText)
 	m.msgRow.Hide()
 
 	m.root = container.NewVBox(widget.NewSeparator(), top, m.gwRow, m.progRow, m.msgRow)
@@ -222,6 +226,12 @@ func (m *modeSwitcher) event(e modes.Event) {
 		}
 		m.say(theme.ErrorIcon(), "Could not switch to "+what+": "+firstNonEmpty(e.Message, errText(e.Err))+
 			". Still "+modeTitle(e.Mode.Kind)+".")
+		// The gateway did not answer and nothing was stopped: the user may
+		// still want Connected (the gateway is coming up, say).
+		if errors.Is(e.Err, modes.ErrGatewayUnreachable) && e.Target != nil && e.Target.ServerURL != nil {
+			m.anyURL = *e.Target.ServerURL
+			m.anyway.Show()
+		}
 	case modes.Degraded:
 		m.degraded = firstNonEmpty(e.Message, "the service is restarting")
 	case modes.Restored:
@@ -247,6 +257,7 @@ func (m *modeSwitcher) setReach(ok bool, at time.Time, msg string) {
 }
 
 func (m *modeSwitcher) say(icon fyne.Resource, text string) {
+	m.anyway.Hide()
 	m.msgIcon.SetResource(icon)
 	m.msgText.SetText(text)
 	m.msgRow.Show()
@@ -438,6 +449,19 @@ func (m *modeSwitcher) connect() {
 	}
 	m.wantGW = false
 	m.track(m.mc.EnableConnected(url))
+	m.render()
+}
+
+// connectAnyway switches to the gateway that did not answer. UI thread.
+func (m *modeSwitcher) connectAnyway() {
+	if m.mc == nil || m.busy() || m.anyURL == "" {
+		return
+	}
+	url := m.anyURL
+	m.anyURL = ""
+	m.msgRow.Hide()
+	m.wantGW = false
+	m.track(m.mc.Connect(url, modes.ConnectOptions{Force: true}))
 	m.render()
 }
 

@@ -120,6 +120,28 @@ func TestModeSwitcher(t *testing.T) {
 	r.until("fell back", func() bool {
 		return m.mode.Kind == modes.Standalone && m.msgRow.Visible() && strings.Contains(m.msgText.Text, "Fell back")
 	})
+	// A gateway that does not answer: nothing is stopped, the mode stays,
+	// and "Switch anyway" connects regardless (a warning in the header).
+	dead := httptest.NewServer(http.NotFoundHandler())
+	deadURL := dead.URL
+	dead.Close()
+	onUI(func() {
+		test.Tap(m.buttons[modes.Connected])
+		m.gwEntry.SetText(deadURL)
+		test.Tap(m.gwConnect)
+	})
+	r.until("switch anyway offered", func() bool { return !m.busy() && m.anyway.Visible() && m.msgRow.Visible() })
+	onUI(func() {
+		if m.mode.Kind != modes.Standalone {
+			t.Errorf("mode %s after an unreachable gateway, want Standalone kept", m.mode.Kind)
+		}
+		test.Tap(m.anyway)
+	})
+	r.until("connected anyway, gateway shown unreachable", func() bool {
+		return m.mode.Kind == modes.Connected && !m.busy() && r.ui.header.level == OverallWarning
+	})
+	onUI(func() { test.Tap(m.buttons[modes.Standalone]) })
+	r.until("standalone after connected-anyway", func() bool { return m.mode.Kind == modes.Standalone && !m.busy() })
 	r.until("fall-back notification", func() bool {
 		notesMu.Lock()
 		defer notesMu.Unlock()

@@ -43,6 +43,7 @@ type ModeController interface {
 	EnableService(name string, env map[string]string) *modes.Transition
 	EnableStandalone() *modes.Transition
 	EnableConnected(url string) *modes.Transition
+	Connect(url string, o modes.ConnectOptions) *modes.Transition
 }
 
 var _ ModeController = (*modes.Controller)(nil)

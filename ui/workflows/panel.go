@@ -200,8 +200,11 @@ func (p *Panel) onSelect(string) {
 	}
 	p.showInfo(wf)
 	p.w.input.SetText(compact(wf.ExampleInput, 0))
-	if p.stopStream == nil {
-		p.clearRun() // the last run's stream belongs to the other workflow
+	if p.stopStream == nil || p.ended {
+		// The last run's stream belongs to the other workflow (a stream
+		// whose end arrived may still be closing: let it go).
+		p.disconnect()
+		p.clearRun()
 	}
 	p.updateButtons()
 }
@@ -276,10 +279,14 @@ func (p *Panel) run() {
 			if ev.End != nil {
 				end = ev.End
 			}
-			r := eventRow(ev)
+			r, isEnd := eventRow(ev), ev.End != nil
 			p.do(func() {
 				if gen == p.runGen && p.stopStream != nil { // not after Disconnect
 					p.addEvent(r)
+					if isEnd {
+						p.ended = true // nothing left to cancel
+						p.updateButtons()
+					}
 				}
 			})
 			if ev.Type == workflow.EventData || (ev.Log != nil && ev.Log.Status == workflow.StatusRunning) {

@@ -61,6 +61,8 @@ type card struct {
 	noteIcon *widget.Icon
 	noteBox  *fyne.Container
 	tail     *widget.Label // the last stderr lines after a crash
+	cpuLine  *sparkline    // the last 10 minutes of CPU and memory
+	memLine  *sparkline
 	copyDet  *widget.Button
 
 	start, stop, restart, logs, settings *widget.Button
@@ -113,9 +115,12 @@ func newCard(d cardDeps, name string) *card {
 	head := container.NewBorder(nil, nil,
 		container.NewHBox(container.NewCenter(dotBox), c.title),
 		container.NewCenter(c.pill.root), nil)
+	c.cpuLine, c.memLine = newSparkline(), newSparkline()
 	stats := container.NewGridWithColumns(6,
 		c.stat("PID", c.pid), c.stat("PORT", c.port), c.stat("UPTIME", c.uptime),
-		c.stat("RESTARTS", c.restarts), c.stat("CPU", c.cpu), c.stat("MEMORY", c.mem))
+		c.stat("RESTARTS", c.restarts),
+		c.stat("CPU", container.NewHBox(c.cpu, container.NewCenter(c.cpuLine.raster))),
+		c.stat("MEMORY", container.NewHBox(c.mem, container.NewCenter(c.memLine.raster))))
 	c.buttons = container.NewHBox(c.start, c.stop, c.restart, layout.NewSpacer(), c.logs, c.settings)
 	body := container.NewVBox(head, container.NewHBox(c.link), stats, c.noteBox, c.buttons)
 	inner := container.NewBorder(nil, nil, c.accent, nil, container.NewPadded(body))
@@ -129,7 +134,7 @@ func valueLabel() *widget.Label {
 }
 
 // stat is a small caption over a value.
-func (c *card) stat(caption string, value *widget.Label) fyne.CanvasObject {
+func (c *card) stat(caption string, value fyne.CanvasObject) fyne.CanvasObject {
 	t := canvas.NewText(caption, colorOf(theme.ColorNamePlaceHolder))
 	t.TextSize = theme.CaptionTextSize()
 	t.TextStyle = fyne.TextStyle{Bold: true}
@@ -270,6 +275,20 @@ func (c *card) restyle() {
 		t.Refresh()
 	}
 	c.pill.set(look)
+	c.cpuLine.restyle()
+	c.memLine.restyle()
+}
+
+// sample adds a metrics reading to the sparklines; a sidecar without a
+// process has none. UI thread.
+func (c *card) sample(at time.Time, st supervisor.Status) {
+	if !st.State.HasProcess() || st.PID <= 0 {
+		c.cpuLine.clear()
+		c.memLine.clear()
+		return
+	}
+	c.cpuLine.add(at, st.CPUPercent)
+	c.memLine.add(at, float64(st.RSSBytes))
 }
 
 // tick refreshes what depends on the clock: uptime and the restart

@@ -161,3 +161,40 @@ func TestWindowRenders(t *testing.T) {
 		}
 	})
 }
+
+// A card draws the last ten minutes of CPU and memory from the metrics
+// events, forgets them when the process ends, and drops what is older.
+func TestSparklines(t *testing.T) {
+	test.NewTempApp(t)
+	c := newCard(cardDeps{now: time.Now, stderrTail: func(string, int) []string { return nil }}, "a")
+	st := supervisor.Status{Name: "a", State: supervisor.Ready, PID: 42, CPUPercent: 5, RSSBytes: 10 << 20}
+	c.sample(fixedNow, st)
+	if c.cpuLine.raster.Visible() {
+		t.Error("a sparkline with one sample is shown")
+	}
+	st.CPUPercent, st.RSSBytes = 50, 20<<20
+	c.sample(fixedNow.Add(5*time.Second), st)
+	if !c.cpuLine.raster.Visible() || !c.memLine.raster.Visible() {
+		t.Fatal("sparklines hidden after two samples")
+	}
+	img := c.cpuLine.draw(96, 18)
+	painted := 0
+	for y := 0; y < 18; y++ {
+		for x := 0; x < 96; x++ {
+			if _, _, _, a := img.At(x, y).RGBA(); a > 0 {
+				painted++
+			}
+		}
+	}
+	if painted < 2 {
+		t.Errorf("the CPU sparkline painted %d pixels", painted)
+	}
+	c.sample(fixedNow.Add(sparkWindow+time.Minute), st)
+	if n := len(c.cpuLine.samples); n != 1 {
+		t.Errorf("%d samples kept past the window, want 1", n)
+	}
+	c.sample(fixedNow.Add(sparkWindow+2*time.Minute), supervisor.Status{Name: "a", State: supervisor.Exited})
+	if c.cpuLine.raster.Visible() || len(c.memLine.samples) != 0 {
+		t.Error("sparklines kept after the process ended")
+	}
+}

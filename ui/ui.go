@@ -472,6 +472,9 @@ func (u *UI) apply(e supervisor.Event) {
 	u.statuses[e.Sidecar] = e.Status
 	if c := u.cards[e.Sidecar]; c != nil {
 		c.apply(e.Status)
+		if e.Kind == supervisor.EventMetrics || !e.Status.State.HasProcess() {
+			c.sample(e.Time, e.Status)
+		}
 	}
 	if e.Kind != supervisor.EventMetrics {
 		u.refreshOverall()

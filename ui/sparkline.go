@@ -1,0 +1,140 @@
+package ui
+
+import (
+	"image"
+	"image/color"
+	"image/draw"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/theme"
+)
+
+// sparkWindow is how far back a card's sparklines reach.
+const sparkWindow = 10 * time.Minute
+
+// sparkSize is a sparkline's size on the card.
+var sparkSize = fyne.NewSize(96, 18)
+
+// sample is one metrics reading.
+type sample struct {
+	at  time.Time
+	val float64
+}
+
+// sparkline draws the last sparkWindow of one metric as a small line, from
+// the samples the watchdog already takes (metrics events): no timer of its
+// own, a repaint only when a sample arrives.
+type sparkline struct {
+	samples []sample
+	raster  *canvas.Raster
+	col     color.Color
+}
+
+func newSparkline() *sparkline {
+	s := &sparkline{col: colorOf(theme.ColorNamePrimary)}
+	s.raster = canvas.NewRaster(s.draw)
+	s.raster.SetMinSize(sparkSize)
+	s.raster.Hide()
+	return s
+}
+
+// add records a reading and repaints. UI thread.
+func (s *sparkline) add(at time.Time, v float64) {
+	s.samples = append(s.samples, sample{at, v})
+	cut := 0
+	for cut < len(s.samples) && at.Sub(s.samples[cut].at) > sparkWindow {
+		cut++
+	}
+	if cut > 0 {
+		s.samples = append(s.samples[:0], s.samples[cut:]...)
+	}
+	if len(s.samples) >= 2 {
+		if !s.raster.Visible() {
+			s.raster.Show()
+		}
+		s.raster.Refresh()
+	}
+}
+
+// clear forgets the readings (the process ended). UI thread.
+func (s *sparkline) clear() {
+	if len(s.samples) == 0 {
+		return
+	}
+	s.samples = s.samples[:0]
+	s.raster.Hide()
+}
+
+func (s *sparkline) restyle() {
+	s.col = colorOf(theme.ColorNamePrimary)
+	if s.raster.Visible() {
+		s.raster.Refresh()
+	}
+}
+
+// draw paints the samples over the window ending at the newest one,
+// scaled to their own maximum.
+func (s *sparkline) draw(w, h int) image.Image {
+	img := image.NewNRGBA(image.Rect(0, 0, w, h))
+	draw.Draw(img, img.Bounds(), image.Transparent, image.Point{}, draw.Src)
+	if len(s.samples) < 2 || w < 2 || h < 2 {
+		return img
+	}
+	last := s.samples[len(s.samples)-1].at
+	var top float64
+	for _, p := range s.samples {
+		top = max(top, p.val)
+	}
+	if top <= 0 {
+		top = 1
+	}
+	r, g, b, _ := s.col.RGBA()
+	c := color.NRGBA{uint8(r >> 8), uint8(g >> 8), uint8(b >> 8), 255}
+	point := func(p sample) (int, int) {
+		x := int(float64(w-1) * (1 - float64(last.Sub(p.at))/float64(sparkWindow)))
+		y := h - 1 - int(float64(h-2)*p.val/top)
+		return x, y
+	}
+	px, py := point(s.samples[0])
+	for _, p := range s.samples[1:] {
+		x, y := point(p)
+		line(img, px, py, x, y, c)
+		px, py = x, y
+	}
+	return img
+}
+
+// line draws from (x0,y0) to (x1,y1) (Bresenham).
+func line(img *image.NRGBA, x0, y0, x1, y1 int, c color.NRGBA) {
+	dx, dy := abs(x1-x0), -abs(y1-y0)
+	sx, sy := 1, 1
+	if x0 > x1 {
+		sx = -1
+	}
+	if y0 > y1 {
+		sy = -1
+	}
+	e := dx + dy
+	for {
+		img.SetNRGBA(x0, y0, c)
+		if x0 == x1 && y0 == y1 {
+			return
+		}
+		if e2 := 2 * e; e2 >= dy {
+			e += dy
+			x0 += sx
+		} else {
+			e += dx
+			y0 += sy
+		}
+	}
+}
+
+func abs(n int) int {
+	if n < 0 {
+		return -n
+	}
+	return n
+}

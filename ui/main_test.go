@@ -13,6 +13,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
+	"github.com/godbus/dbus/v5"
 
 	"outrigger/core/config"
 	"outrigger/core/modes"
@@ -94,6 +95,7 @@ type trayApp struct {
 	menu *fyne.Menu
 	icon fyne.Resource
 	sets int
+	gone atomic.Bool // the tray's D-Bus connection was closed
 }
 
 func (a *trayApp) SetSystemTrayMenu(m *fyne.Menu) {
@@ -104,6 +106,9 @@ func (a *trayApp) SetSystemTrayMenu(m *fyne.Menu) {
 }
 
 func (a *trayApp) SetSystemTrayIcon(r fyne.Resource) {
+	if a.gone.Load() {
+		panic(dbus.ErrClosed) // as systray does once Fyne closed its connection
+	}
 	a.mu.Lock()
 	a.icon = r
 	a.mu.Unlock()

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"os"
 	"runtime"
 	"strconv"
@@ -121,8 +122,8 @@ func (t *tray) refresh() {
 		return
 	}
 	t.setIcon()
-	if t.build() {
-		t.menu.Refresh()
+	if t.enabled && t.build() {
+		t.call(t.menu.Refresh)
 	}
 }
 
@@ -130,14 +131,31 @@ func (t *tray) setIcon() {
 	level, text := t.u.overall()
 	if tip := "Outrigger — " + text; tip != t.tip {
 		t.tip = tip
-		t.setTooltip(tip)
+		t.call(func() { t.setTooltip(tip) })
 	}
 	if level == t.level {
 		return
 	}
 	t.level = level
 	t.icon = trayIconForLevel[level]
-	t.desk.SetSystemTrayIcon(t.icon)
+	t.call(func() { t.desk.SetSystemTrayIcon(t.icon) })
+}
+
+// call runs a change of the tray. Fyne's own SIGINT/SIGTERM handler can
+// end the app (and close the tray's D-Bus connection) while our quit path
+// still shows sidecars stopping; systray then panics with dbus.ErrClosed.
+// The tray is gone at that point: it stays off.
+func (t *tray) call(f func()) {
+	defer func() {
+		if r := recover(); r != nil {
+			if err, ok := r.(error); ok && errors.Is(err, dbus.ErrClosed) {
+				t.enabled = false
+				return
+			}
+			panic(r)
+		}
+	}()
+	f()
 }
 
 // build fills the menu's items; it reports whether they changed.

@@ -85,3 +85,20 @@ func privateBus(t *testing.T) string {
 	}
 	return ""
 }
+
+// Fyne's own SIGTERM handler can close the tray's D-Bus connection while
+// our quit path still applies events: the tray turns itself off instead
+// of panicking.
+func TestTrayGoneDuringQuit(t *testing.T) {
+	r := newRig(t, &rigOpts{tray: true}, fixtureSpec(t, "alpha"))
+	ta := r.app.(*trayApp)
+	ta.gone.Store(true)
+	onUI(func() {
+		r.ui.tray.level = -1 // the next refresh sets the icon
+		r.ui.tray.refresh()
+		if r.ui.tray.enabled {
+			t.Error("the tray stays on after its connection closed")
+		}
+		r.ui.tray.refresh() // and stays quiet
+	})
+}

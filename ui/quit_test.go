@@ -216,7 +216,13 @@ func TestTray(t *testing.T) {
 	sets := ta.sets
 	ta.mu.Unlock()
 	r.sup.ReportMetrics("alpha", st.PID, 3.5, 1<<20)
-	r.until("metrics applied", func() bool { return r.ui.cards["alpha"].cpu.Text == "4%" })
+	// Hidden: the numbers are kept, not painted; they show with the window.
+	r.until("metrics received", func() bool { return r.ui.statuses["alpha"].CPUPercent == 3.5 })
+	onUI(func() {
+		if got := r.ui.cards["alpha"].cpu.Text; got == "4%" {
+			t.Error("metrics painted on a hidden window")
+		}
+	})
 	ta.mu.Lock()
 	if ta.sets != sets {
 		t.Errorf("tray menu re-sent %d times for a metrics event", ta.sets-sets)
@@ -227,6 +233,9 @@ func TestTray(t *testing.T) {
 	onUI(func() {
 		if !r.ui.visible {
 			t.Error("Show window did not show it")
+		}
+		if got := r.ui.cards["alpha"].cpu.Text; got != "4%" {
+			t.Errorf("CPU %q after showing the window, want the kept 4%%", got)
 		}
 		item("Quit").Action()
 	})

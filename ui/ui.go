@@ -91,6 +91,7 @@ type UI struct {
 
 	// UI thread only.
 	visible   bool
+	stale     bool          // metrics arrived while hidden, not yet shown
 	tickTimer *time.Timer   // the clock for uptimes and countdowns (see updateTicker)
 	tickDue   time.Duration // what tickTimer was set to
 	built     bool
@@ -470,6 +471,14 @@ func (u *UI) pump(ch <-chan supervisor.Event) {
 // apply shows one event. UI thread.
 func (u *UI) apply(e supervisor.Event) {
 	u.statuses[e.Sidecar] = e.Status
+	if e.Kind == supervisor.EventMetrics && !u.visible && u.built {
+		// Nobody looks: keep the numbers, paint them when the window shows.
+		u.stale = true
+		if u.applied != nil {
+			u.applied()
+		}
+		return
+	}
 	if c := u.cards[e.Sidecar]; c != nil {
 		c.apply(e.Status)
 		if e.Kind == supervisor.EventMetrics || !e.Status.State.HasProcess() {
@@ -562,6 +571,14 @@ func (u *UI) refreshOverall() {
 
 func (u *UI) setVisible(v bool) {
 	u.visible = v
+	if v && u.stale {
+		u.stale = false
+		for name, st := range u.statuses {
+			if c := u.cards[name]; c != nil {
+				c.apply(st)
+			}
+		}
+	}
 	u.updateTicker()
 	if u.logs != nil && u.tabs != nil {
 		u.logs.setActive(v && u.tabs.Selected() == u.logsTab)

@@ -7,6 +7,7 @@ import (
 	"image/png"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -244,4 +245,23 @@ func copyFile(src, dst string) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), dst)
+}
+
+// No "Fyne error: Error parsing user locale C" at start under LANG=C.UTF-8
+// (Fyne reads the locale before main runs), with --version as with the
+// window.
+func TestNoLocaleErrorAtStart(t *testing.T) {
+	skipUnlessE2E(t)
+	app, _ := binaries(t)
+	for _, env := range []string{"LANG=C.UTF-8", "LC_ALL=C.UTF-8", "LANG=POSIX.UTF-8"} {
+		cmd := exec.Command(app, "--version")
+		cmd.Env = append(os.Environ(), "LC_ALL=", "LC_MESSAGES=", "LANGUAGE=", env)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s outrigger --version: %v\n%s", env, err, out)
+		}
+		if strings.Contains(string(out), "Fyne error") {
+			t.Errorf("%s: %s", env, out)
+		}
+	}
 }

@@ -217,7 +217,14 @@ func (u *UI) shutdown() {
 	u.log.Debug("quit: sidecars stopped")
 	u.stopListening()
 	u.log.Debug("quit: UI stopped listening")
-	u.do(func() { u.app.Quit() })
+	u.do(func() {
+		// Gone from the screen at once: Fyne's own teardown (tray, GLFW)
+		// takes about half a second more under Xvfb.
+		if u.win != nil {
+			u.win.Hide()
+		}
+		u.app.Quit()
+	})
 }
 
 // showQuitting shows the progress dialog of the quit path. UI thread.

@@ -535,8 +535,12 @@ func (u *UI) expected() map[string]bool {
 	if u.d.Modes == nil || u.d.Modes.Current().Kind != modes.Service {
 		return nil
 	}
+	cfg := u.d.Config
+	if u.d.Store != nil {
+		cfg = u.d.Store.Config()
+	}
 	out := map[string]bool{}
-	for _, s := range u.d.Config.Sidecars {
+	for _, s := range cfg.Sidecars {
 		if s.AutoStart {
 			out[s.Name] = true
 		}

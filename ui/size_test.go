@@ -23,6 +23,9 @@ func TestWindowFits1024x600(t *testing.T) {
 		m.ours++ // a change under way: the progress row shows
 		m.say(theme.WarningIcon(), "Could not switch to Connected: "+strings.Repeat("the gateway did not answer ", 4))
 		m.render()
+		// A line far wider than the window on a tab (a long error, say).
+		u.logs.status.Truncation = fyne.TextTruncateOff
+		u.logs.status.SetText(strings.Repeat("a very long status line ", 20))
 		for _, it := range u.tabs.Items {
 			u.tabs.Select(it)
 			if got := u.win.Content().MinSize(); got.Width > limit.Width || got.Height > limit.Height {

@@ -274,18 +274,25 @@ func (u *UI) content() fyne.CanvasObject {
 	overview := u.overview()
 	u.logs = newLogsPanel(u)
 	u.sets = newSettingsPanel(u)
-	u.logsTab = container.NewTabItemWithIcon("Logs", theme.ListIcon(), u.logs.root)
-	// Scrolls at the tab, so however tall the panel, the window fits.
-	u.setTab = container.NewTabItemWithIcon("Settings", theme.SettingsIcon(), container.NewVScroll(u.sets.root))
+	u.logsTab = container.NewTabItemWithIcon("Logs", theme.ListIcon(), fit(u.logs.root))
+	u.setTab = container.NewTabItemWithIcon("Settings", theme.SettingsIcon(), fit(u.sets.root))
 	u.wf = u.newWorkflows()
 	u.tabs = container.NewAppTabs(
-		container.NewTabItemWithIcon("Services", theme.ComputerIcon(), overview),
+		container.NewTabItemWithIcon("Services", theme.ComputerIcon(), fit(overview)),
 		u.logsTab,
 		u.setTab,
-		container.NewTabItemWithIcon("Workflows", theme.MediaPlayIcon(), u.wf.Object()),
+		container.NewTabItemWithIcon("Workflows", theme.MediaPlayIcon(), fit(u.wf.Object())),
 	)
 	u.tabs.OnSelected = func(*container.TabItem) { u.logs.setActive(u.tabs.Selected() == u.logsTab && u.visible) }
 	return container.NewBorder(u.header.root, nil, nil, nil, u.tabs)
+}
+
+// fit scrolls a tab's content in both directions: the tabs take the
+// largest minimum size of all their contents, and a Fyne window grows to
+// its content's minimum, so a long text on any tab would widen the window
+// for good. Scrolled, it never asks for more than a few pixels.
+func fit(o fyne.CanvasObject) fyne.CanvasObject {
+	return container.NewScroll(o)
 }
 
 // overview is the list of sidecar cards.

@@ -9,9 +9,9 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 
+	"outrigger/core/autostart"
 	"outrigger/core/supervisor"
 	"outrigger/internal/testutil"
-	"outrigger/ui/autostart"
 )
 
 // The one quit path: from any goroutine, any number of times; a progress

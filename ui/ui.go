@@ -25,12 +25,12 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"outrigger/core/autostart"
 	"outrigger/core/config"
 	"outrigger/core/diagnostics"
 	"outrigger/core/logs"
 	"outrigger/core/modes"
 	"outrigger/core/supervisor"
-	"outrigger/ui/autostart"
 	"outrigger/ui/workflows"
 )
 
@@ -388,17 +388,13 @@ func (u *UI) mainMenu() *fyne.MainMenu {
 	return fyne.NewMainMenu(file, help)
 }
 
-// toggleLogin turns starting at login on or off (off by default). UI
+// toggleLogin turns starting at login on or off (off by default; the
+// login entry is core/autostart's, which the uninstaller removes). UI
 // thread.
 func (u *UI) toggleLogin(item *fyne.MenuItem) {
-	var err error
-	if item.Checked {
-		err = autostart.Disable()
-	} else {
-		var e autostart.Entry
-		if e, err = autostart.Current(); err == nil {
-			err = autostart.Enable(e)
-		}
+	err := autostart.Disable()
+	if !item.Checked {
+		err = autostart.Enable()
 	}
 	if err != nil {
 		u.showError("Could not change Start at login", err)

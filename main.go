@@ -101,6 +101,12 @@ func run() int {
 	}
 	defer logCloser.Close()
 	slog.SetDefault(log)
+	// Sidecar lines are in each sidecar's log file and the window; the
+	// console repeats them only for a person watching it.
+	var console *slog.Logger
+	if f.verbose || f.headless && logs.IsTerminal(os.Stderr) {
+		console, _, _ = logs.NewLogger(os.Stderr, "", level)
+	}
 
 	// One instance per user: a second launch brings the first one's window
 	// to the front and exits, so two supervisors never fight over ports.
@@ -131,7 +137,7 @@ func run() int {
 		return 1
 	}
 
-	app, err := start(store, paths, log)
+	app, err := start(store, paths, log, console)
 	if err != nil {
 		log.Error("cannot start", "err", err)
 		return 1
@@ -233,7 +239,7 @@ func (o *outrigger) serveAPI(inst *instance.Instance, front *relay) *control.Ser
 	return api
 }
 
-func start(store *config.Store, paths config.Paths, log *slog.Logger) (*outrigger, error) {
+func start(store *config.Store, paths config.Paths, log, console *slog.Logger) (*outrigger, error) {
 	cfg := store.Config()
 	// Leftovers of a run that was killed go first, so the sidecars get
 	// their own ports back.
@@ -262,6 +268,7 @@ func start(store *config.Store, paths config.Paths, log *slog.Logger) (*outrigge
 		Policy:   watchdog.Factory,
 		Guardian: o.guardian,
 		Adopt:    adopted,
+		Console:  console,
 	})
 	if err != nil {
 		o.guardian.Close()

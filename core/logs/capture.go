@@ -19,8 +19,17 @@ const MaxLine = 64 << 10
 type Sink func(Line)
 
 // bufSize holds one pending partial line (at most MaxLine+utf8.UTFMax-1
-// bytes) plus room to read nearly MaxLine more.
-const bufSize = 2 * MaxLine
+// bytes) plus room to read nearly MaxLine more. It is the most a capture
+// buffer grows to: it starts at minBuf, doubles while reads fill it (a
+// flood), and goes back to minBuf once output is quiet again, so a
+// sidecar's two idle streams hold 8 KiB, not 256.
+const (
+	bufSize = 2 * MaxLine
+	minBuf  = 4 << 10
+	// quietReads small reads in a row with nothing pending shrink a grown
+	// buffer back to minBuf.
+	quietReads = 64
+)
 
 // Capture reads r until EOF or a read error and calls sink once per line, in
 // order, with Stream set to stream and Time set to when the line's last bytes
@@ -32,20 +41,38 @@ const bufSize = 2 * MaxLine
 //
 // Capture returns nil at EOF, otherwise the read error, after delivering
 // everything read before it. Run it in its own goroutine per stream; it
-// allocates one fixed buffer and, per line, only the Text string.
+// allocates, per line, only the Text string.
 func Capture(r io.Reader, stream Stream, sink Sink) error {
-	c := capturer{stream: stream, sink: sink}
-	buf := make([]byte, bufSize)
+	return readPieces(r, func(b []byte, now time.Time, first, last bool) {
+		sink(Line{Time: now, Stream: stream, Text: string(b)})
+	})
+}
+
+// pieceFunc receives a line as one or more pieces of at most MaxLine bytes
+// (valid UTF-8, the \n and a \r before it removed): first marks the start
+// of a line, last its end. b is only valid during the call.
+type pieceFunc func(b []byte, now time.Time, first, last bool)
+
+// readPieces is Capture's loop, handing out pieces without allocating: the
+// caller decides what a piece costs (SidecarLog copies only what the ring
+// keeps).
+func readPieces(r io.Reader, out pieceFunc) error {
+	c := capturer{out: out, first: true}
+	buf := make([]byte, minBuf)
 	start, end := 0, 0 // buf[start:end] is read but not yet delivered; it has no '\n'
-	empty := 0
+	empty, small := 0, 0
 	for {
 		if start > 0 { // keep the partial line at the front, so reads get the room
 			end = copy(buf, buf[start:end])
 			start = 0
 		}
+		if end == len(buf) && len(buf) < bufSize { // a long line: make room
+			buf = grow(buf, end)
+		}
 		n, err := r.Read(buf[end:])
 		if n > 0 {
 			empty = 0
+			full := end+n == len(buf)
 			c.now = time.Now() // one clock read per Read, not per line
 			scan := end        // the old bytes are known to hold no '\n'
 			end += n
@@ -69,8 +96,19 @@ func Capture(r io.Reader, stream Stream, sink Sink) error {
 			// and a character straddling the cut is always complete.
 			for end-start >= MaxLine+utf8.UTFMax {
 				cut := cutPoint(buf[start:end])
-				c.emit(buf[start : start+cut])
+				c.emit(buf[start:start+cut], false)
 				start += cut
+			}
+			switch {
+			case full && len(buf) < bufSize: // a flood: read more at a time
+				buf = grow(buf, end)
+				small = 0
+			case len(buf) > minBuf && start == end && n < minBuf:
+				if small++; small >= quietReads { // quiet again: give the memory back
+					buf, start, end, small = make([]byte, minBuf), 0, 0, 0
+				}
+			default:
+				small = 0
 			}
 		}
 		if err != nil {
@@ -90,32 +128,39 @@ func Capture(r io.Reader, stream Stream, sink Sink) error {
 	}
 }
 
+// grow doubles buf (up to bufSize), keeping buf[:end].
+func grow(buf []byte, end int) []byte {
+	nb := make([]byte, min(2*len(buf), bufSize))
+	copy(nb, buf[:end])
+	return nb
+}
+
 type capturer struct {
-	stream  Stream
-	sink    Sink
+	out     pieceFunc
 	now     time.Time
+	first   bool   // the next piece starts a line
 	scratch []byte // reused for escaping invalid UTF-8
 }
 
-// deliver emits line, split into pieces of at most MaxLine bytes.
+// deliver emits the rest of a line, split into pieces of at most MaxLine
+// bytes.
 func (c *capturer) deliver(line []byte) {
 	for len(line) > MaxLine {
 		cut := cutPoint(line)
-		c.emit(line[:cut])
+		c.emit(line[:cut], false)
 		line = line[cut:]
 	}
-	c.emit(line)
+	c.emit(line, true)
 }
 
-func (c *capturer) emit(b []byte) {
-	var text string
-	if utf8.Valid(b) { // the fast path: one copy into a new string
-		text = string(b)
-	} else {
+// emit hands out one piece; last says the line ends with it.
+func (c *capturer) emit(b []byte, last bool) {
+	if !utf8.Valid(b) {
 		c.scratch = appendEscaped(c.scratch[:0], b)
-		text = string(c.scratch)
+		b = c.scratch
 	}
-	c.sink(Line{Time: c.now, Stream: c.stream, Text: text})
+	c.out(b, c.now, c.first, last)
+	c.first = last
 }
 
 // cutPoint returns where to cut b (len(b) > MaxLine): at MaxLine, or just

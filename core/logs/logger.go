@@ -60,20 +60,25 @@ func NewLogger(console io.Writer, filePath string, level slog.Level) (*slog.Logg
 	return slog.New(h), closer, nil
 }
 
-// colorOK reports whether w is a terminal that shows ANSI colours.
-func colorOK(w io.Writer) bool {
-	if os.Getenv("NO_COLOR") != "" { // https://no-color.org
-		return false
-	}
+// IsTerminal reports whether w is a terminal (a person may be reading it).
+func IsTerminal(w io.Writer) bool {
 	f, ok := w.(interface{ Fd() uintptr })
 	if !ok {
 		return false
 	}
 	fd := f.Fd()
-	if !isatty.IsTerminal(fd) && !isatty.IsCygwinTerminal(fd) {
+	return isatty.IsTerminal(fd) || isatty.IsCygwinTerminal(fd)
+}
+
+// colorOK reports whether w is a terminal that shows ANSI colours.
+func colorOK(w io.Writer) bool {
+	if os.Getenv("NO_COLOR") != "" { // https://no-color.org
 		return false
 	}
-	return enableANSI(fd)
+	if !IsTerminal(w) {
+		return false
+	}
+	return enableANSI(w.(interface{ Fd() uintptr }).Fd())
 }
 
 type nopCloser struct{}

@@ -3,59 +3,90 @@ package logs
 import (
 	"sync"
 	"time"
+	"unsafe"
 )
 
 // DefaultCapacity is the Ring capacity used when NewRing is given 0 or less.
 const DefaultCapacity = 5000
 
+// DefaultMaxBytes bounds the text a Ring holds (NewRing's byte budget): with
+// MaxRingLine it keeps a sidecar that prints megabyte lines to a couple of
+// MiB, while 5 000 ordinary 100-byte lines (0.5 MB) still all fit.
+const DefaultMaxBytes = 2 << 20
+
+// MaxRingLine is the most bytes of one line's Text a Ring is given by
+// SidecarLog: a longer line is kept in the ring (and shown in the window and
+// on the console) cut to this size with TruncatedMark appended; the
+// sidecar's log file keeps it whole (up to MaxLine).
+const MaxRingLine = 8 << 10
+
+// TruncatedMark ends the Text of a line that was cut to MaxRingLine.
+const TruncatedMark = " …[line cut; whole in the log file]"
+
+// lineOverhead is what a stored line costs beyond its text: the Line value
+// in the slot (Seq, Time, Stream, the string header).
+const lineOverhead = int(unsafe.Sizeof(Line{}))
+
 // Ring is a bounded, concurrency-safe buffer of the newest lines of one
-// sidecar. Appending never blocks on a reader: readers copy what they need
+// sidecar, bounded both in lines and in bytes (text plus a per-line
+// overhead). Appending never blocks on a reader: readers copy what they need
 // under a short lock, and they learn about new lines from Notify.
 type Ring struct {
-	mu   sync.Mutex
-	buf  []Line // grows up to capacity, then is reused circularly
-	head int    // index of the oldest line once buf is full; 0 before
-	cap  int
-	last uint64 // Seq of the newest line; 0 when nothing was ever appended
+	mu       sync.Mutex
+	buf      []Line // circular; grows (doubling) up to cap slots, never allocated at it
+	head     int    // index of the oldest line
+	n        int    // lines stored
+	cap      int
+	bytes    int // sum over stored lines of len(Text)+lineOverhead
+	maxBytes int
+	last     uint64 // Seq of the newest line; 0 when nothing was ever appended
 	// notify is closed by the next Append and then forgotten; nil while
 	// nobody has asked. See Notify.
 	notify chan struct{}
 }
 
 // NewRing returns an empty Ring that keeps the newest capacity lines
-// (DefaultCapacity if capacity <= 0). Its storage grows with use, so a quiet
-// sidecar costs little.
-func NewRing(capacity int) *Ring {
+// (DefaultCapacity if capacity <= 0) within DefaultMaxBytes. Its storage
+// grows with use, so a quiet sidecar costs little.
+func NewRing(capacity int) *Ring { return NewRingLimits(capacity, 0) }
+
+// NewRingLimits is NewRing with a byte budget (DefaultMaxBytes if maxBytes <=
+// 0). The newest line is always kept, even alone over budget.
+func NewRingLimits(capacity, maxBytes int) *Ring {
 	if capacity <= 0 {
 		capacity = DefaultCapacity
 	}
-	return &Ring{cap: capacity}
+	if maxBytes <= 0 {
+		maxBytes = DefaultMaxBytes
+	}
+	return &Ring{cap: capacity, maxBytes: maxBytes}
 }
 
-// Append stores l, evicting the oldest line if the Ring is full. It assigns
-// l.Seq (overwriting any value), sets l.Time to now if it is zero, and
-// returns the line as stored so that other sinks can show the same Seq and
-// Time. It never blocks on readers.
+// Append stores l, evicting the oldest lines while the Ring is over its line
+// or byte limit. It assigns l.Seq (overwriting any value), sets l.Time to now
+// if it is zero, and returns the line as stored so that other sinks can show
+// the same Seq and Time. It never blocks on readers.
 func (r *Ring) Append(l Line) Line {
 	if l.Time.IsZero() {
 		l.Time = time.Now() // outside the lock: it is the slowest part
 	}
+	size := len(l.Text) + lineOverhead
 	r.mu.Lock()
 	r.last++
 	l.Seq = r.last
-	switch {
-	case len(r.buf) < r.cap:
-		if len(r.buf) == cap(r.buf) {
-			r.grow()
-		}
-		r.buf = append(r.buf, l)
-	default:
-		r.buf[r.head] = l
-		r.head++
-		if r.head == len(r.buf) {
-			r.head = 0
-		}
+	for r.n > 0 && (r.n == r.cap || r.bytes+size > r.maxBytes) {
+		r.evictOldest()
 	}
+	if r.n == len(r.buf) {
+		r.grow()
+	}
+	i := r.head + r.n
+	if i >= len(r.buf) {
+		i -= len(r.buf)
+	}
+	r.buf[i] = l
+	r.n++
+	r.bytes += size
 	if r.notify != nil {
 		close(r.notify) // wakes every waiter at once; close never blocks
 		r.notify = nil
@@ -64,13 +95,26 @@ func (r *Ring) Append(l Line) Line {
 	return l
 }
 
+// evictOldest drops the oldest line, releasing its text. r.mu must be held.
+func (r *Ring) evictOldest() {
+	r.bytes -= len(r.buf[r.head].Text) + lineOverhead
+	r.buf[r.head] = Line{}
+	r.head++
+	if r.head == len(r.buf) {
+		r.head = 0
+	}
+	r.n--
+}
+
 // grow doubles the storage but never beyond the capacity, so a full Ring
-// holds exactly cap lines and no slack.
+// holds exactly cap slots and no slack. It is only called when every slot
+// is in use (r.n == len(r.buf) < r.cap).
 func (r *Ring) grow() {
-	n := min(max(2*cap(r.buf), 64), r.cap)
-	nb := make([]Line, len(r.buf), n)
-	copy(nb, r.buf)
-	r.buf = nb
+	size := min(max(2*len(r.buf), 64), r.cap)
+	nb := make([]Line, size)
+	k := copy(nb, r.buf[r.head:])
+	copy(nb[k:], r.buf[:r.head])
+	r.buf, r.head = nb, 0
 }
 
 // Lines returns a copy of every stored line, oldest first.
@@ -90,7 +134,7 @@ func (r *Ring) Since(seq uint64) (lines []Line, dropped bool) {
 	if seq >= r.last {
 		return nil, false
 	}
-	oldest := r.last - uint64(len(r.buf)) + 1
+	oldest := r.last - uint64(r.n) + 1
 	if seq+1 < oldest {
 		dropped = true
 		seq = oldest - 1
@@ -101,7 +145,7 @@ func (r *Ring) Since(seq uint64) (lines []Line, dropped bool) {
 // copyFrom copies the lines from logical position skip (0 = oldest) on.
 // r.mu must be held.
 func (r *Ring) copyFrom(skip int) []Line {
-	n := len(r.buf) - skip
+	n := r.n - skip
 	if n <= 0 {
 		return nil
 	}
@@ -110,8 +154,8 @@ func (r *Ring) copyFrom(skip int) []Line {
 	if start >= len(r.buf) {
 		start -= len(r.buf)
 	}
-	k := copy(out, r.buf[start:])
-	copy(out[k:], r.buf[:start])
+	k := copy(out, r.buf[start:min(start+n, len(r.buf))])
+	copy(out[k:], r.buf[:n-k])
 	return out
 }
 
@@ -126,7 +170,14 @@ func (r *Ring) Last() uint64 {
 func (r *Ring) Len() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return len(r.buf)
+	return r.n
+}
+
+// Bytes returns what the stored lines count against the byte budget.
+func (r *Ring) Bytes() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.bytes
 }
 
 // Cap returns the most lines the Ring keeps.

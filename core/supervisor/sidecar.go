@@ -277,7 +277,7 @@ func (s *sidecar) start() error {
 		return fail(err)
 	}
 	if s.out == nil {
-		out, err := logs.OpenSidecarLog(s.sup.opts.Paths.LogDir, s.name, s.ring, s.sup.log)
+		out, err := logs.OpenSidecarLog(s.sup.opts.Paths.LogDir, s.name, s.ring, s.sup.opts.Console)
 		if err != nil {
 			return fail(fmt.Errorf("open log: %w", err))
 		}
@@ -402,10 +402,8 @@ func (s *sidecar) spawn(spec config.Spec, path string, port int) (*run, error) {
 		if i == 1 {
 			stream = logs.Stderr
 		}
-		sink := s.out.Sink(stream)
 		go func(rd *os.File, stream logs.Stream) {
-			_ = logs.Capture(rd, stream, func(l logs.Line) {
-				sink(l)
+			_ = s.out.Capture(rd, stream, func() {
 				select {
 				case r.kick <- struct{}{}:
 				default:

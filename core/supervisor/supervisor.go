@@ -40,6 +40,16 @@ type Options struct {
 	Guardian *proc.Guardian                  // optional: ends every sidecar if we die
 	RingSize int                             // lines kept per sidecar for the UI; default 5000
 	Adopt    []proc.Record                   // leftovers of an earlier run to take over (see watchdog.SweepOrphans)
+	// RingBytes bounds each ring's text in bytes; default logs.DefaultMaxBytes.
+	// Lines are cut to logs.MaxRingLine in the ring (whole in the file).
+	RingBytes int
+	// Console, when not nil, also gets every sidecar line (attributes
+	// sidecar and stream; stdout at Info, stderr at Warn). Sidecar lines
+	// always reach the ring and the per-sidecar file; the console is for a
+	// person who asked (headless on a terminal, --verbose), since
+	// formatting a record per line costs more than the rest of capture.
+	// The app logger (Logger) never gets them.
+	Console *slog.Logger
 }
 
 // Supervisor runs a set of sidecars.
@@ -102,7 +112,7 @@ func New(opts Options) (*Supervisor, error) {
 			sup:   s,
 			name:  spec.Name,
 			log:   s.log.With("sidecar", spec.Name),
-			ring:  logs.NewRing(opts.RingSize),
+			ring:  logs.NewRingLimits(opts.RingSize, opts.RingBytes),
 			cmds:  make(chan command),
 			facts: make(chan fact, 16),
 			dead:  make(chan struct{}),

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"outrigger/core/config"
+	"outrigger/core/logs"
 	"outrigger/core/proc"
 	"outrigger/internal/testutil"
 )
@@ -200,28 +201,28 @@ func TestOutputCapture(t *testing.T) {
 	ring := h.sup.Logs("chatty")
 	testutil.Eventually(t, wait, func() bool {
 		var bad, errLine bool
-		var long int
+		var long []string
 		for _, l := range ring.Lines() {
 			switch {
 			case strings.HasPrefix(l.Text, "bad utf8: "):
 				bad = strings.Contains(l.Text, `\xff\xfe\x80`)
 			case strings.HasPrefix(l.Text, "xxxx"):
-				long += len(l.Text)
+				long = append(long, l.Text)
 			case l.Text == "warning: on stderr":
 				errLine = l.Stream.String() == "stderr"
 			}
 		}
-		return bad && errLine && long == 1048576
-	}, "escaped invalid UTF-8, the stderr line and the whole 1 MiB line (split) in the ring")
-	for _, l := range ring.Lines() {
-		if len(l.Text) > 64<<10 {
-			t.Fatalf("a line of %d bytes: long lines must be split at 64 KiB", len(l.Text))
-		}
-	}
+		// The 1 MiB line is one line in the ring, cut to MaxRingLine.
+		return bad && errLine && len(long) == 1 && long[0] == strings.Repeat("x", logs.MaxRingLine)+logs.TruncatedMark
+	}, "escaped invalid UTF-8, the stderr line and the 1 MiB line (cut) in the ring")
 	h.stop("chatty")
 	data, err := os.ReadFile(h.sup.Snapshot()[0].LogFile)
 	if err != nil || !strings.Contains(string(data), "warning: on stderr") {
 		t.Fatalf("log file: err %v, has stderr line: %v", err, strings.Contains(string(data), "warning: on stderr"))
+	}
+	// The file has it whole, on one line.
+	if !strings.Contains(string(data), " stdout "+strings.Repeat("x", 1<<20)+"\n") {
+		t.Fatal("the 1 MiB line is not whole in the log file")
 	}
 }
 

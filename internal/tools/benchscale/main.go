@@ -1,0 +1,463 @@
+//go:build linux
+
+// Command benchscale measures the headless app at scale: it runs
+// bin/outrigger --headless with N fixture sidecars (internal/fixture) in a
+// temporary OUTRIGGER_HOME and prints a table of what the supervisor process
+// costs — idle CPU (utime+stime from /proc/PID/stat), CPU while sidecars
+// log, VmRSS, start → all Ready, kill -9 → Ready, SIGTERM → exit — each
+// beside its target. It prints figures; it asserts nothing.
+//
+// `make bench-scale` runs it; -app measures any build (e.g. main's, for a
+// before/after table).
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+var (
+	appPath    = flag.String("app", "bin/outrigger", "the app to measure")
+	fixture    = flag.String("fixture", "", "fixture binary (default: built from ./internal/fixture)")
+	sizesFlag  = flag.String("sizes", "2,50,200", "comma-separated sidecar counts")
+	idleFor    = flag.Duration("idle", 30*time.Second, "idle CPU window")
+	logFor     = flag.Duration("log-window", 20*time.Second, "CPU window while sidecars log")
+	loggers    = flag.Int("loggers", 50, "sidecars that log during the logging run (0: skip it)")
+	lineRate   = flag.Int("lines-per-sec", 20, "lines per second per logging sidecar")
+	settle     = flag.Duration("settle", 3*time.Second, "wait after all Ready before measuring")
+	maxStartup = flag.Duration("startup", 5*time.Minute, "give up waiting for all Ready after this")
+	label      = flag.String("label", "", "printed above the table")
+)
+
+func main() {
+	flag.Parse()
+	if runtime.GOOS != "linux" {
+		fmt.Fprintln(os.Stderr, "benchscale: Linux only (/proc)")
+		os.Exit(2)
+	}
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "benchscale:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	app, err := filepath.Abs(*appPath)
+	if err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp("", "outrigger-benchscale-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	binDir := filepath.Join(tmp, "binaries")
+	if err := os.MkdirAll(binDir, 0o755); err != nil {
+		return err
+	}
+	fx := filepath.Join(binDir, "fixture")
+	if *fixture != "" {
+		data, err := os.ReadFile(*fixture)
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(fx, data, 0o755); err != nil {
+			return err
+		}
+	} else {
+		build := exec.Command("go", "build", "-o", fx, "./internal/fixture")
+		build.Env = append(os.Environ(), "CGO_ENABLED=0")
+		build.Stdout, build.Stderr = os.Stderr, os.Stderr
+		if err := build.Run(); err != nil {
+			return fmt.Errorf("build fixture: %w", err)
+		}
+	}
+	var sizes []int
+	for _, s := range strings.Split(*sizesFlag, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < 1 {
+			return fmt.Errorf("-sizes: %q is not a count", s)
+		}
+		sizes = append(sizes, n)
+	}
+	var rows []row
+	for _, n := range sizes {
+		fmt.Fprintf(os.Stderr, "benchscale: %d sidecars, idle run\n", n)
+		r, err := idleRun(app, binDir, tmp, n)
+		if err != nil {
+			return fmt.Errorf("%d sidecars: %w", n, err)
+		}
+		if *loggers > 0 && n >= 50 {
+			k := min(*loggers, n)
+			fmt.Fprintf(os.Stderr, "benchscale: %d sidecars, %d logging %d lines/s\n", n, k, *lineRate)
+			cpu, rss, err := logRun(app, binDir, tmp, n, k)
+			if err != nil {
+				return fmt.Errorf("%d sidecars logging: %w", n, err)
+			}
+			r.logCPU, r.logRSS, r.loggers = cpu, rss, k
+		}
+		rows = append(rows, r)
+	}
+	print(rows)
+	return nil
+}
+
+type row struct {
+	n          int
+	startReady time.Duration // app exec → the last sidecar's "ready" line
+	idleCPU    float64       // % of one core
+	rss        uint64        // VmRSS after the idle window, bytes
+	killReady  time.Duration // kill -9 of one sidecar → its "ready" line (median of 3 first crashes)
+	stopAll    time.Duration // SIGTERM → the app has exited (every sidecar stopped)
+	loggers    int
+	logCPU     float64
+	logRSS     uint64
+}
+
+func print(rows []row) {
+	if *label != "" {
+		fmt.Println(*label)
+	}
+	fmt.Printf("\nOutrigger headless, fixture sidecars, %d CPUs; idle over %s, logging over %s (utime+stime from /proc/PID/stat, 10 ms ticks)\n\n",
+		runtime.NumCPU(), *idleFor, *logFor)
+	fmt.Println("| sidecars | figure | value | target |")
+	fmt.Println("| ---: | --- | ---: | ---: |")
+	for _, r := range rows {
+		target := func(n int, t string) string {
+			if r.n == n {
+				return t
+			}
+			return ""
+		}
+		fmt.Printf("| %d | start → all Ready (ms) | %.0f | %s |\n", r.n, ms(r.startReady), target(50, "≤ 100"))
+		fmt.Printf("| %d | idle CPU (%% of a core) | %.3f | ≤ 0.05 |\n", r.n, r.idleCPU)
+		rssTarget := target(50, "≤ 25")
+		if r.n == 2 {
+			rssTarget = "≤ 18"
+		}
+		fmt.Printf("| %d | VmRSS idle (MiB) | %.1f | %s |\n", r.n, mib(r.rss), rssTarget)
+		if r.loggers > 0 {
+			fmt.Printf("| %d | CPU, %d × %d lines/s (%% of a core) | %.2f | ≤ 2.0 |\n", r.n, r.loggers, *lineRate, r.logCPU)
+			fmt.Printf("| %d | VmRSS logging (MiB) | %.1f | |\n", r.n, mib(r.logRSS))
+		}
+		fmt.Printf("| %d | kill -9 → Ready, first crash (ms, median of 3) | %.1f | |\n", r.n, ms(r.killReady))
+		fmt.Printf("| %d | stop-all: SIGTERM → app exited (ms) | %.0f | |\n", r.n, ms(r.stopAll))
+	}
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+func mib(b uint64) float64       { return float64(b) / (1 << 20) }
+
+// writeConfig writes an outrigger.toml with n fixture sidecars (the first
+// logging ones printing lines), Service mode on the first, the built-in
+// sidecars disabled; restart always, stop timeout 2 s, liveness as default.
+func writeConfig(path string, n, logging int) error {
+	base := 20000 + int(time.Now().UnixNano()%20000)
+	var b strings.Builder
+	fmt.Fprintf(&b, "mode = \"service\"\nservice = \"fix-0001\"\n\n")
+	for _, name := range []string{"xgen-workflow", "xgen-embedding"} {
+		fmt.Fprintf(&b, "[[sidecar]]\nname = %q\nenabled = false\n\n", name)
+	}
+	port := base
+	for i := 1; i <= n; i++ {
+		for !portFree(port) {
+			port++
+		}
+		fmt.Fprintf(&b, "[[sidecar]]\nname = \"fix-%04d\"\nbinary = \"fixture\"\nport = %d\nstop_timeout = \"2s\"\n", i, port)
+		fmt.Fprintf(&b, "restart = { policy = \"always\" }\n")
+		if i <= logging {
+			fmt.Fprintf(&b, "args = [\"-lines-per-sec\", \"%d\"]\n", *lineRate)
+		}
+		b.WriteString("\n")
+		port++
+	}
+	return os.WriteFile(path, []byte(b.String()), 0o600)
+}
+
+func portFree(p int) bool {
+	l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p))
+	if err != nil {
+		return false
+	}
+	l.Close()
+	return true
+}
+
+// instance is one running app and what its console said.
+type instance struct {
+	cmd    *exec.Cmd
+	start  time.Time
+	events chan event
+	done   chan error
+	ready  map[string]bool
+	pids   map[string]int
+}
+
+type event struct {
+	kind    string // "ready" or "started"
+	sidecar string
+	pid     int
+	at      time.Time
+}
+
+// tint's console format: "15:04:05.000 INF ready sidecar=fix-0001 ...".
+var lineRE = regexp.MustCompile(`^\S+ INF (ready|started) sidecar=(\S+)(?: pid=(\d+))?`)
+
+func launch(app, binDir, tmp string, n, logging int) (*instance, error) {
+	home, err := os.MkdirTemp(tmp, "home-")
+	if err != nil {
+		return nil, err
+	}
+	cfg := filepath.Join(home, "outrigger.toml")
+	if err := writeConfig(cfg, n, logging); err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(app, "--headless", "--config", cfg)
+	cmd.Env = append(os.Environ(), "OUTRIGGER_HOME="+home, "OUTRIGGER_BINARIES="+binDir, "NO_COLOR=1",
+		"XDG_RUNTIME_DIR="+home, "XDG_CONFIG_HOME="+home, "XDG_STATE_HOME="+home, "XDG_CACHE_HOME="+home)
+	cmd.Dir = home
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stdout = io.Discard
+	in := &instance{cmd: cmd, events: make(chan event, 4096), done: make(chan error, 1),
+		ready: map[string]bool{}, pids: map[string]int{}}
+	in.start = time.Now()
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			m := lineRE.FindStringSubmatch(sc.Text())
+			if m == nil {
+				continue
+			}
+			pid, _ := strconv.Atoi(m[3])
+			in.events <- event{kind: m[1], sidecar: m[2], pid: pid, at: time.Now()}
+		}
+		_, _ = io.Copy(io.Discard, stderr)
+		close(in.events)
+		in.done <- cmd.Wait()
+	}()
+	return in, nil
+}
+
+// next waits for an event matching f.
+func (in *instance) next(timeout time.Duration, f func(event) bool) (event, error) {
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	for {
+		select {
+		case e, ok := <-in.events:
+			if !ok {
+				return event{}, errors.New("the app ended")
+			}
+			if e.kind == "ready" {
+				in.ready[e.sidecar] = true
+			}
+			if e.kind == "started" {
+				in.pids[e.sidecar] = e.pid
+			}
+			if f(e) {
+				return e, nil
+			}
+		case <-t.C:
+			return event{}, fmt.Errorf("timed out after %s (%d ready)", timeout, len(in.ready))
+		}
+	}
+}
+
+func (in *instance) allReady(n int) (time.Duration, error) {
+	e, err := in.next(*maxStartup, func(event) bool { return len(in.ready) == n })
+	if err != nil {
+		return 0, err
+	}
+	return e.at.Sub(in.start), nil
+}
+
+// drain keeps reading the console in the background, so the app never
+// blocks on a full pipe while we only watch the clock.
+func (in *instance) drain(ctx context.Context) <-chan struct{} {
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		for {
+			select {
+			case _, ok := <-in.events:
+				if !ok {
+					return
+				}
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return stopped
+}
+
+// stop sends SIGTERM and returns how long the app took to exit.
+func (in *instance) stop() (time.Duration, error) {
+	t0 := time.Now()
+	if err := in.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		return 0, err
+	}
+	go func() {
+		for range in.events {
+		}
+	}()
+	select {
+	case err := <-in.done:
+		return time.Since(t0), err
+	case <-time.After(2 * time.Minute):
+		_ = in.cmd.Process.Kill()
+		return 0, errors.New("the app did not exit within 2 minutes of SIGTERM")
+	}
+}
+
+func (in *instance) kill() {
+	_ = in.cmd.Process.Kill()
+}
+
+// cpuOver returns the app's CPU use over d, in % of one core.
+func cpuOver(pid int, d time.Duration) (float64, error) {
+	a, err := cpuTicks(pid)
+	if err != nil {
+		return 0, err
+	}
+	t0 := time.Now()
+	time.Sleep(d)
+	b, err := cpuTicks(pid)
+	if err != nil {
+		return 0, err
+	}
+	return float64(b-a) / 100 / time.Since(t0).Seconds() * 100, nil // USER_HZ is 100 on Linux
+}
+
+// cpuTicks is utime+stime of pid from /proc/PID/stat.
+func cpuTicks(pid int) (uint64, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	s := string(data)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:]) // fields from 3 (state) on
+	ut, err1 := strconv.ParseUint(f[11], 10, 64)
+	st, err2 := strconv.ParseUint(f[12], 10, 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, err
+	}
+	return ut + st, nil
+}
+
+func vmRSS(pid int) (uint64, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, l := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(l, "VmRSS:") {
+			kb, err := strconv.ParseUint(strings.Fields(l)[1], 10, 64)
+			return kb << 10, err
+		}
+	}
+	return 0, errors.New("no VmRSS")
+}
+
+func idleRun(app, binDir, tmp string, n int) (r row, err error) {
+	r.n = n
+	in, err := launch(app, binDir, tmp, n, 0)
+	if err != nil {
+		return r, err
+	}
+	defer func() {
+		if err != nil {
+			in.kill()
+		}
+	}()
+	if r.startReady, err = in.allReady(n); err != nil {
+		return r, err
+	}
+	pid := in.cmd.Process.Pid
+	ctx, cancel := context.WithCancel(context.Background())
+	drained := in.drain(ctx)
+	time.Sleep(*settle)
+	r.idleCPU, err = cpuOver(pid, *idleFor)
+	if err == nil {
+		r.rss, err = vmRSS(pid)
+	}
+	cancel()
+	<-drained
+	if err != nil {
+		return r, err
+	}
+	var kills []time.Duration
+	for i := 1; i <= min(3, n); i++ {
+		name := fmt.Sprintf("fix-%04d", i)
+		old := in.pids[name]
+		if old <= 0 {
+			return r, fmt.Errorf("no pid seen for %s", name)
+		}
+		t0 := time.Now()
+		if err := syscall.Kill(old, syscall.SIGKILL); err != nil {
+			return r, err
+		}
+		if _, err := in.next(time.Minute, func(e event) bool {
+			return e.kind == "ready" && e.sidecar == name && in.pids[name] != old
+		}); err != nil {
+			return r, fmt.Errorf("kill → ready of %s: %w", name, err)
+		}
+		kills = append(kills, time.Since(t0))
+	}
+	slices.Sort(kills)
+	r.killReady = kills[len(kills)/2]
+	r.stopAll, err = in.stop()
+	return r, err
+}
+
+func logRun(app, binDir, tmp string, n, k int) (cpu float64, rss uint64, err error) {
+	in, err := launch(app, binDir, tmp, n, k)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer func() {
+		if err != nil {
+			in.kill()
+		}
+	}()
+	if _, err = in.allReady(n); err != nil {
+		return 0, 0, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	drained := in.drain(ctx)
+	time.Sleep(*settle)
+	pid := in.cmd.Process.Pid
+	cpu, err = cpuOver(pid, *logFor)
+	if err == nil {
+		rss, err = vmRSS(pid)
+	}
+	cancel()
+	<-drained
+	if err != nil {
+		return 0, 0, err
+	}
+	_, err = in.stop()
+	return cpu, rss, err
+}

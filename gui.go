@@ -30,6 +30,11 @@ func (o *outrigger) gui(front *relay) int {
 		Shutdown:   o.shutdown,
 	})
 	front.set(u.Show)
+	// Metrics are swept every second only while someone looks. Until the
+	// UI calls o.wd.Watch when the window is shown and cancels it when
+	// hidden (ui.Deps has no such hook yet), the window looks all along.
+	stopWatch := o.wd.Watch(0)
+	defer stopWatch()
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	stop := make(chan struct{})

@@ -180,6 +180,9 @@ type outrigger struct {
 	guardian *proc.Guardian
 	sup      *supervisor.Supervisor
 	modes    *modes.Controller
+	// wd sweeps CPU and memory; Watch it while someone looks at them (the
+	// window while visible, an API client subscribed to status).
+	wd       *watchdog.Watchdog
 	cancel   context.CancelFunc
 	bg       sync.WaitGroup // the watchdog, the mode controller, the initial mode
 	quitOnce sync.Once
@@ -289,9 +292,9 @@ func start(store *config.Store, paths config.Paths, log, console *slog.Logger) (
 
 	ctx, cancel := context.WithCancel(context.Background())
 	o.cancel = cancel
-	wd := watchdog.New(sup, time.Second, log)
+	o.wd = watchdog.New(sup, time.Second, log)
 	o.bg.Add(3)
-	go func() { defer o.bg.Done(); wd.Run(ctx) }()
+	go func() { defer o.bg.Done(); o.wd.Run(ctx) }()
 	go func() { defer o.bg.Done(); o.modes.Run(ctx) }()
 	go func() {
 		defer o.bg.Done()

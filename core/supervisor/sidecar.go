@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -28,6 +29,7 @@ type sidecar struct {
 	cmds   chan command
 	facts  chan fact
 	dead   chan struct{} // closed when loop has returned: senders stop waiting
+	mail   mailbox       // the sweep's reports: latest wins, never blocks
 	status atomic.Pointer[Status]
 	change atomic.Pointer[chan struct{}] // closed and replaced on every publish
 	spec   atomic.Pointer[config.Spec]   // written only by loop; applies at the next start
@@ -40,6 +42,9 @@ type sidecar struct {
 	out       *logs.SidecarLog
 	backoff   *time.Timer
 	waiters   []chan error // Stop callers waiting for the process to end
+	launching []chan error // Start/Restart callers waiting for the process to be up
+	pre       *preflight   // the start whose port preflight runs; nil when none
+	preID     int          // numbers preflights, so a late fact of an abandoned one is ignored
 	troubled  bool         // crashed or unhealthy since it was last Ready
 	liveFails int
 }
@@ -112,15 +117,60 @@ const (
 	factKillTimeout
 	factForceLogs
 	factBackoffDone
+	factPreflight
 )
 
 type fact struct {
-	kind factKind
-	run  int
-	exit Exit
-	ok   bool
+	kind   factKind
+	run    int
+	exit   Exit
+	ok     bool
+	path   string
+	err    error
+	port   int    // factPreflight
+	reason string // factPreflight
+}
+
+// preflight is a start waiting for its port check: what may take long (a
+// leftover of an earlier run that ignores SIGTERM takes the whole grace
+// period to end) runs in a goroutine, and the run is spawned when its
+// factPreflight arrives, so the loop answers everyone meanwhile.
+type preflight struct {
+	id   int
+	spec config.Spec
 	path string
-	err  error
+}
+
+// mailbox carries the sweep's reports to the loop without ever making the
+// sweep wait: each post replaces the previous one of its kind and wakes the
+// loop through a one-slot channel.
+type mailbox struct {
+	mu      sync.Mutex
+	metrics *command
+	gone    *command
+	wake    chan struct{} // cap 1
+}
+
+func (m *mailbox) post(c command) {
+	m.mu.Lock()
+	if c.kind == cmdGone {
+		m.gone = &c
+	} else {
+		m.metrics = &c
+	}
+	m.mu.Unlock()
+	select {
+	case m.wake <- struct{}{}:
+	default: // already awake: it will read the newest
+	}
+}
+
+func (m *mailbox) take() (metrics, gone *command) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	metrics, gone = m.metrics, m.gone
+	m.metrics, m.gone = nil, nil
+	return metrics, gone
 }
 
 func (s *sidecar) send(f fact) {
@@ -163,6 +213,14 @@ func (s *sidecar) loop() {
 			s.handle(c)
 		case f := <-s.facts:
 			s.handleFact(f)
+		case <-s.mail.wake:
+			metrics, gone := s.mail.take()
+			if gone != nil {
+				s.handle(*gone)
+			}
+			if metrics != nil {
+				s.handle(*metrics)
+			}
 		case <-s.sup.done:
 			return
 		}
@@ -172,7 +230,11 @@ func (s *sidecar) loop() {
 func (s *sidecar) handle(c command) {
 	switch c.kind {
 	case cmdStart:
-		c.reply <- s.userStart()
+		if err := s.userStart(); err != nil {
+			c.reply <- err
+		} else {
+			s.launching = append(s.launching, c.reply)
+		}
 	case cmdStop:
 		s.userStop(c.reply)
 	case cmdRestart:
@@ -227,9 +289,11 @@ func (s *sidecar) userStop(reply chan error) {
 	s.cancelBackoff()
 	if s.run == nil {
 		if s.st.State == Backoff || s.st.State == Starting {
+			s.pre = nil // a preflight still running is forgotten
 			s.st.State, s.st.Reason = Stopped, "stopped by user"
 			s.st.NextRestartAt = nil
 			s.publish(EventState, nil)
+			s.replyLaunching(fmt.Errorf("start %s: stopped before it was up", s.name))
 		}
 		reply <- nil
 		return
@@ -246,40 +310,75 @@ func (s *sidecar) userRestart(reply chan error) {
 	s.st.Restarts, s.st.Attempt, s.st.LastError = 0, 0, ""
 	if s.run == nil {
 		s.cancelBackoff()
-		reply <- s.start()
+		if err := s.start(); err != nil {
+			reply <- err
+		} else {
+			s.launching = append(s.launching, reply)
+		}
 		return
 	}
 	s.waiters = append(s.waiters, reply)
 	s.end(endRestart, "restart requested")
 }
 
-// start spawns a new run. It is used for manual starts and restarts.
+// start begins a new run; it is used for manual starts and restarts. The
+// port preflight runs in a goroutine (see preflight) and launch goes on
+// when its fact arrives; nil means the start is under way, and callers that
+// wait for the process add themselves to s.launching.
 func (s *sidecar) start() error {
 	s.cancelBackoff()
 	spec := s.specCopy()
 	s.st.NextRestartAt = nil
-	fail := func(err error) error {
-		s.st.State = Failed
-		s.st.Wanted = false
-		s.st.LastError = err.Error()
-		s.st.Reason = err.Error()
-		s.st.PID, s.st.PGID, s.st.CreateTime, s.st.StartedAt, s.st.ReadyAt = 0, 0, 0, nil, nil
-		s.log.Error("start failed", "err", err)
-		s.publish(EventState, nil)
-		return fmt.Errorf("start %s: %w", s.name, err)
-	}
 	path, err := Resolve(spec.BinaryName(), s.sup.binDirs)
 	if err != nil {
-		return fail(err)
+		return s.fail(err)
 	}
-	port, reason, err := s.sup.choosePort(spec)
-	if err != nil {
-		return fail(err)
+	s.preID++
+	p := &preflight{id: s.preID, spec: spec, path: path}
+	s.pre = p
+	if s.st.State != Starting {
+		s.st.State = Starting
+		s.st.PID, s.st.PGID, s.st.CreateTime, s.st.StartedAt, s.st.ReadyAt = 0, 0, 0, nil, nil
+		s.publish(EventState, nil)
 	}
+	s.sup.wg.Add(1) // Close waits for it: it may be ending a leftover
+	go func() {
+		defer s.sup.wg.Done()
+		port, reason, err := s.sup.choosePort(p.spec)
+		s.send(fact{kind: factPreflight, run: p.id, port: port, reason: reason, err: err})
+	}()
+	return nil
+}
+
+// fail ends a start that could not spawn: Failed, with the reason.
+func (s *sidecar) fail(err error) error {
+	s.st.State = Failed
+	s.st.Wanted = false
+	s.st.LastError = err.Error()
+	s.st.Reason = err.Error()
+	s.st.PID, s.st.PGID, s.st.CreateTime, s.st.StartedAt, s.st.ReadyAt = 0, 0, 0, nil, nil
+	s.log.Error("start failed", "err", err)
+	s.publish(EventState, nil)
+	err = fmt.Errorf("start %s: %w", s.name, err)
+	s.replyLaunching(err)
+	return err
+}
+
+func (s *sidecar) replyLaunching(err error) {
+	for _, w := range s.launching {
+		w <- err
+	}
+	s.launching = nil
+}
+
+// launch spawns the run once its port is known.
+func (s *sidecar) launch(p *preflight, port int, reason string) {
+	spec, path := p.spec, p.path
 	if s.out == nil {
 		out, err := logs.OpenSidecarLog(s.sup.opts.Paths.LogDir, s.name, s.ring, s.sup.opts.Console)
 		if err != nil {
-			return fail(fmt.Errorf("open log: %w", err))
+			s.fail(fmt.Errorf("open log: %w", err))
+			return
 		}
 		s.out = out
 		s.st.LogFile = out.Path()
@@ -289,7 +388,8 @@ func (s *sidecar) start() error {
 	url := at.URL() // loopback when the sidecar binds every interface
 	r, err := s.spawn(spec, path, port)
 	if err != nil {
-		return fail(err)
+		s.fail(err)
+		return
 	}
 	r.url = url
 	s.run = r
@@ -326,7 +426,7 @@ func (s *sidecar) start() error {
 	if spec.StartupTimeout > 0 {
 		r.killTimer = s.after(spec.StartupTimeout, fact{kind: factStartupTimeout, run: r.id})
 	}
-	return nil
+	s.replyLaunching(nil)
 }
 
 // spawn starts the process from a goroutine locked to its OS thread that
@@ -479,6 +579,18 @@ func (s *sidecar) handleFact(f fact) {
 		if f.run == s.runID && s.run == nil && s.st.State == Backoff && s.st.Wanted {
 			_ = s.start()
 		}
+		return
+	case factPreflight:
+		p := s.pre
+		if p == nil || f.run != p.id || s.run != nil || s.st.State != Starting {
+			return // stopped or started again meanwhile
+		}
+		s.pre = nil
+		if f.err != nil {
+			s.fail(f.err)
+			return
+		}
+		s.launch(p, f.port, f.reason)
 		return
 	}
 	r := s.run
@@ -708,8 +820,12 @@ func (s *sidecar) maybeFinish() {
 		s.publish(EventState, nil)
 		s.replyWaiters(nil)
 	case endRestart:
-		err := s.start()
-		s.replyWaiters(err)
+		if err := s.start(); err != nil {
+			s.replyWaiters(err)
+		} else { // they hear when the new process is up
+			s.launching = append(s.launching, s.waiters...)
+			s.waiters = nil
+		}
 	case endStartupTimeout:
 		s.st.State, s.st.Wanted = Failed, false
 		s.st.Reason = s.st.LastError
@@ -815,6 +931,7 @@ func (s *sidecar) shutdown() {
 		}
 	}
 	s.replyWaiters(errors.New("supervisor closed"))
+	s.replyLaunching(errors.New("supervisor closed"))
 	if s.out != nil {
 		_ = s.out.Close()
 	}

@@ -68,6 +68,9 @@ type Supervisor struct {
 	wg        sync.WaitGroup
 	closeOnce sync.Once
 	closeErr  error
+	// leftoverGrace is how long the port preflight waits for a leftover
+	// of an earlier run to end on SIGTERM before SIGKILL.
+	leftoverGrace time.Duration
 }
 
 // StateFileName is the state file's name inside Paths.StateDir.
@@ -93,6 +96,8 @@ func New(opts Options) (*Supervisor, error) {
 		cars:     map[string]*sidecar{},
 		bus:      newBus(),
 		done:     make(chan struct{}),
+
+		leftoverGrace: 3 * time.Second,
 	}
 	if s.binDirs == nil {
 		s.binDirs = DefaultBinDirs()
@@ -116,6 +121,7 @@ func New(opts Options) (*Supervisor, error) {
 			cmds:  make(chan command),
 			facts: make(chan fact, 16),
 			dead:  make(chan struct{}),
+			mail:  mailbox{wake: make(chan struct{}, 1)},
 		}
 		sp := spec
 		c.spec.Store(&sp)
@@ -327,13 +333,10 @@ func (s *Supervisor) ReportGone(name string, pid int, what string) {
 	}
 }
 
-// post sends a command that needs no reply, giving up if the supervisor closes.
-func (s *Supervisor) post(c *sidecar, cmd command) {
-	select {
-	case c.cmds <- cmd:
-	case <-c.dead:
-	}
-}
+// post leaves a report for the sidecar's loop. It never waits: a sidecar
+// whose loop is busy gets the newest report of each kind when it is free,
+// so one slow sidecar never holds up the sweep of the others.
+func (s *Supervisor) post(c *sidecar, cmd command) { c.mail.post(cmd) }
 
 // DisableRestarts makes every later crash final. Quitting calls it before
 // stopping anything, so the quit path never triggers a restart.
@@ -544,7 +547,8 @@ func (s *Supervisor) expand(v string) string {
 	})
 }
 
-// choosePort checks the sidecar's port before starting. If our own process
+// choosePort checks the sidecar's port before starting; it runs in a
+// goroutine of its own (see sidecar.start), never on a sidecar's loop. If our own process
 // from an earlier run holds it, that process is ended; if someone else does,
 // another free port is chosen and the reason returned for the UI.
 func (s *Supervisor) choosePort(spec config.Spec) (int, string, error) {
@@ -563,7 +567,7 @@ func (s *Supervisor) choosePort(spec config.Spec) (int, string, error) {
 		// Only a record whose identity (pid + create time) was established
 		// may lead to signalling anything: a pid alone may have been reused.
 		if rec, ok := s.state.Get(spec.Name); ok && rec.Port == port && rec.CreateTime != 0 {
-			if ended, err := proc.EndLeftover(rec, 3*time.Second); ended {
+			if ended, err := proc.EndLeftover(rec, s.leftoverGrace); ended {
 				s.log.Warn("ended our leftover process from an earlier run", "sidecar", spec.Name, "pid", rec.PID, "port", port)
 				deadline := time.Now().Add(2 * time.Second)
 				for !portFree(host, port) && time.Now().Before(deadline) {

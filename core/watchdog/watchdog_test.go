@@ -89,6 +89,7 @@ func newRigWith(t testing.TB, opts supervisor.Options, specs ...config.Spec) *ri
 		}
 	}()
 	wd := New(sup, 100*time.Millisecond, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	wd.Watch(0) // someone looks for the whole test: sweep every 100 ms
 	go func() { defer wg.Done(); wd.Run(ctx) }()
 	t.Cleanup(func() {
 		stop()
@@ -439,4 +440,64 @@ func TestAdoptedLeftoverIsWatchedAndRestartedBySweep(t *testing.T) {
 	if st.Restarts != 1 {
 		t.Fatalf("after the adopted process died: %+v", st)
 	}
+}
+
+// countingTarget counts sweeps (one Snapshot each) and says when one ran.
+type countingTarget struct {
+	fakeTarget
+	sweeps chan struct{}
+}
+
+func (c *countingTarget) Snapshot() []supervisor.Status {
+	select {
+	case c.sweeps <- struct{}{}:
+	default:
+	}
+	return c.fakeTarget.Snapshot()
+}
+
+// TestWatchIsCounted: the fastest watcher's rate applies, the idle period
+// comes back when the last one leaves, cancel is idempotent, and a new
+// watcher gets a sweep at once even when the idle period is an hour.
+func TestWatchIsCounted(t *testing.T) {
+	c := &countingTarget{fakeTarget: fakeTarget{gone: map[string]string{}}, sweeps: make(chan struct{}, 1)}
+	w := New(c, time.Second, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	w.idle = time.Hour
+	if p, watched := w.period(); p != time.Hour || watched {
+		t.Fatalf("unwatched period %s %v", p, watched)
+	}
+	slow := w.Watch(500 * time.Millisecond)
+	fast := w.Watch(10 * time.Millisecond)
+	if p, watched := w.period(); p != 10*time.Millisecond || !watched {
+		t.Fatalf("two watchers: period %s %v", p, watched)
+	}
+	fast()
+	fast() // a second cancel must not remove the other watcher
+	if p, _ := w.period(); p != 500*time.Millisecond {
+		t.Fatalf("after the fast one left: period %s", p)
+	}
+	slow()
+	if p, watched := w.period(); p != time.Hour || watched {
+		t.Fatalf("after both left: period %s %v", p, watched)
+	}
+	if d := w.Watch(0); true {
+		if p, _ := w.period(); p != time.Second {
+			t.Fatalf("Watch(0) = %s, want New's interval", p)
+		}
+		d()
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); w.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	stop := w.Watch(5 * time.Millisecond) // with an idle period of an hour, only this can make sweeps
+	for range 3 { // the first at once, then at the watcher's rate
+		select {
+		case <-c.sweeps:
+		case <-time.After(wait):
+			t.Fatal("no sweep while watched")
+		}
+	}
+	stop()
 }

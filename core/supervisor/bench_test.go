@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"outrigger/core/logs"
 	"outrigger/internal/testutil"
 )
 
@@ -67,40 +69,61 @@ func BenchmarkExitDetection(b *testing.B) {
 	quantiles(b, "ms", samples)
 }
 
-// BenchmarkReadyDetection: the fixture's listener is up → Ready event. The
-// fixture prints "listening" right after binding; the time its line was
-// read is the earliest moment we could know.
+// BenchmarkReadyDetection: the fixture's listener is up → Ready event; the
+// time its "listening" line was read is the earliest moment we could know.
+// Two servers: one that prints a single line right after binding, and a
+// uvicorn-style one that prints two startup lines 2 ms before it binds (the
+// case the kick throttle decides).
 func BenchmarkReadyDetection(b *testing.B) {
-	h := newHarness(b, Options{}, fixtureSpec(b, "sprinter", "-start-delay", "150ms"))
-	ch, cancel := h.sup.Subscribe()
-	defer cancel()
-	var samples []time.Duration
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		h.start("sprinter")
-		e := nextEvent(b, ch, "sprinter", func(e Event) bool { return e.Status.State == Ready })
-		var listening time.Time
-		for _, l := range h.sup.Logs("sprinter").Lines() {
-			if strings.HasPrefix(l.Text, "fixture: listening on") {
-				listening = l.Time
+	for _, bc := range []struct {
+		name string
+		args []string
+	}{
+		{"one-line-server", []string{"-start-delay", "150ms"}},
+		{"uvicorn-style-2-lines-2ms-before-bind", []string{"-stderr-line", "INFO:     Started server process",
+			"-invalid-utf8", "-start-delay", "2ms"}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			h := newHarness(b, Options{}, fixtureSpec(b, "sprinter", bc.args...))
+			ch, cancel := h.sup.Subscribe()
+			defer cancel()
+			var samples []time.Duration
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				h.start("sprinter")
+				e := nextEvent(b, ch, "sprinter", func(e Event) bool { return e.Status.State == Ready })
+				var listening time.Time
+				for _, l := range h.sup.Logs("sprinter").Lines() {
+					if strings.HasPrefix(l.Text, "fixture: listening on") {
+						listening = l.Time
+					}
+				}
+				if listening.IsZero() {
+					b.Fatal("no listening line")
+				}
+				samples = append(samples, e.Time.Sub(listening))
+				b.StopTimer()
+				h.stop("sprinter")
+				b.StartTimer()
 			}
-		}
-		if listening.IsZero() {
-			b.Fatal("no listening line")
-		}
-		samples = append(samples, e.Time.Sub(listening))
-		b.StopTimer()
-		h.stop("sprinter")
-		b.StartTimer()
+			b.StopTimer()
+			quantiles(b, "ms", samples)
+		})
 	}
-	b.StopTimer()
-	quantiles(b, "ms", samples)
 }
 
-// BenchmarkLogCapture: the fixture writes 200 MiB to stdout; throughput
-// through the supervisor (ring + rotated file + slog at Warn, which drops
-// stdout lines as a production console logger would under a flood) against
-// the same fixture writing to /dev/null.
+// BenchmarkLogCapture: the fixture writes 200 MiB of 100-byte lines to
+// stdout; throughput through the supervisor against the same fixture
+// writing to /dev/null. Wired as main.go wires the app:
+//
+//   - app-wiring: the app logger of logs.NewLogger (console + JSON file at
+//     Info) and no console for sidecar lines — the window, or headless with
+//     the console not a terminal. Sidecar lines reach the ring and the
+//     per-sidecar file, formatted once each.
+//   - console-info: as headless on a terminal or --verbose: every line is
+//     also formatted by tint for the console (here io.Discard).
+//   - console-filtered-warn: a console at Warn, which drops stdout lines (a
+//     figure for comparison only: the app never wires this).
 func BenchmarkLogCapture(b *testing.B) {
 	const volume = 200 << 20
 	bin := testutil.BuildFixture(b)
@@ -115,28 +138,45 @@ func BenchmarkLogCapture(b *testing.B) {
 	}
 	baseDur := time.Since(base)
 
-	spec := fixtureSpec(b, "flood", args...)
-	spec.StartupTimeout = time.Hour
-	logger := slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	h := newHarness(b, Options{Logger: logger}, spec)
-	ch, cancel := h.sup.Subscribe()
-	defer cancel()
-	b.SetBytes(volume)
-	b.ResetTimer()
-	var total time.Duration
-	for i := 0; i < b.N; i++ {
-		t0 := time.Now()
-		h.start("flood")
-		nextEvent(b, ch, "flood", func(e Event) bool { return e.Status.State == Exited })
-		total += time.Since(t0)
+	appLog, closeApp, err := logs.NewLogger(io.Discard, filepath.Join(b.TempDir(), "outrigger.log"), slog.LevelInfo)
+	if err != nil {
+		b.Fatal(err)
 	}
-	b.StopTimer()
-	mbps := float64(volume) * float64(b.N) / total.Seconds() / 1e6
-	b.ReportMetric(mbps, "MB/s-supervised")
-	b.ReportMetric(float64(volume)/baseDur.Seconds()/1e6, "MB/s-devnull")
-	b.ReportMetric(float64(peakRSS())/(1<<20), "peak-RSS-MiB")
-	if n := h.sup.Logs("flood").Len(); n > 5000 {
-		b.Fatalf("ring holds %d lines", n)
+	defer closeApp.Close()
+	tintInfo, _, _ := logs.NewLogger(io.Discard, "", slog.LevelInfo)
+	tintWarn, _, _ := logs.NewLogger(io.Discard, "", slog.LevelWarn)
+	for _, bc := range []struct {
+		name    string
+		console *slog.Logger
+	}{
+		{"app-wiring", nil},
+		{"console-info", tintInfo},
+		{"console-filtered-warn", tintWarn},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			spec := fixtureSpec(b, "flood", args...)
+			spec.StartupTimeout = time.Hour
+			h := newHarness(b, Options{Logger: appLog, Console: bc.console}, spec)
+			ch, cancel := h.sup.Subscribe()
+			defer cancel()
+			b.SetBytes(volume)
+			b.ResetTimer()
+			var total time.Duration
+			for i := 0; i < b.N; i++ {
+				t0 := time.Now()
+				h.start("flood")
+				nextEvent(b, ch, "flood", func(e Event) bool { return e.Status.State == Exited })
+				total += time.Since(t0)
+			}
+			b.StopTimer()
+			mbps := float64(volume) * float64(b.N) / total.Seconds() / 1e6
+			b.ReportMetric(mbps, "MB/s-supervised")
+			b.ReportMetric(float64(volume)/baseDur.Seconds()/1e6, "MB/s-devnull")
+			b.ReportMetric(float64(peakRSS())/(1<<20), "peak-RSS-MiB")
+			if n := h.sup.Logs("flood").Len(); n > 5000 {
+				b.Fatalf("ring holds %d lines", n)
+			}
+		})
 	}
 }
 

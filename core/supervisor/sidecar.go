@@ -518,23 +518,47 @@ func (s *sidecar) spawn(spec config.Spec, path string, port int) (*run, error) {
 // probeReady probes quickly at first, backing off to about a second, and
 // reports the first healthy answer; the startup timer bounds it. Servers
 // usually print a line when they start listening (uvicorn's "Uvicorn running
-// on ..."), so every output line while starting also triggers a probe
-// (at most one per kickGap): readiness is then seen within milliseconds
-// instead of at the next tick of the schedule.
+// on ..."), so every output line while starting also triggers a probe:
+// readiness is then seen within a millisecond or two instead of at the next
+// tick of the schedule. Kicked probes are throttled by a gap that starts at
+// kickGapMin and doubles with each kicked probe that fails, up to
+// kickGapMax: a server that prints a few lines just before it binds (uvicorn
+// prints its startup lines, then binds) is probed again a millisecond later,
+// while a sidecar flooding output as it starts costs at most one refused
+// connection per kickGapMax.
 func (s *sidecar) probeReady(ctx context.Context, id int, url string, paths []string, kick <-chan struct{}) {
-	const kickGap = 15 * time.Millisecond
+	const (
+		kickGapMin = time.Millisecond
+		kickGapMax = 15 * time.Millisecond
+	)
 	sched := health.ReadinessSchedule()
 	tick := time.NewTimer(sched.Next())
 	defer tick.Stop()
-	var last time.Time
+	var (
+		last time.Time
+		gap  = kickGapMin
+		wait *time.Timer // reused for the gap, so a flood allocates no timers
+	)
+	defer func() {
+		if wait != nil {
+			wait.Stop()
+		}
+	}()
 	for {
+		kicked := false
 		select {
 		case <-tick.C:
 			tick.Reset(sched.Next())
 		case <-kick:
-			if gap := time.Until(last.Add(kickGap)); gap > 0 {
+			kicked = true
+			if d := time.Until(last.Add(gap)); d > 0 {
+				if wait == nil {
+					wait = time.NewTimer(d)
+				} else {
+					wait.Reset(d)
+				}
 				select {
-				case <-time.After(gap):
+				case <-wait.C:
 				case <-ctx.Done():
 					return
 				}
@@ -550,6 +574,9 @@ func (s *sidecar) probeReady(ctx context.Context, id int, url string, paths []st
 		}
 		if ctx.Err() != nil {
 			return
+		}
+		if kicked {
+			gap = min(2*gap, kickGapMax)
 		}
 	}
 }

@@ -491,8 +491,10 @@ func TestWatchIsCounted(t *testing.T) {
 	done := make(chan struct{})
 	go func() { defer close(done); w.Run(ctx) }()
 	defer func() { cancel(); <-done }()
-	stop := w.Watch(5 * time.Millisecond) // with an idle period of an hour, only this can make sweeps
-	for range 3 { // the first at once, then at the watcher's rate
+	// With an idle period of an hour, only this can make sweeps: the first
+	// at once, then at the watcher's rate.
+	stop := w.Watch(5 * time.Millisecond)
+	for range 3 {
 		select {
 		case <-c.sweeps:
 		case <-time.After(wait):

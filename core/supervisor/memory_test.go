@@ -1,0 +1,88 @@
+//go:build linux
+
+package supervisor
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"outrigger/core/logs"
+	"outrigger/internal/testutil"
+)
+
+// memoryBound is what 1 600 one-megabyte lines may leave the supervising
+// process at: the output is 1.6 GB, the ring keeps at most
+// logs.DefaultMaxBytes of it.
+const memoryBound = 100 << 20
+
+// TestMegabyteLinesKeepMemoryBounded: a sidecar prints 1 600 lines of 1 MB
+// each (a stand-in logging 1 MB URLs). The supervising process stays under
+// memoryBound — its peak resident memory, measured in a child process that
+// runs only this supervisor — and the sidecar's log file still has the lines
+// whole, followed by the ordinary line printed after them.
+func TestMegabyteLinesKeepMemoryBounded(t *testing.T) {
+	if os.Getenv("OUTRIGGER_MEMORY_CHILD") == "1" {
+		megabyteLinesChild(t)
+		return
+	}
+	// A child test process, so the figure is this supervisor's alone (not
+	// the other tests' or the race detector's shadow of them).
+	cmd := exec.Command(os.Args[0], "-test.run=^TestMegabyteLinesKeepMemoryBounded$", "-test.count=1", "-test.v")
+	cmd.Env = append(os.Environ(), "OUTRIGGER_MEMORY_CHILD=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("child: %v\n%s", err, out)
+	}
+	var hwm int64 = -1
+	for _, l := range strings.Split(string(out), "\n") {
+		if _, v, ok := strings.Cut(l, "peak-rss-bytes "); ok {
+			hwm, _ = strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		}
+	}
+	if hwm < 0 {
+		t.Fatalf("child reported no peak RSS:\n%s", out)
+	}
+	t.Logf("peak RSS of the supervising process: %.1f MiB\n%s", float64(hwm)/(1<<20), out)
+	if hwm > memoryBound {
+		t.Fatalf("peak RSS %d MiB after 1 600 lines of 1 MB, want under %d MiB", hwm>>20, memoryBound>>20)
+	}
+}
+
+func megabyteLinesChild(t *testing.T) {
+	const size, count = 1_000_000, 1600
+	spec := fixtureSpec(t, "urls", "-long-line", strconv.Itoa(size), "-long-lines", strconv.Itoa(count))
+	spec.StartupTimeout = 10 * time.Minute // 1.6 GB through the race detector on a busy machine
+	h := newHarness(t, Options{}, spec)
+	h.start("urls")
+	ctx, cancel := context.WithTimeout(context.Background(), spec.StartupTimeout)
+	defer cancel()
+	if err := h.sup.WaitReady(ctx, "urls"); err != nil { // it binds after printing them all
+		t.Fatal(err)
+	}
+	ring := h.sup.Logs("urls")
+	h.stop("urls") // the file is complete once the run has ended
+	if n := ring.Bytes(); n > logs.DefaultMaxBytes {
+		t.Errorf("ring holds %d bytes, budget %d", n, logs.DefaultMaxBytes)
+	}
+	// Measured before the checks below, which read the 9 MB file.
+	peak := peakRSS()
+	// The file writer batches for up to a quarter second when busy.
+	whole := []byte(" stdout " + strings.Repeat("x", size) + "\n")
+	var data []byte
+	testutil.Eventually(t, wait, func() bool {
+		var err error
+		if data, err = os.ReadFile(h.sup.Snapshot()[0].LogFile); err != nil {
+			return false
+		}
+		last, listening := bytes.LastIndex(data, whole), bytes.Index(data, []byte("fixture: listening on"))
+		return last >= 0 && listening > last
+	}, "the log file to hold whole 1 MB lines followed by the listening line")
+	t.Logf("log file %d bytes, ring %d lines / %d bytes", len(data), ring.Len(), ring.Bytes())
+	t.Logf("peak-rss-bytes %d", peak)
+}

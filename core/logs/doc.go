@@ -3,7 +3,7 @@
 // One sidecar's output flows like this:
 //
 //	child stdout ─► Capture ─┐                 ┌─► Ring        (the UI reads it)
-//	child stderr ─► Capture ─┴─► SidecarLog ───┼─► <name>.log  (rotated by lumberjack)
+//	child stderr ─► Capture ─┴─► SidecarLog ───┼─► <name>.log  (rotated, no goroutine)
 //	                  (one goroutine each)     └─► slog        (attrs sidecar, stream)
 //
 // Capture turns a byte stream into Lines: it splits on '\n', strips a '\r'

@@ -45,7 +45,7 @@ type flushWriter struct {
 }
 
 func newFlushWriter(w io.WriteCloser) *flushWriter {
-	f := &flushWriter{w: w, buf: make([]byte, 0, flushSize+4096)}
+	f := &flushWriter{w: w} // buf grows with use: a quiet log holds little
 	f.timer = time.AfterFunc(time.Hour, f.onTimer)
 	f.timer.Stop()
 	return f

@@ -8,7 +8,6 @@ import (
 
 	"github.com/lmittmann/tint"
 	"github.com/mattn/go-isatty"
-	"gopkg.in/natefinch/lumberjack.v2"
 )
 
 // Rotation of the app's own log file.
@@ -19,7 +18,7 @@ const (
 
 // NewLogger builds the app logger: tint on console (in colour only when it is
 // a terminal and NO_COLOR is unset; nil for no console), plus, when filePath
-// is not empty, JSON lines in filePath rotated by lumberjack (10 MB, 5
+// is not empty, JSON lines in filePath rotated at 10 MB (5
 // backups). JSON because the console is already the human view; the file is
 // for grep, jq and bug reports. Both log at level.
 //
@@ -40,11 +39,7 @@ func NewLogger(console io.Writer, filePath string, level slog.Level) (*slog.Logg
 		if err := prepareFile(filePath); err != nil {
 			return nil, nil, fmt.Errorf("logs: open app log: %w", err)
 		}
-		f := newFlushWriter(&lumberjack.Logger{
-			Filename:   filePath,
-			MaxSize:    appMaxSizeMB,
-			MaxBackups: appMaxBackups,
-		})
+		f := newFlushWriter(newRotatingFile(filePath, appMaxSizeMB<<20, appMaxBackups))
 		handlers = append(handlers, slog.NewJSONHandler(f, &slog.HandlerOptions{Level: level}))
 		closer = f
 	}

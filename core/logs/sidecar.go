@@ -7,8 +7,6 @@ import (
 	"log/slog"
 	"path/filepath"
 	"strings"
-
-	"gopkg.in/natefinch/lumberjack.v2"
 )
 
 // Rotation of a sidecar's log file.
@@ -19,8 +17,7 @@ const (
 
 // SidecarLog is where one sidecar's output goes: its Ring, its rotated file
 // <dir>/<name>.log and slog. Open it once per sidecar and keep it across
-// restarts of the process (lumberjack starts a helper goroutine per file
-// that it never stops), and Close it when the sidecar is gone for good.
+// restarts of the process, and Close it when the sidecar is gone for good.
 type SidecarLog struct {
 	path string
 	ring *Ring
@@ -59,14 +56,9 @@ func openSidecarLog(dir, name string, ring *Ring, logger *slog.Logger, maxSizeMB
 		return nil, fmt.Errorf("logs: open log of %s: %w", name, err)
 	}
 	s := &SidecarLog{
-		path: path,
-		ring: ring,
-		file: newFlushWriter(&lumberjack.Logger{
-			Filename:   path,
-			MaxSize:    maxSizeMB,
-			MaxBackups: sidecarMaxBackups,
-			Compress:   false,
-		}),
+		path:  path,
+		ring:  ring,
+		file:  newFlushWriter(newRotatingFile(path, int64(maxSizeMB)<<20, sidecarMaxBackups)),
 		level: [2]slog.Level{Stdout: slog.LevelInfo, Stderr: slog.LevelWarn},
 	}
 	if logger != nil {

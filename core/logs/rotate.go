@@ -1,0 +1,123 @@
+package logs
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+)
+
+// backupTimeFormat names rotated files <name>-<UTC time>.<ext>, the names
+// lumberjack gave them, so backups written by earlier versions are still
+// counted and pruned.
+const backupTimeFormat = "2006-01-02T15-04-05.000"
+
+// rotatingFile appends to path and, before a write would take the file past
+// maxSize bytes, renames it to a timestamped backup, starts a new file and
+// removes all but the newest backups. Every log file (the app's and each
+// sidecar's) has one, and it does all of this inline in Write: a rename and
+// a folder listing cost little next to the ≤ 64 KiB batch the flushWriter
+// writes, so no file needs a goroutine of its own (lumberjack starts one
+// per file that never ends). It is not safe for concurrent use; its
+// flushWriter serialises writes.
+type rotatingFile struct {
+	path    string
+	maxSize int64
+	backups int
+	f       *os.File
+	size    int64
+}
+
+func newRotatingFile(path string, maxSize int64, backups int) *rotatingFile {
+	return &rotatingFile{path: path, maxSize: maxSize, backups: backups}
+}
+
+func (r *rotatingFile) Write(p []byte) (int, error) {
+	if r.f == nil {
+		if err := r.open(); err != nil {
+			return 0, err
+		}
+	}
+	if r.size > 0 && r.size+int64(len(p)) > r.maxSize {
+		if err := r.rotate(); err != nil {
+			return 0, err
+		}
+	}
+	n, err := r.f.Write(p)
+	r.size += int64(n)
+	return n, err
+}
+
+func (r *rotatingFile) open() error {
+	f, err := os.OpenFile(r.path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return fmt.Errorf("logs: open %s: %w", r.path, err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return fmt.Errorf("logs: open %s: %w", r.path, err)
+	}
+	r.f, r.size = f, st.Size()
+	return nil
+}
+
+// rotate moves the current file aside and opens a new one.
+func (r *rotatingFile) rotate() error {
+	if err := r.f.Close(); err != nil {
+		return fmt.Errorf("logs: close %s: %w", r.path, err)
+	}
+	r.f = nil
+	ext := filepath.Ext(r.path)
+	base := strings.TrimSuffix(r.path, ext)
+	at := time.Now().UTC()
+	backup := base + "-" + at.Format(backupTimeFormat) + ext
+	for {
+		// Two rotations in one millisecond must not overwrite a backup.
+		if _, err := os.Lstat(backup); os.IsNotExist(err) {
+			break
+		}
+		at = at.Add(time.Millisecond)
+		backup = base + "-" + at.Format(backupTimeFormat) + ext
+	}
+	if err := os.Rename(r.path, backup); err != nil {
+		return fmt.Errorf("logs: rotate %s: %w", r.path, err)
+	}
+	if err := r.open(); err != nil {
+		return err
+	}
+	r.prune(base, ext)
+	return nil
+}
+
+// prune removes the oldest backups beyond r.backups. The timestamp sorts
+// as text, so the names sort oldest first.
+func (r *rotatingFile) prune(base, ext string) {
+	old, err := filepath.Glob(base + "-*" + ext)
+	if err != nil {
+		return
+	}
+	var backups []string
+	for _, p := range old {
+		stamp := strings.TrimSuffix(strings.TrimPrefix(p, base+"-"), ext)
+		if _, err := time.Parse(backupTimeFormat, stamp); err == nil {
+			backups = append(backups, p)
+		}
+	}
+	slices.Sort(backups)
+	for len(backups) > r.backups {
+		_ = os.Remove(backups[0])
+		backups = backups[1:]
+	}
+}
+
+func (r *rotatingFile) Close() error {
+	if r.f == nil {
+		return nil
+	}
+	err := r.f.Close()
+	r.f = nil
+	return err
+}

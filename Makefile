@@ -56,6 +56,12 @@ test: deps sidecars
 bench: deps sidecars
 	./scripts/bench.sh
 
+## bench-scale: the headless app with 2, 50 and 200 fixture sidecars (SIZES=2,50,200,1000 for more): idle and logging CPU, RSS, start/kill/stop times beside their targets
+SIZES ?= 2,50,200
+.PHONY: bench-scale
+bench-scale: build
+	$(GO) run ./internal/tools/benchscale -app bin/outrigger$(EXE) -sizes $(SIZES)
+
 ## fyne-cli: the fyne CLI (fyne.io/tools, pinned) in bin/tools, outside go.mod
 FYNE_VERSION := v1.7.4
 FYNE         := $(CURDIR)/bin/tools/fyne

@@ -28,3 +28,10 @@ awk '/^Benchmark/ {
 	name=$1; sub(/-[0-9]+$/, "", name); res="";
 	for (i=3; i<NF; i+=2) res = res (res=="" ? "" : ", ") $i " " $(i+1);
 	print "| " name " | " res " |" }' "$out"
+echo
+echo "Conditions: LogCapture/app-wiring is the app's own wiring (sidecar lines to the ring and the per-sidecar"
+echo "file only; the app logger never formats them); console-info adds the console of headless-on-a-terminal"
+echo "or --verbose; console-filtered-warn is for comparison only. KillToReady/first-restart-after-stable-run"
+echo "has every kill after a stable run (immediate restart); second-crash-default-policy waits out the default"
+echo "500 ms ±20 % backoff. ReadyDetection: one-line-server prints once after binding; uvicorn-style prints"
+echo "two lines 2 ms before binding. Scale figures (50/200 sidecars): make bench-scale."

@@ -86,6 +86,22 @@ func (s *StateFile) Put(r Record) error {
 	return s.saveLocked()
 }
 
+// Update applies changes in order — a record to put, or, for a Record with
+// only a Name and no PID, a name to forget — and saves once: the supervisor
+// gathers the changes of sidecars starting together into one write.
+func (s *StateFile) Update(changes []Record) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, r := range changes {
+		if r.PID == 0 {
+			delete(s.recs, r.Name)
+		} else {
+			s.recs[r.Name] = r
+		}
+	}
+	return s.saveLocked()
+}
+
 // Delete forgets name and saves.
 func (s *StateFile) Delete(name string) error {
 	s.mu.Lock()

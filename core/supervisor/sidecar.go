@@ -412,8 +412,8 @@ func (s *sidecar) launch(p *preflight, port int, reason string) {
 	if err := s.sup.guardian.Watch(r.tree, ct); err != nil && s.sup.guardian != nil { // now with its identity
 		s.log.Warn("guardian: cannot watch", "err", err)
 	}
-	if s.sup.state != nil {
-		if err := s.sup.state.Put(proc.Record{Name: s.name, PID: r.tree.PID, PGID: r.tree.PGID,
+	if s.sup.stateW != nil {
+		if err := s.sup.stateW.put(proc.Record{Name: s.name, PID: r.tree.PID, PGID: r.tree.PGID,
 			CreateTime: ct, Port: port, StartedAt: now}); err != nil {
 			s.log.Warn("state file", "err", err)
 		}
@@ -828,8 +828,8 @@ func (s *sidecar) maybeFinish() {
 		s.log.Warn("guardian: cannot forget", "err", err)
 	}
 	_ = r.tree.Close()
-	if s.sup.state != nil {
-		if err := s.sup.state.Delete(s.name); err != nil {
+	if s.sup.stateW != nil {
+		if err := s.sup.stateW.delete(s.name); err != nil {
 			s.log.Warn("state file", "err", err)
 		}
 	}

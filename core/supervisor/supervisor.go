@@ -59,6 +59,7 @@ type Supervisor struct {
 	binDirs   []string
 	client    *http.Client
 	state     *proc.StateFile
+	stateW    *stateWriter // writes state, several sidecars' changes at once
 	guardian  *proc.Guardian
 	order     []string
 	cars      map[string]*sidecar
@@ -111,6 +112,7 @@ func New(opts Options) (*Supervisor, error) {
 			s.log.Warn("state file", "err", err)
 		}
 		s.state = st
+		s.stateW = newStateWriter(st)
 	}
 	for _, spec := range opts.Config.Sidecars {
 		c := &sidecar{

@@ -6,6 +6,7 @@ package health
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"time"
 )
@@ -60,6 +61,10 @@ func Check(ctx context.Context, c *http.Client, baseURL string, paths []string, 
 	return last
 }
 
+// maxDrain is the most of a health answer's body read to keep its
+// connection; a longer body costs a new connection, not the time to read it.
+const maxDrain = 4 << 10
+
 func checkOne(ctx context.Context, c *http.Client, url string, timeout time.Duration) Result {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -71,6 +76,9 @@ func checkOne(ctx context.Context, c *http.Client, url string, timeout time.Dura
 	if err != nil {
 		return Result{Err: err}
 	}
+	// Read the (small) body to its end: only then does the transport keep
+	// the connection for the next probe instead of dialling anew each time.
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxDrain))
 	resp.Body.Close()
 	if !Healthy(resp.StatusCode) {
 		return Result{Status: resp.StatusCode, Err: fmt.Errorf("%s answered %d", url, resp.StatusCode)}

@@ -2,8 +2,10 @@ package health
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -58,5 +60,31 @@ func TestReadinessSchedule(t *testing.T) {
 	}
 	if prev != time.Second {
 		t.Fatalf("interval settles at %v, want 1s", prev)
+	}
+}
+
+// TestProbesReuseOneConnection: liveness probes every period cost one
+// request on a kept connection, not a new connection each.
+func TestProbesReuseOneConnection(t *testing.T) {
+	var conns atomic.Int32
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("{\"status\": \"ok\"}\n\n")) // a body, as real health endpoints answer
+	}))
+	srv.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+	c := Client()
+	defer c.CloseIdleConnections()
+	for range 20 {
+		if r := Check(context.Background(), c, srv.URL, []string{"/health"}, 5*time.Second); !r.OK {
+			t.Fatalf("probe: %+v", r)
+		}
+	}
+	if n := conns.Load(); n != 1 {
+		t.Fatalf("20 probes opened %d connections, want 1", n)
 	}
 }

@@ -220,10 +220,12 @@ func TestOutputCapture(t *testing.T) {
 	if err != nil || !strings.Contains(string(data), "warning: on stderr") {
 		t.Fatalf("log file: err %v, has stderr line: %v", err, strings.Contains(string(data), "warning: on stderr"))
 	}
-	// The file has it whole, on one line.
-	if !strings.Contains(string(data), " stdout "+strings.Repeat("x", 1<<20)+"\n") {
-		t.Fatal("the 1 MiB line is not whole in the log file")
-	}
+	// The file has it whole, on one line (the file writer batches for up
+	// to a quarter second).
+	testutil.Eventually(t, wait, func() bool {
+		data, err := os.ReadFile(h.sup.Snapshot()[0].LogFile)
+		return err == nil && strings.Contains(string(data), " stdout "+strings.Repeat("x", 1<<20)+"\n")
+	}, "the 1 MiB line whole in the log file")
 }
 
 func TestLogFloodDoesNotSlowSupervisor(t *testing.T) {

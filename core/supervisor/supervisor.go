@@ -549,10 +549,11 @@ func (s *Supervisor) expand(v string) string {
 	})
 }
 
-// choosePort checks the sidecar's port before starting; it runs in a
-// goroutine of its own (see sidecar.start), never on a sidecar's loop. If our own process
+// choosePort checks the sidecar's port before starting. If our own process
 // from an earlier run holds it, that process is ended; if someone else does,
-// another free port is chosen and the reason returned for the UI.
+// another free port is chosen and the reason returned for the UI. It can
+// take seconds, so it runs in a goroutine of its own (see sidecar.start),
+// never on a sidecar's loop.
 func (s *Supervisor) choosePort(spec config.Spec) (int, string, error) {
 	port := spec.Port
 	if port == 0 {

@@ -581,9 +581,16 @@ func (s *sidecar) probeReady(ctx context.Context, id int, url string, paths []st
 	}
 }
 
-// probeLive checks the path that answered readiness every period and
-// reports each result.
+// probeLive checks the path that answered readiness every period, over one
+// kept connection (health.Prober: no HTTP transport goroutines, no dial per
+// probe), and reports each result.
 func (s *sidecar) probeLive(ctx context.Context, id int, url string, l config.LivenessSpec) {
+	p, err := health.NewProber(url)
+	if err != nil {
+		s.log.Warn("liveness: cannot probe", "url", url, "err", err)
+		return
+	}
+	defer p.Close()
 	t := time.NewTicker(l.Period)
 	defer t.Stop()
 	for {
@@ -592,7 +599,7 @@ func (s *sidecar) probeLive(ctx context.Context, id int, url string, l config.Li
 		case <-ctx.Done():
 			return
 		}
-		r := health.Check(ctx, s.sup.client, url, []string{""}, l.Timeout)
+		r := p.Check(ctx, l.Timeout)
 		if ctx.Err() != nil {
 			return
 		}

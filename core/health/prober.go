@@ -118,3 +118,50 @@ func (p *Prober) drop() {
 
 // Close closes the kept connection.
 func (p *Prober) Close() { p.drop() }
+
+// Probes is the readiness probe: a base URL's health paths tried in order,
+// as Check does, each over its own Prober.
+type Probes struct {
+	base    string
+	paths   []string
+	probers []*Prober
+}
+
+// NewProbes prepares probes of baseURL+path for each path.
+func NewProbes(baseURL string, paths []string) *Probes {
+	return &Probes{base: baseURL, paths: paths, probers: make([]*Prober, len(paths))}
+}
+
+// Check tries the paths in order and returns the first healthy answer, or
+// the last answer; when nothing answers at all the other paths are not
+// tried (they would not fare better). Each probe may take at most timeout.
+func (ps *Probes) Check(ctx context.Context, timeout time.Duration) Result {
+	var last Result
+	for i, path := range ps.paths {
+		if ps.probers[i] == nil {
+			p, err := NewProber(ps.base + path)
+			if err != nil {
+				return Result{Path: path, Err: err}
+			}
+			ps.probers[i] = p
+		}
+		last = ps.probers[i].Check(ctx, timeout)
+		last.Path = path
+		if last.OK || ctx.Err() != nil || last.Status == 0 {
+			return last
+		}
+	}
+	if len(ps.paths) == 0 {
+		last.Err = fmt.Errorf("no health paths")
+	}
+	return last
+}
+
+// Close closes every kept connection.
+func (ps *Probes) Close() {
+	for _, p := range ps.probers {
+		if p != nil {
+			p.Close()
+		}
+	}
+}

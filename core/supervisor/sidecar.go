@@ -531,6 +531,8 @@ func (s *sidecar) probeReady(ctx context.Context, id int, url string, paths []st
 		kickGapMin = time.Millisecond
 		kickGapMax = 15 * time.Millisecond
 	)
+	probes := health.NewProbes(url, paths)
+	defer probes.Close()
 	sched := health.ReadinessSchedule()
 	tick := time.NewTimer(sched.Next())
 	defer tick.Stop()
@@ -567,7 +569,7 @@ func (s *sidecar) probeReady(ctx context.Context, id int, url string, paths []st
 			return
 		}
 		last = time.Now()
-		r := health.Check(ctx, s.sup.client, url, paths, 2*time.Second)
+		r := probes.Check(ctx, 2*time.Second)
 		if r.OK {
 			s.send(fact{kind: factReady, run: id, path: r.Path})
 			return

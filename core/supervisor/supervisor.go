@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"strconv"
 	"strings"
@@ -25,7 +24,6 @@ import (
 
 	"outrigger/core/config"
 	"outrigger/core/eventbus"
-	"outrigger/core/health"
 	"outrigger/core/logs"
 	"outrigger/core/proc"
 )
@@ -57,7 +55,6 @@ type Supervisor struct {
 	opts      Options
 	log       *slog.Logger
 	binDirs   []string
-	client    *http.Client
 	state     *proc.StateFile
 	stateW    *stateWriter // writes state, several sidecars' changes at once
 	guardian  *proc.Guardian
@@ -92,7 +89,6 @@ func New(opts Options) (*Supervisor, error) {
 		opts:     opts,
 		log:      opts.Logger,
 		binDirs:  opts.BinDirs,
-		client:   health.Client(),
 		guardian: opts.Guardian,
 		cars:     map[string]*sidecar{},
 		bus:      newBus(),
@@ -481,7 +477,6 @@ func (s *Supervisor) Shutdown(ctx context.Context) error {
 		close(s.done)
 		s.wg.Wait()
 		s.bus.Close()
-		s.client.CloseIdleConnections()
 	})
 	return s.closeErr
 }

@@ -5,13 +5,16 @@ package supervisor
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"outrigger/core/config"
 	"outrigger/core/logs"
 	"outrigger/internal/testutil"
 )
@@ -85,4 +88,44 @@ func megabyteLinesChild(t *testing.T) {
 	}, "the log file to hold whole 1 MB lines followed by the listening line")
 	t.Logf("log file %d bytes, ring %d lines / %d bytes", len(data), ring.Len(), ring.Bytes())
 	t.Logf("peak-rss-bytes %d", peak)
+}
+
+// goroutinesPerSidecar is what a Ready sidecar with liveness on costs: its
+// loop, the goroutine that spawned and waits for the process (locked to its
+// OS thread for the parent-death signal), one Capture per stream, and the
+// liveness probe. Nothing per log file, nothing per kept connection.
+const goroutinesPerSidecar = 5
+
+// TestGoroutinesPerSidecar: ten Ready sidecars cost goroutinesPerSidecar
+// goroutines each, plus a few for the supervisor as a whole.
+func TestGoroutinesPerSidecar(t *testing.T) {
+	const n, whole = 10, 6 // whole: the harness's subscriber, the bus, and spare
+	base := runtime.NumGoroutine()
+	var specs []config.Spec
+	ports := map[int]bool{}
+	for i := range n {
+		s := fixtureSpec(t, fmt.Sprintf("car%d", i))
+		for ports[s.Port] {
+			s.Port = testutil.FreePort(t)
+		}
+		ports[s.Port] = true
+		s.Binary = "fixture"
+		s.Liveness.Disabled = false
+		s.Liveness.Period = 50 * time.Millisecond // probes run and keep their connection
+		specs = append(specs, s)
+	}
+	h := newHarness(t, Options{BinDirs: []string{testutil.BinDir(t, "fixture")}}, specs...)
+	for _, s := range specs {
+		h.start(s.Name)
+	}
+	for _, s := range specs {
+		h.ready(s.Name)
+	}
+	// Readiness probes end once Ready; wait for them to be gone.
+	var got int
+	testutil.Eventually(t, wait, func() bool {
+		got = runtime.NumGoroutine() - base
+		return got <= n*goroutinesPerSidecar+whole
+	}, "at most %d goroutines per sidecar", goroutinesPerSidecar)
+	t.Logf("%d goroutines for %d Ready sidecars", got, n)
 }

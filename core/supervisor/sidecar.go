@@ -94,6 +94,7 @@ const (
 	cmdMetrics
 	cmdGone
 	cmdAddresses // an address may have moved: restart if this run's env names an old one
+	cmdKinds     // how many kinds there are
 )
 
 type command struct {
@@ -141,23 +142,20 @@ type preflight struct {
 	path string
 }
 
-// mailbox carries the sweep's reports to the loop without ever making the
-// sweep wait: each post replaces the previous one of its kind and wakes the
-// loop through a one-slot channel.
+// mailbox carries the reports that need no reply (the sweep's metrics and
+// "gone", the address follower's "check your addresses") to the loop
+// without ever making the sender wait: each post replaces the pending one
+// of its kind and wakes the loop through a one-slot channel, so one busy
+// sidecar never holds up the sweep of the others.
 type mailbox struct {
 	mu      sync.Mutex
-	metrics *command
-	gone    *command
-	wake    chan struct{} // cap 1
+	pending [cmdKinds]*command // by kind; only the newest of each counts
+	wake    chan struct{}      // cap 1
 }
 
 func (m *mailbox) post(c command) {
 	m.mu.Lock()
-	if c.kind == cmdGone {
-		m.gone = &c
-	} else {
-		m.metrics = &c
-	}
+	m.pending[c.kind] = &c
 	m.mu.Unlock()
 	select {
 	case m.wake <- struct{}{}:
@@ -165,12 +163,18 @@ func (m *mailbox) post(c command) {
 	}
 }
 
-func (m *mailbox) take() (metrics, gone *command) {
+// take returns the pending reports, "gone" first.
+func (m *mailbox) take() []command {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	metrics, gone = m.metrics, m.gone
-	m.metrics, m.gone = nil, nil
-	return metrics, gone
+	var out []command
+	for _, k := range []cmdKind{cmdGone, cmdAddresses, cmdMetrics} {
+		if c := m.pending[k]; c != nil {
+			out = append(out, *c)
+			m.pending[k] = nil
+		}
+	}
+	return out
 }
 
 func (s *sidecar) send(f fact) {
@@ -214,12 +218,8 @@ func (s *sidecar) loop() {
 		case f := <-s.facts:
 			s.handleFact(f)
 		case <-s.mail.wake:
-			metrics, gone := s.mail.take()
-			if gone != nil {
-				s.handle(*gone)
-			}
-			if metrics != nil {
-				s.handle(*metrics)
+			for _, c := range s.mail.take() {
+				s.handle(c)
 			}
 		case <-s.sup.done:
 			return

@@ -585,7 +585,8 @@ func (s *sidecar) probeReady(ctx context.Context, id int, url string, paths []st
 
 // probeLive checks the path that answered readiness every period, over one
 // kept connection (health.Prober: no HTTP transport goroutines, no dial per
-// probe), and reports each result.
+// probe), and reports each failure and each recovery; a healthy answer
+// after a healthy answer changes nothing, so it does not wake the loop.
 func (s *sidecar) probeLive(ctx context.Context, id int, url string, l config.LivenessSpec) {
 	p, err := health.NewProber(url)
 	if err != nil {
@@ -595,6 +596,7 @@ func (s *sidecar) probeLive(ctx context.Context, id int, url string, l config.Li
 	defer p.Close()
 	t := time.NewTicker(l.Period)
 	defer t.Stop()
+	lastOK := true // it was Ready: healthy
 	for {
 		select {
 		case <-t.C:
@@ -605,6 +607,10 @@ func (s *sidecar) probeLive(ctx context.Context, id int, url string, l config.Li
 		if ctx.Err() != nil {
 			return
 		}
+		if r.OK && lastOK {
+			continue // nothing new for the loop: do not wake it
+		}
+		lastOK = r.OK
 		s.send(fact{kind: factLive, run: id, ok: r.OK, err: r.Err})
 	}
 }

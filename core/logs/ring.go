@@ -50,14 +50,17 @@ type Ring struct {
 // grows with use, so a quiet sidecar costs little.
 func NewRing(capacity int) *Ring { return NewRingLimits(capacity, 0) }
 
-// NewRingLimits is NewRing with a byte budget (DefaultMaxBytes if maxBytes <=
-// 0). The newest line is always kept, even alone over budget.
+// NewRingLimits is NewRing with a byte budget. maxBytes <= 0 means
+// DefaultMaxBytes, scaled up with a capacity above DefaultCapacity (a ring
+// asked to hold 100 000 lines gets 20 times the budget, so it does hold
+// 100 000 ordinary lines). The newest line is always kept, even alone over
+// budget.
 func NewRingLimits(capacity, maxBytes int) *Ring {
 	if capacity <= 0 {
 		capacity = DefaultCapacity
 	}
 	if maxBytes <= 0 {
-		maxBytes = DefaultMaxBytes
+		maxBytes = int(int64(DefaultMaxBytes) * int64(max(capacity, DefaultCapacity)) / DefaultCapacity)
 	}
 	return &Ring{cap: capacity, maxBytes: maxBytes}
 }

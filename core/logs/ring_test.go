@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -224,5 +225,33 @@ func TestRingConcurrent(t *testing.T) {
 	readers.Wait()
 	if r.Last() != writers*perWriter || r.Len() != 500 {
 		t.Fatalf("Last %d Len %d", r.Last(), r.Len())
+	}
+}
+
+// TestRingByteBudget: lines are evicted by bytes as well as by count, the
+// newest line is always kept, and a larger line capacity scales the default
+// budget.
+func TestRingByteBudget(t *testing.T) {
+	r := NewRingLimits(1000, 10*(100+lineOverhead))
+	line := Line{Text: strings.Repeat("x", 100)}
+	for range 50 {
+		r.Append(line)
+	}
+	if r.Len() != 10 || r.Bytes() != 10*(100+lineOverhead) {
+		t.Fatalf("Len %d Bytes %d, want 10 lines within the budget", r.Len(), r.Bytes())
+	}
+	if got, dropped := r.Since(0); len(got) != 10 || !dropped || got[0].Seq != 41 {
+		t.Fatalf("Since(0) = %d lines from %d, dropped %v", len(got), got[0].Seq, dropped)
+	}
+	big := Line{Text: strings.Repeat("y", 5000)}
+	r.Append(big)
+	if r.Len() != 1 || r.Lines()[0].Text != big.Text {
+		t.Fatalf("a line over the whole budget: Len %d", r.Len())
+	}
+	if got := NewRing(0).maxBytes; got != DefaultMaxBytes {
+		t.Fatalf("default budget %d", got)
+	}
+	if got := NewRing(100_000).maxBytes; got != 20*DefaultMaxBytes {
+		t.Fatalf("budget for 100 000 lines %d", got)
 	}
 }

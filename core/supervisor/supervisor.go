@@ -38,7 +38,8 @@ type Options struct {
 	Guardian *proc.Guardian                  // optional: ends every sidecar if we die
 	RingSize int                             // lines kept per sidecar for the UI; default 5000
 	Adopt    []proc.Record                   // leftovers of an earlier run to take over (see watchdog.SweepOrphans)
-	// RingBytes bounds each ring's text in bytes; default logs.DefaultMaxBytes.
+	// RingBytes bounds each ring's text in bytes; default logs.DefaultMaxBytes
+	// (more when RingSize asks for more than logs.DefaultCapacity lines).
 	// Lines are cut to logs.MaxRingLine in the ring (whole in the file).
 	RingBytes int
 	// Console, when not nil, also gets every sidecar line (attributes

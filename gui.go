@@ -27,14 +27,10 @@ func (o *outrigger) gui(front *relay) int {
 		Store:      o.store,
 		LogDir:     o.paths.LogDir,
 		Logger:     o.log,
+		Watch:      func() func() { return o.wd.Watch(0) },
 		Shutdown:   o.shutdown,
 	})
 	front.set(u.Show)
-	// Metrics are swept every second only while someone looks. Until the
-	// UI calls o.wd.Watch when the window is shown and cancels it when
-	// hidden (ui.Deps has no such hook yet), the window looks all along.
-	stopWatch := o.wd.Watch(0)
-	defer stopWatch()
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	stop := make(chan struct{})

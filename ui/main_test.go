@@ -77,6 +77,7 @@ type rig struct {
 	batches   int
 	wake      chan struct{}
 	shutdowns atomic.Int32
+	watching  atomic.Int32 // Deps.Watch requests not yet cancelled
 }
 
 // rigOpts choose the optional parts of a rig.
@@ -181,6 +182,11 @@ func newRig(t testing.TB, o *rigOpts, specs ...config.Spec) *rig {
 		Store:      store,
 		LogDir:     paths.LogDir,
 		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Watch: func() func() {
+			r.watching.Add(1)
+			var once sync.Once
+			return func() { once.Do(func() { r.watching.Add(-1) }) }
+		},
 		Shutdown: func(ctx context.Context) error {
 			r.shutdowns.Add(1)
 			sup.DisableRestarts()

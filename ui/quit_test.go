@@ -248,3 +248,22 @@ func TestTray(t *testing.T) {
 		t.Errorf("pid %d alive after tray Quit", st.PID)
 	}
 }
+
+// Live metrics are asked for only while the window is shown: hiding it to
+// the tray ends the request, showing it again renews it, once.
+func TestMetricsWatchedOnlyWhileShown(t *testing.T) {
+	r := newRig(t, &rigOpts{tray: true}, fixtureSpec(t, "alpha"))
+	if n := r.watching.Load(); n != 1 {
+		t.Fatalf("shown window: %d watch requests, want 1", n)
+	}
+	onUI(r.ui.onClose)
+	if n := r.watching.Load(); n != 0 {
+		t.Fatalf("hidden to the tray: %d watch requests, want 0", n)
+	}
+	r.ui.Show()
+	r.ui.Show()
+	r.until("shown again", func() bool { return r.ui.visible })
+	if n := r.watching.Load(); n != 1 {
+		t.Fatalf("shown again (twice): %d watch requests, want 1", n)
+	}
+}

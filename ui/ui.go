@@ -57,6 +57,9 @@ type Deps struct {
 	Store      *config.Store // edits outrigger.toml; nil: settings cannot be saved
 	LogDir     string        // "open log folder"
 	Logger     *slog.Logger
+	// Watch asks for live CPU and memory samples while the window is
+	// shown; the returned func ends the request. nil: nothing to ask.
+	Watch func() (cancel func())
 	// Shutdown is the quit work (disable restarts, stop everything); the UI
 	// shows a progress dialog while it runs, then quits the app.
 	Shutdown func(ctx context.Context) error
@@ -91,6 +94,7 @@ type UI struct {
 
 	// UI thread only.
 	visible   bool
+	unwatch   func()        // ends Deps.Watch's request; nil while hidden
 	stale     bool          // metrics arrived while hidden, not yet shown
 	tickTimer *time.Timer   // the clock for uptimes and countdowns (see updateTicker)
 	tickDue   time.Duration // what tickTimer was set to
@@ -585,6 +589,13 @@ func (u *UI) refreshOverall() {
 
 func (u *UI) setVisible(v bool) {
 	u.visible = v
+	switch {
+	case v && u.unwatch == nil && u.d.Watch != nil:
+		u.unwatch = u.d.Watch()
+	case !v && u.unwatch != nil:
+		u.unwatch()
+		u.unwatch = nil
+	}
 	if v && u.stale {
 		u.stale = false
 		for name, st := range u.statuses {

@@ -14,15 +14,6 @@ import (
 	"time"
 )
 
-// Errors from Submit and Cancel.
-var (
-	ErrUnknownWorkflow = errors.New("unknown workflow")
-	ErrQueueFull       = errors.New("too many executions: the queue is full")
-	ErrDuplicate       = errors.New("an execution with this interaction_id is already queued or running")
-	ErrClosed          = errors.New("the service is shutting down")
-	ErrFinished        = errors.New("the execution has already finished")
-)
-
 // Causes recorded on an execution's context.
 var (
 	errCancelled = errors.New("cancelled on request")

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"outrigger/internal/workflow/wfapi"
 )
 
 // Options configure a Service (cmd/xgen-workflow fills them from the
@@ -431,7 +433,7 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 }
 
 func writeError(w http.ResponseWriter, code int, msg, status string) {
-	writeJSON(w, code, apiError{Error: msg, Status: status})
+	writeJSON(w, code, wfapi.ErrorBody{Error: msg, Status: status})
 }
 
 // statusWriter records the reply's status and size for the request log.

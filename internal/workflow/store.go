@@ -14,9 +14,6 @@ import (
 	_ "modernc.org/sqlite" // pure-Go SQLite driver "sqlite"
 )
 
-// ErrNotFound is returned for an unknown interaction id.
-var ErrNotFound = errors.New("not found")
-
 // DBFile is the database's file name under DATA_DIR.
 const DBFile = "workflow.db"
 

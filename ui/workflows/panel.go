@@ -22,7 +22,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/widget"
 
-	"outrigger/internal/workflow"
+	"outrigger/internal/workflow/wfapi"
 )
 
 // runOnUI hands f to the UI goroutine. Tests replace it to serialise the
@@ -54,7 +54,7 @@ type Panel struct {
 	wg     sync.WaitGroup
 
 	// UI-goroutine state.
-	workflows  []workflow.WorkflowInfo
+	workflows  []wfapi.WorkflowInfo
 	loadGen    int // catalogue loads; a stale reply is dropped
 	runGen     int // runs; events of an earlier stream are dropped
 	fetchGen   int
@@ -155,7 +155,7 @@ func (p *Panel) do(f func()) {
 	})
 }
 
-func client(url string) *workflow.Client { return &workflow.Client{BaseURL: url} }
+func client(url string) *wfapi.Client { return &wfapi.Client{BaseURL: url} }
 
 func newInteractionID() string {
 	var b [6]byte
@@ -165,7 +165,7 @@ func newInteractionID() string {
 
 // ---- catalogue ----
 
-func (p *Panel) setCatalogue(wfs []workflow.WorkflowInfo) {
+func (p *Panel) setCatalogue(wfs []wfapi.WorkflowInfo) {
 	p.workflows = wfs
 	ids := make([]string, len(wfs))
 	for i, wf := range wfs {
@@ -179,18 +179,18 @@ func (p *Panel) setCatalogue(wfs []workflow.WorkflowInfo) {
 		p.w.sel.SetSelected(ids[0]) // prefills through onSelect
 	} else {
 		p.w.sel.ClearSelected()
-		p.showInfo(workflow.WorkflowInfo{Description: "The engine lists no workflows."})
+		p.showInfo(wfapi.WorkflowInfo{Description: "The engine lists no workflows."})
 	}
 	p.updateButtons()
 }
 
-func (p *Panel) selected() (workflow.WorkflowInfo, bool) {
+func (p *Panel) selected() (wfapi.WorkflowInfo, bool) {
 	for _, wf := range p.workflows {
 		if wf.ID == p.w.sel.Selected {
 			return wf, true
 		}
 	}
-	return workflow.WorkflowInfo{}, false
+	return wfapi.WorkflowInfo{}, false
 }
 
 func (p *Panel) onSelect(string) {
@@ -225,7 +225,7 @@ func (p *Panel) clearRun() {
 	p.updateButtons()
 }
 
-func (p *Panel) showInfo(wf workflow.WorkflowInfo) {
+func (p *Panel) showInfo(wf wfapi.WorkflowInfo) {
 	p.w.desc.ParseMarkdown(wf.Description)
 	p.w.hint.SetText(inputHint(wf.InputSchema))
 }
@@ -274,8 +274,8 @@ func (p *Panel) run() {
 	p.spawn(func(life context.Context) {
 		defer stop()
 		c := client(url)
-		var end *workflow.EndEvent
-		err := c.Stream(ctx, wf.ID, json.RawMessage(in), id, func(ev workflow.StreamEvent) {
+		var end *wfapi.EndEvent
+		err := c.Stream(ctx, wf.ID, json.RawMessage(in), id, func(ev wfapi.StreamEvent) {
 			if ev.End != nil {
 				end = ev.End
 			}
@@ -289,7 +289,7 @@ func (p *Panel) run() {
 					}
 				}
 			})
-			if ev.Type == workflow.EventData || (ev.Log != nil && ev.Log.Status == workflow.StatusRunning) {
+			if ev.Type == wfapi.EventData || (ev.Log != nil && ev.Log.Status == wfapi.StatusRunning) {
 				p.pollStatus(ctx, c)
 			}
 		})
@@ -328,7 +328,7 @@ func (p *Panel) addEvent(r row) {
 	p.setState(fmt.Sprintf("Streaming, %d events. Disconnect leaves the run going.", len(p.events)))
 }
 
-func (p *Panel) streamEnded(end *workflow.EndEvent, err error) {
+func (p *Panel) streamEnded(end *wfapi.EndEvent, err error) {
 	switch {
 	case err == nil && end != nil:
 		p.ended = true
@@ -339,9 +339,9 @@ func (p *Panel) streamEnded(end *workflow.EndEvent, err error) {
 		p.setState(msg + ". Fetch result for every node's output.")
 	case errors.Is(err, context.Canceled):
 		p.setState("Disconnected. The run goes on in the engine: Fetch result to see it.")
-	case errors.Is(err, workflow.ErrStreamEnded):
+	case errors.Is(err, wfapi.ErrStreamEnded):
 		p.setState("The stream broke off (did the engine stop?). Fetch result to see what was stored.")
-	case errors.Is(err, workflow.ErrQueueFull):
+	case errors.Is(err, wfapi.ErrQueueFull):
 		p.setState("Not started.")
 		p.setError("The engine is busy (its queue is full); try again shortly.")
 	default:
@@ -374,11 +374,11 @@ func (p *Panel) fetch() {
 	})
 }
 
-func (p *Panel) showResult(res workflow.Result, err error) {
+func (p *Panel) showResult(res wfapi.Result, err error) {
 	head := p.w.resultHead
 	p.results = nil
 	switch {
-	case errors.Is(err, workflow.ErrNotFound):
+	case errors.Is(err, wfapi.ErrNotFound):
 		head.SetText("The engine has no result for " + p.runID + " yet.")
 		head.Importance = widget.WarningImportance
 	case err != nil:
@@ -411,16 +411,16 @@ func (p *Panel) cancelRun() {
 			if id != p.runID {
 				return
 			}
-			var he *workflow.HTTPError
+			var he *wfapi.HTTPError
 			switch {
 			case err == nil:
 				p.setError("")
 				p.setState("Cancel requested. Fetch result to see it stored as cancelled.")
-			case errors.Is(err, workflow.ErrFinished) && errors.As(err, &he):
+			case errors.Is(err, wfapi.ErrFinished) && errors.As(err, &he):
 				p.ended = true
 				p.updateButtons()
 				p.setState("The run had already ended (" + he.Status + "): nothing to cancel.")
-			case errors.Is(err, workflow.ErrNotFound):
+			case errors.Is(err, wfapi.ErrNotFound):
 				p.setError("Nothing to cancel: the engine does not know " + id + ".")
 			default:
 				p.setError("Cancel failed: " + errText(err))
@@ -432,7 +432,7 @@ func (p *Panel) cancelRun() {
 
 // pollStatus fetches the engine status on the calling (panel) goroutine and
 // shows it, unless ctx ends first.
-func (p *Panel) pollStatus(ctx context.Context, c *workflow.Client) {
+func (p *Panel) pollStatus(ctx context.Context, c *wfapi.Client) {
 	cctx, cancel := context.WithTimeout(ctx, callTimeout)
 	st, err := c.Status(cctx)
 	cancel()
@@ -442,7 +442,7 @@ func (p *Panel) pollStatus(ctx context.Context, c *workflow.Client) {
 	p.do(func() { p.showStatus(st, err) })
 }
 
-func (p *Panel) showStatus(st workflow.ExecStatus, err error) {
+func (p *Panel) showStatus(st wfapi.ExecStatus, err error) {
 	if err != nil {
 		p.w.engine.SetText("Engine status unavailable: " + errText(err))
 		return
@@ -484,14 +484,14 @@ func enable(b *widget.Button, on bool) {
 // finished: a stored status after which nothing runs any more.
 func finished(status string) bool {
 	switch status {
-	case workflow.StatusCompleted, workflow.StatusFailed, workflow.StatusCancelled, workflow.StatusInterrupted:
+	case wfapi.StatusCompleted, wfapi.StatusFailed, wfapi.StatusCancelled, wfapi.StatusInterrupted:
 		return true
 	}
 	return false
 }
 
 func errText(err error) string {
-	var he *workflow.HTTPError
+	var he *wfapi.HTTPError
 	if errors.As(err, &he) {
 		return fmt.Sprintf("%d %s", he.StatusCode, he.Message)
 	}

@@ -19,6 +19,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"outrigger/internal/workflow"
+	"outrigger/internal/workflow/wfapi"
 )
 
 // uiMu stands for the UI goroutine: the test driver runs fyne.Do at once on
@@ -240,8 +241,8 @@ func TestRunDisconnectFetch(t *testing.T) {
 	})
 	shot(t, w, "panel-result.png")
 	// The stored result also says so through the client.
-	res, err := (&workflow.Client{BaseURL: url}).Result(context.Background(), id)
-	if err != nil || res.Status != workflow.StatusCompleted || len(res.Nodes) != nodes {
+	res, err := (&wfapi.Client{BaseURL: url}).Result(context.Background(), id)
+	if err != nil || res.Status != wfapi.StatusCompleted || len(res.Nodes) != nodes {
 		t.Fatalf("GET /results/%s = %+v, %v", id, res, err)
 	}
 }

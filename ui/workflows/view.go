@@ -13,7 +13,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
-	"outrigger/internal/workflow"
+	"outrigger/internal/workflow/wfapi"
 )
 
 // widgets are the panel's widgets; touched on the UI goroutine only.
@@ -170,7 +170,7 @@ func (f fixedWidth) Layout(objs []fyne.CanvasObject, size fyne.Size) {
 // ---- formatting ----
 
 // eventRow is one stream event as a list row.
-func eventRow(ev workflow.StreamEvent) row {
+func eventRow(ev wfapi.StreamEvent) row {
 	switch {
 	case ev.Log != nil:
 		imp := widget.MediumImportance
@@ -191,7 +191,7 @@ func eventRow(ev workflow.StreamEvent) row {
 	return row{tag: ev.Type, text: compact(ev.Raw, 300)}
 }
 
-func resultHead(r workflow.Result) string {
+func resultHead(r wfapi.Result) string {
 	s := fmt.Sprintf("Status: %s · %d nodes · %s", r.Status, len(r.Nodes), ms(r.DurationMS))
 	if r.Error != "" {
 		s += " · " + r.Error
@@ -200,7 +200,7 @@ func resultHead(r workflow.Result) string {
 }
 
 // resultRows: every node's status and output, then the execution's output.
-func resultRows(r workflow.Result) []row {
+func resultRows(r wfapi.Result) []row {
 	rows := make([]row, 0, len(r.Nodes)+1)
 	for _, n := range r.Nodes {
 		text := n.Status + " · " + ms(n.DurationMS)
@@ -224,11 +224,11 @@ func resultRows(r workflow.Result) []row {
 
 func statusImportance(status string) widget.Importance {
 	switch status {
-	case workflow.StatusCompleted:
+	case wfapi.StatusCompleted:
 		return widget.SuccessImportance
-	case workflow.StatusFailed, workflow.StatusInterrupted:
+	case wfapi.StatusFailed, wfapi.StatusInterrupted:
 		return widget.DangerImportance
-	case workflow.StatusCancelled:
+	case wfapi.StatusCancelled:
 		return widget.WarningImportance
 	}
 	return widget.MediumImportance

@@ -1,4 +1,4 @@
-package workflow
+package wfapi
 
 import (
 	"bufio"
@@ -96,7 +96,7 @@ func (c *Client) do(ctx context.Context, method, path string, body any) (*http.R
 func readHTTPError(resp *http.Response) error {
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	e := &HTTPError{StatusCode: resp.StatusCode}
-	var ae apiError
+	var ae ErrorBody
 	if json.Unmarshal(b, &ae) == nil && ae.Error != "" {
 		e.Message, e.Status = ae.Error, ae.Status
 	} else {

@@ -304,12 +304,21 @@ func TestClient(t *testing.T) {
 	}
 	waitResult(t, c, "busy-id")
 	testutil.Eventually(t, 10*time.Second, func() bool { return ts.Manager().Lookup("busy-id") == nil }, "busy-id to be released")
-	// Reusing a finished id runs again; results show the latest run.
-	if err := c.Stream(ctx, "echo", raw(`{"text":"again"}`), "busy-id", nil); err != nil {
+	// Reusing a finished id is refused (409 with its status), on both
+	// routes: the earlier result stays what /results shows.
+	if err := c.Stream(ctx, "echo", raw(`{"text":"again"}`), "busy-id", nil); !errors.Is(err, ErrFinished) || !errors.As(err, &he) ||
+		he.StatusCode != http.StatusConflict || he.Status != StatusCancelled {
+		t.Fatalf("reused finished id: %v, want 409 with status cancelled", err)
+	}
+	if _, err := c.Deploy(ctx, RunRequest{WorkflowID: "echo", Input: raw(`{"text":"a"}`), InteractionID: "dep-once"}); err != nil {
 		t.Fatal(err)
 	}
-	if r, _ := c.Result(ctx, "busy-id"); r.Status != StatusCompleted || r.WorkflowID != "echo" {
-		t.Fatalf("latest run: %+v", r)
+	if _, err := c.Deploy(ctx, RunRequest{WorkflowID: "echo", Input: raw(`{"text":"b"}`), InteractionID: "dep-once"}); !errors.As(err, &he) ||
+		he.StatusCode != http.StatusConflict || he.Status != StatusCompleted {
+		t.Fatalf("reused finished id on /deploy: %v, want 409", err)
+	}
+	if r, _ := c.Result(ctx, "busy-id"); r.Status != StatusCancelled || r.WorkflowID != "pipeline" {
+		t.Fatalf("the earlier run must stay: %+v", r)
 	}
 	// Without an id the server makes one and reports it in the first event.
 	var gen string

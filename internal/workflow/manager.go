@@ -12,6 +12,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
+
+	"outrigger/internal/workflow/jsoncheck"
 )
 
 // Causes recorded on an execution's context.
@@ -33,7 +36,18 @@ type ManagerConfig struct {
 	WebhookAttempts int           // default 5
 	WebhookBackoff  time.Duration // first retry delay, doubled each time; default 500ms
 	WebhookTimeout  time.Duration // per attempt; default 10s
-	WebhookClient   *http.Client  // default: a plain client (per-attempt timeout from ctx)
+	WebhookClient   *http.Client  // default: a client that follows no redirect (per-attempt timeout from ctx)
+	// WebhookBudget bounds the bytes of webhook bodies held at once, over
+	// all deliveries; default DefaultWebhookBudget.
+	WebhookBudget int64
+
+	// MaxStreamBuffer is how far (bytes) a stream may fall behind before it
+	// is dropped; default DefaultMaxStreamBuffer.
+	MaxStreamBuffer int64
+
+	// Test seams: beforePublish sees every event of a followed execution
+	// just before it goes out.
+	beforePublish func(ex *Execution, name string, data []byte)
 }
 
 // Manager owns every execution: it admits them (MaxWorkers slots handed out
@@ -65,6 +79,10 @@ type Manager struct {
 	running atomic.Int64
 	queued  atomic.Int64
 	peak    atomic.Int64
+
+	hookBudget *budget       // bytes of webhook bodies in memory
+	hooks      atomic.Int64  // deliveries pending (waiting or posting)
+	finished   chan struct{} // a non-blocking kick to the pruner per finished execution
 }
 
 // NewManager returns a Manager ready to accept executions.
@@ -92,6 +110,15 @@ func NewManager(cfg ManagerConfig) (*Manager, error) {
 	if cfg.WebhookClient == nil {
 		cfg.WebhookClient = &http.Client{}
 	}
+	// A 3xx to a POST is a failure: following it would turn the delivery
+	// into a GET without the body (or loop), and "delivered" would be a lie.
+	cfg.WebhookClient.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	if cfg.WebhookBudget <= 0 {
+		cfg.WebhookBudget = DefaultWebhookBudget
+	}
+	if cfg.MaxStreamBuffer <= 0 {
+		cfg.MaxStreamBuffer = DefaultMaxStreamBuffer
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -103,7 +130,9 @@ func NewManager(cfg ManagerConfig) (*Manager, error) {
 		free:      cfg.MaxWorkers,
 		active:    make(map[string]*Execution),
 		closing:   make(chan struct{}),
+		finished:  make(chan struct{}, 1),
 	}
+	m.hookBudget = newBudget(cfg.WebhookBudget)
 	for _, w := range cfg.Workflows {
 		if _, dup := m.workflows[w.Info.ID]; dup {
 			return nil, fmt.Errorf("workflow: duplicate workflow id %q", w.Info.ID)
@@ -142,9 +171,10 @@ func (m *Manager) status(accepting bool) ExecStatus {
 // Peak is the highest number of executions that ran at once.
 func (m *Manager) Peak() int { return int(m.peak.Load()) }
 
-// Execution is one admitted run. Its events are kept until it ends so that
-// any number of readers can follow it from the start; the executor never
-// waits for a reader.
+// Execution is one admitted run. When a stream follows it (follow), its
+// events are kept until that stream takes them, and dropped with the stream
+// once it is MaxStreamBuffer bytes behind; the executor never waits for a
+// reader, and nothing is kept for a run nobody streams.
 type Execution struct {
 	InteractionID string
 	WorkflowID    string
@@ -159,8 +189,14 @@ type Execution struct {
 	start   chan struct{} // closed when a worker slot is handed to it
 	granted bool          // under Manager.mu
 
+	follow    bool
+	maxBuffer int64
+	hook      func(ex *Execution, name string, data []byte) // ManagerConfig.beforePublish
+	dropped   chan struct{}                                 // closed when the stream falls too far behind
+
 	mu      sync.Mutex
-	events  []sseEvent
+	events  []sseEvent    // published, not yet taken by the stream
+	lag     int64         // bytes published and not yet written by the stream
 	changed chan struct{} // closed and replaced on every event
 	done    chan struct{} // closed after the end event
 	end     EndEvent
@@ -184,21 +220,41 @@ func (e *Execution) End() EndEvent {
 	return e.end
 }
 
-// events returns the events from index from on, whether the execution has
-// ended, and a channel closed at the next event.
-func (e *Execution) eventsFrom(from int) ([]sseEvent, bool, <-chan struct{}) {
+// take hands the stream the events published since its last take, and
+// reports whether the execution has ended and a channel closed at the next
+// event.
+func (e *Execution) take() ([]sseEvent, bool, <-chan struct{}) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	var evs []sseEvent
-	if from < len(e.events) {
-		evs = e.events[from:len(e.events):len(e.events)]
+	evs := e.events
+	e.events = nil
+	return evs, isClosed(e.done), e.changed
+}
+
+// wrote tells ex that the stream has written n bytes of event data.
+func (e *Execution) wrote(n int64) {
+	e.mu.Lock()
+	e.lag -= n
+	e.mu.Unlock()
+}
+
+// keep queues an event for the stream, or drops the stream when it is too
+// far behind. Call with e.mu held.
+func (e *Execution) keep(name string, b []byte) {
+	if !e.follow || isClosed(e.dropped) {
+		return
 	}
-	select {
-	case <-e.done:
-		return evs, true, e.changed
-	default:
-		return evs, false, e.changed
+	if e.hook != nil {
+		e.hook(e, name, b)
 	}
+	// One event always fits when the stream has caught up.
+	if e.lag > 0 && e.lag+int64(len(b)) > e.maxBuffer {
+		e.events, e.lag = nil, 0
+		close(e.dropped)
+		return
+	}
+	e.events = append(e.events, sseEvent{name: name, data: b})
+	e.lag += int64(len(b))
 }
 
 func (e *Execution) publish(name string, v any) {
@@ -207,7 +263,7 @@ func (e *Execution) publish(name string, v any) {
 		b = []byte(`{"error":"unencodable event"}`)
 	}
 	e.mu.Lock()
-	e.events = append(e.events, sseEvent{name: name, data: b})
+	e.keep(name, b)
 	close(e.changed)
 	e.changed = make(chan struct{})
 	e.mu.Unlock()
@@ -219,7 +275,7 @@ func (e *Execution) publishEnd(end EndEvent) {
 	b, _ := json.Marshal(end)
 	e.mu.Lock()
 	e.end = end
-	e.events = append(e.events, sseEvent{name: EventEnd, data: b})
+	e.keep(EventEnd, b)
 	close(e.done)
 	close(e.changed)
 	e.changed = make(chan struct{})
@@ -235,8 +291,23 @@ func (e *Execution) logEvent(status, nodeID string, index int, msg string) {
 
 // Submit validates req, stores the execution as queued and starts it (or
 // queues it when every worker is busy). Errors: ErrUnknownWorkflow, an
-// *InputError, ErrQueueFull, ErrDuplicate, ErrClosed, or a store error.
-func (m *Manager) Submit(req RunRequest) (*Execution, error) {
+// *InputError, ErrQueueFull, ErrDuplicate, a *ReusedError, ErrClosed, or a
+// store error. Its events are not kept: follow it with Done and End.
+func (m *Manager) Submit(req RunRequest) (*Execution, error) { return m.submit(req, false) }
+
+// ReusedError refuses an interaction_id that a finished execution already
+// has: its result stays reachable at /results instead of being hidden by a
+// new one (409).
+type ReusedError struct{ ID, Status string }
+
+func (e *ReusedError) Error() string {
+	return fmt.Sprintf("interaction_id %q is taken by an execution that ended %s; its result is at /results/%s; use a new id", e.ID, e.Status, e.ID)
+}
+
+func (e *ReusedError) Unwrap() error { return ErrFinished }
+
+// submit is Submit; follow keeps the events for one stream.
+func (m *Manager) submit(req RunRequest, follow bool) (*Execution, error) {
 	w, ok := m.workflows[req.WorkflowID]
 	if !ok {
 		return nil, fmt.Errorf("%w %q", ErrUnknownWorkflow, req.WorkflowID)
@@ -246,6 +317,9 @@ func (m *Manager) Submit(req RunRequest) (*Execution, error) {
 	}
 	if err := validCallbackURL(req.CallbackURL); err != nil {
 		return nil, &InputError{Err: err}
+	}
+	if err := jsoncheck.Text(req.Input); err != nil { // callers other than the HTTP API
+		return nil, &InputError{Err: fmt.Errorf("input: %w", err)}
 	}
 	input := req.Input
 	if len(input) == 0 {
@@ -268,6 +342,10 @@ func (m *Manager) Submit(req RunRequest) (*Execution, error) {
 		changed:       make(chan struct{}),
 		done:          make(chan struct{}),
 		start:         make(chan struct{}),
+		follow:        follow,
+		maxBuffer:     m.cfg.MaxStreamBuffer,
+		hook:          m.cfg.beforePublish,
+		dropped:       make(chan struct{}),
 	}
 
 	m.mu.Lock()
@@ -290,7 +368,25 @@ func (m *Manager) Submit(req RunRequest) (*Execution, error) {
 	m.execWG.Add(1)
 	m.mu.Unlock()
 
-	id, err := m.store.createExecution(ex.InteractionID, ex.WorkflowID, input, ex.callbackURL, ex.created)
+	// The id is reserved in active, so no other Submit can store it between
+	// this check and the insert.
+	prev, err := m.store.latestStatus(ex.InteractionID)
+	if err == nil {
+		err = &ReusedError{ID: ex.InteractionID, Status: prev}
+	} else if errors.Is(err, ErrNotFound) {
+		err = nil
+	}
+	if err != nil {
+		m.mu.Lock()
+		delete(m.active, ex.InteractionID)
+		m.mu.Unlock()
+		m.queued.Add(-1)
+		m.execWG.Done()
+		cancel(nil)
+		return nil, err
+	}
+
+	id, err := m.store.createExecution(ex.InteractionID, ex.WorkflowID, input, maskURL(ex.callbackURL), ex.created)
 	if err != nil {
 		m.mu.Lock()
 		delete(m.active, ex.InteractionID)
@@ -371,7 +467,7 @@ func (m *Manager) run(ex *Execution) {
 	start := time.Now()
 	if err := m.store.markRunning(ex.id, start); err != nil {
 		log.Error("store: mark running", "err", err)
-		m.finish(ex, log, StatusFailed, nil, "store: "+err.Error(), true)
+		m.finish(ex, log, StatusStoreFailed, nil, "store: "+err.Error(), true)
 		return
 	}
 	log.Info("execution running", "workflow", ex.WorkflowID)
@@ -385,7 +481,7 @@ func (m *Manager) run(ex *Execution) {
 		}
 		if err := m.store.nodeStarted(ex.id, i, node.ID, in, time.Now()); err != nil {
 			log.Error("store: node started", "node", node.ID, "err", err)
-			m.finish(ex, log, StatusFailed, nil, "store: "+err.Error(), true)
+			m.finish(ex, log, StatusStoreFailed, nil, "store: "+err.Error(), true)
 			return
 		}
 		ex.logEvent("node_started", node.ID, i, fmt.Sprintf("node %s (%d/%d) started", node.ID, i+1, len(ex.nodes)))
@@ -401,7 +497,10 @@ func (m *Manager) run(ex *Execution) {
 				status = statusFor(err)
 			}
 			if serr := m.store.nodeFinished(ex.id, i, status, nil, err.Error(), time.Now()); serr != nil {
+				// Store, then stream: what was not stored is not streamed.
 				log.Error("store: node finished", "node", node.ID, "err", serr)
+				m.finish(ex, log, StatusStoreFailed, nil, fmt.Sprintf("node %s: %v; storing that failed: %v", node.ID, err, serr), true)
+				return
 			}
 			log.Debug("node ended", "node", node.ID, "status", status, "err", err)
 			ex.logEvent("node_"+status, node.ID, i, fmt.Sprintf("node %s %s: %v", node.ID, status, err))
@@ -411,7 +510,7 @@ func (m *Manager) run(ex *Execution) {
 		// Store first, stream second.
 		if err := m.store.nodeFinished(ex.id, i, StatusCompleted, out, "", time.Now()); err != nil {
 			log.Error("store: node finished", "node", node.ID, "err", err)
-			m.finish(ex, log, StatusFailed, nil, "store: "+err.Error(), true)
+			m.finish(ex, log, StatusStoreFailed, nil, "store: "+err.Error(), true)
 			return
 		}
 		d := time.Since(t0)
@@ -509,10 +608,19 @@ func statusFor(cause error) string {
 
 // finish stores the execution's end, frees its worker and its interaction
 // id, then publishes the end event and starts the webhook delivery.
+//
+// When the end cannot be stored, the execution ends as store_failed: that
+// is what the stream says (never the status it could not store), and the
+// store is asked once more to record store_failed.
 func (m *Manager) finish(ex *Execution, log *slog.Logger, status string, output json.RawMessage, errMsg string, holdsWorker bool) {
 	now := time.Now()
 	if err := m.store.finishExecution(ex.id, status, output, errMsg, now); err != nil {
 		log.Error("store: finish execution", "status", status, "err", err)
+		status, output = StatusStoreFailed, nil
+		errMsg = fmt.Sprintf("the end of the execution could not be stored: %v", err)
+		if err := m.store.finishExecution(ex.id, status, nil, errMsg, now); err != nil {
+			log.Error("store: recording store_failed", "err", err)
+		}
 	}
 	if holdsWorker {
 		m.running.Add(-1)
@@ -522,11 +630,20 @@ func (m *Manager) finish(ex *Execution, log *slog.Logger, status string, output 
 	delete(m.active, ex.InteractionID)
 	// Safe after Shutdown began: this goroutine is counted in execWG, and
 	// Shutdown waits for execWG before it waits for hookWG.
-	hook := ex.callbackURL != ""
+	hook := ex.callbackURL != "" && status != StatusStoreFailed
+	full := false
 	if hook {
-		m.hookWG.Add(1)
+		if m.hooks.Add(1) > MaxPendingWebhooks {
+			m.hooks.Add(-1)
+			hook, full = false, true
+		} else {
+			m.hookWG.Add(1)
+		}
 	}
 	m.mu.Unlock()
+	if full {
+		m.setWebhook(log, ex.id, "failed", 0, fmt.Sprintf("not attempted: %d deliveries already pending", MaxPendingWebhooks))
+	}
 	ex.cancel(nil)
 
 	dur := now.Sub(ex.created)
@@ -534,12 +651,16 @@ func (m *Manager) finish(ex *Execution, log *slog.Logger, status string, output 
 	if errMsg != "" {
 		attrs = append(attrs, "err", errMsg)
 	}
-	if status == StatusFailed {
+	if status == StatusFailed || status == StatusStoreFailed {
 		log.Warn("execution ended", attrs...)
 	} else {
 		log.Info("execution ended", attrs...)
 	}
 	ex.publishEnd(EndEvent{InteractionID: ex.InteractionID, Status: status, Error: errMsg, Output: output, DurationMS: dur.Milliseconds()})
+	select {
+	case m.finished <- struct{}{}:
+	default:
+	}
 
 	if hook {
 		go m.deliver(ex, log)
@@ -586,14 +707,24 @@ func (m *Manager) Close() {
 	m.Shutdown(ctx)
 }
 
+// MaxInteractionID bounds an interaction_id (bytes).
+const MaxInteractionID = 200
+
 // validInteractionID accepts 1–200 bytes of valid UTF-8 without control
-// characters or '/'.
+// characters, '/' or '\\', other than "." and "..": an id is a path segment
+// of /results/{interaction_id} and must reach its result there.
 func validInteractionID(id string) error {
 	if id == "" {
 		return errors.New("interaction_id is empty")
 	}
-	if len(id) > 200 {
-		return errors.New("interaction_id longer than 200 bytes")
+	if len(id) > MaxInteractionID {
+		return fmt.Errorf("interaction_id longer than %d bytes", MaxInteractionID)
+	}
+	if id == "." || id == ".." {
+		return fmt.Errorf("interaction_id %q is a path segment of its own", id)
+	}
+	if !utf8.ValidString(id) {
+		return errors.New("interaction_id is not valid UTF-8")
 	}
 	for _, r := range id {
 		if r < 0x20 || r == 0x7f || r == '/' || r == '\\' || r == 0xfffd {
@@ -612,7 +743,7 @@ func validCallbackURL(s string) error {
 		return fmt.Errorf("callback_url: %w", err)
 	}
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("callback_url %q: want an absolute http(s) URL", s)
+		return fmt.Errorf("callback_url %q: want an absolute http(s) URL", maskURL(s))
 	}
 	return nil
 }

@@ -13,9 +13,12 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
+	"outrigger/internal/httpguard"
+	"outrigger/internal/workflow/jsoncheck"
 	"outrigger/internal/workflow/wfapi"
 )
 
@@ -39,7 +42,46 @@ type Options struct {
 	WebhookBackoff  time.Duration
 	// PingInterval is the SSE keep-alive comment interval; default 15s.
 	PingInterval time.Duration
+
+	// AllowedHosts and AllowedOrigins extend the httpguard policy (loopback
+	// Host values only, no cross-origin callers, JSON bodies) that every
+	// request passes.
+	AllowedHosts   []string
+	AllowedOrigins []string
+
+	// HTTP server timeouts; zero: the Default* constants. WriteTimeout bounds
+	// a whole reply, and each write of a stream (extended per write, so a
+	// long stream that is read lives as long as its execution).
+	ReadHeaderTimeout time.Duration
+	ReadTimeout       time.Duration
+	WriteTimeout      time.Duration
+	IdleTimeout       time.Duration
+	// MaxStreamBuffer is how many bytes of events a stream may fall behind
+	// before it is dropped; zero: DefaultMaxStreamBuffer.
+	MaxStreamBuffer int64
+
+	// Keep is how long finished executions are kept; zero: DefaultKeep;
+	// negative: forever. MaxDBBytes caps the database's used size (oldest
+	// finished executions are pruned first); zero: DefaultMaxDBBytes;
+	// negative: no cap. PruneInterval is how often pruning runs at the
+	// latest; zero: DefaultPruneInterval.
+	Keep          time.Duration
+	MaxDBBytes    int64
+	PruneInterval time.Duration
 }
+
+// Defaults of Options. Every HTTP server has all four timeouts: a client
+// that sends headers or a body slowly, or stops reading, is dropped.
+const (
+	DefaultReadHeaderTimeout = 10 * time.Second
+	DefaultReadTimeout       = 30 * time.Second // the whole request, body included (≤ MaxRequestBody)
+	DefaultWriteTimeout      = 30 * time.Second // a reply, or one write of a stream
+	DefaultIdleTimeout       = 2 * time.Minute
+	DefaultMaxStreamBuffer   = 1 << 20 // bytes a stream may lag behind its execution
+	DefaultKeep              = 30 * 24 * time.Hour
+	DefaultMaxDBBytes        = 1 << 30
+	DefaultPruneInterval     = time.Minute
+)
 
 // Service is the whole sidecar: store, manager and HTTP handler.
 type Service struct {
@@ -51,6 +93,10 @@ type Service struct {
 	srv     *http.Server
 	started time.Time
 	stopped atomic.Bool
+
+	bg     context.Context // the background checks and pruning; cancelled by Shutdown
+	bgStop context.CancelFunc
+	bgWG   sync.WaitGroup
 }
 
 // Open opens the database under opts.DataDir (marking executions a previous
@@ -71,6 +117,14 @@ func Open(ctx context.Context, opts Options) (*Service, error) {
 	if opts.Version == "" {
 		opts.Version = "dev"
 	}
+	setDefault(&opts.ReadHeaderTimeout, DefaultReadHeaderTimeout)
+	setDefault(&opts.ReadTimeout, DefaultReadTimeout)
+	setDefault(&opts.WriteTimeout, DefaultWriteTimeout)
+	setDefault(&opts.IdleTimeout, DefaultIdleTimeout)
+	setDefault(&opts.MaxStreamBuffer, DefaultMaxStreamBuffer)
+	setDefault(&opts.Keep, DefaultKeep)
+	setDefault(&opts.MaxDBBytes, DefaultMaxDBBytes)
+	setDefault(&opts.PruneInterval, DefaultPruneInterval)
 	log := opts.Logger
 	path := filepath.Join(opts.DataDir, DBFile)
 	store, interrupted, err := OpenStore(ctx, path)
@@ -86,6 +140,7 @@ func Open(ctx context.Context, opts Options) (*Service, error) {
 		Store: store, Workflows: wfs, Logger: log,
 		MaxWorkers: opts.MaxWorkers, MaxQueued: opts.MaxQueued,
 		WebhookSecret: opts.WebhookSecret, WebhookAttempts: opts.WebhookAttempts, WebhookBackoff: opts.WebhookBackoff,
+		MaxStreamBuffer: opts.MaxStreamBuffer,
 	})
 	if err != nil {
 		store.Close()
@@ -95,12 +150,31 @@ func Open(ctx context.Context, opts Options) (*Service, error) {
 	s.handler = s.routes()
 	s.srv = &http.Server{
 		Handler:           s.handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
+		ReadHeaderTimeout: opts.ReadHeaderTimeout,
+		ReadTimeout:       opts.ReadTimeout,
+		WriteTimeout:      opts.WriteTimeout,
+		IdleTimeout:       opts.IdleTimeout,
+		MaxHeaderBytes:    MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}
+	s.bg, s.bgStop = context.WithCancel(context.Background())
+	s.bgWG.Add(2)
+	go func() { defer s.bgWG.Done(); s.store.backgroundCheck(s.bg, log) }()
+	go func() {
+		defer s.bgWG.Done()
+		s.store.pruneLoop(s.bg, log, opts.Keep, opts.MaxDBBytes, opts.PruneInterval, mgr.finished)
+	}()
 	return s, nil
 }
+
+func setDefault[T int64 | time.Duration](v *T, def T) {
+	if *v == 0 {
+		*v = def
+	}
+}
+
+// MaxHeaderBytes bounds a request's header (1 MB URLs are refused with 431).
+const MaxHeaderBytes = 64 << 10
 
 // Handler is the HTTP API (for httptest or an own server).
 func (s *Service) Handler() http.Handler { return s.handler }
@@ -142,6 +216,8 @@ func (s *Service) Shutdown(ctx context.Context) error {
 		s.log.Warn("open connections did not end in time; closing them", "err", err)
 		s.srv.Close()
 	}
+	s.bgStop()
+	s.bgWG.Wait()
 	if cerr := s.store.Close(); cerr != nil {
 		s.log.Error("closing database", "err", cerr)
 		return cerr
@@ -165,7 +241,8 @@ func (s *Service) routes() http.Handler {
 	mux.HandleFunc("GET /results/{interaction_id}", s.results)
 	mux.HandleFunc("POST /executions/{interaction_id}/cancel", s.cancel)
 	mux.HandleFunc("GET /executions/status", s.execStatus)
-	return s.logRequests(mux)
+	guard := httpguard.Policy{Hosts: s.opts.AllowedHosts, Origins: s.opts.AllowedOrigins}
+	return s.logRequests(guard.Wrap(mux))
 }
 
 // health takes no lock and touches no database: it answers while every
@@ -229,13 +306,24 @@ func (s *Service) cancel(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-const maxBody = 1 << 20
+// MaxRequestBody bounds a run request's body.
+const MaxRequestBody = 1 << 20
 
 func (s *Service) decodeRun(w http.ResponseWriter, r *http.Request) (RunRequest, bool) {
 	var req RunRequest
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxRequestBody))
 	if err != nil {
-		writeError(w, http.StatusRequestEntityTooLarge, "body too large or unreadable: "+err.Error(), "")
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body over %d bytes", MaxRequestBody), "")
+		} else {
+			writeError(w, http.StatusBadRequest, "reading the body: "+err.Error(), "")
+		}
+		return req, false
+	}
+	// Stored and answered as given, or refused: never silently changed.
+	if err := jsoncheck.Text(body); err != nil {
+		writeError(w, http.StatusBadRequest, "body: "+err.Error(), "")
 		return req, false
 	}
 	if err := json.Unmarshal(body, &req); err != nil {
@@ -250,17 +338,20 @@ func (s *Service) decodeRun(w http.ResponseWriter, r *http.Request) (RunRequest,
 }
 
 // submit admits req or writes the error reply.
-func (s *Service) submit(w http.ResponseWriter, req RunRequest) (*Execution, bool) {
-	ex, err := s.mgr.Submit(req)
+func (s *Service) submit(w http.ResponseWriter, req RunRequest, follow bool) (*Execution, bool) {
+	ex, err := s.mgr.submit(req, follow)
 	if err == nil {
 		return ex, true
 	}
 	var inErr *InputError
+	var reused *ReusedError
 	switch {
 	case errors.Is(err, ErrUnknownWorkflow):
 		writeError(w, http.StatusNotFound, err.Error(), "")
 	case errors.As(err, &inErr):
 		writeError(w, http.StatusBadRequest, err.Error(), "")
+	case errors.As(err, &reused):
+		writeError(w, http.StatusConflict, err.Error(), reused.Status)
 	case errors.Is(err, ErrDuplicate):
 		writeError(w, http.StatusConflict, err.Error(), "")
 	case errors.Is(err, ErrQueueFull):
@@ -289,7 +380,7 @@ func (s *Service) workflowStream(w http.ResponseWriter, r *http.Request) {
 	if req.InteractionID == "" {
 		req.InteractionID = newInteractionID("run_")
 	}
-	ex, ok := s.submit(w, req)
+	ex, ok := s.submit(w, req, true)
 	if !ok {
 		return
 	}
@@ -315,7 +406,7 @@ func (s *Service) deployStream(w http.ResponseWriter, r *http.Request) {
 	case !strings.HasPrefix(req.InteractionID, "deploy_"):
 		req.InteractionID = "deploy_" + req.InteractionID
 	}
-	ex, ok := s.submit(w, req)
+	ex, ok := s.submit(w, req, format == "stream")
 	if !ok {
 		return
 	}
@@ -324,12 +415,16 @@ func (s *Service) deployStream(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("X-Interaction-Id", ex.InteractionID)
+	keepReading(w)
 	select {
 	case <-ex.Done():
 	case <-r.Context().Done():
 		s.log.Info("deploy client went away; the execution continues", "interaction_id", ex.InteractionID)
 		return
 	}
+	// The reply may come long after the request: the write timeout counts
+	// from here.
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(s.opts.WriteTimeout))
 	res, err := s.store.resultByID(r.Context(), ex.ID())
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, err.Error(), "")
@@ -338,9 +433,21 @@ func (s *Service) deployStream(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, res)
 }
 
+// keepReading lifts the server's read deadline once the body has been read:
+// the handler may now wait for a long execution, and net/http cancels the
+// request's context when a read deadline passes while it watches for the
+// client going away.
+func keepReading(w http.ResponseWriter) {
+	_ = http.NewResponseController(w).SetReadDeadline(time.Time{})
+}
+
 // streamSSE follows ex from its first event to its end. When the client goes
-// away it simply stops writing; the execution is not affected.
+// away it simply stops writing; the execution is not affected. A client that
+// stops reading is dropped once it is MaxStreamBuffer bytes behind (the
+// Execution then stops keeping events for it) or once one write has waited
+// WriteTimeout; the execution goes on and its result stays at /results.
 func (s *Service) streamSSE(w http.ResponseWriter, r *http.Request, ex *Execution) {
+	keepReading(w)
 	rc := http.NewResponseController(w)
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
@@ -348,30 +455,74 @@ func (s *Service) streamSSE(w http.ResponseWriter, r *http.Request, ex *Executio
 	h.Set("Connection", "keep-alive")
 	h.Set("X-Accel-Buffering", "no")
 	h.Set("X-Interaction-Id", ex.InteractionID)
-	w.WriteHeader(http.StatusOK)
-	_ = rc.Flush()
 
+	// When ex drops this stream, a write blocked on a client that does not
+	// read is cut short through its deadline. wmu orders that against the
+	// per-write deadline below; the watcher ends before the handler returns
+	// (a ResponseController must not be used after that).
+	var wmu sync.Mutex
+	aborted := false
+	stopWatch, watchDone := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(watchDone)
+		select {
+		case <-ex.dropped:
+			wmu.Lock()
+			aborted = true
+			_ = rc.SetWriteDeadline(time.Now())
+			wmu.Unlock()
+		case <-stopWatch:
+		}
+	}()
+	defer func() { close(stopWatch); <-watchDone }()
+	write := func(b []byte) error {
+		wmu.Lock()
+		if aborted {
+			wmu.Unlock()
+			return errStreamDropped
+		}
+		_ = rc.SetWriteDeadline(time.Now().Add(s.opts.WriteTimeout))
+		wmu.Unlock()
+		if _, err := w.Write(b); err != nil {
+			return err
+		}
+		return rc.Flush()
+	}
+	gone := func(err error) {
+		if isClosed(ex.dropped) {
+			s.log.Warn("stream dropped: the client is not reading; the execution continues and its result stays at /results/"+ex.InteractionID,
+				"interaction_id", ex.InteractionID, "max_buffer", s.opts.MaxStreamBuffer)
+			return
+		}
+		s.clientGone(ex, err)
+	}
+
+	if err := write(nil); err != nil { // the header, at once
+		gone(err)
+		return
+	}
 	ping := time.NewTicker(s.opts.PingInterval)
 	defer ping.Stop()
 	var buf []byte
 	next := 0
 	for {
-		evs, done, changed := ex.eventsFrom(next)
+		evs, done, changed := ex.take()
 		if len(evs) > 0 {
 			buf = buf[:0]
+			var n int64
 			for _, ev := range evs {
 				buf = appendSSE(buf, next, ev)
+				n += int64(len(ev.data))
 				next++
 			}
-			// A client that stopped reading must not hold this goroutine forever.
-			_ = rc.SetWriteDeadline(time.Now().Add(30 * time.Second))
-			if _, err := w.Write(buf); err != nil {
-				s.clientGone(ex, err)
+			evs = nil // only buf holds them now
+			if err := write(buf); err != nil {
+				gone(err)
 				return
 			}
-			if err := rc.Flush(); err != nil {
-				s.clientGone(ex, err)
-				return
+			ex.wrote(n)
+			if cap(buf) > 64<<10 {
+				buf = nil // do not keep a large event's buffer for the rest of the stream
 			}
 			continue // there may be more already
 		}
@@ -380,22 +531,22 @@ func (s *Service) streamSSE(w http.ResponseWriter, r *http.Request, ex *Executio
 		}
 		select {
 		case <-changed:
+		case <-ex.dropped:
+			gone(errStreamDropped)
+			return
 		case <-ping.C:
-			_ = rc.SetWriteDeadline(time.Now().Add(30 * time.Second))
-			if _, err := io.WriteString(w, ": ping\n\n"); err != nil {
-				s.clientGone(ex, err)
-				return
-			}
-			if err := rc.Flush(); err != nil {
-				s.clientGone(ex, err)
+			if err := write([]byte(": ping\n\n")); err != nil {
+				gone(err)
 				return
 			}
 		case <-r.Context().Done():
-			s.clientGone(ex, context.Cause(r.Context()))
+			gone(context.Cause(r.Context()))
 			return
 		}
 	}
 }
+
+var errStreamDropped = errors.New("stream dropped: the client fell too far behind")
 
 func (s *Service) clientGone(ex *Execution, err error) {
 	select {
@@ -476,7 +627,16 @@ func (s *Service) logRequests(next http.Handler) http.Handler {
 		if r.URL.Path == "/health" && sw.code == http.StatusOK {
 			level = slog.LevelDebug
 		}
-		s.log.Log(r.Context(), level, "request", "method", r.Method, "path", r.URL.Path, "status", sw.code,
+		s.log.Log(r.Context(), level, "request", "method", r.Method, "path", clip(r.URL.Path), "status", sw.code,
 			"bytes", sw.bytes, "duration", time.Since(t0).Round(time.Microsecond), "remote", r.RemoteAddr)
 	})
+}
+
+// clip bounds what a request can put into one log line.
+func clip(s string) string {
+	const max = 200
+	if len(s) > max {
+		return s[:max] + "…"
+	}
+	return s
 }

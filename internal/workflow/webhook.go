@@ -12,8 +12,10 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -54,25 +56,22 @@ func VerifySignature(secret string, body []byte, header string) bool {
 // maxWebhookBackoff caps the delay between attempts.
 const maxWebhookBackoff = 30 * time.Second
 
+// Webhook bounds. Between attempts a delivery holds no body: each attempt
+// reads the result from the store again, and DefaultWebhookBudget caps the
+// bytes of bodies that all attempts in flight hold at once. Past
+// MaxPendingWebhooks deliveries, a new one fails at once.
+const (
+	DefaultWebhookBudget = 32 << 20
+	MaxPendingWebhooks   = 1000
+)
+
 // deliver POSTs the stored result to the execution's callback URL, retrying
 // with exponential backoff on network errors, 5xx, 408 and 429. It ends
 // when delivered, when attempts run out, or when the Manager shuts down.
 func (m *Manager) deliver(ex *Execution, log *slog.Logger) {
 	defer m.hookWG.Done()
-	log = log.With("callback_url", ex.callbackURL)
-
-	res, err := m.store.resultByID(m.hookCtx, ex.id)
-	if err != nil {
-		log.Error("webhook: load result", "err", err)
-		m.setWebhook(log, ex.id, "failed", 0, "load result: "+err.Error())
-		return
-	}
-	res.Webhook, res.WebhookAttempts, res.WebhookError = "", 0, ""
-	body, err := json.Marshal(res)
-	if err != nil {
-		m.setWebhook(log, ex.id, "failed", 0, err.Error())
-		return
-	}
+	defer m.hooks.Add(-1)
+	log = log.With("callback_url", maskURL(ex.callbackURL))
 
 	backoff := m.cfg.WebhookBackoff
 	var lastErr error
@@ -80,7 +79,7 @@ func (m *Manager) deliver(ex *Execution, log *slog.Logger) {
 retry:
 	for attempt < m.cfg.WebhookAttempts {
 		attempt++
-		again, err := m.postWebhook(ex, res.Status, body, attempt)
+		again, err := m.attemptWebhook(ex, attempt)
 		if err == nil {
 			log.Info("webhook delivered", "attempt", attempt)
 			m.setWebhook(log, ex.id, "delivered", attempt, "")
@@ -106,10 +105,94 @@ retry:
 	m.setWebhook(log, ex.id, "failed", attempt, lastErr.Error())
 }
 
+// attemptWebhook reads the result from the store and makes one attempt,
+// within the webhook byte budget; retry says whether another may succeed.
+func (m *Manager) attemptWebhook(ex *Execution, attempt int) (retry bool, err error) {
+	size, err := m.store.resultSize(m.hookCtx, ex.id)
+	if err != nil {
+		return false, fmt.Errorf("load result: %w", err)
+	}
+	// The result is held twice during an attempt: decoded, and as the body.
+	weight := 2*size + 4<<10
+	if err := m.hookBudget.acquire(m.hookCtx, weight); err != nil {
+		return false, fmt.Errorf("shutdown before delivery: %w", err)
+	}
+	defer m.hookBudget.release(weight)
+	res, err := m.store.resultByID(m.hookCtx, ex.id)
+	if err != nil {
+		return false, fmt.Errorf("load result: %w", err)
+	}
+	res.Webhook, res.WebhookAttempts, res.WebhookError = "", 0, ""
+	body, err := json.Marshal(res)
+	if err != nil {
+		return false, err
+	}
+	status := res.Status
+	res = Result{} // the body is all the attempt needs
+	return m.postWebhook(ex, status, body, attempt)
+}
+
 func (m *Manager) setWebhook(log *slog.Logger, id int64, status string, attempts int, errMsg string) {
 	if err := m.store.setWebhook(id, status, attempts, errMsg); err != nil {
 		log.Error("store: webhook state", "err", err)
 	}
+}
+
+// maskURL hides a callback URL's user info (user names are often tokens
+// too): it is never logged nor stored.
+func maskURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		if i := strings.LastIndex(raw, "@"); i >= 0 {
+			return "***@" + raw[i+1:]
+		}
+		return raw
+	}
+	if u.User == nil {
+		return raw
+	}
+	u.User = url.User("***")
+	return u.String()
+}
+
+// budget is a byte budget shared by goroutines; acquire waits for room.
+type budget struct {
+	mu      sync.Mutex
+	free    int64
+	max     int64
+	changed chan struct{} // closed and replaced on every release
+}
+
+func newBudget(n int64) *budget { return &budget{free: n, max: n, changed: make(chan struct{})} }
+
+// acquire takes n bytes (at most the whole budget, so that one oversized
+// body can still go, alone).
+func (b *budget) acquire(ctx context.Context, n int64) error {
+	n = min(n, b.max)
+	for {
+		b.mu.Lock()
+		if b.free >= n {
+			b.free -= n
+			b.mu.Unlock()
+			return nil
+		}
+		ch := b.changed
+		b.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+func (b *budget) release(n int64) {
+	n = min(n, b.max)
+	b.mu.Lock()
+	b.free += n
+	close(b.changed)
+	b.changed = make(chan struct{})
+	b.mu.Unlock()
 }
 
 // postWebhook makes one attempt; retry says whether another may succeed.
@@ -131,12 +214,20 @@ func (m *Manager) postWebhook(ex *Execution, status string, body []byte, attempt
 	}
 	resp, err := m.cfg.WebhookClient.Do(req)
 	if err != nil {
+		// A *url.Error carries the URL, user name included: keep only the cause.
+		var uerr *url.Error
+		if errors.As(err, &uerr) {
+			err = fmt.Errorf("POST %s: %w", maskURL(ex.callbackURL), uerr.Err)
+		}
 		return !errors.Is(m.hookCtx.Err(), context.Canceled), err
 	}
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	resp.Body.Close()
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return false, nil
+	}
+	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		return false, fmt.Errorf("receiver replied %s: redirects are not followed for a webhook", resp.Status)
 	}
 	retry = resp.StatusCode >= 500 || resp.StatusCode == http.StatusRequestTimeout || resp.StatusCode == http.StatusTooManyRequests
 	return retry, fmt.Errorf("receiver replied %s", resp.Status)

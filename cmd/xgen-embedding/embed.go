@@ -1,15 +1,20 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"math"
 	"net/http"
 	"strings"
+
+	"outrigger/internal/workflow/jsoncheck"
 )
 
 // Embed returns a deterministic unit vector of length dim for text: the
@@ -64,17 +69,17 @@ type embedResponse struct {
 	Data  []embedding `json:"data"`
 }
 
-func newHandler(cfg config) http.Handler {
+func newHandler(cfg config, logger *log.Logger) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/health", only("GET", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "model": modelName, "dim": cfg.dim})
 	}))
 	mux.Handle("/docs", only("GET", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		fmt.Fprintf(w, docsHTML, modelName, cfg.dim, maxDim, maxInputs, maxBody)
+		fmt.Fprintf(w, docsHTML, modelName, cfg.dim, maxDim, maxInputs, maxBody, maxValues)
 	}))
 	mux.Handle("/embed", only("POST", func(w http.ResponseWriter, r *http.Request) {
-		handleEmbed(w, r, cfg.dim)
+		handleEmbed(w, r, cfg.dim, logger)
 	}))
 	mux.Handle("/{$}", only("GET", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{
@@ -105,29 +110,61 @@ func only(method string, h http.HandlerFunc) http.Handler {
 	})
 }
 
-func handleEmbed(w http.ResponseWriter, r *http.Request, defaultDim int) {
+func handleEmbed(w http.ResponseWriter, r *http.Request, defaultDim int, logger *log.Logger) {
 	texts, dim, status, err := parseEmbed(http.MaxBytesReader(w, r.Body, maxBody), defaultDim)
 	if err != nil {
 		writeError(w, status, err.Error())
 		return
 	}
-	resp := embedResponse{Model: modelName, Dim: dim, Data: make([]embedding, len(texts))}
-	for i, t := range texts {
-		resp.Data[i] = embedding{Index: i, Embedding: Embed(t, dim)}
+	if err := writeEmbeddings(w, texts, dim); err != nil {
+		logger.Printf("reply to %s not delivered (client not reading?): %v", r.RemoteAddr, err)
 	}
-	writeJSON(w, http.StatusOK, resp)
+}
+
+// writeEmbeddings writes the embedResponse for texts one vector at a time,
+// so that a request holds one vector and a small buffer, not the whole
+// reply (the bytes are those json.Encoder writes for an embedResponse).
+func writeEmbeddings(w http.ResponseWriter, texts []string, dim int) error {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	bw := bufio.NewWriterSize(w, 32<<10)
+	model, _ := json.Marshal(modelName)
+	fmt.Fprintf(bw, `{"model":%s,"dim":%d,"data":[`, model, dim)
+	for i, t := range texts {
+		if i > 0 {
+			bw.WriteByte(',')
+		}
+		b, err := json.Marshal(embedding{Index: i, Embedding: Embed(t, dim)})
+		if err != nil {
+			return err
+		}
+		if _, err := bw.Write(b); err != nil {
+			return err
+		}
+	}
+	bw.WriteString("]}\n")
+	return bw.Flush()
 }
 
 // parseEmbed validates a request body and returns the texts and dimension,
 // or the HTTP status and error to report.
 func parseEmbed(body io.Reader, defaultDim int) ([]string, int, int, error) {
 	var req embedRequest
-	dec := json.NewDecoder(body)
-	if err := dec.Decode(&req); err != nil {
+	b, err := io.ReadAll(body)
+	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			return nil, 0, http.StatusRequestEntityTooLarge, fmt.Errorf("request body over %d bytes", tooBig.Limit)
 		}
+		return nil, 0, http.StatusBadRequest, fmt.Errorf("reading the body: %v", err)
+	}
+	// Decoding would turn every invalid sequence into U+FFFD, and so
+	// different inputs into one vector: refuse them instead.
+	if err := jsoncheck.Text(b); err != nil {
+		return nil, 0, http.StatusBadRequest, fmt.Errorf("body: %v", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if err := dec.Decode(&req); err != nil {
 		return nil, 0, http.StatusBadRequest, fmt.Errorf("invalid JSON: %v", err)
 	}
 	if dec.More() {
@@ -162,6 +199,10 @@ func parseEmbed(body io.Reader, defaultDim int) ([]string, int, int, error) {
 	if len(texts) > maxInputs {
 		return nil, 0, http.StatusBadRequest, fmt.Errorf(`"input" has %d texts; at most %d per request`, len(texts), maxInputs)
 	}
+	if len(texts)*dim > maxValues {
+		return nil, 0, http.StatusRequestEntityTooLarge, fmt.Errorf(`%d texts × dim %d = %d numbers; at most %d per request (send fewer texts or a smaller dim)`,
+			len(texts), dim, len(texts)*dim, maxValues)
+	}
 	for i, t := range texts {
 		if t == "" {
 			return nil, 0, http.StatusBadRequest, fmt.Errorf("input[%d] is empty", i)
@@ -170,10 +211,10 @@ func parseEmbed(body io.Reader, defaultDim int) ([]string, int, int, error) {
 	return texts, dim, http.StatusOK, nil
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
+func writeJSON(w http.ResponseWriter, status int, v any) error {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
+	return json.NewEncoder(w).Encode(v)
 }
 
 func writeError(w http.ResponseWriter, status int, msg string) {
@@ -192,9 +233,12 @@ default dimension %d.</p>
 (before that the port is not bound).</p>
 <h2>POST /embed</h2>
 <p>Body: <code>{"input": "text" | ["a", "b"], "dim": 384}</code>; <code>dim</code> is optional,
-1..%d. At most %d texts and %d bytes per request.</p>
+1..%d. At most %d texts and %d bytes per request, and at most %d numbers
+(texts × dim) per reply (413 beyond). Text must be valid UTF-8 (400 otherwise).</p>
 <p>Response: <code>{"model":..., "dim":N, "data":[{"index":0,"embedding":[...]}]}</code>.
-Errors are JSON <code>{"error":"..."}</code> with status 400, 405 or 413.</p>
+Errors are JSON <code>{"error":"..."}</code> with status 400, 405 or 413; requests
+whose Host is not loopback, from another browser origin, or with a body that is
+not application/json get 403 or 415.</p>
 <h2>GET /</h2>
 <p>Service information as JSON.</p>
 </body></html>

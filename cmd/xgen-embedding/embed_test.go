@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"io"
+	"log"
 	"math"
 	"net/http"
 	"net/http/httptest"
@@ -60,7 +62,7 @@ func TestEmbedNormalisedAndDistinct(t *testing.T) {
 
 func testServer(t *testing.T) *httptest.Server {
 	t.Helper()
-	srv := httptest.NewServer(newHandler(config{dim: 384}))
+	srv := httptest.NewServer(newHandler(config{dim: 384}, log.New(io.Discard, "", 0)))
 	t.Cleanup(srv.Close)
 	return srv
 }
@@ -124,6 +126,18 @@ func TestEmbedEndpoint(t *testing.T) {
 			t.Fatal("same text in one batch gave different vectors")
 		}
 	}
+	// The reply is written a vector at a time, byte for byte what encoding
+	// the whole embedResponse gives.
+	code, b := call(t, srv, "POST", "/embed", `{"input":["x","y"],"dim":3}`)
+	var whole bytes.Buffer
+	json.NewEncoder(&whole).Encode(embedResponse{Model: modelName, Dim: 3, Data: []embedding{{0, Embed("x", 3)}, {1, Embed("y", 3)}}})
+	if code != 200 || string(b) != whole.String() {
+		t.Fatalf("streamed reply %d %s, want %s", code, b, whole.String())
+	}
+	// The largest reply allowed: exactly maxValues numbers.
+	if big := embedOK(t, srv, `{"input":[`+strings.Repeat(`"a",`, maxValues/512-1)+`"a"],"dim":512}`); len(big.Data)*big.Dim != maxValues {
+		t.Fatalf("%d × %d, want %d numbers", len(big.Data), big.Dim, maxValues)
+	}
 }
 
 func TestEmbedErrors(t *testing.T) {
@@ -146,6 +160,11 @@ func TestEmbedErrors(t *testing.T) {
 		{"dim not int", "POST", "/embed", `{"input":"a","dim":1.5}`, 400},
 		{"too many", "POST", "/embed", `{"input":[` + strings.Repeat(`"a",`, maxInputs) + `"a"]}`, 400},
 		{"too large", "POST", "/embed", `{"input":"` + strings.Repeat("x", maxBody) + `"}`, 413},
+		{"reply too large", "POST", "/embed", `{"input":[` + strings.Repeat(`"a",`, maxInputs-1) + `"a"],"dim":4096}`, 413},
+		{"reply one over", "POST", "/embed", `{"input":[` + strings.Repeat(`"a",`, maxValues/512) + `"a"],"dim":512}`, 413},
+		{"invalid utf-8", "POST", "/embed", "{\"input\":\"a\xff\"}", 400},
+		{"invalid utf-8 in list", "POST", "/embed", "{\"input\":[\"\xfe\",\"\xff\"]}", 400},
+		{"lone surrogate", "POST", "/embed", `{"input":"\ud800"}`, 400},
 		{"get embed", "GET", "/embed", "", 405},
 		{"post health", "POST", "/health", "", 405},
 		{"unknown path", "GET", "/nope", "", 404},

@@ -3,6 +3,13 @@
 // deterministic vectors, and the seed's slow cold start (MODEL_LOAD_SECONDS)
 // so that the supervisor's readiness handling is exercised for real. It is
 // pure Go (CGO_ENABLED=0) so it builds on a fresh machine.
+//
+// Environment: APP_HOST (127.0.0.1), APP_PORT (8002; 0 picks a free port),
+// MODEL_LOAD_SECONDS (0), EMBEDDING_DIM (384), READ_TIMEOUT and
+// WRITE_TIMEOUT (30s each: a request must arrive, and a reply be taken,
+// within them), ALLOWED_HOSTS and ALLOWED_ORIGINS (comma-separated: extra
+// Host names and browser origins the httpguard policy accepts; by default
+// only loopback hosts and no cross-origin callers, and bodies must be JSON).
 package main
 
 import (
@@ -15,32 +22,61 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
+
+	"outrigger/internal/httpguard"
 )
 
 // version is set by -ldflags "-X main.version=..." when built for release.
 var version = "dev"
 
+// Limits. A reply holds inputs × dim numbers of about 12 bytes of JSON
+// each: maxValues keeps it near 3 MB (2 048 inputs at dim 4 096 used to make
+// a 106 MB reply from a 10 KB request).
 const (
-	modelName  = "outrigger-hash-embedding"
-	maxDim     = 4096
-	maxBody    = 1 << 20 // bytes per request
-	maxInputs  = 2048    // texts per request
-	shutdownIn = 5 * time.Second
+	modelName      = "outrigger-hash-embedding"
+	maxDim         = 4096
+	maxBody        = 1 << 20 // bytes per request
+	maxInputs      = 2048    // texts per request
+	maxValues      = 1 << 18 // inputs × dim per request
+	maxHeaderBytes = 64 << 10
+	shutdownIn     = 5 * time.Second
+
+	readHeaderTimeout   = 10 * time.Second
+	defaultReadTimeout  = 30 * time.Second
+	defaultWriteTimeout = 30 * time.Second
+	idleTimeout         = 2 * time.Minute
 )
 
 type config struct {
-	host      string
-	port      int
-	loadDelay time.Duration
-	dim       int
+	host         string
+	port         int
+	loadDelay    time.Duration
+	dim          int
+	readTimeout  time.Duration
+	writeTimeout time.Duration
+	guard        httpguard.Policy
 }
 
 // loadConfig reads the environment the supervisor passes (APP_HOST,
 // APP_PORT) plus the stand-in's own knobs. getenv is a parameter for tests.
 func loadConfig(getenv func(string) string) (config, error) {
-	c := config{host: "127.0.0.1", port: 8002, dim: 384}
+	c := config{host: "127.0.0.1", port: 8002, dim: 384, readTimeout: defaultReadTimeout, writeTimeout: defaultWriteTimeout}
+	for _, d := range []struct {
+		key string
+		v   *time.Duration
+	}{{"READ_TIMEOUT", &c.readTimeout}, {"WRITE_TIMEOUT", &c.writeTimeout}} {
+		if v := getenv(d.key); v != "" {
+			t, err := time.ParseDuration(v)
+			if err != nil || t <= 0 {
+				return c, fmt.Errorf("%s %q: want a positive duration such as 30s", d.key, v)
+			}
+			*d.v = t
+		}
+	}
+	c.guard = httpguard.Policy{Hosts: list(getenv("ALLOWED_HOSTS")), Origins: list(getenv("ALLOWED_ORIGINS"))}
 	if v := getenv("APP_HOST"); v != "" {
 		c.host = v
 	}
@@ -66,6 +102,16 @@ func loadConfig(getenv func(string) string) (config, error) {
 		c.dim = d
 	}
 	return c, nil
+}
+
+func list(v string) []string {
+	var out []string
+	for _, f := range strings.Split(v, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 func main() {
@@ -101,10 +147,7 @@ func run(ctx context.Context, cfg config, logger *log.Logger) error {
 	if err != nil {
 		return fmt.Errorf("bind: %w", err)
 	}
-	srv := &http.Server{
-		Handler:           logRequests(logger, newHandler(cfg)),
-		ReadHeaderTimeout: 10 * time.Second,
-	}
+	srv := newServer(cfg, logger)
 	logger.Printf("listening on http://%s", l.Addr())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(l) }()
@@ -127,6 +170,19 @@ func run(ctx context.Context, cfg config, logger *log.Logger) error {
 	return nil
 }
 
+// newServer is the HTTP server: the routes behind the request log and the
+// httpguard policy, with every timeout set.
+func newServer(cfg config, logger *log.Logger) *http.Server {
+	return &http.Server{
+		Handler:           logRequests(logger, cfg.guard.Wrap(newHandler(cfg, logger))),
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       cfg.readTimeout,
+		WriteTimeout:      cfg.writeTimeout, // a client that does not take its reply is dropped
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+	}
+}
+
 // statusRecorder remembers the status code for the request log.
 type statusRecorder struct {
 	http.ResponseWriter
@@ -145,6 +201,10 @@ func logRequests(logger *log.Logger, next http.Handler) http.Handler {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(rec, r)
-		logger.Printf("%s %s %d %s", r.Method, r.URL.Path, rec.status, time.Since(start).Round(time.Microsecond))
+		path := r.URL.Path
+		if len(path) > 200 {
+			path = path[:200] + "…"
+		}
+		logger.Printf("%s %s %d %s", r.Method, path, rec.status, time.Since(start).Round(time.Microsecond))
 	})
 }

@@ -14,7 +14,7 @@
 // scheme://host[:port] origins) extend what is accepted.
 //
 // Limits: READ_TIMEOUT (30s, the whole request), WRITE_TIMEOUT (30s, a reply
-// or one write of a stream), STREAM_BUFFER_BYTES (1048576: a stream that
+// or one write of a stream), STREAM_BUFFER_BYTES (262144: a stream that
 // falls further behind is dropped; its execution goes on). Retention: KEEP
 // (30d; finished executions older than that are pruned; "0" keeps them) and
 // DB_MAX_MB (1024; the oldest finished executions are pruned while the

@@ -227,12 +227,13 @@ var listenRE = regexp.MustCompile(`msg=listening addr=(\S+)`)
 
 // startProcess runs the binary on a free port (APP_PORT=0; the address is
 // read from its log) and waits until /health answers. t.Cleanup kills it.
-func startProcess(t *testing.T, bin, dataDir string) *process {
+func startProcess(t *testing.T, bin, dataDir string, env ...string) *process {
 	t.Helper()
 	p := &process{out: &testutil.Buffer{}, exited: make(chan struct{})}
 	p.cmd = exec.Command(bin)
 	p.cmd.Env = append(os.Environ(), "DATA_DIR="+dataDir, "APP_HOST=127.0.0.1", "APP_PORT=0",
 		"MAX_CONCURRENT_WORKFLOWS=2", "SHUTDOWN_GRACE=300ms", "EMBEDDING_URL=http://127.0.0.1:1")
+	p.cmd.Env = append(p.cmd.Env, env...)
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)

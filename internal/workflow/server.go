@@ -77,7 +77,7 @@ const (
 	DefaultReadTimeout       = 30 * time.Second // the whole request, body included (≤ MaxRequestBody)
 	DefaultWriteTimeout      = 30 * time.Second // a reply, or one write of a stream
 	DefaultIdleTimeout       = 2 * time.Minute
-	DefaultMaxStreamBuffer   = 1 << 20 // bytes a stream may lag behind its execution
+	DefaultMaxStreamBuffer   = 256 << 10 // bytes a stream may lag behind its execution
 	DefaultKeep              = 30 * 24 * time.Hour
 	DefaultMaxDBBytes        = 1 << 30
 	DefaultPruneInterval     = time.Minute
@@ -508,6 +508,13 @@ func (s *Service) streamSSE(w http.ResponseWriter, r *http.Request, ex *Executio
 	for {
 		evs, done, changed := ex.take()
 		if len(evs) > 0 {
+			size := 0
+			for _, ev := range evs {
+				size += len(ev.data) + len(ev.name) + 40 // framing
+			}
+			if cap(buf) < size {
+				buf = make([]byte, 0, size) // exact: a stalled stream holds no more than its lag
+			}
 			buf = buf[:0]
 			var n int64
 			for _, ev := range evs {

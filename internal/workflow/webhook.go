@@ -144,14 +144,14 @@ func maskURL(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
 		if i := strings.LastIndex(raw, "@"); i >= 0 {
-			return "***@" + raw[i+1:]
+			return "redacted@" + raw[i+1:]
 		}
 		return raw
 	}
 	if u.User == nil {
 		return raw
 	}
-	u.User = url.User("***")
+	u.User = url.User("redacted")
 	return u.String()
 }
 

@@ -21,20 +21,24 @@ import (
 )
 
 // Shutdown lets short executions finish, stores the long ones as
-// interrupted after the grace period, ends their streams with that status,
-// and closes the database.
+// interrupted when the grace period ends, and closes the database. The
+// test decides when each run ends: "short" is released once shutdown has
+// begun, "long" never is, and the grace period ends when the test cancels
+// Shutdown's context (ShutdownGrace itself is an hour).
 func TestGracefulShutdown(t *testing.T) {
 	dir := t.TempDir()
-	svc, err := Open(context.Background(), Options{DataDir: dir, MaxWorkers: 2, MaxQueued: 5, ShutdownGrace: 300 * time.Millisecond})
+	releaseShort, never := make(chan struct{}), make(chan struct{})
+	svc, err := Open(context.Background(), Options{DataDir: dir, MaxWorkers: 2, MaxQueued: 5, ShutdownGrace: time.Hour,
+		Workflows: append(Builtin("", nil), gatedWorkflow("short", 2, releaseShort), gatedWorkflow("long", 2, never))})
 	if err != nil {
 		t.Fatal(err)
 	}
 	m := svc.Manager()
-	long, err := m.Submit(RunRequest{WorkflowID: "pipeline", Input: raw(`{"delay_ms":60000,"nodes":1}`), InteractionID: "long"})
+	long, err := m.Submit(RunRequest{WorkflowID: "long", Input: raw(`{"text":"l"}`), InteractionID: "long"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	short, err := m.Submit(RunRequest{WorkflowID: "pipeline", Input: raw(`{"delay_ms":100,"nodes":1}`), InteractionID: "short"})
+	short, err := m.Submit(RunRequest{WorkflowID: "short", Input: raw(`{"text":"s"}`), InteractionID: "short"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,14 +48,35 @@ func TestGracefulShutdown(t *testing.T) {
 	}
 	testutil.Eventually(t, 10*time.Second, func() bool { return m.Status().Running == 2 }, "two running")
 
-	t0 := time.Now()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	if err := svc.Shutdown(ctx); err != nil {
-		t.Fatal(err)
+	ctx, endGrace := context.WithCancel(context.Background())
+	defer endGrace()
+	shut := make(chan error, 1)
+	go func() { shut <- svc.Shutdown(ctx) }()
+	testutil.Eventually(t, 10*time.Second, func() bool { return !m.Status().Accepting }, "shutdown to begin")
+	select {
+	case <-queued.Done(): // a queued run never starts after shutdown began
+	case <-time.After(20 * time.Second):
+		t.Fatal("the queued execution did not end")
 	}
-	if d := time.Since(t0); d > 5*time.Second {
-		t.Fatalf("shutdown took %v", d)
+	close(releaseShort)
+	select {
+	case <-short.Done():
+	case <-time.After(20 * time.Second):
+		t.Fatal("the short execution did not finish within the grace period")
+	}
+	select {
+	case <-long.Done():
+		t.Fatal("the long execution ended before the grace period did")
+	default:
+	}
+	endGrace()
+	select {
+	case err := <-shut:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("Shutdown did not return after the grace period ended")
 	}
 	for ex, want := range map[*Execution]string{long: StatusInterrupted, short: StatusCompleted, queued: StatusInterrupted} {
 		select {

@@ -68,6 +68,10 @@ type Options struct {
 	Keep          time.Duration
 	MaxDBBytes    int64
 	PruneInterval time.Duration
+
+	// Test seams (see ManagerConfig.beforePublish and Store.failWrite).
+	beforePublish func(ex *Execution, name string, data []byte)
+	failWrite     func(query string, args []any) error
 }
 
 // Defaults of Options. Every HTTP server has all four timeouts: a client
@@ -131,6 +135,7 @@ func Open(ctx context.Context, opts Options) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
+	store.failWrite = opts.failWrite
 	log.Info("database open", "path", path, "marked_interrupted", interrupted)
 	wfs := opts.Workflows
 	if wfs == nil {
@@ -140,7 +145,7 @@ func Open(ctx context.Context, opts Options) (*Service, error) {
 		Store: store, Workflows: wfs, Logger: log,
 		MaxWorkers: opts.MaxWorkers, MaxQueued: opts.MaxQueued,
 		WebhookSecret: opts.WebhookSecret, WebhookAttempts: opts.WebhookAttempts, WebhookBackoff: opts.WebhookBackoff,
-		MaxStreamBuffer: opts.MaxStreamBuffer,
+		MaxStreamBuffer: opts.MaxStreamBuffer, beforePublish: opts.beforePublish,
 	})
 	if err != nil {
 		store.Close()

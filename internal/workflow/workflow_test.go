@@ -2,10 +2,12 @@ package workflow
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,14 +17,47 @@ import (
 	"outrigger/internal/testutil"
 )
 
+// gatedWorkflow has n nodes step-1 … step-n, each appending |i to the text
+// like pipeline; step-1 returns at once, every later node waits until
+// release is closed (or its execution is cancelled). Tests control how long
+// an execution runs with it instead of guessing with delays.
+func gatedWorkflow(id string, n int, release <-chan struct{}) Workflow {
+	return Workflow{
+		Info: WorkflowInfo{ID: id, Nodes: []NodeInfo{{ID: "step-i"}}, InputSchema: raw(`{}`), ExampleInput: raw(`{}`)},
+		Plan: func(json.RawMessage) ([]Node, error) {
+			nodes := make([]Node, n)
+			for i := range nodes {
+				nodes[i] = Node{ID: fmt.Sprintf("step-%d", i+1), Run: func(ctx context.Context, in json.RawMessage) (json.RawMessage, error) {
+					if i > 0 {
+						select {
+						case <-release:
+						case <-ctx.Done():
+							return nil, context.Cause(ctx)
+						}
+					}
+					var s stepIO
+					if err := json.Unmarshal(in, &s); err != nil {
+						return nil, err
+					}
+					return mustJSON(stepIO{Text: fmt.Sprintf("%s|%d", s.Text, i+1), Step: i + 1, Of: n}), nil
+				}}
+			}
+			return nodes, nil
+		},
+	}
+}
+
 // A client that disconnects after the first chunk does not stop the
-// execution: it completes and every node's output is stored.
+// execution: it completes and every node's output is stored. The later
+// nodes wait on a gate that opens only after the test has seen the run
+// still going after the disconnect.
 func TestDisconnectAfterFirstChunkCompletes(t *testing.T) {
-	ts := startService(t, nil)
+	release := make(chan struct{})
+	ts := startService(t, func(o *Options) { o.Workflows = append(Builtin("", nil), gatedWorkflow("gated", 4, release)) })
 	ctx, disconnect := context.WithCancel(context.Background())
 	defer disconnect()
 	var chunks int
-	err := ts.Client.Stream(ctx, "pipeline", raw(`{"text":"x","delay_ms":150,"nodes":4}`), "disc-1", func(ev StreamEvent) {
+	err := ts.Client.Stream(ctx, "gated", raw(`{"text":"x"}`), "disc-1", func(ev StreamEvent) {
 		if ev.Type == EventData {
 			chunks++
 			disconnect() // leave after the first chunk
@@ -39,8 +74,9 @@ func TestDisconnectAfterFirstChunkCompletes(t *testing.T) {
 		return contains(ts.Logs.String(), "stream client went away")
 	}, "the server to notice the disconnect")
 	if st := ts.Manager().Status(); st.Running != 1 {
-		t.Fatalf("running = %d right after the disconnect, want 1 (still executing)", st.Running)
+		t.Fatalf("running = %d after the disconnect, want 1 (still executing)", st.Running)
 	}
+	close(release)
 
 	res := waitResult(t, ts.Client, "disc-1")
 	if res.Status != StatusCompleted {
@@ -63,21 +99,43 @@ func TestDisconnectAfterFirstChunkCompletes(t *testing.T) {
 			t.Fatalf("node %d lacks input or timings: %+v", i, n)
 		}
 	}
-	if res.StartedAt == nil || res.FinishedAt == nil || res.DurationMS < 4*150 {
-		t.Fatalf("execution timings %v %v %dms", res.StartedAt, res.FinishedAt, res.DurationMS)
+	if res.StartedAt == nil || res.FinishedAt == nil {
+		t.Fatalf("execution timings %v %v", res.StartedAt, res.FinishedAt)
 	}
 }
 
-// Store first, stream second: when a chunk or a log event reaches the
-// client, the database (read by a second connection, as another process
-// would) already holds what it reports.
+// Store first, stream second, checked per event and deterministically:
+// just before each event goes out (beforePublish, in the executor's
+// goroutine), a second connection (as another process would) must already
+// find in the database what the event reports. With stream and store
+// swapped in Manager.run, the first chunk fails this every time. The
+// client-side check over HTTP is kept as well.
 func TestStoredBeforeStreamed(t *testing.T) {
-	ts := startService(t, nil)
-	db := openDB(t, ts.Dir)
-	var checked atomic.Int32
+	var db *sql.DB
+	var mu sync.Mutex
 	var failures []string
-	fail := func(format string, a ...any) { failures = append(failures, fmt.Sprintf(format, a...)) }
-	err := ts.Client.Stream(ctxT(t, 30*time.Second), "pipeline", raw(`{"text":"s","delay_ms":10,"nodes":5}`), "sbs-1", func(ev StreamEvent) {
+	var checked atomic.Int32
+	fail := func(format string, a ...any) {
+		mu.Lock()
+		failures = append(failures, fmt.Sprintf(format, a...))
+		mu.Unlock()
+	}
+	check := func(name string, data []byte) {
+		var ev StreamEvent
+		switch name {
+		case "":
+			var n NodeOutput
+			json.Unmarshal(data, &n)
+			ev.Node = &n
+		case EventLog:
+			var l LogEvent
+			json.Unmarshal(data, &l)
+			ev.Log = &l
+		case EventEnd:
+			var e EndEvent
+			json.Unmarshal(data, &e)
+			ev.End = &e
+		}
 		switch {
 		case ev.Node != nil:
 			var status, output string
@@ -105,16 +163,107 @@ func TestStoredBeforeStreamed(t *testing.T) {
 				fail("end %s: db has %q finished=%v (%v)", ev.End.Status, status, finished, err)
 			}
 		}
+	}
+	var atPublish atomic.Int32
+	ts := startService(t, func(o *Options) {
+		o.beforePublish = func(_ *Execution, name string, data []byte) { atPublish.Add(1); check(name, data) }
+	})
+	db = openDB(t, ts.Dir)
+	err := ts.Client.Stream(ctxT(t, 30*time.Second), "pipeline", raw(`{"text":"s","delay_ms":0,"nodes":5}`), "sbs-1", func(ev StreamEvent) {
+		name := ev.Type
+		if name == EventData {
+			name = "" // sent as a plain data: chunk
+		}
+		check(name, ev.Raw)
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
+	mu.Lock()
+	defer mu.Unlock()
 	if len(failures) > 0 {
 		t.Fatal(strings.Join(failures, "\n"))
 	}
-	if checked.Load() != 5 {
-		t.Fatalf("checked %d chunks, want 5", checked.Load())
+	if checked.Load() != 10 || atPublish.Load() == 0 {
+		t.Fatalf("checked %d chunks (%d events at publish), want each of 5 chunks twice", checked.Load(), atPublish.Load())
 	}
+}
+
+// A store failure is never streamed as if it were stored: when the record
+// of a failed node, or the final status, cannot be written, the execution
+// ends as store_failed (what the stream and, if the store recovers,
+// /results say), and the event that was not stored never goes out.
+func TestStoreFailureEndsAsStoreFailed(t *testing.T) {
+	errDisk := errors.New("disk I/O error (injected)")
+	var failNode, failEnd, failAllEnds atomic.Bool
+	boom := Workflow{
+		Info: WorkflowInfo{ID: "boom", Nodes: []NodeInfo{{ID: "boom"}}, InputSchema: raw(`{}`), ExampleInput: raw(`{}`)},
+		Plan: func(json.RawMessage) ([]Node, error) {
+			return []Node{{ID: "boom", Run: func(context.Context, json.RawMessage) (json.RawMessage, error) {
+				return nil, errors.New("the node failed")
+			}}}, nil
+		},
+	}
+	ts := startService(t, func(o *Options) {
+		o.Workflows = append(Builtin("", nil), boom)
+		o.failWrite = func(query string, args []any) error {
+			switch {
+			case failNode.Load() && strings.HasPrefix(query, "UPDATE execution_io SET status") && args[0] == StatusFailed:
+				return errDisk
+			case strings.HasPrefix(query, "UPDATE execution_meta SET status = ?, output") &&
+				(failAllEnds.Load() || (failEnd.Load() && args[0] == StatusCompleted)):
+				return errDisk
+			}
+			return nil
+		}
+	})
+	run := func(wf, id string) (events []string, end *EndEvent) {
+		t.Helper()
+		err := ts.Client.Stream(ctxT(t, 20*time.Second), wf, raw(`{"text":"a"}`), id, func(ev StreamEvent) {
+			s := ev.Type
+			if ev.Log != nil {
+				s += ":" + ev.Log.Status
+			}
+			events = append(events, s)
+			if ev.End != nil {
+				end = ev.End
+			}
+		})
+		if err != nil || end == nil {
+			t.Fatalf("%s: %v (end %+v)", id, err, end)
+		}
+		return events, end
+	}
+
+	failNode.Store(true)
+	events, end := run("boom", "sf-node")
+	if end.Status != StatusStoreFailed || !contains(end.Error, "injected") || slices.Contains(events, "log:node_failed") {
+		t.Fatalf("failed node not stored: end %+v, events %v; want store_failed and no node_failed event", end, events)
+	}
+	if r := waitResult(t, ts.Client, "sf-node"); r.Status != StatusStoreFailed {
+		t.Fatalf("/results: %s, want store_failed", r.Status)
+	}
+	failNode.Store(false)
+
+	failEnd.Store(true)
+	_, end = run("echo", "sf-end")
+	if end.Status != StatusStoreFailed || end.Output != nil {
+		t.Fatalf("end not stored: %+v, want store_failed without output", end)
+	}
+	if r := waitResult(t, ts.Client, "sf-end"); r.Status != StatusStoreFailed || r.Output != nil {
+		t.Fatalf("/results: %s %s, want store_failed", r.Status, r.Output)
+	}
+	failEnd.Store(false)
+
+	failAllEnds.Store(true)
+	_, end = run("echo", "sf-all")
+	if end.Status != StatusStoreFailed {
+		t.Fatalf("no end stored at all: %+v, want store_failed", end)
+	}
+	if r, err := ts.Client.Result(context.Background(), "sf-all"); err != nil || r.Status != StatusRunning {
+		t.Fatalf("/results %v %s: the database still says running (marked interrupted at the next start)", err, r.Status)
+	}
+	failAllEnds.Store(false)
 }
 
 // 20 concurrent requests with a cap of 4: never more than 4 run at once,

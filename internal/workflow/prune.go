@@ -16,6 +16,11 @@ import (
 const (
 	pruneBatch  = 50
 	vacuumPages = 2000 // pages given back to the file system per pass
+	// pruneGrace: the size cap never takes an execution that finished this
+	// recently (its /deploy reply or first /results read may be under way).
+	// Under the cap executions go one per transaction, oldest first, so that
+	// no more goes than needed.
+	pruneGrace = 5 * time.Second
 )
 
 // pruneLoop prunes at start, every interval, and after executions finish
@@ -70,8 +75,8 @@ func (s *Store) Prune(ctx context.Context, now time.Time, keep time.Duration, ma
 				break
 			}
 			n, err := s.deleteBatch(`DELETE FROM execution_meta WHERE id IN (SELECT id FROM execution_meta
-				WHERE finished_at IS NOT NULL AND webhook_status != 'pending'
-				ORDER BY finished_at LIMIT ?)`, pruneBatch)
+				WHERE finished_at IS NOT NULL AND finished_at < ? AND webhook_status != 'pending'
+				ORDER BY finished_at LIMIT 1)`, ms(now.Add(-pruneGrace)))
 			total += n
 			if err != nil {
 				return total, err

@@ -19,11 +19,14 @@ var endpoints = []endpointDoc{
 		"`event: log` (queued, running, node_started, node_completed, node_failed), plain `data:` chunks " +
 		`({"type":"node_output", node_id, index, total, output}) each sent only after it is stored, then ` +
 		"`event: end` {status, error?, output?, duration_ms}. The execution does not depend on the connection: " +
-		"disconnect at any time and fetch the result later. interaction_id is generated when absent (reply header X-Interaction-Id)."},
+		"disconnect at any time and fetch the result later. interaction_id is generated when absent (reply header X-Interaction-Id). " +
+		"400 for invalid UTF-8 anywhere in the body, and for ids that are empty, over 200 bytes, \".\", \"..\" or hold / \\ or control characters; " +
+		"409 when the id is queued or running, and 409 with its status when a finished execution already has it (its result stays at /results). " +
+		"A client that falls more than STREAM_BUFFER_BYTES behind is dropped; the execution goes on."},
 	{"POST", "/deploy/stream", `Like /workflow/stream plus response_format: "json" (default; one JSON Result when done) ` +
 		`or "stream" (SSE). interaction_id gets the deploy_ prefix when it lacks it; one is generated when absent.`},
 	{"GET", "/results/{interaction_id}", "The latest stored execution for the id: status (queued, running, completed, " +
-		"failed, cancelled, interrupted), timings, output, and every node's input and output. 404 when unknown."},
+		"failed, cancelled, interrupted, store_failed: the end could not be stored), timings, output, and every node's input and output. 404 when unknown."},
 	{"POST", "/executions/{interaction_id}/cancel", "The only way to cancel. 202 when cancelling, 404 unknown, 409 already finished."},
 	{"GET", "/executions/status", "{maxWorkers, running, queued, maxQueued, accepting}."},
 }
@@ -40,13 +43,19 @@ table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3rem .5rem;v
 cancels one. Each node's input and output is written to SQLite before its chunk is streamed.
 At most {{.Status.MaxWorkers}} executions run at once; up to {{.Status.MaxQueued}} more wait; past that the reply is
 429 with Retry-After.</p>
+<p>Only local callers: the Host header must name a loopback address or localhost (or a name in ALLOWED_HOSTS),
+a browser request from another origin is refused unless listed in ALLOWED_ORIGINS (403), and bodies must be
+<code>Content-Type: application/json</code> (415). Bodies are at most 1 MiB, headers 64 KiB. Finished executions are
+pruned after KEEP and while the database uses more than DB_MAX_MB.</p>
 <h2>Endpoints</h2>
 <table><tr><th>Method</th><th>Path</th><th>What</th></tr>
 {{range .Endpoints}}<tr><td>{{.Method}}</td><td><code>{{.Path}}</code></td><td>{{.Summary}}</td></tr>
 {{end}}</table>
 <h2>Webhook</h2>
 <p>With <code>callback_url</code>, the stored Result is POSTed when the execution ends, retried with exponential
-backoff on network errors, 408, 429 and 5xx. Headers: <code>X-Outrigger-Timestamp</code> (Unix seconds),
+backoff on network errors, 408, 429 and 5xx, at most 5 attempts; each attempt reads the Result from the store
+again. A 3xx is a failure (redirects are not followed). User info in the URL is sent as basic authentication and
+stored and logged as <code>redacted@</code>. Headers: <code>X-Outrigger-Timestamp</code> (Unix seconds),
 <code>X-Outrigger-Delivery</code> (execution id), <code>X-Outrigger-Attempt</code>, <code>X-Outrigger-Event</code>, and,
 when WEBHOOK_SECRET is set, <code>X-Outrigger-Signature: sha256=&lt;hex HMAC-SHA256 of the body&gt;</code>.</p>
 <h2>Workflows</h2>

@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -278,4 +279,30 @@ func TestOpenIsBoundedAndChecksInTheBackground(t *testing.T) {
 func itoaTest(i int) string {
 	b, _ := json.Marshal(i)
 	return string(b)
+}
+
+// Run alone (no DATA_DIR), the binary's own folder under the user cache dir
+// is 0700, also when an older version made it 0755, and its database 0600.
+func TestBinaryOwnFolderPrivate(t *testing.T) {
+	if runtime.GOOS != "linux" || testing.Short() {
+		t.Skip("XDG_CACHE_HOME and Unix modes; builds the binary")
+	}
+	cache := t.TempDir()
+	own := filepath.Join(cache, "xgen-workflow")
+	if err := os.Mkdir(own, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	bin := testutil.BuildBinary(t, "outrigger/cmd/xgen-workflow", "xgen-workflow")
+	p := startProcess(t, bin, "", "DATA_DIR=", "XDG_CACHE_HOME="+cache, "HOME="+cache)
+	if _, err := (&Client{BaseURL: p.url}).Deploy(ctxT(t, 20*time.Second), RunRequest{WorkflowID: "echo", Input: raw(`{"text":"a"}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := os.Stat(own); err != nil || st.Mode().Perm() != 0o700 {
+		t.Fatalf("own folder %v %v, want 0700", st.Mode(), err)
+	}
+	for _, f := range []string{DBFile, DBFile + "-wal", DBFile + "-shm"} {
+		if st, err := os.Stat(filepath.Join(own, f)); err != nil || st.Mode().Perm() != 0o600 {
+			t.Errorf("%s: %v %v, want 0600", f, st.Mode(), err)
+		}
+	}
 }

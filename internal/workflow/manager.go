@@ -107,12 +107,14 @@ func NewManager(cfg ManagerConfig) (*Manager, error) {
 	if cfg.WebhookTimeout <= 0 {
 		cfg.WebhookTimeout = 10 * time.Second
 	}
-	if cfg.WebhookClient == nil {
-		cfg.WebhookClient = &http.Client{}
+	hc := http.Client{}
+	if cfg.WebhookClient != nil {
+		hc = *cfg.WebhookClient // a copy: the caller's client is not changed
 	}
 	// A 3xx to a POST is a failure: following it would turn the delivery
 	// into a GET without the body (or loop), and "delivered" would be a lie.
-	cfg.WebhookClient.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	cfg.WebhookClient = &hc
 	if cfg.WebhookBudget <= 0 {
 		cfg.WebhookBudget = DefaultWebhookBudget
 	}
@@ -641,8 +643,11 @@ func (m *Manager) finish(ex *Execution, log *slog.Logger, status string, output 
 		}
 	}
 	m.mu.Unlock()
-	if full {
+	switch {
+	case full:
 		m.setWebhook(log, ex.id, "failed", 0, fmt.Sprintf("not attempted: %d deliveries already pending", MaxPendingWebhooks))
+	case ex.callbackURL != "" && status == StatusStoreFailed:
+		m.setWebhook(log, ex.id, "failed", 0, "not attempted: the result could not be stored")
 	}
 	ex.cancel(nil)
 

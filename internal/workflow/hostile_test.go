@@ -447,3 +447,28 @@ func TestWebhookRereadsTheStore(t *testing.T) {
 		t.Fatalf("outputs %s then %s: the second attempt must read the store again", first.Output, second.Output)
 	}
 }
+
+// A huge URL is refused (431) before any handler, and no request puts more
+// than a bounded path into the log (the supervisor captures it).
+func TestHugeURLNotServedNorLogged(t *testing.T) {
+	ts := startService(t, nil)
+	resp, err := http.Get(ts.URL + "/results/" + strings.Repeat("u", 200<<10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+		t.Fatalf("200 KB URL: %s, want 431", resp.Status)
+	}
+	resp, err = http.Get(ts.URL + "/results/" + strings.Repeat("v", 50<<10)) // under the header limit: 404, logged clipped
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	testutil.Eventually(t, 10*time.Second, func() bool { return contains(ts.Logs.String(), "vvvv…") }, "the request to be logged")
+	for _, line := range strings.Split(ts.Logs.String(), "\n") {
+		if len(line) > 2048 {
+			t.Fatalf("a log line of %d bytes", len(line))
+		}
+	}
+}

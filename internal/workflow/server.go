@@ -420,7 +420,7 @@ func (s *Service) deployStream(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("X-Interaction-Id", ex.InteractionID)
-	keepReading(w)
+	// No read deadline to lift: net/http clears it once the body is read.
 	select {
 	case <-ex.Done():
 	case <-r.Context().Done():
@@ -438,21 +438,12 @@ func (s *Service) deployStream(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, res)
 }
 
-// keepReading lifts the server's read deadline once the body has been read:
-// the handler may now wait for a long execution, and net/http cancels the
-// request's context when a read deadline passes while it watches for the
-// client going away.
-func keepReading(w http.ResponseWriter) {
-	_ = http.NewResponseController(w).SetReadDeadline(time.Time{})
-}
-
 // streamSSE follows ex from its first event to its end. When the client goes
 // away it simply stops writing; the execution is not affected. A client that
 // stops reading is dropped once it is MaxStreamBuffer bytes behind (the
 // Execution then stops keeping events for it) or once one write has waited
 // WriteTimeout; the execution goes on and its result stays at /results.
 func (s *Service) streamSSE(w http.ResponseWriter, r *http.Request, ex *Execution) {
-	keepReading(w)
 	rc := http.NewResponseController(w)
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")

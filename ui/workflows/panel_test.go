@@ -422,3 +422,21 @@ func shot(t *testing.T, w fyne.Window, name string) {
 	})
 	t.Logf("screenshot: %s", path)
 }
+
+// Every terminal status the engine reports has a colour that says how it
+// ended; store_failed (the engine could not record the end) is an error.
+func TestStatusImportance(t *testing.T) {
+	want := map[string]widget.Importance{
+		wfapi.StatusCompleted:   widget.SuccessImportance,
+		wfapi.StatusFailed:      widget.DangerImportance,
+		wfapi.StatusInterrupted: widget.DangerImportance,
+		wfapi.StatusStoreFailed: widget.DangerImportance,
+		wfapi.StatusCancelled:   widget.WarningImportance,
+		wfapi.StatusRunning:     widget.MediumImportance,
+	}
+	for status, imp := range want {
+		if got := statusImportance(status); got != imp {
+			t.Errorf("%s: importance %v, want %v", status, got, imp)
+		}
+	}
+}

@@ -226,7 +226,7 @@ func statusImportance(status string) widget.Importance {
 	switch status {
 	case wfapi.StatusCompleted:
 		return widget.SuccessImportance
-	case wfapi.StatusFailed, wfapi.StatusInterrupted:
+	case wfapi.StatusFailed, wfapi.StatusInterrupted, wfapi.StatusStoreFailed:
 		return widget.DangerImportance
 	case wfapi.StatusCancelled:
 		return widget.WarningImportance

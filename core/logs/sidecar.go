@@ -101,6 +101,11 @@ func (s *SidecarLog) Sink(stream Stream) Sink {
 	}
 }
 
+// Flush writes the lines buffered for the file now. The supervisor calls it
+// when a run has ended (its Captures returned) and before it announces the
+// exit, so whoever reacts to the exit finds every line in the file.
+func (s *SidecarLog) Flush() error { return s.file.Flush() }
+
 // Path returns the file the lines are written to.
 func (s *SidecarLog) Path() string { return s.path }
 

@@ -839,6 +839,12 @@ func (s *sidecar) maybeFinish() {
 	for _, rd := range r.readers {
 		rd.Close()
 	}
+	// The run's last lines reach the file before anyone hears of the exit.
+	if s.out != nil {
+		if err := s.out.Flush(); err != nil {
+			s.log.Warn("log file", "err", err)
+		}
+	}
 	if err := s.sup.guardian.Forget(r.tree); err != nil && s.sup.guardian != nil {
 		s.log.Warn("guardian: cannot forget", "err", err)
 	}

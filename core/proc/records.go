@@ -22,6 +22,9 @@ type Record struct {
 	CreateTime int64     `json:"createTime"`
 	Port       int       `json:"port"`
 	StartedAt  time.Time `json:"startedAt"`
+	// Token is the run's TreeEnv value: the sweep ends every process that
+	// carries it, also one that left the group (a daemon).
+	Token string `json:"token,omitempty"`
 }
 
 // StateFile is the on-disk list of running sidecar processes. Every change

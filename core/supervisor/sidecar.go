@@ -119,6 +119,7 @@ const (
 	factForceLogs
 	factBackoffDone
 	factPreflight
+	factLinger // look again whether the run's lingering processes are gone
 )
 
 type fact struct {
@@ -414,7 +415,7 @@ func (s *sidecar) launch(p *preflight, port int, reason string) {
 	}
 	if s.sup.stateW != nil {
 		if err := s.sup.stateW.put(proc.Record{Name: s.name, PID: r.tree.PID, PGID: r.tree.PGID,
-			CreateTime: ct, Port: port, StartedAt: now}); err != nil {
+			CreateTime: ct, Port: port, StartedAt: now, Token: proc.TreeToken(r.tree)}); err != nil {
 			s.log.Warn("state file", "err", err)
 		}
 	}
@@ -657,6 +658,8 @@ func (s *sidecar) handleFact(f fact) {
 	case factLogsDone:
 		r.logsOpen--
 		s.maybeFinish()
+	case factLinger:
+		s.maybeFinish()
 	case factForceLogs:
 		// Someone outside our group (a setsid'd grandchild) still holds
 		// the pipes: stop reading rather than leak the readers.
@@ -702,7 +705,7 @@ func (s *sidecar) handleFact(f fact) {
 			s.end(endStartupTimeout, reason)
 		}
 	case factKillTimeout:
-		if r.exit == nil || r.logsOpen > 0 {
+		if r.exit == nil || r.logsOpen > 0 || proc.Lingering(r.tree) {
 			s.log.Warn("did not stop within stop_timeout; killing its process group", "stop_timeout", s.specCopy().StopTimeout)
 			_ = r.tree.Kill()
 		}
@@ -828,6 +831,17 @@ func (s *sidecar) adopt(rec proc.Record) {
 func (s *sidecar) maybeFinish() {
 	r := s.run
 	if r.exit == nil || r.logsOpen > 0 {
+		return
+	}
+	// A process that left the group or closed its output (a daemon that
+	// called setsid and double-forked) is still part of the run: the run,
+	// and so a restart, waits until it is gone. After a crash it was
+	// killed with the leader; on Stop the kill timer ends it.
+	if proc.Lingering(r.tree) {
+		if r.ending == endNone {
+			_ = r.tree.Kill()
+		}
+		s.after(25*time.Millisecond, fact{kind: factLinger, run: r.id}) // foreign processes: no event to wait on
 		return
 	}
 	r.cancel()
@@ -969,7 +983,7 @@ func (s *sidecar) shutdown() {
 		for s.run != nil {
 			select {
 			case f := <-s.facts:
-				if f.kind == factExit || f.kind == factLogsDone || f.kind == factForceLogs {
+				if f.kind == factExit || f.kind == factLogsDone || f.kind == factForceLogs || f.kind == factLinger {
 					s.handleFact(f)
 				}
 			case <-deadline:

@@ -409,6 +409,10 @@ func (s *sidecar) launch(p *preflight, port int, reason string) {
 	ct, err := proc.CreateTime(r.tree.PID)
 	if err == nil {
 		s.st.CreateTime = ct
+	} else {
+		// Recorded as 0: a later sweep or preflight never touches a
+		// process whose identity it cannot establish.
+		s.log.Warn("cannot read the process's create time", "err", err)
 	}
 	if err := s.sup.guardian.Watch(r.tree, ct); err != nil && s.sup.guardian != nil { // now with its identity
 		s.log.Warn("guardian: cannot watch", "err", err)

@@ -50,7 +50,7 @@ func FuzzParseRecords(f *testing.F) {
 			if !a.StartedAt.Equal(b.StartedAt) {
 				t.Fatalf("startedAt %v became %v", a.StartedAt, b.StartedAt)
 			}
-			a.StartedAt, b.StartedAt = b.StartedAt, b.StartedAt
+			a.StartedAt = b.StartedAt
 			if !reflect.DeepEqual(a, b) {
 				t.Fatalf("record %+v became %+v", recs[i], again[i])
 			}

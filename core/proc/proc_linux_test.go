@@ -120,9 +120,9 @@ func TestGuardianLineProtocol(t *testing.T) {
 		"- 300",
 		"garbage",
 		"+ x y z",
-		"+ 1 1 1 -",   // init's group: never
-		"d 999 5 5",   // a tree we were never told of
-		"+ 400 400 7", // no token field (an older writer)
+		"+ 1 1 1 -",                            // init's group: never
+		"d 999 5 5",                            // a tree we were never told of
+		"+ 400 400 7",                          // no token field (an older writer)
 		fmt.Sprintf("+ %d %d 0 -", self, self), // create time not read yet: the guardian reads it
 		"+ 500 500 0 -",                        // and when it cannot, the identity stays unknown
 		"+ 100 100 0 tokA",                     // a repeated watch does not forget what it knew
@@ -403,8 +403,8 @@ func TestStateFileRecords(t *testing.T) {
 func TestCorruptStateFile(t *testing.T) {
 	for _, tc := range []struct {
 		name, data, wantErr string
-		keep               int
-		movedAside         bool
+		keep                int
+		movedAside          bool
 	}{
 		{"truncated", "[\n  {\"name\": \"a\", \"pid\": 5", "line 2", 0, true},
 		{"not a list", `{"name": "a"}`, "cannot unmarshal", 0, true},

@@ -40,6 +40,14 @@ type flushWriter struct {
 	timer  *time.Timer
 	err    error // first write error, reported by Close
 
+	// A write that fails (the disk is full) drops its data and the
+	// sidecar carries on; failing remembers the spell so that onFail is
+	// called once when it begins and onResume once when a write works
+	// again. Both run under mu: they must not write to this flushWriter.
+	failing  bool
+	onFail   func(error)
+	onResume func()
+
 	// For sidecar lines: the formatted time of the last line, reused while
 	// lines carry the same Time (Capture stamps a whole read at once).
 	stampTime time.Time
@@ -122,9 +130,7 @@ func (f *flushWriter) flushLocked() {
 	if len(f.buf) == 0 {
 		return
 	}
-	if _, err := f.w.Write(f.buf); err != nil && f.err == nil {
-		f.err = err
-	}
+	f.noteLocked(f.w.Write(f.buf))
 	if cap(f.buf) > 4*flushSize { // a huge record passed by: give the memory back
 		f.buf = make([]byte, 0, flushSize+4096)
 	} else {
@@ -141,15 +147,31 @@ func (f *flushWriter) Flush() error {
 	if f.closed || len(f.buf) == 0 {
 		return nil
 	}
-	if _, err := f.w.Write(f.buf); err != nil {
+	_, err := f.w.Write(f.buf)
+	f.noteLocked(0, err)
+	f.buf = f.buf[:0]
+	return err
+}
+
+// noteLocked records the outcome of a write to the file.
+func (f *flushWriter) noteLocked(_ int, err error) {
+	switch {
+	case err != nil:
 		if f.err == nil {
 			f.err = err
 		}
-		f.buf = f.buf[:0]
-		return err
+		if !f.failing {
+			f.failing = true
+			if f.onFail != nil {
+				f.onFail(err)
+			}
+		}
+	case f.failing:
+		f.failing = false
+		if f.onResume != nil {
+			f.onResume()
+		}
 	}
-	f.buf = f.buf[:0]
-	return nil
 }
 
 // Close writes what is buffered and closes the file. It returns the first

@@ -62,6 +62,13 @@ func openSidecarLog(dir, name string, ring *Ring, logger *slog.Logger, maxSizeMB
 		level: [2]slog.Level{Stdout: slog.LevelInfo, Stderr: slog.LevelWarn},
 	}
 	if logger != nil {
+		s.file.onFail = func(err error) {
+			logger.Warn("log file: cannot write; the sidecar keeps running and its lines still reach the window, not the file, until writing works again",
+				"sidecar", name, "file", path, "err", err)
+		}
+		s.file.onResume = func() {
+			logger.Info("log file: writing again (lines printed meanwhile are missing from it)", "sidecar", name, "file", path)
+		}
 		h := logger.Handler()
 		for _, st := range []Stream{Stdout, Stderr} {
 			s.handler[st] = h.WithAttrs([]slog.Attr{

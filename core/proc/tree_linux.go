@@ -120,6 +120,17 @@ func startTicks(pid int) uint64 {
 // pid reused in between is never signalled.
 func signalMember(m Member, sig syscall.Signal) error {
 	fd, err := unix.PidfdOpen(m.PID, 0)
+	if errors.Is(err, unix.ENOSYS) {
+		// Before Linux 5.3: check, then signal. A pid reused in the
+		// microseconds between is the residual risk there.
+		if m.Start == 0 || startTicks(m.PID) != m.Start {
+			return nil
+		}
+		if err := syscall.Kill(m.PID, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
+			return err
+		}
+		return nil
+	}
 	if err != nil {
 		if errors.Is(err, unix.ESRCH) {
 			return nil

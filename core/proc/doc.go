@@ -26,7 +26,7 @@
 //     rather than to init while we live, and reaps them without racing
 //     os/exec (containment_linux.go says exactly which pids it waits on).
 //     It also tells the guardian every member outside the group (pid +
-//     start ticks) every 250 ms, for a daemon that clears its environment.
+//     start ticks) every second, for a daemon that clears its environment.
 //   - The guardian and the next launch. The guardian is told each run's
 //     token; when we die it ends the group, the members it was told of and
 //     every process carrying the token. The state file records the token
@@ -41,7 +41,7 @@
 // Linux since 3.4 (the pidfd that makes signalling a member race-free needs
 // 5.3; before, the start time is checked just before the signal).
 // What they miss: a daemon that clears its environment and escapes before
-// the 250 ms scan sees it. Outside Linux a tree is its group (or job
+// the once-a-second scan sees it. Outside Linux a tree is its group (or job
 // object), as before.
 //
 // # Identity

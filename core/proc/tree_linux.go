@@ -10,40 +10,43 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// procs is one read of every process in /proc (zombies included), by pid.
-type procs map[int]Stat
+// procs is one read of every process in /proc (zombies included), by pid,
+// and the run token of those whose environment was read (once per scan, so
+// one pass serves every tree).
+type procs struct {
+	stat  map[int]Stat
+	token map[int]string
+}
 
 // scanProcs reads /proc/<pid>/stat of every process once.
-func scanProcs() procs {
+func scanProcs() *procs {
+	out := &procs{stat: map[int]Stat{}, token: map[int]string{}}
 	ents, err := os.ReadDir("/proc")
 	if err != nil {
-		return nil
+		return out
 	}
-	out := make(procs, len(ents))
 	for _, e := range ents {
 		pid, err := strconv.Atoi(e.Name())
 		if err != nil {
 			continue
 		}
 		if st, err := ReadStat(pid); err == nil {
-			out[pid] = st
+			out.stat[pid] = st
 		}
 	}
 	return out
 }
 
-// hasToken reports whether pid's environment holds TreeEnv=token. A zombie
+// tokenOf is the TreeEnv value in pid's environment ("" if none). A zombie
 // has no environment any more (and nothing to end); another user's process
 // cannot be read (and is not ours).
-func hasToken(pid int, token string) bool {
-	if token == "" {
-		return false
+func (p *procs) tokenOf(pid int) string {
+	if tok, ok := p.token[pid]; ok {
+		return tok
 	}
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/environ")
-	if err != nil || len(data) == 0 {
-		return false
-	}
-	kv := []byte(TreeEnv + "=" + token)
+	tok := ""
+	data, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/environ")
+	prefix := []byte(TreeEnv + "=")
 	for len(data) > 0 {
 		var v []byte
 		if i := bytes.IndexByte(data, 0); i >= 0 {
@@ -51,11 +54,12 @@ func hasToken(pid int, token string) bool {
 		} else {
 			v, data = data, nil
 		}
-		if bytes.Equal(v, kv) {
-			return true
+		if rest, ok := bytes.CutPrefix(v, prefix); ok {
+			tok = string(rest)
 		}
 	}
-	return false
+	p.token[pid] = tok
+	return tok
 }
 
 // treeMembers finds every process of a sidecar's tree in one read of /proc:
@@ -66,7 +70,7 @@ func hasToken(pid int, token string) bool {
 // the descendants (by parent pid) of all of those. minStart skips the
 // environment read for processes started before the run (they cannot be
 // part of it); 0 reads every process's.
-func treeMembers(all procs, leader, pgid int, token string, minStart uint64, known map[int]uint64) []Member {
+func treeMembers(all *procs, leader, pgid int, token string, minStart uint64, known map[int]uint64) []Member {
 	in := map[int]bool{}
 	var queue []int
 	add := func(pid int) {
@@ -75,11 +79,11 @@ func treeMembers(all procs, leader, pgid int, token string, minStart uint64, kno
 			queue = append(queue, pid)
 		}
 	}
-	if _, ok := all[leader]; ok && leader > 1 {
+	if _, ok := all.stat[leader]; ok && leader > 1 {
 		add(leader)
 	}
 	children := map[int][]int{}
-	for pid, st := range all {
+	for pid, st := range all.stat {
 		children[st.PPID] = append(children[st.PPID], pid)
 		switch {
 		case pid <= 1 || st.PPID == 2 || pid == 2: // init and kernel threads are never ours
@@ -87,7 +91,7 @@ func treeMembers(all procs, leader, pgid int, token string, minStart uint64, kno
 			add(pid)
 		case known[pid] != 0 && known[pid] == st.StartTicks:
 			add(pid)
-		case token != "" && st.StartTicks >= minStart && st.State != 'Z' && hasToken(pid, token):
+		case token != "" && st.StartTicks >= minStart && st.State != 'Z' && all.tokenOf(pid) == token:
 			add(pid)
 		}
 	}
@@ -100,7 +104,7 @@ func treeMembers(all procs, leader, pgid int, token string, minStart uint64, kno
 	}
 	out := make([]Member, 0, len(in))
 	for pid := range in {
-		st := all[pid]
+		st := all.stat[pid]
 		out = append(out, Member{PID: pid, Start: st.StartTicks, Zombie: st.State == 'Z', PGID: st.PGID})
 	}
 	return out

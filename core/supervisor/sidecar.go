@@ -79,6 +79,7 @@ type run struct {
 	healthURL string        // first path that answered, for liveness
 	kick      chan struct{} // output arrived: probe readiness now
 	adopted   bool          // a process of an earlier run: no Wait, no output; the sweep watches it
+	linger    time.Duration // next look for lingering processes (backs off: each look scans /proc)
 
 	// The env entries naming another sidecar's address, as this run got them.
 	addrs map[string]addrEntry
@@ -845,7 +846,8 @@ func (s *sidecar) maybeFinish() {
 		if r.ending == endNone {
 			_ = r.tree.Kill()
 		}
-		s.after(25*time.Millisecond, fact{kind: factLinger, run: r.id}) // foreign processes: no event to wait on
+		r.linger = min(max(2*r.linger, 25*time.Millisecond), 500*time.Millisecond)
+		s.after(r.linger, fact{kind: factLinger, run: r.id}) // foreign processes: no event to wait on
 		return
 	}
 	r.cancel()

@@ -116,8 +116,10 @@ func (c *containment) forget(t *Tree) {
 	c.mu.Unlock()
 }
 
-// close ends the goroutine after a last pass (reaping what is left) and
-// gives up the subreaper flag.
+// close ends the goroutine and gives up the subreaper flag, then reaps the
+// orphans still on their way out (a group member killed by the last Stop
+// may still be exiting): passes every 50 ms until none is left, for at most
+// two seconds.
 func (c *containment) close() {
 	if c == nil {
 		return
@@ -125,6 +127,10 @@ func (c *containment) close() {
 	close(c.stop)
 	<-c.done
 	setSubreaper(false)
+	deadline := time.Now().Add(2 * time.Second)
+	for c.pass() > 0 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond) // exiting processes: SIGCHLD is no longer ours to wait on
+	}
 }
 
 func (c *containment) run() {
@@ -161,7 +167,7 @@ func (c *containment) run() {
 
 // pass is one look at /proc: new members are told to the guardian, orphans
 // of ours are noted while alive and reaped once they have exited.
-func (c *containment) pass() {
+func (c *containment) pass() (pending int) {
 	c.mu.Lock()
 	trees := make([]*Tree, 0, len(c.trees))
 	for t := range c.trees {
@@ -178,6 +184,7 @@ func (c *containment) pass() {
 		}
 	}
 	all := scanProcs()
+	zombies := 0
 	leaders := map[int]bool{c.g.cmd.Process.Pid: true}
 	members := map[int]uint64{}
 	c.mu.Lock()
@@ -219,7 +226,9 @@ func (c *containment) pass() {
 		}
 		if c.adopted[pid] == st.StartTicks || st.PGID != pid && (pgids[st.PGID] || st.PGID != c.pgid) {
 			var info unix.Siginfo
-			_ = unix.Waitid(unix.P_PID, pid, &info, unix.WEXITED|unix.WNOHANG, nil)
+			if unix.Waitid(unix.P_PID, pid, &info, unix.WEXITED|unix.WNOHANG, nil) != nil {
+				zombies++ // not reapable yet: look again
+			}
 			delete(c.adopted, pid)
 		}
 	}
@@ -235,6 +244,7 @@ func (c *containment) pass() {
 		}
 	}
 	c.mu.Unlock()
+	return len(c.adopted) + zombies
 }
 
 // lastKnown is the tree's members at its last scan.

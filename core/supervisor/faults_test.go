@@ -182,3 +182,38 @@ func TestStderrFlood(t *testing.T) {
 		t.Fatalf("heap in use reached %.0f MiB during the flood", float64(maxHeap)/(1<<20))
 	}
 }
+
+// TestLastLinesOnDiskWhenExitIsAnnounced: a run's output is in its file by
+// the time its exit is published, though the file is written in batches
+// (a busy log waits up to 250 ms for more).
+func TestLastLinesOnDiskWhenExitIsAnnounced(t *testing.T) {
+	for i := 0; i < 5; i++ {
+		spec := fixtureSpec(t, "brief", "-no-listen", "-flood-bytes", "5000", "-flood-then-exit", "-stderr-line", "last words")
+		h := newHarness(t, Options{}, spec)
+		ch, cancel := h.sup.Subscribe()
+		h.start("brief")
+		timeout := time.After(wait)
+	events:
+		for {
+			select {
+			case e, ok := <-ch:
+				if !ok || e.Sidecar == "brief" && (e.Status.State == Exited || e.Status.State == Failed) {
+					break events
+				}
+			case <-timeout:
+				t.Fatal("no exit announced")
+			}
+		}
+		cancel()
+		st, _ := h.sup.Status("brief")
+		data, err := os.ReadFile(st.LogFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []string{"stdout flood 000049 ", "stdout flood done", "stderr last words"} {
+			if !strings.Contains(string(data), want) {
+				t.Fatalf("run %d: %q missing from the log file when the exit was announced:\n%s", i, want, data)
+			}
+		}
+	}
+}

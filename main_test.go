@@ -161,9 +161,11 @@ port = %d
 	pids = append(pids, daemon)
 	// The app is the subreaper of its sidecars' orphans: the daemon's
 	// parent is the app, not init.
-	if st, err := proc.ReadStat(daemon); err != nil || st.PPID != a.cmd.Process.Pid {
-		t.Errorf("daemon %d: %+v %v: want the app (%d) as its parent", daemon, st, err, a.cmd.Process.Pid)
-	}
+	// (once the double fork's middle process has exited).
+	testutil.Eventually(t, wait, func() bool {
+		st, err := proc.ReadStat(daemon)
+		return err == nil && st.PPID == a.cmd.Process.Pid
+	}, "the daemon %d to have the app (%d) as its parent", daemon, a.cmd.Process.Pid)
 	// The clock starts at the kill, not when the app's stderr closes: the
 	// guardian shares that pipe and holds it until its work is done.
 	killed := time.Now()

@@ -33,18 +33,21 @@ const (
 //   - It reaps the orphans reparented to us. It never waits on a pid that
 //     may belong to an exec.Cmd (that would steal the exit from its Wait):
 //     only on a child of ours that it saw alive as a member of a watched
-//     tree (pid + start ticks), or a zombie child that is neither a group
-//     leader nor in our own group. No exec.Cmd child is that: os/exec
-//     leaves a child in our group, or makes it lead its own (Setpgid,
-//     Setsid); so such a child can only be an orphan reparented to us, such
-//     as a double-forked daemon that died before any pass saw it alive.
-//     The one gap: an orphan that leads its own group or session and dies
+//     tree (pid + start ticks), or a zombie child that is in another
+//     session, or in a group it does not lead other than ours. No exec.Cmd
+//     child of this app is either: os/exec leaves a child in our group, or
+//     makes it lead its own (Setpgid), and nothing here starts a child with
+//     Setsid (keep it so); such a zombie can only be an orphan reparented
+//     to us, like a double fork's middle process or a daemon that died
+//     before any pass saw it alive. The one gap: an orphan in our session
+//     that made itself a group leader (setpgid without setsid) and died
 //     within trackEvery of being reparented, unseen, stays a zombie until
 //     the app exits.
 type containment struct {
 	g     *Guardian
 	self  int
 	pgid  int // our own process group
+	sid   int // our own session
 	mu    sync.Mutex
 	trees map[*Tree]bool
 	old   []int          // pgids of recently forgotten trees, newest last
@@ -81,7 +84,8 @@ func setSubreaper(on bool) {
 }
 
 func startContainment(g *Guardian) *containment {
-	c := &containment{g: g, self: os.Getpid(), pgid: syscall.Getpgrp(), trees: map[*Tree]bool{}, left: map[int]uint64{},
+	sid, _ := unix.Getsid(0)
+	c := &containment{g: g, self: os.Getpid(), pgid: syscall.Getpgrp(), sid: sid, trees: map[*Tree]bool{}, left: map[int]uint64{},
 		stop: make(chan struct{}), done: make(chan struct{}),
 		told: map[*Tree]map[int]uint64{}, adopted: map[int]uint64{}}
 	setSubreaper(true)
@@ -224,7 +228,8 @@ func (c *containment) pass() (pending int) {
 		if st.State != 'Z' {
 			continue
 		}
-		if c.adopted[pid] == st.StartTicks || st.PGID != pid && (pgids[st.PGID] || st.PGID != c.pgid) {
+		foreignGroup := st.PGID != pid && (pgids[st.PGID] || st.PGID != c.pgid)
+		if c.adopted[pid] == st.StartTicks || foreignGroup || st.SID != c.sid {
 			var info unix.Siginfo
 			if unix.Waitid(unix.P_PID, pid, &info, unix.WEXITED|unix.WNOHANG, nil) != nil {
 				zombies++ // not reapable yet: look again

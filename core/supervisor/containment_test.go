@@ -92,9 +92,13 @@ func TestDaemonizingSidecarLeavesNothingAfterStop(t *testing.T) {
 			if daemon == st.PID {
 				t.Fatalf("the leader %d serves: the fixture did not daemonize", daemon)
 			}
-			if ppid != os.Getpid() {
-				t.Errorf("daemon's parent is %d, want us (%d) as its subreaper", ppid, os.Getpid())
-			}
+			// Once the middle process of the double fork has exited, the
+			// daemon's parent is us, its subreaper.
+			testutil.Eventually(t, wait, func() bool {
+				st, err := proc.ReadStat(daemon)
+				ppid = st.PPID
+				return err == nil && ppid == os.Getpid()
+			}, "the daemon's parent (%d) to be us (%d), its subreaper", ppid, os.Getpid())
 			// Double fork: the daemon's parent made a session (and group) of
 			// its own, then exited.
 			if rs, err := proc.ReadStat(daemon); err != nil || rs.PGID == st.PGID || rs.SID != rs.PGID || rs.SID == daemon {

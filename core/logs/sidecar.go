@@ -62,13 +62,6 @@ func openSidecarLog(dir, name string, ring *Ring, logger *slog.Logger, maxSizeMB
 		level: [2]slog.Level{Stdout: slog.LevelInfo, Stderr: slog.LevelWarn},
 	}
 	if logger != nil {
-		s.file.onFail = func(err error) {
-			logger.Warn("log file: cannot write; the sidecar keeps running and its lines still reach the window, not the file, until writing works again",
-				"sidecar", name, "file", path, "err", err)
-		}
-		s.file.onResume = func() {
-			logger.Info("log file: writing again (lines printed meanwhile are missing from it)", "sidecar", name, "file", path)
-		}
 		h := logger.Handler()
 		for _, st := range []Stream{Stdout, Stderr} {
 			s.handler[st] = h.WithAttrs([]slog.Attr{
@@ -112,6 +105,21 @@ func (s *SidecarLog) Sink(stream Stream) Sink {
 // when a run has ended (its Captures returned) and before it announces the
 // exit, so whoever reacts to the exit finds every line in the file.
 func (s *SidecarLog) Flush() error { return s.file.Flush() }
+
+// WarnOnFileErrors makes the file report to log once when writing to it
+// starts failing (a full disk: the lines are dropped, the sidecar keeps
+// running) and once when it works again.
+func (s *SidecarLog) WarnOnFileErrors(log *slog.Logger) {
+	s.file.mu.Lock()
+	defer s.file.mu.Unlock()
+	s.file.onFail = func(err error) {
+		log.Warn("log file: cannot write; the sidecar keeps running and its lines still reach the window, not the file, until writing works again",
+			"file", s.path, "err", err)
+	}
+	s.file.onResume = func() {
+		log.Info("log file: writing again (lines printed meanwhile are missing from it)", "file", s.path)
+	}
+}
 
 // Path returns the file the lines are written to.
 func (s *SidecarLog) Path() string { return s.path }

@@ -382,6 +382,7 @@ func (s *sidecar) launch(p *preflight, port int, reason string) {
 			s.fail(fmt.Errorf("open log: %w", err))
 			return
 		}
+		out.WarnOnFileErrors(s.log) // a full disk: warn once, the sidecar keeps running
 		s.out = out
 		s.st.LogFile = out.Path()
 	}

@@ -83,3 +83,9 @@ test-package: package
 clean:
 	rm -rf bin dist
 	find binaries -type f ! -name README.md -delete
+
+## soak: random kill -9 / SIGSTOP / stop / restart of fixture sidecars of every shape under a real supervisor, watchdog and guardian for SOAK_S seconds (default 600); prints a table. Not part of `make test`.
+.PHONY: soak
+SOAK_S ?= 600
+soak:
+	SOAK_S=$(SOAK_S) $(GO) test -count=1 -v -timeout $$(( $(SOAK_S) + 600 ))s -run TestSoak ./internal/soak/

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"outrigger/core/proc"
 	"outrigger/core/supervisor"
 	"outrigger/internal/testutil"
 )
@@ -118,8 +119,11 @@ func fixturePIDs(t *testing.T, port int) []int {
 
 func TestKill9OfHeadlessLeavesNoSidecar(t *testing.T) {
 	bin := testutil.BinDir(t, "onefile")
-	p1, p2 := testutil.FreePort(t), testutil.FreePort(t)
-	// Service mode brings up every auto-start sidecar: both trees below.
+	p1, p2, p3 := testutil.FreePort(t), testutil.FreePort(t), testutil.FreePort(t)
+	// Service mode brings up every auto-start sidecar: the three trees
+	// below. "two" ignores SIGTERM and SIGPIPE (a write to its dead pipe
+	// would otherwise end it): only the guardian's SIGKILL ends it. "three"
+	// daemonizes (setsid + double fork): it is in no group we started.
 	cfg := fmt.Sprintf(`mode = "service"
 service = "one"
 [[sidecar]]
@@ -136,18 +140,32 @@ port = %d
 [[sidecar]]
 name = "two"
 binary = "onefile"
-args = ["-fork-grandchild", "-ignore-sigterm"]
+args = ["-fork-grandchild", "-ignore-sigterm", "-ignore-sigpipe"]
 port = %d
-`, p1, p2)
+[[sidecar]]
+name = "three"
+binary = "onefile"
+args = ["-daemonize"]
+port = %d
+`, p1, p2, p3)
 	a := startApp(t, cfg, bin)
-	waitHealthy(t, p1, p2)
-	// Serving is not yet "started": wait until the app has recorded both.
+	waitHealthy(t, p1, p2, p3)
+	// Serving is not yet "started": wait until the app has recorded all.
 	testutil.Eventually(t, wait, func() bool {
 		data, err := os.ReadFile(filepath.Join(a.home, "state", supervisor.StateFileName))
 		var recs []struct{ Name string }
-		return err == nil && json.Unmarshal(data, &recs) == nil && len(recs) == 2
-	}, "both sidecars in the state file")
+		return err == nil && json.Unmarshal(data, &recs) == nil && len(recs) == 3
+	}, "the three sidecars in the state file")
 	pids := append(fixturePIDs(t, p1), fixturePIDs(t, p2)...)
+	daemon := fixturePIDs(t, p3)[0]
+	pids = append(pids, daemon)
+	// The app is the subreaper of its sidecars' orphans: the daemon's
+	// parent is the app, not init.
+	// (once the double fork's middle process has exited).
+	testutil.Eventually(t, wait, func() bool {
+		st, err := proc.ReadStat(daemon)
+		return err == nil && st.PPID == a.cmd.Process.Pid
+	}, "the daemon %d to have the app (%d) as its parent", daemon, a.cmd.Process.Pid)
 	// The clock starts at the kill, not when the app's stderr closes: the
 	// guardian shares that pipe and holds it until its work is done.
 	killed := time.Now()

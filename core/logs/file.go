@@ -11,7 +11,9 @@ import (
 
 const (
 	// flushDelay bounds how long written data may sit in memory before it
-	// reaches the file.
+	// reaches the file: a kill -9 of the app loses at most the lines of the
+	// last flushDelay (README, "Logging"). The end of a run does not wait
+	// for it: the supervisor calls Flush before it announces the exit.
 	flushDelay = 250 * time.Millisecond
 	// flushSize is how much is gathered before a write during a flood; big
 	// enough that syscalls are rare, small enough to be a trifle of memory.
@@ -37,6 +39,14 @@ type flushWriter struct {
 	closed bool
 	timer  *time.Timer
 	err    error // first write error, reported by Close
+
+	// A write that fails (the disk is full) drops its data and the
+	// sidecar carries on; failing remembers the spell so that onFail is
+	// called once when it begins and onResume once when a write works
+	// again. Both run under mu: they must not write to this flushWriter.
+	failing  bool
+	onFail   func(error)
+	onResume func()
 
 	// For sidecar lines: the formatted time of the last line, reused while
 	// lines carry the same Time (Capture stamps a whole read at once).
@@ -120,13 +130,47 @@ func (f *flushWriter) flushLocked() {
 	if len(f.buf) == 0 {
 		return
 	}
-	if _, err := f.w.Write(f.buf); err != nil && f.err == nil {
-		f.err = err
-	}
+	f.noteLocked(f.w.Write(f.buf))
 	if cap(f.buf) > 4*flushSize { // a huge record passed by: give the memory back
 		f.buf = make([]byte, 0, flushSize+4096)
 	} else {
 		f.buf = f.buf[:0]
+	}
+}
+
+// Flush writes what is buffered to the file now (a write(2): in the page
+// cache, so it survives the app being killed, not a power cut). It returns
+// the error of this write, if any.
+func (f *flushWriter) Flush() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.closed || len(f.buf) == 0 {
+		return nil
+	}
+	_, err := f.w.Write(f.buf)
+	f.noteLocked(0, err)
+	f.buf = f.buf[:0]
+	return err
+}
+
+// noteLocked records the outcome of a write to the file.
+func (f *flushWriter) noteLocked(_ int, err error) {
+	switch {
+	case err != nil:
+		if f.err == nil {
+			f.err = err
+		}
+		if !f.failing {
+			f.failing = true
+			if f.onFail != nil {
+				f.onFail(err)
+			}
+		}
+	case f.failing:
+		f.failing = false
+		if f.onResume != nil {
+			f.onResume()
+		}
 	}
 }
 

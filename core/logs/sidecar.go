@@ -101,6 +101,26 @@ func (s *SidecarLog) Sink(stream Stream) Sink {
 	}
 }
 
+// Flush writes the lines buffered for the file now. The supervisor calls it
+// when a run has ended (its Captures returned) and before it announces the
+// exit, so whoever reacts to the exit finds every line in the file.
+func (s *SidecarLog) Flush() error { return s.file.Flush() }
+
+// WarnOnFileErrors makes the file report to log once when writing to it
+// starts failing (a full disk: the lines are dropped, the sidecar keeps
+// running) and once when it works again.
+func (s *SidecarLog) WarnOnFileErrors(log *slog.Logger) {
+	s.file.mu.Lock()
+	defer s.file.mu.Unlock()
+	s.file.onFail = func(err error) {
+		log.Warn("log file: cannot write; the sidecar keeps running and its lines still reach the window, not the file, until writing works again",
+			"file", s.path, "err", err)
+	}
+	s.file.onResume = func() {
+		log.Info("log file: writing again (lines printed meanwhile are missing from it)", "file", s.path)
+	}
+}
+
 // Path returns the file the lines are written to.
 func (s *SidecarLog) Path() string { return s.path }
 

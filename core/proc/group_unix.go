@@ -3,8 +3,13 @@
 package proc
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
+	"os"
 	"os/exec"
+	"strings"
+	"sync"
 	"syscall"
 )
 
@@ -18,12 +23,39 @@ func Prepare(cmd *exec.Cmd) {
 	}
 	cmd.SysProcAttr.Setpgid = true
 	prepareOS(cmd.SysProcAttr)
+	setToken(cmd)
 }
 
-// Tree is a started process and the group it leads.
+// setToken gives the run a fresh TreeEnv token, replacing one we may have
+// inherited (the app itself started by another supervisor).
+func setToken(cmd *exec.Cmd) {
+	env := cmd.Env
+	if env == nil {
+		env = os.Environ()
+	}
+	out := make([]string, 0, len(env)+1)
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, TreeEnv+"=") {
+			out = append(out, kv)
+		}
+	}
+	var b [12]byte
+	_, _ = rand.Read(b[:]) // never fails (crypto/rand panics rather than return short)
+	cmd.Env = append(out, TreeEnv+"="+hex.EncodeToString(b[:]))
+}
+
+// Tree is a started process, the group it leads and, on Linux, every
+// process that left the group but carries the run's token or descends from
+// a member (a daemon that called setsid and double-forked).
 type Tree struct {
 	PID  int
 	PGID int
+
+	token string // TreeEnv value of this run ("" for an adopted tree)
+	start uint64 // leader's start ticks: nothing older belongs to the run
+
+	mu    sync.Mutex
+	known map[int]uint64 // members at the last scan: pid → start ticks
 }
 
 // Attach is called right after cmd.Start. On Unix the group already exists.
@@ -35,14 +67,80 @@ func Attach(cmd *exec.Cmd) (*Tree, error) {
 		// because of Setpgid.
 		pgid = pid
 	}
-	return &Tree{PID: pid, PGID: pgid}, nil
+	t := &Tree{PID: pid, PGID: pgid, start: startTicks(pid)}
+	for _, kv := range cmd.Env {
+		if v, ok := strings.CutPrefix(kv, TreeEnv+"="); ok {
+			t.token = v
+		}
+	}
+	return t, nil
 }
 
-// Terminate asks the whole tree to stop (SIGTERM to the group).
-func (t *Tree) Terminate() error { return signalGroup(t.PGID, syscall.SIGTERM) }
+// TreeToken is the TreeEnv token of t's run ("" if it has none).
+func TreeToken(t *Tree) string { return t.token }
 
-// Kill ends the whole tree at once (SIGKILL to the group).
-func (t *Tree) Kill() error { return signalGroup(t.PGID, syscall.SIGKILL) }
+// Members scans for every process of the tree now (Linux; nil elsewhere)
+// and remembers them, so a member that later clears its environment or is
+// reparented is still found through its pid and start time.
+func (t *Tree) Members() []Member {
+	t.mu.Lock()
+	known := make(map[int]uint64, len(t.known))
+	for k, v := range t.known {
+		known[k] = v
+	}
+	t.mu.Unlock()
+	ms := scanTree(t.PID, t.PGID, t.token, t.start, known)
+	t.remember(ms)
+	return ms
+}
+
+// remember keeps the members of this scan (not every process ever
+// seen: a sidecar that runs a short command each second must not grow it).
+func (t *Tree) remember(ms []Member) {
+	known := make(map[int]uint64, len(ms))
+	for _, m := range ms {
+		if m.Start != 0 { // zombies too: ours until reaped (containment_linux.go)
+			known[m.PID] = m.Start
+		}
+	}
+	t.mu.Lock()
+	t.known = known
+	t.mu.Unlock()
+}
+
+// Lingering reports whether a process of the tree other than the leader is
+// still alive (zombies do not count): a group member that closed its
+// output, or a daemon. A run is over only when none is left.
+func Lingering(t *Tree) bool {
+	for _, m := range t.Members() {
+		if m.PID != t.PID && !m.Zombie {
+			return true
+		}
+	}
+	// Outside Linux, Members is empty: the run ends with its output pipes,
+	// as before.
+	return false
+}
+
+// Terminate asks the whole tree to stop: SIGTERM to the group and to every
+// member outside it.
+func (t *Tree) Terminate() error { return t.signal(syscall.SIGTERM) }
+
+// Kill ends the whole tree at once: SIGKILL to the group and to every
+// member outside it.
+func (t *Tree) Kill() error { return t.signal(syscall.SIGKILL) }
+
+func (t *Tree) signal(sig syscall.Signal) error {
+	err := signalGroup(t.PGID, sig)
+	for _, m := range t.Members() {
+		if m.PGID != t.PGID && !m.Zombie {
+			if serr := signalMember(m, sig); serr != nil && err == nil {
+				err = serr
+			}
+		}
+	}
+	return err
+}
 
 // Close releases what Attach acquired (nothing on Unix).
 func (t *Tree) Close() error { return nil }

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -23,10 +24,16 @@ const GuardianEnv = "OUTRIGGER_GUARDIAN"
 // closes that pipe; the guardian reads EOF and ends every process group it
 // was told about. A parent-death signal alone reaches only direct children,
 // not the grandchild that serves in a PyInstaller --onefile sidecar.
+//
+// On Linux the guardian also learns every process a sidecar's tree gains
+// outside its group (a daemon), by pid and start time, from a goroutine of
+// ours that scans /proc (see containment_linux.go); that goroutine also
+// makes the app the subreaper of its sidecars' orphans and reaps them.
 type Guardian struct {
-	mu  sync.Mutex
-	w   *os.File
-	cmd *exec.Cmd
+	mu      sync.Mutex
+	w       *os.File
+	cmd     *exec.Cmd
+	contain *containment
 }
 
 // StartGuardian starts exe (normally os.Executable()) in guardian mode.
@@ -48,17 +55,44 @@ func StartGuardian(exe string) (*Guardian, error) {
 		return nil, fmt.Errorf("start guardian: %w", err)
 	}
 	r.Close() // only the guardian holds the read end now
-	return &Guardian{w: w, cmd: cmd}, nil
+	g := &Guardian{w: w, cmd: cmd}
+	g.contain = startContainment(g)
+	return g, nil
 }
+
+// The line protocol, one line per fact:
+//
+//	+ <pgid> <pid> <createTime ms> [<token>]  a tree started (again with its create time once read)
+//	d <pgid> <pid> <start ticks>              a process of that tree outside its group
+//	- <pgid>                                  the tree has ended
+//
+// A createTime of 0 means "not read yet": the guardian reads it itself.
 
 // Watch tells the guardian about a started tree.
 func (g *Guardian) Watch(t *Tree, createTime int64) error {
-	return g.send(fmt.Sprintf("+ %d %d %d\n", t.PGID, t.PID, createTime))
+	if g == nil {
+		return nil
+	}
+	g.contain.watch(t)
+	tok := TreeToken(t)
+	if tok == "" {
+		tok = "-"
+	}
+	return g.send(fmt.Sprintf("+ %d %d %d %s\n", t.PGID, t.PID, createTime, tok))
 }
 
 // Forget tells the guardian a tree has ended.
 func (g *Guardian) Forget(t *Tree) error {
+	if g == nil {
+		return nil
+	}
+	g.contain.forget(t)
 	return g.send(fmt.Sprintf("- %d\n", t.PGID))
+}
+
+// descendant tells the guardian about a member of a tree outside its group.
+func (g *Guardian) descendant(pgid int, m Member) error {
+	return g.send(fmt.Sprintf("d %d %d %d\n", pgid, m.PID, m.Start))
 }
 
 func (g *Guardian) send(line string) error {
@@ -88,6 +122,7 @@ func (g *Guardian) Close() error {
 	if w == nil {
 		return nil
 	}
+	g.contain.close()
 	w.Close()
 	return g.cmd.Wait()
 }
@@ -104,14 +139,26 @@ func RunGuardianIfRequested() {
 
 type watched struct {
 	pid        int
-	createTime int64
+	createTime int64 // 0: the leader's identity could not be established
+	token      string
+	members    map[int]uint64 // outside the group: pid → start ticks
 }
 
-// runGuardian reads watch/forget lines until EOF, then ends every group
+// guardianGrace is how long the guardian waits after SIGTERM before SIGKILL.
+const guardianGrace = 750 * time.Millisecond
+
+// runGuardian reads watch/forget lines until EOF, then ends every tree
 // still watched: SIGTERM, a short grace, SIGKILL.
 func runGuardian(in io.Reader) {
 	ignoreSignals()
-	groups := map[int]watched{}
+	endTrees(readWatch(in), guardianGrace)
+}
+
+// readWatch applies the line protocol until EOF and returns the trees still
+// watched, by pgid. Malformed lines are skipped: the supervisor is the only
+// writer, and a half line at its death must not stop the guardian.
+func readWatch(in io.Reader) map[int]*watched {
+	trees := map[int]*watched{}
 	sc := bufio.NewScanner(in)
 	for sc.Scan() {
 		f := strings.Fields(sc.Text())
@@ -119,48 +166,128 @@ func runGuardian(in io.Reader) {
 			continue
 		}
 		pgid, err := strconv.Atoi(f[1])
-		if err != nil {
+		if err != nil || pgid <= 1 {
 			continue
 		}
 		switch f[0] {
 		case "+":
-			var w watched
-			if len(f) >= 4 {
-				w.pid, _ = strconv.Atoi(f[2])
-				w.createTime, _ = strconv.ParseInt(f[3], 10, 64)
+			if len(f) < 4 {
+				continue
 			}
-			groups[pgid] = w
+			pid, err1 := strconv.Atoi(f[2])
+			ct, err2 := strconv.ParseInt(f[3], 10, 64)
+			if err1 != nil || err2 != nil || pid <= 1 {
+				continue
+			}
+			w := trees[pgid]
+			if w == nil || w.pid != pid {
+				w = &watched{pid: pid}
+				trees[pgid] = w
+			}
+			if ct == 0 && w.createTime == 0 {
+				// Read it now, while the leader is certainly the supervisor's
+				// unreaped child; if that fails, it is never acted on by pid.
+				ct, _ = CreateTime(pid)
+			}
+			if ct != 0 {
+				w.createTime = ct
+			}
+			if len(f) >= 5 && f[4] != "-" {
+				w.token = f[4]
+			}
+		case "d":
+			if len(f) < 4 {
+				continue
+			}
+			pid, err1 := strconv.Atoi(f[2])
+			start, err2 := strconv.ParseUint(f[3], 10, 64)
+			if w := trees[pgid]; w != nil && err1 == nil && err2 == nil && pid > 1 && start != 0 {
+				if w.members == nil {
+					w.members = map[int]uint64{}
+				}
+				w.members[pid] = start // a pid names one member at a time
+			}
 		case "-":
-			delete(groups, pgid)
+			delete(trees, pgid)
 		}
 	}
-	var live []int
-	for pgid, w := range groups {
-		// A group whose leader's pid now names another process is not ours.
-		if w.pid != 0 && Check(w.pid, w.createTime) == Replaced {
-			continue
+	return trees
+}
+
+// endTrees ends what is left of each tree: its group if the group is still
+// ours, every recorded member that is still the same process, and every
+// process that carries the tree's token. A pid whose identity cannot be
+// established is never signalled.
+func endTrees(trees map[int]*watched, grace time.Duration) {
+	var groups []int
+	var strays []Member
+	for pgid, w := range trees {
+		if groupStillOurs(pgid, w.pid, w.createTime) {
+			groups = append(groups, pgid)
 		}
-		if GroupAlive(pgid) {
-			_ = TerminateGroup(pgid)
-			live = append(live, pgid)
+		for pid, start := range w.members {
+			strays = append(strays, Member{PID: pid, Start: start})
 		}
+		strays = append(strays, tokenProcs(w.token)...)
 	}
-	deadline := time.Now().Add(750 * time.Millisecond)
-	for len(live) > 0 && time.Now().Before(deadline) {
+	signalAll(groups, strays, false)
+	deadline := time.Now().Add(grace)
+	for time.Now().Before(deadline) {
+		groups, strays = stillAlive(groups, strays)
+		if len(groups) == 0 && len(strays) == 0 {
+			return
+		}
 		time.Sleep(25 * time.Millisecond) // foreign processes: nothing to wait on but time
-		live = stillAlive(live)
 	}
-	for _, pgid := range live {
-		_ = KillGroup(pgid)
+	groups, strays = stillAlive(groups, strays)
+	signalAll(groups, strays, true)
+}
+
+// groupStillOurs reports whether the group pgid is still the one our
+// leader (pid, createTime) led: the leader is alive with its create time,
+// or gone with only younger processes left in the group.
+func groupStillOurs(pgid, pid int, createTime int64) bool {
+	if createTime == 0 || !GroupAlive(pgid) {
+		return false
+	}
+	switch Check(pid, createTime) {
+	case Alive, Zombie:
+		return true
+	case Gone:
+		return groupIsOurs(pgid, createTime)
+	}
+	return false
+}
+
+func signalAll(groups []int, strays []Member, kill bool) {
+	sig := syscall.SIGTERM
+	if kill {
+		sig = syscall.SIGKILL
+	}
+	for _, g := range groups {
+		if kill {
+			_ = KillGroup(g)
+		} else {
+			_ = TerminateGroup(g)
+		}
+	}
+	for _, m := range strays {
+		_ = signalMember(m, sig)
 	}
 }
 
-func stillAlive(groups []int) []int {
-	out := groups[:0]
+func stillAlive(groups []int, strays []Member) ([]int, []Member) {
+	var gs []int
 	for _, g := range groups {
 		if GroupAlive(g) {
-			out = append(out, g)
+			gs = append(gs, g)
 		}
 	}
-	return out
+	var ms []Member
+	for _, m := range strays {
+		if memberAlive(m) {
+			ms = append(ms, m)
+		}
+	}
+	return gs, ms
 }

@@ -30,6 +30,7 @@ const (
 	Alive                    // running, same create time
 	Zombie                   // exited but not yet reaped by its parent
 	Replaced                 // the pid now belongs to another process
+	Unknown                  // a process exists but we cannot tell whether it is ours: never act on it
 )
 
 func (l Liveness) String() string {
@@ -40,13 +41,19 @@ func (l Liveness) String() string {
 		return "zombie"
 	case Replaced:
 		return "pid reused by another process"
+	case Unknown:
+		return "of unknown identity"
 	default:
 		return "gone"
 	}
 }
 
-// Check tells whether pid is still the process that had createTime. A
-// createTime of 0 skips the identity check (used only when it is unknown).
+// Check tells whether pid is still the process that had createTime. When
+// the identity cannot be established — createTime is 0 (it could not be
+// read when the process was recorded) or the process's create time cannot
+// be read now — and a process exists under pid, the answer is Unknown, and
+// no caller ever signals, adopts or counts as ours a process it was told
+// is Unknown: the pid may have been reused.
 func Check(pid int, createTime int64) Liveness {
 	if pid <= 0 {
 		return Gone
@@ -55,14 +62,17 @@ func Check(pid int, createTime int64) Liveness {
 	if err != nil {
 		return Gone
 	}
-	if createTime != 0 {
-		ct, err := p.CreateTime()
-		if err != nil {
-			return Gone
+	ct, err := p.CreateTime()
+	switch {
+	case err != nil:
+		if ok, _ := process.PidExists(int32(pid)); ok {
+			return Unknown
 		}
-		if ct != createTime {
-			return Replaced
-		}
+		return Gone
+	case createTime == 0:
+		return Unknown
+	case ct != createTime:
+		return Replaced
 	}
 	st, err := p.Status()
 	if err != nil {

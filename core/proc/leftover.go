@@ -5,32 +5,44 @@ import (
 	"time"
 )
 
-// EndLeftover ends the process tree a record describes if, and only if, it
-// is still the process we started (same pid and create time) or, when that
-// leader is gone, its group still holds processes started after it (the
-// grandchild of a PyInstaller sidecar). It returns whether it ended
-// something. A pid now used by another process is never touched.
+// EndLeftover ends the process tree a record describes, and only what is
+// provably ours: the group, if its leader is still the process we started
+// (same pid and create time) or, when that leader is gone, if the group
+// holds only processes started after it (the grandchild of a PyInstaller
+// sidecar); and, on Linux, every process carrying the run's token (a daemon
+// that left the group). It sends SIGTERM, waits up to grace, then SIGKILLs
+// what is left. It returns whether it ended something. A pid now used by
+// another process, or whose identity cannot be established (no create time
+// recorded, or none readable now), is never touched.
 func EndLeftover(r Record, grace time.Duration) (bool, error) {
+	group := false
+	var unknown error
 	switch Check(r.PID, r.CreateTime) {
-	case Replaced:
-		return false, nil
 	case Alive, Zombie:
+		group = r.CreateTime != 0
 	case Gone:
-		if !GroupAlive(r.PGID) || !groupIsOurs(r.PGID, r.CreateTime) {
-			return false, nil
-		}
+		group = r.CreateTime != 0 && GroupAlive(r.PGID) && groupIsOurs(r.PGID, r.CreateTime)
+	case Unknown:
+		unknown = fmt.Errorf("leftover %s (pid %d): identity unknown (create time %d), not touched", r.Name, r.PID, r.CreateTime)
 	}
-	if err := TerminateGroup(r.PGID); err != nil {
-		return false, fmt.Errorf("end leftover %s (pid %d): %w", r.Name, r.PID, err)
+	strays := tokenProcs(r.Token)
+	if !group && len(strays) == 0 {
+		return false, unknown
 	}
+	var groups []int
+	if group {
+		groups = []int{r.PGID}
+	}
+	signalAll(groups, strays, false)
 	deadline := time.Now().Add(grace)
-	for GroupAlive(r.PGID) && time.Now().Before(deadline) {
+	for time.Now().Before(deadline) {
+		groups, strays = stillAlive(groups, strays)
+		if len(groups) == 0 && len(strays) == 0 {
+			return true, unknown
+		}
 		time.Sleep(20 * time.Millisecond) // polling a foreign process: no event to wait on
 	}
-	if GroupAlive(r.PGID) {
-		if err := KillGroup(r.PGID); err != nil {
-			return true, fmt.Errorf("kill leftover %s (pid %d): %w", r.Name, r.PID, err)
-		}
-	}
-	return true, nil
+	groups, strays = stillAlive(groups, strays)
+	signalAll(groups, strays, true)
+	return true, unknown
 }

@@ -13,12 +13,18 @@ func groupIsOurs(pgid int, leaderCreateMs int64) bool {
 	if len(members) == 0 {
 		return false
 	}
+	if leaderCreateMs == 0 {
+		return false // without the leader's identity nothing proves the group ours
+	}
 	for _, pid := range members {
 		ct, err := CreateTime(pid)
 		if err != nil {
-			continue
+			if Check(pid, 0) == Gone {
+				continue // exited meanwhile
+			}
+			return false // a member we cannot identify: hands off
 		}
-		if leaderCreateMs != 0 && ct+1000 < leaderCreateMs {
+		if ct+1000 < leaderCreateMs {
 			return false
 		}
 	}

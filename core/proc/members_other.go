@@ -12,6 +12,7 @@ func GroupMembers(int) []int { return nil }
 // Stat is only read on Linux.
 type Stat struct {
 	PID, PPID, PGID int
+	SID             int
 	State           byte
 	CPUTicks        uint64
 	StartTicks      uint64

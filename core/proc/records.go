@@ -1,6 +1,7 @@
 package proc
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,6 +23,9 @@ type Record struct {
 	CreateTime int64     `json:"createTime"`
 	Port       int       `json:"port"`
 	StartedAt  time.Time `json:"startedAt"`
+	// Token is the run's TreeEnv value: the sweep ends every process that
+	// carries it, also one that left the group (a daemon).
+	Token string `json:"token,omitempty"`
 }
 
 // StateFile is the on-disk list of running sidecar processes. Every change
@@ -44,15 +48,63 @@ func OpenStateFile(path string) (*StateFile, error) {
 	case err != nil:
 		return nil, fmt.Errorf("read state file: %w", err)
 	}
-	var list []Record
-	if err := json.Unmarshal(data, &list); err != nil {
+	list, err := parseRecords(data)
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	if errors.As(err, &syntax) || errors.As(err, &typ) {
 		bad, _ := safefile.SetAside(path)
 		return s, fmt.Errorf("state file %s is corrupt (moved to %s): %w", path, bad, err)
 	}
 	for _, r := range list {
 		s.recs[r.Name] = r
 	}
+	if err != nil {
+		// Records that make no sense are dropped (the next save leaves them
+		// out); the others are kept, so their orphans are still swept.
+		return s, fmt.Errorf("state file %s: %w", path, err)
+	}
 	return s, nil
+}
+
+// parseRecords decodes the state file. A syntax or type error is returned
+// as is, with its line; a record that cannot name a process we started
+// (no name, a pid or group <= 1, a negative create time) is left out and
+// named in the error, with the same for a name seen twice (the last wins).
+func parseRecords(data []byte) ([]Record, error) {
+	var list []Record
+	if err := json.Unmarshal(data, &list); err != nil {
+		var syntax *json.SyntaxError
+		if errors.As(err, &syntax) {
+			return nil, fmt.Errorf("line %d: %w", 1+bytes.Count(data[:min(int(syntax.Offset), len(data))], []byte("\n")), err)
+		}
+		return nil, err
+	}
+	var errs []error
+	out := list[:0]
+	seen := map[string]int{}
+	for i, r := range list {
+		var bad string
+		switch {
+		case r.Name == "":
+			bad = "no name"
+		case r.PID <= 1:
+			bad = fmt.Sprintf("pid %d", r.PID)
+		case r.PGID <= 1:
+			bad = fmt.Sprintf("pgid %d", r.PGID)
+		case r.CreateTime < 0:
+			bad = fmt.Sprintf("createTime %d", r.CreateTime)
+		}
+		if bad != "" {
+			errs = append(errs, fmt.Errorf("record %d (%q): %s; left out", i+1, r.Name, bad))
+			continue
+		}
+		if j, ok := seen[r.Name]; ok {
+			errs = append(errs, fmt.Errorf("record %d: name %q already used by record %d; the last one is kept", i+1, r.Name, j+1))
+		}
+		seen[r.Name] = i
+		out = append(out, r)
+	}
+	return out, errors.Join(errs...)
 }
 
 // Path is where the file lives.

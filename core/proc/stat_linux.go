@@ -14,6 +14,7 @@ type Stat struct {
 	PID        int
 	PPID       int
 	PGID       int
+	SID        int    // session id: a daemon that called setsid leads its own
 	State      byte   // R, S, D, Z, ...
 	CPUTicks   uint64 // utime + stime, in clock ticks
 	StartTicks uint64 // start time after boot, in clock ticks: with PID, names one process
@@ -49,6 +50,7 @@ func parseStat(pid int, data []byte) (Stat, error) {
 		State:      f[0][0],
 		PPID:       int(num(4)),
 		PGID:       int(num(5)),
+		SID:        int(num(6)),
 		CPUTicks:   uint64(num(14) + num(15)),
 		StartTicks: uint64(num(22)),
 		RSSPages:   num(24),

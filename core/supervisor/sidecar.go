@@ -79,6 +79,7 @@ type run struct {
 	healthURL string        // first path that answered, for liveness
 	kick      chan struct{} // output arrived: probe readiness now
 	adopted   bool          // a process of an earlier run: no Wait, no output; the sweep watches it
+	linger    time.Duration // next look for lingering processes (backs off: each look scans /proc)
 
 	// The env entries naming another sidecar's address, as this run got them.
 	addrs map[string]addrEntry
@@ -119,6 +120,7 @@ const (
 	factForceLogs
 	factBackoffDone
 	factPreflight
+	factLinger // look again whether the run's lingering processes are gone
 )
 
 type fact struct {
@@ -380,6 +382,7 @@ func (s *sidecar) launch(p *preflight, port int, reason string) {
 			s.fail(fmt.Errorf("open log: %w", err))
 			return
 		}
+		out.WarnOnFileErrors(s.log) // a full disk: warn once, the sidecar keeps running
 		s.out = out
 		s.st.LogFile = out.Path()
 	}
@@ -408,13 +411,17 @@ func (s *sidecar) launch(p *preflight, port int, reason string) {
 	ct, err := proc.CreateTime(r.tree.PID)
 	if err == nil {
 		s.st.CreateTime = ct
+	} else {
+		// Recorded as 0: a later sweep or preflight never touches a
+		// process whose identity it cannot establish.
+		s.log.Warn("cannot read the process's create time", "err", err)
 	}
 	if err := s.sup.guardian.Watch(r.tree, ct); err != nil && s.sup.guardian != nil { // now with its identity
 		s.log.Warn("guardian: cannot watch", "err", err)
 	}
 	if s.sup.stateW != nil {
 		if err := s.sup.stateW.put(proc.Record{Name: s.name, PID: r.tree.PID, PGID: r.tree.PGID,
-			CreateTime: ct, Port: port, StartedAt: now}); err != nil {
+			CreateTime: ct, Port: port, StartedAt: now, Token: proc.TreeToken(r.tree)}); err != nil {
 			s.log.Warn("state file", "err", err)
 		}
 	}
@@ -657,6 +664,8 @@ func (s *sidecar) handleFact(f fact) {
 	case factLogsDone:
 		r.logsOpen--
 		s.maybeFinish()
+	case factLinger:
+		s.maybeFinish()
 	case factForceLogs:
 		// Someone outside our group (a setsid'd grandchild) still holds
 		// the pipes: stop reading rather than leak the readers.
@@ -702,7 +711,7 @@ func (s *sidecar) handleFact(f fact) {
 			s.end(endStartupTimeout, reason)
 		}
 	case factKillTimeout:
-		if r.exit == nil || r.logsOpen > 0 {
+		if r.exit == nil || r.logsOpen > 0 || proc.Lingering(r.tree) {
 			s.log.Warn("did not stop within stop_timeout; killing its process group", "stop_timeout", s.specCopy().StopTimeout)
 			_ = r.tree.Kill()
 		}
@@ -830,6 +839,18 @@ func (s *sidecar) maybeFinish() {
 	if r.exit == nil || r.logsOpen > 0 {
 		return
 	}
+	// A process that left the group or closed its output (a daemon that
+	// called setsid and double-forked) is still part of the run: the run,
+	// and so a restart, waits until it is gone. After a crash it was
+	// killed with the leader; on Stop the kill timer ends it.
+	if proc.Lingering(r.tree) {
+		if r.ending == endNone {
+			_ = r.tree.Kill()
+		}
+		r.linger = min(max(2*r.linger, 25*time.Millisecond), 500*time.Millisecond)
+		s.after(r.linger, fact{kind: factLinger, run: r.id}) // foreign processes: no event to wait on
+		return
+	}
 	r.cancel()
 	for _, t := range []*time.Timer{r.killTimer, r.forceLogs} {
 		if t != nil {
@@ -838,6 +859,12 @@ func (s *sidecar) maybeFinish() {
 	}
 	for _, rd := range r.readers {
 		rd.Close()
+	}
+	// The run's last lines reach the file before anyone hears of the exit.
+	if s.out != nil {
+		if err := s.out.Flush(); err != nil {
+			s.log.Warn("log file", "err", err)
+		}
 	}
 	if err := s.sup.guardian.Forget(r.tree); err != nil && s.sup.guardian != nil {
 		s.log.Warn("guardian: cannot forget", "err", err)
@@ -963,7 +990,7 @@ func (s *sidecar) shutdown() {
 		for s.run != nil {
 			select {
 			case f := <-s.facts:
-				if f.kind == factExit || f.kind == factLogsDone || f.kind == factForceLogs {
+				if f.kind == factExit || f.kind == factLogsDone || f.kind == factForceLogs || f.kind == factLinger {
 					s.handleFact(f)
 				}
 			case <-deadline:

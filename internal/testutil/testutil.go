@@ -46,6 +46,10 @@ type buildResult struct {
 	err  error
 }
 
+// buildCount counts go build runs per import path and name (under buildMu):
+// it lets a test see a rebuild, which comparing returned paths cannot.
+var buildCount = map[string]int{}
+
 // BuildFixture builds outrigger/internal/fixture once per test process and
 // returns the path of the binary.
 func BuildFixture(t testing.TB) string {
@@ -76,6 +80,9 @@ func BuildBinary(t testing.TB, importPath, name string) string {
 		t.Fatalf("testutil: temp dir for builds: %v", dirErr)
 	}
 	r.once.Do(func() {
+		buildMu.Lock()
+		buildCount[key]++
+		buildMu.Unlock()
 		r.path, r.err = goBuild(dir, importPath, name)
 	})
 	if r.err != nil {
@@ -126,6 +133,13 @@ func RunMain(m *testing.M) {
 	}
 	buildMu.Unlock()
 	os.Exit(code)
+}
+
+// buildRuns is how many times importPath was built as name in this process.
+func buildRuns(importPath, name string) int {
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	return buildCount[importPath+"\x00"+name]
 }
 
 // BinDir returns a fresh t.TempDir() holding the fixture as

@@ -24,8 +24,23 @@ func TestBinDir(t *testing.T) {
 			t.Errorf("%s: %v", n, err)
 		}
 	}
-	if BuildFixture(t) != BuildFixture(t) {
-		t.Error("BuildFixture built twice")
+	// Built once per process: a second call neither runs go build nor
+	// rewrites the binary (same file, same modification time).
+	first := BuildFixture(t)
+	fi1, err := os.Stat(first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second := BuildFixture(t)
+	fi2, err := os.Stat(second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := buildRuns(FixtureImportPath, "fixture"); n != 1 {
+		t.Errorf("the fixture was built %d times, want 1", n)
+	}
+	if second != first || !os.SameFile(fi1, fi2) || !fi1.ModTime().Equal(fi2.ModTime()) {
+		t.Errorf("second BuildFixture gave %s (%v), first %s (%v): rebuilt", second, fi2.ModTime(), first, fi1.ModTime())
 	}
 }
 

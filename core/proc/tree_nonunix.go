@@ -1,0 +1,12 @@
+//go:build !unix
+
+package proc
+
+// On Windows the job object holds the whole tree (the Windows files own
+// it); these keep the supervisor's calls the same on every platform.
+
+// TreeToken is "" where runs carry no token.
+func TreeToken(*Tree) string { return "" }
+
+// Lingering is false: killing the job ends every member with the leader.
+func Lingering(*Tree) bool { return false }

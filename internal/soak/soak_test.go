@@ -1,0 +1,571 @@
+//go:build linux
+
+// Package soak runs a real supervisor, watchdog and guardian (in this test
+// process) over fixture sidecars of every shape while it kills, stops and
+// pauses them at random, and checks throughout that everything comes back,
+// nothing escapes and the supervisor does not grow. It runs only when
+// SOAK_S is set (`make soak`, default 600 s).
+package soak
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"outrigger/core/config"
+	"outrigger/core/proc"
+	"outrigger/core/supervisor"
+	"outrigger/core/watchdog"
+	"outrigger/internal/testutil"
+)
+
+func TestMain(m *testing.M) {
+	proc.RunGuardianIfRequested()
+	testutil.RunMain(m)
+}
+
+// kinds of sidecar: name prefix → fixture arguments.
+var kinds = []struct {
+	name string
+	args []string
+	n    int
+}{
+	{"plain", nil, 2},
+	{"onefile", []string{"-fork-grandchild"}, 2},
+	{"daemon", []string{"-daemonize"}, 2},
+	{"chatty", []string{"-lines-per-sec", "2000"}, 1},
+	{"leaky", []string{"-leak-mb-per-sec", "2"}, 1},
+}
+
+// readyBound is the longest a sidecar that should run may stay not Ready:
+// max_backoff (2 s) + stop_timeout (2 s) + liveness detection (1.5 s) +
+// startup, with a wide margin for a loaded 2-core machine.
+const readyBound = 30 * time.Second
+
+type counters struct {
+	mu    sync.Mutex
+	kills map[string]int
+}
+
+func (c *counters) add(what string) {
+	c.mu.Lock()
+	c.kills[what]++
+	c.mu.Unlock()
+}
+
+type sample struct {
+	at         time.Duration
+	fds, gorou int
+	rssMiB     float64
+}
+
+func TestSoak(t *testing.T) {
+	secs, _ := strconv.Atoi(os.Getenv("SOAK_S"))
+	if secs <= 0 {
+		t.Skip("soak runs only with SOAK_S=<seconds> (make soak)")
+	}
+	dur := time.Duration(secs) * time.Second
+	home := t.TempDir()
+	var specs []config.Spec
+	var bins []string
+	for _, k := range kinds {
+		for i := 1; i <= k.n; i++ {
+			name := fmt.Sprintf("%s-%d", k.name, i)
+			s := config.DefaultSpec(name, testutil.FreePort(t))
+			s.Args = k.args
+			s.Health = []string{"/health"}
+			s.StartupTimeout = 20 * time.Second
+			s.StopTimeout = 2 * time.Second
+			s.Restart = config.RestartSpec{Policy: "always", InitialBackoff: 200 * time.Millisecond, MaxBackoff: 2 * time.Second,
+				Multiplier: 2, Jitter: 0.2, MaxRetries: -1, StableAfter: 5 * time.Second}
+			s.Liveness = config.LivenessSpec{Period: 500 * time.Millisecond, Timeout: 500 * time.Millisecond, FailureThreshold: 2, SuccessThreshold: 1}
+			specs = append(specs, s)
+			bins = append(bins, name)
+		}
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := proc.StartGuardian(exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	paths := config.Paths{Home: home, StateDir: filepath.Join(home, "state"), LogDir: filepath.Join(home, "logs"), DataDir: filepath.Join(home, "data")}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	sup, err := supervisor.New(supervisor.Options{
+		Config:   config.Config{Mode: "standalone", Sidecars: specs},
+		Paths:    paths,
+		BinDirs:  []string{testutil.BinDir(t, bins...)},
+		Logger:   log,
+		Policy:   watchdog.Factory,
+		Guardian: g,
+		RingSize: 1000,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var bg sync.WaitGroup
+	bg.Add(1)
+	go func() { defer bg.Done(); watchdog.New(sup, 500*time.Millisecond, log).Run(ctx) }()
+
+	var restarts atomic.Int64
+	events, unsub := sup.Subscribe()
+	bg.Add(1)
+	go func() {
+		defer bg.Done()
+		for e := range events {
+			if e.Kind == supervisor.EventRestarting {
+				restarts.Add(1)
+			}
+		}
+	}()
+	startCtx, startCancel := context.WithTimeout(ctx, 2*time.Minute)
+	if err := sup.StartAll(startCtx); err != nil {
+		t.Fatalf("StartAll: %v", err)
+	}
+	startCancel()
+
+	tokens := &tokenSet{seen: map[string]bool{}}
+	stateFile := filepath.Join(paths.StateDir, supervisor.StateFileName)
+	tokens.read(stateFile)
+
+	began := time.Now()
+	cnt := &counters{kills: map[string]int{}}
+	var violations []string
+	var vmu sync.Mutex
+	violate := func(f string, a ...any) {
+		vmu.Lock()
+		defer vmu.Unlock()
+		if len(violations) < 50 {
+			violations = append(violations, fmt.Sprintf("%6.1fs ", time.Since(began).Seconds())+fmt.Sprintf(f, a...))
+		}
+	}
+
+	// Time to Ready, polled: every sidecar the user wants running.
+	var maxToReady atomic.Int64
+	chaosCtx, stopChaos := context.WithCancel(ctx)
+	bg.Add(1)
+	go func() {
+		defer bg.Done()
+		since := map[string]time.Time{}
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			now := time.Now()
+			for _, st := range sup.Snapshot() {
+				if !st.Wanted || st.State == supervisor.Ready {
+					if s, ok := since[st.Name]; ok && st.State == supervisor.Ready {
+						if d := now.Sub(s); int64(d) > maxToReady.Load() {
+							maxToReady.Store(int64(d))
+						}
+					}
+					delete(since, st.Name)
+					continue
+				}
+				s, ok := since[st.Name]
+				if !ok {
+					since[st.Name] = now
+				} else if now.Sub(s) > readyBound {
+					violate("%s not Ready for %v (state %s: %s)", st.Name, now.Sub(s).Round(time.Second), st.State, st.Reason)
+					since[st.Name] = now // report once per bound
+				}
+			}
+		}
+	}()
+
+	// Chaos.
+	client := &http.Client{Timeout: 500 * time.Millisecond, Transport: &http.Transport{DisableKeepAlives: true}}
+	busy := map[string]*sync.Mutex{}
+	for _, s := range specs {
+		busy[s.Name] = &sync.Mutex{}
+	}
+	var cmds sync.WaitGroup
+	bg.Add(1)
+	go func() {
+		defer bg.Done()
+		rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
+		tick := time.NewTicker(300 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-chaosCtx.Done():
+				return
+			case <-tick.C:
+			}
+			s := specs[rng.IntN(len(specs))]
+			st, _ := sup.Status(s.Name)
+			if st.State == supervisor.Stopped && !st.Wanted {
+				go1(&cmds, busy[s.Name], func() {
+					if err := sup.Start(ctx, s.Name); err == nil {
+						cnt.add("start")
+					}
+				})
+				continue
+			}
+			if st.State != supervisor.Ready || st.PID <= 0 {
+				continue
+			}
+			switch r := rng.IntN(100); {
+			case r < 20:
+				if syscall.Kill(st.PID, syscall.SIGKILL) == nil {
+					cnt.add("kill -9 leader")
+				}
+			case r < 40:
+				if pid := servingPID(client, st.Port); pid > 0 && pid != st.PID {
+					what := "kill -9 child"
+					if strings.HasPrefix(s.Name, "daemon") {
+						what = "kill -9 daemon"
+					}
+					if syscall.Kill(pid, syscall.SIGKILL) == nil {
+						cnt.add(what)
+					}
+				} else if pid > 0 && syscall.Kill(pid, syscall.SIGKILL) == nil {
+					cnt.add("kill -9 leader")
+				}
+			case r < 55:
+				if st.PGID > 1 && syscall.Kill(-st.PGID, syscall.SIGKILL) == nil {
+					cnt.add("kill -9 group")
+				}
+			case r < 65:
+				if pid := servingPID(client, st.Port); pid > 0 && syscall.Kill(pid, syscall.SIGSTOP) == nil {
+					cnt.add("SIGSTOP server")
+				}
+			case r < 75:
+				go1(&cmds, busy[s.Name], func() {
+					if err := sup.Restart(ctx, s.Name); err == nil {
+						cnt.add("restart cmd")
+					}
+				})
+			case r < 85:
+				go1(&cmds, busy[s.Name], func() {
+					if err := sup.Stop(ctx, s.Name); err == nil {
+						cnt.add("stop cmd")
+					}
+				})
+			}
+		}
+	}()
+
+	// Samples: the supervisor's own resources, zombies and strays.
+	var series []sample
+	every := max(dur/60, 5*time.Second)
+	zombies := map[[2]uint64]int{}
+	strays := map[[2]uint64]int{}
+	deadline := time.Now().Add(dur)
+	take := func() {
+		tokens.read(stateFile)
+		runtime.GC()
+		series = append(series, sample{at: time.Since(began), fds: countFDs(), gorou: runtime.NumGoroutine(), rssMiB: rssMiB()})
+		now := map[[2]uint64]int{}
+		for _, z := range zombieChildren() {
+			k := [2]uint64{uint64(z.PID), z.StartTicks}
+			now[k] = zombies[k] + 1
+			if now[k] >= 2 {
+				violate("zombie child %d not reaped for %v", z.PID, every)
+			}
+		}
+		zombies = now
+		current := tokens.current(stateFile)
+		nowS := map[[2]uint64]int{}
+		for _, p := range tokenProcs(tokens) {
+			if current[p.token] {
+				continue
+			}
+			k := [2]uint64{uint64(p.pid), p.start}
+			nowS[k] = strays[k] + 1
+			if nowS[k] >= 2 {
+				violate("process %d of an ended run (token %s) still alive after %v", p.pid, p.token, every)
+			}
+		}
+		strays = nowS
+	}
+	for time.Now().Before(deadline) {
+		take()
+		select {
+		case <-time.After(min(every, time.Until(deadline))):
+		case <-ctx.Done():
+		}
+	}
+	stopChaos()
+	cmds.Wait()
+	// Quiesce: everything the user stopped is started again, all Ready.
+	endCtx, endCancel := context.WithTimeout(ctx, 2*time.Minute)
+	for _, s := range specs {
+		if st, _ := sup.Status(s.Name); st.State == supervisor.Stopped {
+			_ = sup.Start(endCtx, s.Name)
+		}
+	}
+	for _, s := range specs {
+		if err := sup.WaitReady(endCtx, s.Name); err != nil {
+			violate("at the end: %v", err)
+		}
+	}
+	endCancel()
+	take()
+
+	// The quit path (what SIGTERM runs in the app): stop all, close, release
+	// the guardian. Nothing of ours may be left.
+	tokens.read(stateFile)
+	if err := sup.StopAll(context.Background()); err != nil {
+		violate("StopAll: %v", err)
+	}
+	cancel()
+	_ = sup.Close()
+	unsub()
+	bg.Wait()
+	_ = g.Close()
+	if left := tokenProcs(tokens); len(left) > 0 {
+		violate("after quitting, %d processes of ours alive: %+v", len(left), left)
+	}
+	zdeadline := time.Now().Add(10 * time.Second)
+	z := zombieChildren()
+	for ; len(z) > 0 && time.Now().Before(zdeadline); z = zombieChildren() {
+		time.Sleep(100 * time.Millisecond) // nothing of ours runs any more: poll
+	}
+	for _, st := range z {
+		violate("after quitting, zombie child %+v", st)
+	}
+
+	// Report.
+	first, last := series[0], series[len(series)-1]
+	warm := series[min(len(series)-1, max(1, len(series)/5))]
+	var b strings.Builder
+	fmt.Fprintf(&b, "\nsoak: %v, %d sidecars (%s)\n", dur, len(specs), kindList())
+	fmt.Fprintf(&b, "%-28s %s\n", "metric", "value")
+	var ks []string
+	cnt.mu.Lock()
+	total := 0
+	for k := range cnt.kills {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	for _, k := range ks {
+		fmt.Fprintf(&b, "%-28s %d\n", k, cnt.kills[k])
+		if strings.HasPrefix(k, "kill") || strings.HasPrefix(k, "SIGSTOP") {
+			total += cnt.kills[k]
+		}
+	}
+	cnt.mu.Unlock()
+	fmt.Fprintf(&b, "%-28s %d\n", "kills + SIGSTOPs (total)", total)
+	fmt.Fprintf(&b, "%-28s %d\n", "restarts (policy)", restarts.Load())
+	fmt.Fprintf(&b, "%-28s %v\n", "max time to Ready", time.Duration(maxToReady.Load()).Round(time.Millisecond))
+	fmt.Fprintf(&b, "%-28s %d → %d (after warm-up %d)\n", "supervisor fds", first.fds, last.fds, warm.fds)
+	fmt.Fprintf(&b, "%-28s %d → %d (after warm-up %d)\n", "supervisor goroutines", first.gorou, last.gorou, warm.gorou)
+	fmt.Fprintf(&b, "%-28s %.1f → %.1f (after warm-up %.1f)\n", "supervisor RSS MiB", first.rssMiB, last.rssMiB, warm.rssMiB)
+	fmt.Fprintf(&b, "series (t, fds, goroutines, RSS MiB):")
+	for i, s := range series {
+		if i%6 == 0 {
+			b.WriteString("\n ")
+		}
+		fmt.Fprintf(&b, " %4.0fs %d/%d/%.1f", s.at.Seconds(), s.fds, s.gorou, s.rssMiB)
+	}
+	b.WriteString("\n")
+	fmt.Print(b.String())
+	if total == 0 {
+		t.Error("the chaos did nothing")
+	}
+	// Flat after warm-up. One sample says little (fds and goroutines follow
+	// how many sidecars run at that moment, which the chaos changes), so
+	// the first and second halves after warm-up are compared: the highest
+	// fds and goroutines, and the median RSS.
+	if a, b := halves(series); len(a) > 0 && len(b) > 0 {
+		fa, fb := peak(a, func(s sample) float64 { return float64(s.fds) }), peak(b, func(s sample) float64 { return float64(s.fds) })
+		ga, gb := peak(a, func(s sample) float64 { return float64(s.gorou) }), peak(b, func(s sample) float64 { return float64(s.gorou) })
+		ra, rb := median(a), median(b)
+		fmt.Printf("after warm-up, first half → second half: max fds %.0f → %.0f, max goroutines %.0f → %.0f, median RSS %.1f → %.1f MiB\n", fa, fb, ga, gb, ra, rb)
+		if fb > fa+5 {
+			violate("fds grew after warm-up: max %.0f → %.0f", fa, fb)
+		}
+		if gb > ga+10 {
+			violate("goroutines grew after warm-up: max %.0f → %.0f", ga, gb)
+		}
+		if rb > ra*1.25+2 {
+			violate("RSS grew after warm-up: median %.1f → %.1f MiB", ra, rb)
+		}
+	}
+	for _, v := range violations {
+		t.Error(v)
+	}
+}
+
+// halves splits the samples after warm-up (the first fifth) in two.
+func halves(ss []sample) (a, b []sample) {
+	ss = ss[len(ss)/5:]
+	return ss[:len(ss)/2], ss[len(ss)/2:]
+}
+
+func peak(ss []sample, f func(sample) float64) float64 {
+	m := 0.0
+	for _, s := range ss {
+		m = max(m, f(s))
+	}
+	return m
+}
+
+func median(ss []sample) float64 {
+	v := make([]float64, len(ss))
+	for i, s := range ss {
+		v[i] = s.rssMiB
+	}
+	sort.Float64s(v)
+	return v[len(v)/2]
+}
+
+func kindList() string {
+	var out []string
+	for _, k := range kinds {
+		out = append(out, fmt.Sprintf("%d %s", k.n, k.name))
+	}
+	return strings.Join(out, ", ")
+}
+
+// go1 runs f in a goroutine unless a command for the same sidecar is
+// already running.
+func go1(wg *sync.WaitGroup, mu *sync.Mutex, f func()) {
+	if !mu.TryLock() {
+		return
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer mu.Unlock()
+		f()
+	}()
+}
+
+func servingPID(c *http.Client, port int) int {
+	resp, err := c.Get(fmt.Sprintf("http://127.0.0.1:%d/pid", port))
+	if err != nil {
+		return 0
+	}
+	defer resp.Body.Close()
+	var ids struct{ PID int }
+	if json.NewDecoder(resp.Body).Decode(&ids) != nil {
+		return 0
+	}
+	return ids.PID
+}
+
+// tokenSet is every run token the state file ever named during the soak.
+type tokenSet struct {
+	mu   sync.Mutex
+	seen map[string]bool
+}
+
+func readTokens(path string) map[string]bool {
+	out := map[string]bool{}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return out
+	}
+	var recs []proc.Record
+	if json.Unmarshal(data, &recs) == nil {
+		for _, r := range recs {
+			if r.Token != "" {
+				out[r.Token] = true
+			}
+		}
+	}
+	return out
+}
+
+func (s *tokenSet) read(path string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k := range readTokens(path) {
+		s.seen[k] = true
+	}
+}
+
+func (s *tokenSet) current(path string) map[string]bool { return readTokens(path) }
+
+type tokenProc struct {
+	pid   int
+	start uint64
+	token string
+}
+
+// tokenProcs lists live processes carrying a run token the soak has seen.
+func tokenProcs(s *tokenSet) []tokenProc {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []tokenProc
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		st, err := proc.ReadStat(pid)
+		if err != nil || st.State == 'Z' {
+			continue
+		}
+		env, err := os.ReadFile("/proc/" + e.Name() + "/environ")
+		if err != nil {
+			continue
+		}
+		for _, kv := range bytes.Split(env, []byte{0}) {
+			if tok, ok := bytes.CutPrefix(kv, []byte(proc.TreeEnv+"=")); ok && s.seen[string(tok)] {
+				out = append(out, tokenProc{pid, st.StartTicks, string(tok)})
+			}
+		}
+	}
+	return out
+}
+
+func zombieChildren() []proc.Stat {
+	var out []proc.Stat
+	self := os.Getpid()
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if st, err := proc.ReadStat(pid); err == nil && st.PPID == self && st.State == 'Z' {
+			out = append(out, st)
+		}
+	}
+	return out
+}
+
+func countFDs() int {
+	ents, _ := os.ReadDir("/proc/self/fd")
+	return len(ents)
+}
+
+func rssMiB() float64 {
+	data, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(data))
+	if len(f) < 2 {
+		return 0
+	}
+	pages, _ := strconv.ParseFloat(f[1], 64)
+	return pages * float64(os.Getpagesize()) / (1 << 20)
+}

@@ -29,6 +29,17 @@ type Store struct {
 	cfg  Config
 	data []byte // the file as last read or written; nil: no file
 	subs map[chan Config]struct{}
+
+	// hookMu serialises the OnChange hooks and guards hooks; it is taken
+	// before mu, never while holding it.
+	hookMu sync.Mutex
+	hooks  map[*hook]struct{}
+}
+
+// hook is one OnChange registration; seen is the config it was last given.
+type hook struct {
+	fn   func(old, cur Config)
+	seen Config
 }
 
 // CorruptError is returned by Open when the everyday settings file could
@@ -53,7 +64,7 @@ func (e *CorruptError) Unwrap() error { return e.Err }
 // nil. A file that cannot be read at all is never moved: with setAside the
 // store holds the defaults and the error is returned beside it.
 func Open(path string, setAside bool) (*Store, error) {
-	s := &Store{path: path, cfg: Defaults(), subs: map[chan Config]struct{}{}}
+	s := &Store{path: path, cfg: Defaults(), subs: map[chan Config]struct{}{}, hooks: map[*hook]struct{}{}}
 	err := s.read()
 	var ce *Error
 	switch {
@@ -115,6 +126,14 @@ func (s *Store) Config() Config {
 // Reload reads the file again (after ErrChangedOnDisk, or an edit the user
 // says they made) and tells subscribers. On error nothing changes.
 func (s *Store) Reload() error {
+	if err := s.reload(); err != nil {
+		return err
+	}
+	s.runHooks()
+	return nil
+}
+
+func (s *Store) reload() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	old := s.cfg
@@ -133,8 +152,16 @@ func (s *Store) Reload() error {
 // when the file was changed on disk since the store read it in a part fn
 // changes too (ErrChangedOnDisk; a change elsewhere, say to another
 // sidecar, is kept and fn applied over it). fn may be called twice and
-// must not call the store.
+// must not call the store. The OnChange hooks have run when it returns.
 func (s *Store) Update(fn func(*File) error) error {
+	if err := s.update(fn); err != nil {
+		return err
+	}
+	s.runHooks()
+	return nil
+}
+
+func (s *Store) update(fn func(*File) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	old, err := readFile(s.path)
@@ -219,6 +246,59 @@ func (s *Store) Subscribe() (<-chan Config, func()) {
 			s.mu.Unlock()
 			close(ch)
 		})
+	}
+}
+
+// OnChange registers fn to be told of every change of the config (an
+// Update that changed it, a Reload that read a different one): old is the
+// config fn was last given, cur the store's now. fn is called once at
+// once, with the zero Config as old, so it starts from where the store is.
+//
+// Unlike Subscribe, the call is synchronous: Update and Reload return only
+// after every hook has seen a config at least as new as theirs. That is
+// what lets an editor rely on the order: the settings panel saves, and a
+// "Restart now" clicked after the save returned starts the sidecar with the
+// saved spec, because the supervisor's hook (supervisor.Follow) has taken
+// it already. Hooks run one at a time, without the store's lock: fn may
+// read the store (Config), must not change it (Update or Reload from fn
+// deadlocks), and should not take long — a saving editor waits for it.
+// After remove returns, fn is not running and is not called again.
+func (s *Store) OnChange(fn func(old, cur Config)) (remove func()) {
+	h := &hook{fn: fn}
+	s.hookMu.Lock()
+	s.mu.Lock()
+	h.seen = s.cfg
+	s.hooks[h] = struct{}{}
+	s.mu.Unlock()
+	fn(Config{}, h.seen.Clone())
+	s.hookMu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			s.hookMu.Lock()
+			delete(s.hooks, h)
+			s.hookMu.Unlock()
+		})
+	}
+}
+
+// runHooks gives every hook the current config, if it has not seen it.
+// Each hook is handed the newest config, not each step: two Updates racing
+// each other end with every hook at the config the store ends at, whatever
+// order their runHooks calls take. Called without mu.
+func (s *Store) runHooks() {
+	s.hookMu.Lock()
+	defer s.hookMu.Unlock()
+	s.mu.Lock()
+	cur := s.cfg // never changed in place, only replaced: safe to keep
+	s.mu.Unlock()
+	for h := range s.hooks {
+		if reflect.DeepEqual(h.seen, cur) {
+			continue
+		}
+		old := h.seen
+		h.seen = cur
+		h.fn(old.Clone(), cur.Clone())
 	}
 }
 

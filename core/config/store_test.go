@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"reflect"
 	"strings"
@@ -103,5 +104,86 @@ func TestStoreSubscribe(t *testing.T) {
 	end()
 	if _, ok := <-ch; ok {
 		t.Error("channel not closed")
+	}
+}
+
+// OnChange: the hook starts from the store's config, has seen a change
+// when Update or Reload returns (no waiting), is not called for an Update
+// that changes nothing, and never again after remove. Racing Updates end
+// with the hook at the store's final config.
+func TestStoreOnChange(t *testing.T) {
+	p := writeTemp(t, specExample)
+	st := openT(t, p)
+	var seen []Config // only the hook appends; hooks run one at a time
+	var olds []Config
+	remove := st.OnChange(func(old, cur Config) {
+		olds = append(olds, old)
+		seen = append(seen, cur)
+	})
+	if len(seen) != 1 || !reflect.DeepEqual(seen[0], st.Config()) || !reflect.DeepEqual(olds[0], Config{}) {
+		t.Fatalf("first call: old %+v, cur %+v", olds, seen)
+	}
+	if err := st.Update(func(f *File) error { f.SequentialStart = Ptr(true); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) != 2 || !seen[1].SequentialStart || !reflect.DeepEqual(olds[1], seen[0]) {
+		t.Fatalf("after Update returned the hook has not seen it: %d calls", len(seen))
+	}
+	if err := st.Update(func(f *File) error { f.SequentialStart = Ptr(true); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) != 2 {
+		t.Errorf("an Update that changed nothing called the hook: %d calls", len(seen))
+	}
+	outside := strings.Replace(specExample, "startup_timeout = \"90s\"", "startup_timeout = \"120s\"", 1)
+	if err := os.WriteFile(p, []byte(outside), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := seen[len(seen)-1].Sidecar("xgen-embedding"); len(seen) != 3 || s.StartupTimeout != 120e9 {
+		t.Fatalf("after Reload returned: %d calls, startup %v", len(seen), s.StartupTimeout)
+	}
+	remove()
+	if err := st.Update(func(f *File) error { f.SequentialStart = Ptr(false); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) != 3 {
+		t.Errorf("called after remove: %d calls", len(seen))
+	}
+
+	var last Config
+	calls := 0
+	defer st.OnChange(func(_, cur Config) { last = cur; calls++ })()
+	done := make(chan error)
+	for i := range 8 {
+		go func() {
+			done <- st.Update(func(f *File) error { f.GatewayURL = Ptr(fmt.Sprintf("https://gw%d.example", i)); return nil })
+		}()
+	}
+	for range 8 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !reflect.DeepEqual(last, st.Config()) {
+		t.Errorf("after racing Updates the hook is at %q, the store at %q", last.GatewayURL, st.Config().GatewayURL)
+	}
+	if calls < 2 {
+		t.Errorf("%d calls", calls)
+	}
+}
+
+// A hook may read the store (Config) without deadlocking.
+func TestStoreOnChangeReadsStore(t *testing.T) {
+	st := openT(t, writeTemp(t, specExample))
+	var got bool
+	defer st.OnChange(func(_, cur Config) { got = st.Config().SequentialStart == cur.SequentialStart })()
+	if err := st.Update(func(f *File) error { f.SequentialStart = Ptr(true); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if !got {
+		t.Error("the hook read another config than it was given")
 	}
 }

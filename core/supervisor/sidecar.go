@@ -95,6 +95,7 @@ const (
 	cmdMetrics
 	cmdGone
 	cmdAddresses // an address may have moved: restart if this run's env names an old one
+	cmdNote      // set or clear the removed-from-file note (see Follow)
 	cmdKinds     // how many kinds there are
 )
 
@@ -255,6 +256,8 @@ func (s *sidecar) handle(c command) {
 		}
 	case cmdAddresses:
 		s.refreshAddresses()
+	case cmdNote:
+		c.reply <- s.note(c.what)
 	case cmdGone:
 		// The sweep saw our process dead or a zombie before Wait said so.
 		// Wait is still the one that reports the exit; make sure it can.

@@ -341,12 +341,13 @@ func (s *Supervisor) post(c *sidecar, cmd command) { c.mail.post(cmd) }
 // stopping anything, so the quit path never triggers a restart.
 func (s *Supervisor) DisableRestarts() { s.noRestart.Store(true) }
 
-// StartAll starts the auto-start sidecars (see StartGroup).
+// StartAll starts the auto-start sidecars (see StartGroup), as their
+// current specs say (Follow may have changed auto_start).
 func (s *Supervisor) StartAll(ctx context.Context) error {
 	var names []string
-	for _, spec := range s.opts.Config.Sidecars {
-		if spec.AutoStart {
-			names = append(names, spec.Name)
+	for _, n := range s.order {
+		if s.cars[n].specCopy().AutoStart {
+			names = append(names, n)
 		}
 	}
 	return s.StartGroup(ctx, names)

@@ -22,7 +22,7 @@ func (o *outrigger) gui(front *relay) int {
 	u := ui.New(a, ui.Deps{
 		Sup:        o.sup,
 		Modes:      o.modes,
-		Config:     o.cfg,
+		Config:     o.store.Config(), // as at launch; the settings panel reads the store
 		ConfigFile: o.paths.ConfigFile,
 		Store:      o.store,
 		LogDir:     o.paths.LogDir,

@@ -173,12 +173,12 @@ func openConfig(path string, explicit bool, log *slog.Logger) (*config.Store, er
 // outrigger is the running app: everything start made, and the one quit
 // path that ends it.
 type outrigger struct {
-	store    *config.Store
-	cfg      config.Config
+	store    *config.Store // the one copy of the configuration; the supervisor follows it
 	paths    config.Paths
 	log      *slog.Logger
 	guardian *proc.Guardian
 	sup      *supervisor.Supervisor
+	unfollow func() // ends the supervisor's following of store
 	modes    *modes.Controller
 	// wd sweeps CPU and memory; Watch it while someone looks at them (the
 	// window while visible, an API client subscribed to status).
@@ -231,8 +231,8 @@ func (o *outrigger) serveAPI(inst *instance.Instance, front *relay) *control.Ser
 			o.log.Error("control API", "err", err)
 		}
 	}()
-	if o.cfg.API.Listen != "" {
-		addr, err := api.ListenTCP(o.cfg.API, o.paths.ConfigFile)
+	if cfg := o.store.Config(); cfg.API.Listen != "" {
+		addr, err := api.ListenTCP(cfg.API, o.paths.ConfigFile)
 		if err != nil {
 			o.log.Error("control API: not listening on TCP", "err", err)
 		} else {
@@ -255,7 +255,7 @@ func start(store *config.Store, paths config.Paths, log, console *slog.Logger) (
 	if err != nil {
 		log.Warn("orphan sweep", "err", err)
 	}
-	o := &outrigger{store: store, cfg: cfg, paths: paths, log: log, quitReq: make(chan struct{}, 1)}
+	o := &outrigger{store: store, paths: paths, log: log, quitReq: make(chan struct{}, 1)}
 	if exe, err := os.Executable(); err == nil {
 		g, err := proc.StartGuardian(exe)
 		if err != nil {
@@ -278,6 +278,7 @@ func start(store *config.Store, paths config.Paths, log, console *slog.Logger) (
 		return nil, err
 	}
 	o.sup = sup
+	o.unfollow = sup.Follow(store)
 	initial, err := modes.FromConfig(cfg)
 	if err != nil {
 		log.Error("remembered mode is invalid; using service mode", "err", err)
@@ -316,6 +317,7 @@ func (o *outrigger) shutdown(ctx context.Context) error {
 		o.sup.DisableRestarts()
 		o.cancel()
 		o.bg.Wait()
+		o.unfollow()
 		err := o.sup.Shutdown(ctx) // stops every sidecar once, then ends the supervisor
 		if gerr := o.guardian.Close(); gerr != nil && !errors.Is(gerr, os.ErrClosed) {
 			o.log.Debug("guardian", "err", gerr)

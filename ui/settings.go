@@ -43,9 +43,10 @@ func policyLabel(p string) string {
 }
 
 // settingsPanel edits one sidecar's spec: port, auto-start, restart policy,
-// environment overrides. Saving writes outrigger.toml atomically (the old
-// one kept as .bak) and hands the spec to the supervisor for its next
-// start, offering to restart now.
+// environment overrides. Saving goes through the config.Store, which
+// writes outrigger.toml atomically (the old one kept as .bak) and hands the
+// spec to the supervisor that follows it, for its next start; the panel
+// offers to restart now.
 type settingsPanel struct {
 	u    *UI
 	root fyne.CanvasObject
@@ -529,12 +530,10 @@ func (s *settingsPanel) doSave() {
 	name, store := s.name, s.u.d.Store
 	s.save.Disable()
 	go func() {
+		// The supervisor follows the store (supervisor.Follow, a synchronous
+		// hook): when Update returns it has the new spec, so the "Restart
+		// now" offered next starts the sidecar with it.
 		err := saveSpec(store, sp)
-		if err == nil && s.u.d.Sup != nil {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			err = s.u.d.Sup.UpdateSpec(ctx, sp)
-			cancel()
-		}
 		s.u.do(func() { s.afterSave(name, sp, err) })
 	}()
 }
@@ -563,11 +562,6 @@ func (s *settingsPanel) afterSave(name string, sp config.Spec, err error) {
 		s.problems.SetText(msg)
 		s.probBox.Show()
 		return
-	}
-	for i := range s.u.d.Config.Sidecars {
-		if s.u.d.Config.Sidecars[i].Name == name {
-			s.u.d.Config.Sidecars[i] = sp.Clone()
-		}
 	}
 	if s.name == name {
 		s.base = sp.Clone()

@@ -70,14 +70,35 @@ func TestSettingsValidation(t *testing.T) {
 	})
 }
 
-// Save round-trip: the file is written atomically with a .bak, reads
-// back as the same spec, the supervisor uses it at the next start, and a
-// running sidecar is offered a restart.
-func TestSettingsSaveRoundTrip(t *testing.T) {
-	r := newRig(t, nil, fixtureSpec(t, "alpha"))
-	if err := os.WriteFile(r.file, []byte("mode = \"standalone\"\n"), 0o600); err != nil {
+// follow writes the rig's sidecars into its settings file after head,
+// reloads the store and makes the supervisor follow it, as main does: the
+// panel's save reaches the supervisor only through the store.
+func follow(t *testing.T, r *rig, head string) {
+	t.Helper()
+	var f config.File
+	for _, sp := range r.cfg.Sidecars {
+		f.SetSidecar(config.FromSpec(sp, defaultSpec(sp.Name)))
+	}
+	data, err := config.Marshal(f)
+	if err != nil {
 		t.Fatal(err)
 	}
+	if err := os.WriteFile(r.file, append([]byte(head), data...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.ui.d.Store.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.sup.Follow(r.ui.d.Store))
+}
+
+// Save round-trip: the file is written atomically with a .bak, reads
+// back as the same spec, the supervisor (following the store) has it when
+// the save is done and uses it at the next start, and a running sidecar
+// is offered a restart.
+func TestSettingsSaveRoundTrip(t *testing.T) {
+	r := newRig(t, nil, fixtureSpec(t, "alpha"))
+	follow(t, r, "mode = \"standalone\"\n")
 	c := r.ui.cards["alpha"]
 	onUI(func() { test.Tap(c.start) })
 	r.cardState("alpha", supervisor.Ready)

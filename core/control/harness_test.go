@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"outrigger/core/config"
+	"outrigger/core/diagnostics"
 	"outrigger/core/instance"
 	"outrigger/core/modes"
 	"outrigger/core/proc"
@@ -122,7 +123,10 @@ func newRig(t testing.TB, o rigOpts, specs ...config.Spec) *rig {
 	}
 	r.inst = inst
 	r.srv = New(Deps{Sup: sup, Modes: mc, Version: "test", Logger: testLogger(),
-		Quit: func() { r.quits.Add(1) }})
+		Quit: func() { r.quits.Add(1) },
+		Diagnostics: func() diagnostics.Options {
+			return diagnostics.Options{Config: cfg, LogDir: paths.LogDir, Versions: diagnostics.Versions{App: "test"}}
+		}})
 	served := make(chan struct{})
 	go func() {
 		defer close(served)

@@ -16,9 +16,10 @@
 //	GET  /events                         Server-Sent Events; Last-Event-ID resumes
 //	GET  /mode, PUT /mode                standalone | service NAME | connected URL
 //	GET  /version
+//	GET  /diagnostics                    the diagnostics report (application/zip)
 //	POST /quit, POST /show
 //
-// Errors are {"error": "...", "code": "..."} with 400, 404, 405, 409, 413 or 503.
+// Errors are {"error": "...", "code": "..."} with 400, 404, 405, 409, 413, 500 or 503.
 package control
 
 import (
@@ -31,6 +32,7 @@ import (
 	"sync"
 	"time"
 
+	"outrigger/core/diagnostics"
 	"outrigger/core/modes"
 	"outrigger/core/supervisor"
 	"outrigger/internal/httpguard"
@@ -66,8 +68,13 @@ type Deps struct {
 	Quit func()
 	// Show brings the window forward; it reports false when there is no
 	// window (headless). nil is the same as headless.
-	Show   func() bool
-	Logger *slog.Logger
+	Show func() bool
+	// Diagnostics gives what GET /v1/diagnostics reports besides the
+	// supervisor's live statuses and rings (Sidecars is set by the API):
+	// the effective config, the log paths, the versions. nil: the route
+	// answers 503.
+	Diagnostics func() diagnostics.Options
+	Logger      *slog.Logger
 }
 
 // Server serves the API on any number of listeners until Close.
@@ -116,11 +123,12 @@ func (s *Server) routes() http.Handler {
 	m.HandleFunc("GET /v1/mode", s.getMode)
 	m.HandleFunc("PUT /v1/mode", s.putMode)
 	m.HandleFunc("GET /v1/version", s.version)
+	m.HandleFunc("GET /v1/diagnostics", s.diagnostics)
 	m.HandleFunc("POST /v1/quit", s.quit)
 	m.HandleFunc("POST /v1/show", s.show)
 	// Known paths with another method: a JSON 405 rather than the mux's text.
 	for _, p := range []string{"/v1/sidecars", "/v1/sidecars/{name}", "/v1/sidecars/{name}/{action}",
-		"/v1/events", "/v1/mode", "/v1/version", "/v1/quit", "/v1/show"} {
+		"/v1/events", "/v1/mode", "/v1/version", "/v1/diagnostics", "/v1/quit", "/v1/show"} {
 		m.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
 			fail(w, http.StatusMethodNotAllowed, CodeMethod, r.Method+" is not allowed on "+clip(r.URL.Path))
 		})

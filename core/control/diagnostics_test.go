@@ -1,0 +1,79 @@
+//go:build unix
+
+package control
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"outrigger/core/config"
+	"outrigger/core/diagnostics"
+	"outrigger/core/supervisor"
+)
+
+// GET /v1/diagnostics over the real socket: a zip whose status.json lists
+// the running fixture sidecar, with its output, and no secret anywhere,
+// though the sidecar has it in its env and prints it.
+func TestDiagnosticsRoute(t *testing.T) {
+	const secret = "tok-diag-route-5e7a"
+	spec := fixtureSpec(t, "alpha", "-stderr-line", "connecting with API_TOKEN="+secret)
+	spec.Env = map[string]string{"API_TOKEN": secret}
+	r := newRig(t, rigOpts{start: true}, spec)
+
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", "http://localhost/v1/diagnostics", nil)
+	resp, err := r.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/zip" ||
+		!strings.Contains(resp.Header.Get("Content-Disposition"), "outrigger-diagnostics-") {
+		t.Fatalf("GET /v1/diagnostics: %d %v\n%.300s", resp.StatusCode, resp.Header, data)
+	}
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatalf("not a zip: %v", err)
+	}
+	entries := map[string][]byte{}
+	for _, f := range zr.File {
+		rc, err := f.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		entries[f.Name], err = io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	var sts []supervisor.Status
+	if err := json.Unmarshal(entries[diagnostics.EntryStatus], &sts); err != nil {
+		t.Fatalf("status.json: %v\n%s", err, entries[diagnostics.EntryStatus])
+	}
+	if len(sts) != 1 || sts[0].Name != "alpha" || sts[0].State != supervisor.Ready || sts[0].PID != r.status("alpha").PID {
+		t.Errorf("status.json = %+v", sts)
+	}
+	if out := string(entries[diagnostics.SidecarLogEntry("alpha")]); !strings.Contains(out, "API_TOKEN="+config.Mask) {
+		t.Errorf("alpha's output (from its ring) missing or not masked:\n%s", out)
+	}
+	for name, b := range entries {
+		if bytes.Contains(b, []byte(secret)) {
+			t.Errorf("%s holds the secret", name)
+		}
+	}
+	if code, body := r.call("POST", "/v1/diagnostics", ""); code != 405 || !strings.Contains(string(body), CodeMethod) {
+		t.Errorf("POST /v1/diagnostics: %d %s", code, body)
+	}
+}

@@ -22,6 +22,7 @@ import (
 
 	"outrigger/core/config"
 	"outrigger/core/control"
+	"outrigger/core/diagnostics"
 	"outrigger/core/instance"
 	"outrigger/core/logs"
 	"outrigger/core/modes"
@@ -33,6 +34,9 @@ import (
 
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
+
+// appLogName is Outrigger's own log file in the log folder.
+const appLogName = "outrigger.log"
 
 func main() {
 	// The guardian is this same executable in a hidden mode; it must never
@@ -52,7 +56,8 @@ func runCLI(args []string) int {
 		fmt.Fprintln(os.Stderr, "outrigger:", err)
 		return cli.ExitFailed
 	}
-	return cli.Run(cli.Env{Addr: instance.Address(paths.RuntimeDir), Stdout: os.Stdout, Stderr: os.Stderr}, args)
+	return cli.Run(cli.Env{Addr: instance.Address(paths.RuntimeDir), Stdout: os.Stdout, Stderr: os.Stderr,
+		ConfigFile: paths.ConfigFile, LogDir: paths.LogDir, AppLog: filepath.Join(paths.LogDir, appLogName), Version: version}, args)
 }
 
 type flags struct {
@@ -94,7 +99,7 @@ func run() int {
 	if f.verbose {
 		level = slog.LevelDebug
 	}
-	log, logCloser, err := logs.NewLogger(os.Stderr, filepath.Join(paths.LogDir, "outrigger.log"), level)
+	log, logCloser, err := logs.NewLogger(os.Stderr, filepath.Join(paths.LogDir, appLogName), level)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "outrigger:", err)
 		return 1
@@ -225,6 +230,10 @@ func (o *outrigger) serveAPI(inst *instance.Instance, front *relay) *control.Ser
 		},
 		Show:   front.call,
 		Logger: o.log,
+		Diagnostics: func() diagnostics.Options {
+			return diagnostics.Options{Config: o.store.Config(), LogDir: o.paths.LogDir,
+				AppLog: filepath.Join(o.paths.LogDir, appLogName), Versions: diagnostics.Versions{App: version}}
+		},
 	})
 	go func() {
 		if err := api.Serve(inst.Listener()); err != nil {

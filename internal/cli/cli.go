@@ -38,6 +38,12 @@ type Env struct {
 	Addr   string // the instance's endpoint (instance.Address of the runtime folder)
 	Stdout io.Writer
 	Stderr io.Writer
+	// For `outrigger diagnostics` with no instance running: the report is
+	// built from these.
+	ConfigFile string // outrigger.toml
+	LogDir     string // the sidecars' log files
+	AppLog     string // Outrigger's own log file
+	Version    string // main.version
 }
 
 type command struct {
@@ -58,6 +64,7 @@ func init() {
 		{"mode", "[standalone | service [NAME] | connected [--force] URL]", "show the mode, or switch it (waits until it has switched)", (*runner).mode},
 		{"quit", "", "stop every sidecar and quit the running instance", (*runner).quit},
 		{"show", "", "bring the running instance's window to the front", (*runner).show},
+		{"diagnostics", "[FILE]", "save a diagnostics report (zip) for a bug report; with no instance running, from the settings and log files", (*runner).diagnostics},
 		{"help", "[COMMAND]", "show this help", (*runner).help},
 	}
 }

@@ -68,7 +68,7 @@ func TestUsageErrors(t *testing.T) {
 	var out, errb bytes.Buffer
 	env := Env{Addr: "/nonexistent/outrigger.sock", Stdout: &out, Stderr: &errb}
 	for _, args := range [][]string{{"frobnicate"}, {"start"}, {"start", "a", "--all"}, {"logs"}, {"logs", "-n", "-1", "x"},
-		{"mode", "connected"}, {"mode", "standalone", "x"}, {"status", "x"}} {
+		{"mode", "connected"}, {"mode", "standalone", "x"}, {"status", "x"}, {"diagnostics", "a.zip", "b.zip"}} {
 		errb.Reset()
 		if code := Run(env, args); code != ExitUsage {
 			t.Errorf("%v: exit %d, want %d (%s)", args, code, ExitUsage, errb.String())

@@ -27,7 +27,7 @@ func (s *Server) diagnostics(w http.ResponseWriter, r *http.Request) {
 	var buf bytes.Buffer
 	if err := diagnostics.Write(&buf, o); err != nil {
 		s.log.Error("control API: diagnostics report", "err", err)
-		fail(w, http.StatusInternalServerError, CodeFailed, "could not write the report: "+err.Error())
+		fail(w, http.StatusServiceUnavailable, CodeFailed, "could not write the report: "+err.Error())
 		return
 	}
 	h := w.Header()

@@ -19,7 +19,7 @@
 //	GET  /diagnostics                    the diagnostics report (application/zip)
 //	POST /quit, POST /show
 //
-// Errors are {"error": "...", "code": "..."} with 400, 404, 405, 409, 413, 500 or 503.
+// Errors are {"error": "...", "code": "..."} with 400, 404, 405, 409, 413 or 503.
 package control
 
 import (

@@ -21,7 +21,9 @@ var ErrChangedOnDisk = errors.New("the settings file was changed outside Outrigg
 // Store owns outrigger.toml: its path, the current Config, and saving.
 // Editors (the settings panel, the mode controller, the control API)
 // change the file only through Update; nobody else reads or writes it.
-// Subscribers learn of each new Config. Safe for concurrent use.
+// Subscribers learn of each new Config; OnChange hooks (the supervisor's,
+// see supervisor.Follow) have seen it before Update returns. Safe for
+// concurrent use.
 type Store struct {
 	path string
 

@@ -79,11 +79,19 @@ func ringCut(b []byte) int {
 	return i
 }
 
+// MaxFileLine is the longest line a sidecar's log file keeps whole, in
+// bytes of text. A line that arrives in pieces (longer than MaxLine) is
+// assembled on its own until its end, so the other stream's lines never
+// land inside it; one longer than MaxFileLine is written in MaxFileLine
+// parts, each a line of its own.
+const MaxFileLine = 4 << 20
+
 // writePiece writes one piece of a sidecar line: "<time> <stream> " before
-// the first, '\n' after the last. The write-through/batching decision is
-// taken at line ends only, so a quiet log reaches the disk in whole lines; a
-// line longer than the buffer is written as it comes. Pieces after Close are
-// dropped.
+// the first, '\n' after the last. A whole line (first and last) goes to the
+// shared buffer at once; the pieces of a longer one are gathered per stream
+// first (stdout and stderr write concurrently to one file). The
+// write-through/batching decision is taken at line ends only, so a quiet
+// log reaches the disk in whole lines. Pieces after Close are dropped.
 func (f *flushWriter) writePiece(t time.Time, stream Stream, b []byte, first, last bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -95,19 +103,60 @@ func (f *flushWriter) writePiece(t time.Time, stream Stream, b []byte, first, la
 			f.stampTime = t
 			f.stamp = t.AppendFormat(f.stamp[:0], lineTimeFormat)
 		}
+	}
+	if first && last {
 		if len(f.buf)+len(f.stamp)+len(b)+9 > flushSize {
 			f.flushLocked()
 		}
-		f.buf = append(f.buf, f.stamp...)
-		f.buf = append(f.buf, ' ')
-		f.buf = append(f.buf, stream.String()...)
-		f.buf = append(f.buf, ' ')
-	} else if len(f.buf)+len(b)+1 > flushSize {
-		f.flushLocked()
-	}
-	f.buf = append(f.buf, b...)
-	if last {
+		f.buf = appendPrefix(f.buf, f.stamp, stream)
+		f.buf = append(f.buf, b...)
 		f.buf = append(f.buf, '\n')
 		f.committedLocked()
+		return
 	}
+	if int(stream) >= len(f.part) {
+		stream = Stdout // only stdout and stderr exist; never index out of range
+	}
+	part := &f.part[stream]
+	if first {
+		part.head = append(part.head[:0], f.stamp...)
+		part.text = part.text[:0]
+	}
+	for len(part.text)+len(b) > MaxFileLine { // a giant line: write a full part
+		n := MaxFileLine - len(part.text)
+		part.text = append(part.text, b[:n]...)
+		b = b[n:]
+		f.endPartLocked(part, stream)
+	}
+	part.text = append(part.text, b...)
+	if last {
+		f.endPartLocked(part, stream)
+		if cap(part.text) > 4*flushSize { // give a long line's memory back
+			part.text = nil
+		}
+	}
+}
+
+// partLine is a line being gathered from its pieces.
+type partLine struct {
+	head []byte // the formatted time of its first piece
+	text []byte
+}
+
+// endPartLocked writes a gathered line (or a MaxFileLine part of one) to
+// the shared buffer as one line.
+func (f *flushWriter) endPartLocked(part *partLine, stream Stream) {
+	f.flushLocked() // keep the order of what came before; the line may be big
+	f.buf = appendPrefix(f.buf, part.head, stream)
+	f.buf = append(f.buf, part.text...)
+	f.buf = append(f.buf, '\n')
+	part.text = part.text[:0]
+	f.committedLocked()
+}
+
+func appendPrefix(buf, stamp []byte, stream Stream) []byte {
+	buf = append(buf, stamp...)
+	buf = append(buf, ' ')
+	buf = append(buf, stream.String()...)
+	return append(buf, ' ')
 }

@@ -52,6 +52,7 @@ type flushWriter struct {
 	// lines carry the same Time (Capture stamps a whole read at once).
 	stampTime time.Time
 	stamp     []byte
+	part      [2]partLine // per stream: a long line being gathered (feed.go)
 }
 
 func newFlushWriter(w io.WriteCloser) *flushWriter {

@@ -212,3 +212,50 @@ func TestSidecarLogBadName(t *testing.T) {
 		t.Error("folder under a file accepted")
 	}
 }
+
+// stdout and stderr share one file: a long line arriving in pieces is kept
+// whole even when the other stream's lines come in between its pieces, and
+// a line past MaxFileLine is written in parts, each a line of its own.
+func TestLongLineNotInterleaved(t *testing.T) {
+	dir := t.TempDir()
+	f := newFlushWriter(newRotatingFile(filepath.Join(dir, "a.log"), 64<<20, 1))
+	now := time.Now()
+	piece := []byte(strings.Repeat("x", MaxLine))
+	f.writePiece(now, Stdout, piece, true, false)
+	f.writePiece(now, Stderr, []byte("err one"), true, true)
+	f.writePiece(now, Stdout, piece, false, false)
+	f.writePiece(now, Stderr, []byte(strings.Repeat("e", MaxLine)), true, false)
+	f.writePiece(now, Stderr, []byte("E"), false, true)
+	f.writePiece(now, Stdout, []byte("end"), false, true)
+	giant := []byte(strings.Repeat("g", MaxFileLine/2))
+	f.writePiece(now, Stdout, giant, true, false)
+	f.writePiece(now, Stdout, giant, false, false)
+	f.writePiece(now, Stdout, []byte("tail"), false, true)
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "a.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, l := range strings.Split(strings.TrimSuffix(string(data), "\n"), "\n") {
+		_, rest, _ := strings.Cut(l, " ") // the time
+		got = append(got, rest)
+	}
+	want := []string{
+		"stderr err one",
+		"stderr " + strings.Repeat("e", MaxLine) + "E",
+		"stdout " + strings.Repeat("x", 2*MaxLine) + "end",
+		"stdout " + strings.Repeat("g", MaxFileLine),
+		"stdout tail",
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%d lines, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("line %d: %d bytes %.40q…, want %d bytes %.40q…", i, len(got[i]), got[i], len(want[i]), want[i])
+		}
+	}
+}

@@ -11,6 +11,7 @@ import (
 
 	"outrigger/core/config"
 	"outrigger/core/supervisor"
+	"outrigger/internal/testutil"
 )
 
 // Inline validation: a bad port or an empty variable name is shown and
@@ -108,10 +109,9 @@ func TestSettingsSaveRoundTrip(t *testing.T) {
 	s := r.ui.sets
 	asked := make(chan func(), 1)
 	s.askRestart = func(name string, restart func()) { asked <- restart }
-	newPort := 0
+	newPort := testutil.FreePort(t) // not base+1: another test may hold that one
 	onUI(func() {
 		s.selectSidecar("alpha")
-		newPort = s.base.Port + 1
 		s.port.SetText(strconv.Itoa(newPort))
 		s.auto.SetChecked(false)
 		s.policy.SetSelectedIndex(2) // never

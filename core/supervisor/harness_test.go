@@ -1,5 +1,3 @@
-//go:build unix
-
 package supervisor
 
 import (
@@ -60,7 +58,7 @@ func newHarness(t testing.TB, opts Options, specs ...config.Spec) *harness {
 	for _, s := range specs {
 		names = append(names, s.Binary)
 	}
-	home := t.TempDir()
+	home := testutil.TempDir(t)
 	if opts.BinDirs == nil {
 		opts.BinDirs = []string{testutil.BinDir(t, names...)}
 	}

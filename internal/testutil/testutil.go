@@ -64,6 +64,9 @@ func BuildFixture(t testing.TB) string {
 // Go, and skipping cgo keeps the build fast and the binaries static.
 func BuildBinary(t testing.TB, importPath, name string) string {
 	t.Helper()
+	if dir := os.Getenv(PrebuiltEnv); dir != "" {
+		return prebuilt(t, dir, name)
+	}
 	buildMu.Lock()
 	if buildDir == "" && buildDirE == nil {
 		buildDir, buildDirE = os.MkdirTemp("", "outrigger-testbin-")
@@ -148,7 +151,7 @@ func buildRuns(importPath, name string) int {
 func BinDir(t testing.TB, names ...string) string {
 	t.Helper()
 	src := BuildFixture(t)
-	dir := t.TempDir()
+	dir := TempDir(t)
 	for _, n := range names {
 		dst := filepath.Join(dir, n+"-"+Triple()+ExeSuffix())
 		if err := linkOrCopy(src, dst); err != nil {

@@ -24,7 +24,14 @@ all: build
 deps:
 	@./scripts/deps.sh
 
+# A development build also looks in ./binaries of the working directory
+# (after its own folders); packages never do (issue 17.9).
+DEV_LDFLAGS := -X outrigger/core/supervisor.devBuild=yes
+
+## build: bin/outrigger with the stand-ins next to it in bin/binaries (as the packages lay them out), so it runs from any folder
 build: sidecars app
+	@mkdir -p bin/binaries
+	@for s in $(SIDECARS); do cp -f binaries/$$s-$(TRIPLE)$(EXE) bin/binaries/ || exit 1; done
 
 sidecars:
 	@mkdir -p binaries
@@ -34,7 +41,7 @@ sidecars:
 
 app: deps
 	@mkdir -p bin
-	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/outrigger$(EXE) .
+	$(GO) build -trimpath -ldflags '$(LDFLAGS) $(DEV_LDFLAGS)' -o bin/outrigger$(EXE) .
 
 ## run: build everything and open the window (both stand-ins start)
 run: build

@@ -11,9 +11,15 @@ import (
 	"outrigger/core/proc"
 )
 
-// DefaultBinDirs lists the binaries folders in the order they are searched:
-// $OUTRIGGER_BINARIES, <executable dir>/binaries, the packaged locations of
-// this OS, ./binaries. Duplicates are dropped.
+// devBuild is set to "yes" by `make build` (-ldflags -X), never by a
+// package: only a development build also looks in ./binaries.
+var devBuild string
+
+// DefaultBinDirs lists the binaries folders in order: $OUTRIGGER_BINARIES,
+// <executable dir>/binaries, the packaged locations of this OS and, in a
+// development build only, ./binaries under the working directory — last,
+// so that a binary planted in whatever folder the app is started from can
+// never shadow the app's own. Duplicates are dropped.
 func DefaultBinDirs() []string {
 	var dirs []string
 	if d := os.Getenv("OUTRIGGER_BINARIES"); d != "" {
@@ -27,8 +33,10 @@ func DefaultBinDirs() []string {
 		dirs = append(dirs, filepath.Join(exeDir, "binaries"))
 		dirs = append(dirs, packagedBinDirs(exeDir)...)
 	}
-	if wd, err := os.Getwd(); err == nil {
-		dirs = append(dirs, filepath.Join(wd, "binaries"))
+	if devBuild == "yes" {
+		if wd, err := os.Getwd(); err == nil {
+			dirs = append(dirs, filepath.Join(wd, "binaries"))
+		}
 	}
 	return dedupe(dirs)
 }

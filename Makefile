@@ -96,3 +96,13 @@ clean:
 SOAK_S ?= 600
 soak:
 	SOAK_S=$(SOAK_S) $(GO) test -count=1 -v -timeout $$(( $(SOAK_S) + 600 ))s -run TestSoak ./internal/soak/
+
+## package-windows: Windows installer and zip, cross-built here (mingw-w64, NSIS): dist/outrigger-<version>-windows-amd64-setup.exe and .zip (packaging/README.md)
+.PHONY: package-windows test-windows
+package-windows:
+	@./scripts/deps-windows.sh
+	@GO='$(GO)' LDFLAGS='$(LDFLAGS)' SIDECARS='$(SIDECARS)' ./packaging/windows.sh
+
+## test-windows: the Windows-tagged core tests, the app and the installer under Wine (a throwaway prefix)
+test-windows: package-windows
+	@GO='$(GO)' SIDECARS='$(SIDECARS)' ./scripts/test-windows.sh

@@ -33,3 +33,8 @@ if grep -q '^test-package:' Makefile; then
 	step "package: build, install into a temporary prefix, run, uninstall"
 	make --no-print-directory test-package
 fi
+
+if grep -q '^test-windows:' Makefile; then
+	step "windows: the package cross-built, the core's Windows tests, installer and app under Wine"
+	make --no-print-directory test-windows
+fi

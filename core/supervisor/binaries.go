@@ -49,7 +49,8 @@ func packagedBinDirs(exeDir string) []string {
 		// Outrigger.app/Contents/MacOS/outrigger → Contents/Resources/binaries
 		return []string{filepath.Join(exeDir, "..", "Resources", "binaries")}
 	case "windows":
-		// The installer puts the sidecars next to the .exe.
+		// The installer and the zip use <install dir>\binaries (above);
+		// next to the .exe is Tauri's layout, where existing builds put them.
 		return []string{exeDir}
 	default:
 		// <prefix>/bin/outrigger → <prefix>/lib/outrigger/binaries

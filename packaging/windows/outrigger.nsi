@@ -15,7 +15,9 @@
 ; removes every file it installed; the user's settings, logs and data
 ; (%APPDATA%\outrigger, %LOCALAPPDATA%\Outrigger) are left, as on Linux.
 
-Unicode true
+; A 64-bit installer: the app is amd64 only, and Wine without its 32-bit
+; half (Debian's wine32:i386) runs no 32-bit program.
+Target amd64-unicode
 SetCompressor /SOLID lzma
 RequestExecutionLevel user
 ManifestDPIAware true

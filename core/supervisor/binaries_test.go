@@ -72,6 +72,7 @@ func TestResolveNotFoundListsEveryFolder(t *testing.T) {
 func TestDefaultBinDirsOrder(t *testing.T) {
 	extra := testutil.TempDir(t)
 	t.Setenv("OUTRIGGER_BINARIES", extra)
+	t.Chdir(testutil.TempDir(t)) // not the test binary's folder, whose binaries/ is the app's own
 	wd, _ := os.Getwd()
 	cwdBins := filepath.Join(wd, "binaries")
 

@@ -54,8 +54,8 @@ fail() {
 ours() {
 	local p cmd
 	for p in /proc/[0-9]*; do
-		tr '\0' '\n' <"$p/environ" 2>/dev/null | grep -qxF "WINEPREFIX=$WINEPREFIX" || continue
-		cmd=$(tr '\0' ' ' <"$p/cmdline" 2>/dev/null) || continue
+		{ tr '\0' '\n' <"$p/environ"; } 2>/dev/null | grep -qxF "WINEPREFIX=$WINEPREFIX" || continue
+		cmd=$({ tr '\0' ' ' <"$p/cmdline"; } 2>/dev/null) || continue
 		case "$cmd" in
 		*outrigger.exe*) echo "${p#/proc/} outrigger" ;;
 		*-$TRIPLE.exe*) echo "${p#/proc/} sidecar" ;;
@@ -70,6 +70,7 @@ cleanup() {
 	[ $rc -eq 0 ] && echo "Windows tests under Wine passed in $((SECONDS - started))s"
 }
 trap cleanup EXIT
+trap "exit 143" TERM INT
 
 now_ms() { date +%s%3N; }
 
@@ -175,9 +176,9 @@ health() { # GET /health on 127.0.0.1:$1 with bash alone
 	exec 3<&-
 	return $rc
 }
-wait_none() { # until no process of ours is left; prints the ms taken
-	local t0=$1
-	while [ -n "$(ours)" ]; do
+wait_none() { # until no process of ours ($2: of that kind) is left; prints the ms taken
+	local t0=$1 kind=${2:-}
+	while ours | grep -q "${kind:-.}"; do
 		[ $(($(now_ms) - t0)) -lt 30000 ] || fail "left after 30 s: $(ours | tr '\n' ' ')"
 		sleep 0.05
 	done
@@ -196,7 +197,7 @@ echo "processes: $(ours | awk '{print $2}' | sort | uniq -c | tr -s ' \n' ' ')"
 step "the installer again over the running app (upgrade)"
 t0=$(now_ms)
 wine "$setup" /S
-wineserver -w # returns once every process of the prefix has ended: the app was stopped
+timeout 120 wineserver -w || fail "something of the prefix still runs 120 s after the upgrade: $(ours | tr "\n" " ")"
 echo "figure: upgrade over a running app took $(($(now_ms) - t0)) ms; nothing left running"
 [ -z "$(ours)" ] || fail "still running after the upgrade: $(ours | tr '\n' ' ')"
 [ "$(files_in "$inst")" = "$want_files" ] || fail "files after the upgrade: $(files_in "$inst" | tr '\n' ' ')"
@@ -214,15 +215,17 @@ app_pids=$(ours | awk '$2 == "outrigger" {print $1}')
 app=$(ps -o pid= --sort=start_time -p "$(echo $app_pids | tr ' ' ',')" | head -n1 | tr -d ' ')
 t0=$(now_ms)
 kill -KILL "$app"
+ms=$(wait_none "$t0" sidecar)
+echo "figure: kill -9 of the app -> no sidecar process left in $ms ms"
 ms=$(wait_none "$t0")
-echo "figure: kill -9 of the app -> no sidecar (nor guardian) left in $ms ms"
+echo "figure: kill -9 of the app -> nor its guardian in $ms ms"
 
 step "the uninstaller over a running app"
 from=$(loglines)
 launch
 ready "$from" "$(now_ms)" >/dev/null
 wine "$inst/uninstall.exe" /S
-wineserver -w # NSIS runs the uninstaller from a temporary copy; wait for it
+timeout 120 wineserver -w || fail "something of the prefix still runs 120 s after the uninstall: $(ours | tr "\n" " ")" # NSIS runs the uninstaller from a temporary copy
 [ -z "$(ours)" ] || fail "still running after uninstall: $(ours | tr '\n' ' ')"
 [ ! -e "$inst" ] || fail "left behind: $(find "$inst" | tr '\n' ' ')"
 [ ! -e "$lnk" ] || fail "the Start-menu entry is left"

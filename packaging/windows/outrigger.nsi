@@ -50,11 +50,13 @@ UninstPage instfiles
 
 ; StopOutrigger ends a running Outrigger and its sidecars: first politely
 ; (taskkill without /F sends WM_CLOSE: the window quits and stops its
-; sidecars), then, if the executable is still busy after 5 s, by force. The
-; sidecars live in kill-on-close job objects of the app, so they end with
-; it; the shipped ones are also ended by name in case a crash left one.
-; Then it waits (10 s at most) until the executable can be written: a
-; process that just ended may hold it for a moment.
+; sidecars) with up to 5 s to go, then by force in any case (a no-op when it
+; is gone; needed under Wine, which does not lock a running executable, so
+; the wait below cannot tell there). The sidecars live in kill-on-close job
+; objects of the app, so they end with it; the shipped ones are also ended
+; by name in case a crash left one. Then it waits (10 s at most) until the
+; executable can be written: a process that just ended may hold it for a
+; moment. (No /T: Wine's taskkill refuses it, and the jobs make it moot.)
 !macro StopOutriggerBody un
 	DetailPrint "Stopping a running Outrigger, if any"
 	IfFileExists "$INSTDIR\outrigger.exe" 0 ${un}stop_done
@@ -62,8 +64,7 @@ UninstPage instfiles
 	Pop $0
 	StrCpy $1 20
 	Call ${un}WaitWritable
-	StrCmp $0 "ok" ${un}stop_done
-	nsExec::Exec 'taskkill /F /T /IM outrigger.exe'
+	nsExec::Exec 'taskkill /F /IM outrigger.exe'
 	Pop $0
 	!insertmacro StopSidecars
 	StrCpy $1 40

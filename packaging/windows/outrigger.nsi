@@ -130,4 +130,7 @@ Section "Uninstall"
 	RMDir "$INSTDIR"
 	Delete "$SMPROGRAMS\Outrigger.lnk"
 	DeleteRegKey HKCU "${UNINSTKEY}"
+	; Start at login (Settings) writes these; an uninstalled app must not be started
+	DeleteRegValue HKCU "Software\Microsoft\Windows\CurrentVersion\Run" "Outrigger"
+	DeleteRegValue HKCU "Software\Microsoft\Windows\CurrentVersion\Explorer\StartupApproved\Run" "Outrigger"
 SectionEnd

@@ -2,8 +2,10 @@
 # Installs the Debian packages Outrigger's GUI build and tests need, only when
 # something is missing, so `make run` and `make test` work on a fresh machine.
 set -euo pipefail
+# With arguments, those packages instead (scripts/deps-windows.sh).
 pkgs=(gcc pkg-config libgl1-mesa-dev libxcursor-dev libxrandr-dev libxinerama-dev
       libxi-dev libxxf86vm-dev xvfb xauth dbus dbus-x11 procps xz-utils)
+[ $# -gt 0 ] && pkgs=("$@")
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

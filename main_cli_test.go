@@ -179,8 +179,9 @@ port = %d
 		}
 	}
 
-	// restart --wait returns after Ready, with a new pid.
-	out, errOut, code := cliRun(t, a.home, "restart", "alpha", "--wait")
+	// restart --wait ready (as the README shows it) returns after Ready,
+	// with a new pid.
+	out, errOut, code := cliRun(t, a.home, "restart", "alpha", "--wait", "ready")
 	m := pidIn.FindStringSubmatch(out)
 	if code != 0 || !strings.HasPrefix(out, "alpha: ready (pid ") || m == nil {
 		t.Fatalf("restart --wait: exit %d\n%s%s", code, out, errOut)

@@ -127,6 +127,57 @@ func hasFlags(fs *flag.FlagSet) bool {
 	return n > 0
 }
 
+// waitFlag is --wait, bare (wait for the action's natural end) or with the
+// state to wait for: --wait=ready, --wait stopped.
+type waitFlag struct {
+	on    bool
+	state string // "" (the action's own), "ready" or "stopped"
+}
+
+// joinWaitState turns "--wait ready" into "--wait=ready": the flag package
+// reads a bare --wait as true and would take "ready" for a sidecar's name.
+// (A sidecar named "ready" is then named before --wait, or after --.)
+func joinWaitState(args []string) []string {
+	out := make([]string, 0, len(args))
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			return append(out, args[i:]...)
+		}
+		if (a == "--wait" || a == "-wait") && i+1 < len(args) && isWaitState(args[i+1]) {
+			a += "=" + args[i+1]
+			i++
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+func isWaitState(s string) bool { return s == "ready" || s == "stopped" }
+
+func (w *waitFlag) IsBoolFlag() bool { return true }
+
+func (w *waitFlag) String() string {
+	if w == nil || !w.on {
+		return "false"
+	}
+	return "true"
+}
+
+func (w *waitFlag) Set(v string) error {
+	switch {
+	case v == "true":
+		w.on = true
+	case v == "false":
+		w.on = false
+	case isWaitState(v):
+		w.on, w.state = true, v
+	default:
+		return fmt.Errorf("--wait takes ready or stopped, not %q", v)
+	}
+	return nil
+}
+
 // parse parses flags anywhere among the arguments (NAME --wait as well as
 // --wait NAME). It returns -1 to go on, or the exit code.
 func parse(fs *flag.FlagSet, args []string) ([]string, int) {
@@ -253,9 +304,11 @@ func actionCmd(act string) func(*runner, []string) int {
 	return func(r *runner, args []string) int {
 		fs := r.flags(act)
 		all := fs.Bool("all", false, "every sidecar")
-		wait := fs.Bool("wait", false, "wait until done (Ready, or stopped) before returning")
+		w := &waitFlag{}
+		fs.Var(w, "wait", "wait until done before returning: --wait (Ready, or stopped for stop), --wait ready, --wait stopped")
+		wait := &w.on
 		timeout := fs.Duration("timeout", control.DefaultWait, "how long --wait waits")
-		names, code := parse(fs, args)
+		names, code := parse(fs, joinWaitState(args))
 		if code >= 0 {
 			return code
 		}
@@ -264,10 +317,14 @@ func actionCmd(act string) func(*runner, []string) int {
 		}
 		q := url.Values{}
 		if *wait {
-			q.Set("wait", "ready")
-			if act == "stop" {
-				q.Set("wait", "stopped")
+			state := w.state
+			if state == "" {
+				state = "ready"
+				if act == "stop" {
+					state = "stopped"
+				}
 			}
+			q.Set("wait", state)
 			q.Set("timeout", timeoutParam(*timeout))
 		}
 		query := ""

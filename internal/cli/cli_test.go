@@ -64,6 +64,39 @@ func TestParseInterleaved(t *testing.T) {
 	}
 }
 
+// --wait is bare or names the state: "--wait ready" is not a sidecar
+// called ready.
+func TestWaitFlag(t *testing.T) {
+	for _, tc := range []struct {
+		args         []string
+		names, state string
+		on           bool
+	}{
+		{[]string{"a"}, "a", "", false},
+		{[]string{"a", "--wait"}, "a", "", true},
+		{[]string{"a", "--wait", "ready"}, "a", "ready", true},
+		{[]string{"--wait", "stopped", "a", "b"}, "a,b", "stopped", true},
+		{[]string{"a", "--wait=ready"}, "a", "ready", true},
+		{[]string{"--wait", "a"}, "a", "", true},
+		{[]string{"a", "--", "--wait", "ready"}, "a,--wait,ready", "", false},
+	} {
+		fs := flag.NewFlagSet("restart", flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		w := &waitFlag{}
+		fs.Var(w, "wait", "")
+		names, code := parse(fs, joinWaitState(tc.args))
+		if code != -1 || strings.Join(names, ",") != tc.names || w.on != tc.on || w.state != tc.state {
+			t.Errorf("%q: names %q code %d wait %v %q, want %q %v %q", tc.args, names, code, w.on, w.state, tc.names, tc.on, tc.state)
+		}
+	}
+	fs := flag.NewFlagSet("restart", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Var(&waitFlag{}, "wait", "")
+	if _, code := parse(fs, []string{"a", "--wait=soon"}); code != ExitUsage {
+		t.Errorf("--wait=soon: %d, want a usage error", code)
+	}
+}
+
 func TestUsageErrors(t *testing.T) {
 	var out, errb bytes.Buffer
 	env := Env{Addr: "/nonexistent/outrigger.sock", Stdout: &out, Stderr: &errb}

@@ -230,6 +230,7 @@ func (o *outrigger) serveAPI(inst *instance.Instance, front *relay) *control.Ser
 		},
 		Show:   front.call,
 		Logger: o.log,
+		Watch:  func() func() { return o.wd.Watch(0) },
 		Diagnostics: func() diagnostics.Options {
 			return diagnostics.Options{Config: o.store.Config(), LogDir: o.paths.LogDir,
 				AppLog: filepath.Join(o.paths.LogDir, appLogName), Versions: diagnostics.Versions{App: version}}

@@ -291,6 +291,9 @@ func (q *streamQueue) Pop() (*frame, bool) {
 // one a second per running sidecar); without it they are left out.
 func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	metrics := r.URL.Query().Get("metrics") == "1"
+	if metrics {
+		defer s.look.stream()()
+	}
 	lastID := r.Header.Get("Last-Event-ID")
 	if lastID == "" {
 		lastID = r.URL.Query().Get("lastEventId") // EventSource cannot set headers on its first request

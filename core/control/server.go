@@ -74,7 +74,11 @@ type Deps struct {
 	// the effective config, the log paths, the versions. nil: the route
 	// answers 503.
 	Diagnostics func() diagnostics.Options
-	Logger      *slog.Logger
+	// Watch asks for live CPU and memory samples (the watchdog's fast
+	// sweep) until the returned func is called; the API asks while clients
+	// look at status (see LookFor). nil: nothing to ask.
+	Watch  func() (cancel func())
+	Logger *slog.Logger
 }
 
 // Server serves the API on any number of listeners until Close.
@@ -85,6 +89,7 @@ type Server struct {
 	mux    http.Handler
 	ctx    context.Context // ends background commands and streams at Close
 	cancel context.CancelFunc
+	look   *looking // live metrics while clients look at them
 
 	mu      sync.Mutex
 	servers []*http.Server
@@ -103,7 +108,7 @@ func New(d Deps) *Server {
 		d.Logger = slog.Default()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &Server{d: d, log: d.Logger, ctx: ctx, cancel: cancel}
+	s := &Server{d: d, log: d.Logger, ctx: ctx, cancel: cancel, look: &looking{watch: d.Watch}}
 	s.hub = newHub(d.Sup, d.Modes)
 	s.mux = s.routes()
 	return s
@@ -185,6 +190,7 @@ func (s *Server) Close() error {
 		servers := s.servers
 		s.mu.Unlock()
 		s.cancel() // streams and waits end; their handlers return
+		s.look.close()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		for _, srv := range servers {

@@ -27,12 +27,14 @@ type ActionResult struct {
 }
 
 func (s *Server) listSidecars(w http.ResponseWriter, r *http.Request) {
+	s.look.glance()
 	writeJSON(w, http.StatusOK, SidecarList{Sidecars: s.d.Sup.Snapshot()})
 }
 
 func (s *Server) getSidecar(w http.ResponseWriter, r *http.Request) {
 	st, ok := s.status(w, r.PathValue("name"))
 	if ok {
+		s.look.glance()
 		writeJSON(w, http.StatusOK, st)
 	}
 }

@@ -21,7 +21,7 @@ const (
 // (org.freedesktop.Notifications) with a timeout and an urgency, under
 // the app's name; without a session bus it falls back to Fyne.
 func sendNotification(a fyne.App, n *fyne.Notification, urg notifyUrgency) {
-	conn, err := dbus.SessionBus()
+	conn, err := sharedSessionBus()
 	if err != nil {
 		a.SendNotification(n)
 		return

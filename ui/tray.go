@@ -52,7 +52,7 @@ var trayAvailable = func() (bool, string) {
 	case "windows", "darwin":
 		return true, ""
 	}
-	conn, err := dbus.ConnectSessionBus()
+	conn, err := connectSessionBus()
 	if err != nil {
 		return false, "no D-Bus session bus: " + err.Error()
 	}

@@ -23,6 +23,19 @@ func TestTrayAvailability(t *testing.T) {
 			t.Errorf("no bus: available %v, %q", ok, why)
 		}
 	})
+	t.Run("no bus address", func(t *testing.T) {
+		// Nothing to connect to: say so, rather than letting godbus
+		// autolaunch a bus daemon (dbus-launch) that would outlive the app.
+		t.Setenv("DBUS_SESSION_BUS_ADDRESS", "")
+		t.Setenv("XDG_RUNTIME_DIR", t.TempDir())
+		ok, why := trayAvailable()
+		if ok || !strings.Contains(why, "no D-Bus session bus") || !strings.Contains(why, "XDG_RUNTIME_DIR") {
+			t.Errorf("no bus address: available %v, %q", ok, why)
+		}
+		if _, err := sharedSessionBus(); err == nil {
+			t.Error("notifications connected to a session bus that does not exist")
+		}
+	})
 	t.Run("off by env", func(t *testing.T) {
 		t.Setenv(TrayEnv, "0")
 		if ok, why := trayAvailable(); ok || why != TrayEnv+"=0" {

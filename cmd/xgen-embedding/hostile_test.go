@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -13,7 +12,6 @@ import (
 	"os/exec"
 	"regexp"
 	"runtime"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -222,32 +220,10 @@ func TestHostileEmbedMemory(t *testing.T) {
 	}
 	testutil.Eventually(t, 60*time.Second, func() bool { return strings.Count(out.String(), "not delivered") >= 16 },
 		"the 16 stalled clients to be dropped:\n%s", out)
-	peak := vmHWM(t, cmd.Process.Pid)
+	peak := testutil.PeakRSS(t, cmd.Process.Pid)
 	t.Logf("xgen-embedding peak RSS %d MB under hostile /embed traffic", peak>>20)
 	const bound = 150 << 20
 	if peak > bound {
 		t.Fatalf("peak RSS %d MB, bound %d MB", peak>>20, bound>>20)
 	}
-}
-
-// vmHWM is a process's peak resident set size, from /proc/PID/status.
-func vmHWM(t *testing.T, pid int) int64 {
-	t.Helper()
-	f, err := os.Open("/proc/" + strconv.Itoa(pid) + "/status")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return kb << 10
-		}
-	}
-	t.Fatal("no VmHWM in /proc/PID/status")
-	return 0
 }

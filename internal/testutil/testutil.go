@@ -227,3 +227,24 @@ func describe(msgAndArgs []any) string {
 	}
 	return fmt.Sprint(msgAndArgs...)
 }
+
+// PeakRSS is a process's peak resident set size in bytes (VmHWM in
+// /proc/PID/status; Linux), for tests that bound a process's memory.
+func PeakRSS(t testing.TB, pid int) int64 {
+	t.Helper()
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(line); len(f) == 3 && f[0] == "VmHWM:" && f[2] == "kB" {
+			var kb int64
+			if _, err := fmt.Sscan(f[1], &kb); err != nil {
+				t.Fatal(err)
+			}
+			return kb << 10
+		}
+	}
+	t.Fatal("no VmHWM in /proc/PID/status")
+	return 0
+}

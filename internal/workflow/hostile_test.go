@@ -1,7 +1,6 @@
 package workflow
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"database/sql"
@@ -14,7 +13,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -159,28 +157,6 @@ func TestStalledStreamDropped(t *testing.T) {
 	}
 }
 
-// vmHWM is a process's peak resident set size, from /proc/PID/status.
-func vmHWM(t testing.TB, pid int) int64 {
-	t.Helper()
-	f, err := os.Open("/proc/" + strconv.Itoa(pid) + "/status")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return kb << 10
-		}
-	}
-	t.Fatal("no VmHWM in /proc/PID/status")
-	return 0
-}
-
 func hostileBinary(t *testing.T, env ...string) (*process, *Client) {
 	t.Helper()
 	if runtime.GOOS != "linux" {
@@ -210,7 +186,7 @@ func TestStalledStreamsMemory(t *testing.T) {
 			t.Fatalf("stall-%d: %s %s", i, r.Status, r.Error)
 		}
 	}
-	peak := vmHWM(t, p.cmd.Process.Pid)
+	peak := testutil.PeakRSS(t, p.cmd.Process.Pid)
 	t.Logf("xgen-workflow peak RSS %d MB with %d stalled 3 MB streams (%d dropped)", peak>>20, stalledClients, strings.Count(p.out.String(), "stream dropped"))
 	// Measured: 99 MB; 195 MB with STREAM_BUFFER_BYTES=1e12 (no drop).
 	const bound = 150 << 20
@@ -288,7 +264,7 @@ func TestWebhookBacklogMemory(t *testing.T) {
 			}
 		}
 	}
-	peak := vmHWM(t, p.cmd.Process.Pid)
+	peak := testutil.PeakRSS(t, p.cmd.Process.Pid)
 	t.Logf("xgen-workflow peak RSS %d MB with %d 6 MB results waiting on a silent webhook", peak>>20, hookRuns)
 	// Measured: 103 MB; 389 MB with the budget lifted (every body in flight).
 	const bound = 150 << 20

@@ -61,27 +61,34 @@ func TestModeSwitchAndTabShots(t *testing.T) {
 	r := launchIn(t, "standalone", "OUTRIGGER_SCREENSHOT="+dir)
 	menu := w.menuOf(t)
 
-	var root menuItem
+	// dbusmenu item ids change whenever the app rebuilds its menu (each
+	// state change), so a click can name an id that was just replaced:
+	// click the Service item of the current layout until the menu says the
+	// mode changed, as a person would click again.
 	deadline := time.Now().Add(upTimeout)
+	clicked := false
 	for {
-		var err error
-		root, err = layout(menu)
+		root, err := layout(menu)
 		if err != nil {
 			t.Fatalf("GetLayout: %v", err)
 		}
-		if root.find(func(m menuItem) bool { return m.Label == "Mode: Standalone" }) != nil {
+		standalone := root.find(func(m menuItem) bool { return m.Label == "Mode: Standalone" }) != nil
+		if clicked && !standalone {
 			break
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the tray never showed Standalone: %q", root.labels())
+		if standalone {
+			service := root.find(func(m menuItem) bool { return m.Label == "Service" })
+			if service == nil {
+				t.Fatalf("no Service in the Mode submenu: %q", root.labels())
+			}
+			click(t, menu, service)
+			clicked = true
 		}
-		time.Sleep(100 * time.Millisecond) // polling the menu over D-Bus
+		if time.Now().After(deadline) {
+			t.Fatalf("the tray never left Standalone (clicked: %v): %q", clicked, root.labels())
+		}
+		time.Sleep(500 * time.Millisecond) // polling the menu over D-Bus
 	}
-	service := root.find(func(m menuItem) bool { return m.Label == "Service" })
-	if service == nil {
-		t.Fatalf("no Service in the Mode submenu: %q", root.labels())
-	}
-	click(t, menu, service)
 	urls := r.waitReady()
 	t.Logf("both ready after Standalone → Service: %v", urls)
 

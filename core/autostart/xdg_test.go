@@ -4,12 +4,13 @@ package autostart
 
 import (
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"outrigger/internal/testutil"
 )
 
 // probeEnv makes the test binary, started from an autostart entry, print
@@ -104,7 +105,7 @@ func TestExecQuoting(t *testing.T) {
 	if err := os.MkdirAll(filepath.Dir(odd), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	copyFile(t, self, odd)
+	testutil.CopyExecutable(t, self, odd)
 	args := []string{"--flag", "two words", `quote"back\slash`, "$dollar`tick`", "50%", "", "new\nline"}
 	a := App{ID: "test.autostart.quoting", Name: "Quoting test", Exec: odd, Args: args}
 	if err := a.Enable(); err != nil {
@@ -244,23 +245,4 @@ func run(t *testing.T, argv []string) string {
 		t.Fatalf("%q: %v", argv, err)
 	}
 	return string(out)
-}
-
-func copyFile(t *testing.T, src, dst string) {
-	t.Helper()
-	in, err := os.Open(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o755)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		t.Fatal(err)
-	}
-	if err := out.Close(); err != nil {
-		t.Fatal(err)
-	}
 }

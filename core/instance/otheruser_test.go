@@ -3,13 +3,14 @@
 package instance
 
 import (
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
+
+	"outrigger/internal/testutil"
 )
 
 // TestOtherUserIsRefused connects to the socket as another user (nobody,
@@ -38,7 +39,7 @@ func TestOtherUserIsRefused(t *testing.T) {
 	t.Cleanup(func() { os.RemoveAll(binDir) })
 	os.Chmod(binDir, 0o755)
 	bin := filepath.Join(binDir, "dialer")
-	copyFile(t, exe, bin)
+	testutil.CopyExecutable(t, exe, bin)
 
 	dialAs := func() string {
 		cmd := exec.Command(bin, "-test.run=^$")
@@ -69,24 +70,5 @@ func TestOtherUserIsRefused(t *testing.T) {
 	}
 	if out := dialAs(); !strings.HasPrefix(out, "refused:") || !strings.Contains(out, "permission denied") {
 		t.Fatalf("nobody connecting to the 0600 socket: %q, want refused with permission denied", out)
-	}
-}
-
-func copyFile(t *testing.T, src, dst string) {
-	t.Helper()
-	in, err := os.Open(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o755)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		t.Fatal(err)
-	}
-	if err := out.Close(); err != nil {
-		t.Fatal(err)
 	}
 }

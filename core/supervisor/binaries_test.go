@@ -136,12 +136,12 @@ func TestLookupFromAnotherFolder(t *testing.T) {
 		}
 	}
 	app := filepath.Join(appDir, "outrigger"+proc.ExeSuffix())
-	copyFile(t, self, app)
+	testutil.CopyExecutable(t, self, app)
 	own := filepath.Join(appDir, "binaries", "svc-"+proc.HostTriple()+proc.ExeSuffix())
-	copyFile(t, self, own)
+	testutil.CopyExecutable(t, self, own)
 	planted := filepath.Join(elsewhere, "binaries", "planted-"+proc.HostTriple()+proc.ExeSuffix())
-	copyFile(t, self, planted)
-	copyFile(t, self, filepath.Join(elsewhere, "binaries", "svc-"+proc.HostTriple()+proc.ExeSuffix()))
+	testutil.CopyExecutable(t, self, planted)
+	testutil.CopyExecutable(t, self, filepath.Join(elsewhere, "binaries", "svc-"+proc.HostTriple()+proc.ExeSuffix()))
 
 	lookup := func(name, dev string) (string, error) {
 		cmd := exec.Command(app)
@@ -160,16 +160,5 @@ func TestLookupFromAnotherFolder(t *testing.T) {
 	}
 	if got, err := lookup("planted", "yes"); err != nil || got != planted {
 		t.Errorf("development build: planted resolved to %q (%v), want ./binaries searched last", got, err)
-	}
-}
-
-func copyFile(t *testing.T, src, dst string) {
-	t.Helper()
-	data, err := os.ReadFile(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(dst, data, 0o755); err != nil {
-		t.Fatal(err)
 	}
 }

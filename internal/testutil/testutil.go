@@ -248,3 +248,16 @@ func PeakRSS(t testing.TB, pid int) int64 {
 	t.Fatal("no VmHWM in /proc/PID/status")
 	return 0
 }
+
+// CopyExecutable copies the file src to dst (replacing it) with mode 0755:
+// tests that run a copy of a binary from another place.
+func CopyExecutable(t testing.TB, src, dst string) {
+	t.Helper()
+	data, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dst, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -9,10 +9,12 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -183,16 +185,44 @@ func linkOrCopy(src, dst string) error {
 	return out.Close()
 }
 
-// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago. It can
-// be taken by someone else before use; tests that care must tolerate that.
+// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago and
+// that the kernel does not hand out by itself. A port from "127.0.0.1:0" lies
+// in the ephemeral range, where any outgoing connection on the machine may
+// take it as its local port before the test uses it: on a busy machine that
+// made a sidecar's own port look "busy". Ports below the ephemeral range are
+// only ever taken by someone who asks for them by number, so a random one
+// there collides only with another test that picked the same number.
 func FreePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("testutil: FreePort: %v", err)
+	lo, hi := 20000, ephemeralStart()
+	if hi-lo < 1000 {
+		lo, hi = 10000, 20000
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	for range 200 {
+		port := lo + rand.IntN(hi-lo)
+		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+		if err == nil {
+			l.Close()
+			return port
+		}
+	}
+	t.Fatalf("testutil: FreePort: no free port in [%d, %d) after 200 tries", lo, hi)
+	return 0
+}
+
+// ephemeralStart is the first port of the kernel's ephemeral range (Linux:
+// ip_local_port_range; 32768 where it cannot be read: Linux's default, and
+// below Windows' and macOS's 49152).
+func ephemeralStart() int {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if n, err := strconv.Atoi(f[0]); err == nil {
+				return n
+			}
+		}
+	}
+	return 32768
 }
 
 // Eventually polls cond every 10 ms until it returns true, failing the test

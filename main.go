@@ -20,6 +20,7 @@ import (
 	"syscall"
 	"time"
 
+	"outrigger/core/appdirs"
 	"outrigger/core/config"
 	"outrigger/core/control"
 	"outrigger/core/diagnostics"
@@ -51,7 +52,7 @@ func main() {
 }
 
 func runCLI(args []string) int {
-	paths, err := config.ResolvePaths("")
+	paths, err := appdirs.Resolve("")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "outrigger:", err)
 		return cli.ExitFailed
@@ -87,7 +88,7 @@ func run() int {
 		fmt.Println("outrigger", version)
 		return 0
 	}
-	paths, err := config.ResolvePaths(f.config)
+	paths, err := appdirs.Resolve(f.config)
 	if err == nil {
 		err = paths.Ensure()
 	}
@@ -179,7 +180,7 @@ func openConfig(path string, explicit bool, log *slog.Logger) (*config.Store, er
 // path that ends it.
 type outrigger struct {
 	store    *config.Store // the one copy of the configuration; the supervisor follows it
-	paths    config.Paths
+	paths    appdirs.Paths
 	log      *slog.Logger
 	guardian *proc.Guardian
 	sup      *supervisor.Supervisor
@@ -252,7 +253,7 @@ func (o *outrigger) serveAPI(inst *instance.Instance, front *relay) *control.Ser
 	return api
 }
 
-func start(store *config.Store, paths config.Paths, log, console *slog.Logger) (*outrigger, error) {
+func start(store *config.Store, paths appdirs.Paths, log, console *slog.Logger) (*outrigger, error) {
 	cfg := store.Config()
 	// Leftovers of a run that was killed go first, so the sidecars get
 	// their own ports back.

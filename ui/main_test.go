@@ -15,6 +15,7 @@ import (
 	"fyne.io/fyne/v2/test"
 	"github.com/godbus/dbus/v5"
 
+	"outrigger/core/appdirs"
 	"outrigger/core/config"
 	"outrigger/core/modes"
 	"outrigger/core/proc"
@@ -133,7 +134,7 @@ func newRig(t testing.TB, o *rigOpts, specs ...config.Spec) *rig {
 	if len(specs) > 0 {
 		cfg.Service = specs[0].Name
 	}
-	paths := config.Paths{Home: home, StateDir: filepath.Join(home, "state"), LogDir: filepath.Join(home, "logs"),
+	paths := appdirs.Paths{Home: home, StateDir: filepath.Join(home, "state"), LogDir: filepath.Join(home, "logs"),
 		DataDir: filepath.Join(home, "data")}
 	opts := supervisor.Options{
 		Config:   cfg,

@@ -16,6 +16,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
 
+	"outrigger/core/appdirs"
 	"outrigger/core/config"
 	"outrigger/core/modes"
 	"outrigger/core/supervisor"
@@ -35,7 +36,7 @@ func runPreview(dir, bin string) int {
 	}
 	defer os.RemoveAll(home)
 	cfg := config.Defaults()
-	paths := config.Paths{Home: home, ConfigFile: filepath.Join(home, "outrigger.toml"), StateDir: filepath.Join(home, "state"),
+	paths := appdirs.Paths{Home: home, ConfigFile: filepath.Join(home, "outrigger.toml"), StateDir: filepath.Join(home, "state"),
 		LogDir: filepath.Join(home, "logs"), DataDir: filepath.Join(home, "data")}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if os.Getenv("UI_PREVIEW_VERBOSE") != "" {

@@ -22,6 +22,8 @@ import (
 	"slices"
 	"strconv"
 	"time"
+
+	"outrigger/core/depgraph"
 )
 
 // Mode names, as written in outrigger.toml.
@@ -225,6 +227,15 @@ func (c Config) Clone() Config {
 		c.Sidecars = sc
 	}
 	return c
+}
+
+// NewGraph is the depends_on graph of specs, in their order.
+func NewGraph(specs []Spec) depgraph.Graph {
+	nodes := make([]depgraph.Node, len(specs))
+	for i, s := range specs {
+		nodes[i] = depgraph.Node{Name: s.Name, DependsOn: s.DependsOn}
+	}
+	return depgraph.New(nodes)
 }
 
 // indexByName maps each sidecar's name to its index: a lookup per name

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"outrigger/core/appdirs"
 	"outrigger/core/config"
 	"outrigger/core/diagnostics"
 	"outrigger/core/instance"
@@ -97,7 +98,7 @@ func newRig(t testing.TB, o rigOpts, specs ...config.Spec) *rig {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(run) })
-	paths := config.Paths{Home: home, ConfigFile: filepath.Join(home, "outrigger.toml"), StateDir: filepath.Join(home, "state"),
+	paths := appdirs.Paths{Home: home, ConfigFile: filepath.Join(home, "outrigger.toml"), StateDir: filepath.Join(home, "state"),
 		LogDir: filepath.Join(home, "logs"), DataDir: filepath.Join(home, "data"), RuntimeDir: filepath.Join(run, "r")}
 	if err := paths.Ensure(); err != nil {
 		t.Fatal(err)

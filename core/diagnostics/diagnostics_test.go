@@ -19,6 +19,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"outrigger/core/appdirs"
 	"outrigger/core/config"
 	"outrigger/core/logs"
 	"outrigger/core/proc"
@@ -60,7 +61,7 @@ var allSecrets = []string{envSecret, argSecret, shapeSecret, urlSecret, appEnvSe
 // checks every part, and that no secret survives in any entry.
 func TestReport(t *testing.T) {
 	home := t.TempDir()
-	paths := config.Paths{Home: home, StateDir: filepath.Join(home, "state"),
+	paths := appdirs.Paths{Home: home, StateDir: filepath.Join(home, "state"),
 		LogDir: filepath.Join(home, "logs"), DataDir: filepath.Join(home, "data")}
 
 	leak := fmt.Sprintf("API_TOKEN=%s using %s; db password: %s; gateway https://bob:%s@gw.example/ Authorization: Bearer %s",

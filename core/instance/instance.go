@@ -4,7 +4,7 @@
 // talks to it (the CLI, or "show the window") instead of starting a second
 // supervisor that would fight over the sidecars' ports.
 //
-// Files, in the user's runtime folder (config.Paths.RuntimeDir, made 0700):
+// Files, in the user's runtime folder (appdirs.Paths.RuntimeDir, made 0700):
 //
 //	outrigger.lock   held with an exclusive lock by the primary instance
 //	outrigger.sock   a Unix domain socket (0600) the primary listens on
@@ -20,7 +20,7 @@
 // replacing it.)
 //
 // A socket path must be short: about 104 bytes on macOS, 108 on Linux.
-// The runtime folders config.Paths chooses are well within it.
+// The runtime folders appdirs.Paths chooses are well within it.
 package instance
 
 import (

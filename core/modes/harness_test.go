@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"outrigger/core/appdirs"
 	"outrigger/core/config"
 	"outrigger/core/proc"
 	"outrigger/core/supervisor"
@@ -85,7 +86,7 @@ func newRig(t *testing.T, o rigOpts, specs ...config.Spec) *rig {
 	home := t.TempDir()
 	sup, err := supervisor.New(supervisor.Options{
 		Config:  cfg,
-		Paths:   config.Paths{Home: home, StateDir: filepath.Join(home, "state"), LogDir: filepath.Join(home, "logs"), DataDir: filepath.Join(home, "data")},
+		Paths:   appdirs.Paths{Home: home, StateDir: filepath.Join(home, "state"), LogDir: filepath.Join(home, "logs"), DataDir: filepath.Join(home, "data")},
 		BinDirs: []string{testutil.BinDir(t, names...)},
 		Logger:  testLogger(),
 		Policy:  watchdog.Factory,

@@ -5,7 +5,7 @@ import (
 	"sort"
 	"strings"
 
-	"outrigger/core/config"
+	"outrigger/core/depgraph"
 )
 
 // addrEntry is one environment entry that names another sidecar's address
@@ -40,7 +40,7 @@ func (s *Supervisor) followAddresses(events <-chan Event, unsubscribe func()) {
 			}
 			for _, n := range s.order {
 				c := s.cars[n]
-				if n != e.Sidecar && slices.Contains(config.AddressRefs(c.specCopy().Env), e.Sidecar) {
+				if n != e.Sidecar && slices.Contains(depgraph.AddressRefs(c.specCopy().Env), e.Sidecar) {
 					s.post(c, command{kind: cmdAddresses})
 				}
 			}

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"outrigger/core/appdirs"
 	"outrigger/core/config"
 	"outrigger/core/proc"
 	"outrigger/internal/testutil"
@@ -63,7 +64,7 @@ func newHarness(t testing.TB, opts Options, specs ...config.Spec) *harness {
 		opts.BinDirs = []string{testutil.BinDir(t, names...)}
 	}
 	opts.Config = config.Config{Mode: "standalone", Sidecars: specs, SequentialStart: opts.Config.SequentialStart}
-	opts.Paths = config.Paths{Home: home, StateDir: filepath.Join(home, "state"), LogDir: filepath.Join(home, "logs"),
+	opts.Paths = appdirs.Paths{Home: home, StateDir: filepath.Join(home, "state"), LogDir: filepath.Join(home, "logs"),
 		DataDir: filepath.Join(home, "data")}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))

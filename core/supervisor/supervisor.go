@@ -22,7 +22,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"outrigger/core/appdirs"
 	"outrigger/core/config"
+	"outrigger/core/depgraph"
 	"outrigger/core/eventbus"
 	"outrigger/core/logs"
 	"outrigger/core/proc"
@@ -31,8 +33,8 @@ import (
 // Options configure a Supervisor.
 type Options struct {
 	Config   config.Config
-	Paths    config.Paths // LogDir for sidecar logs, DataDir for their data, StateDir for the state file
-	BinDirs  []string     // where binaries are looked up; nil means DefaultBinDirs()
+	Paths    appdirs.Paths // LogDir for sidecar logs, DataDir for their data, StateDir for the state file
+	BinDirs  []string      // where binaries are looked up; nil means DefaultBinDirs()
 	Logger   *slog.Logger
 	Policy   func(config.Spec) RestartPolicy // nil: never restart
 	Guardian *proc.Guardian                  // optional: ends every sidecar if we die
@@ -429,7 +431,7 @@ func (s *Supervisor) Closure(names []string) ([]string, error) {
 
 // graph is the dependency graph of the current specs (UpdateSpec may have
 // changed a depends_on).
-func (s *Supervisor) graph() config.Graph {
+func (s *Supervisor) graph() depgraph.Graph {
 	specs := make([]config.Spec, 0, len(s.order))
 	for _, n := range s.order {
 		specs = append(specs, s.cars[n].specCopy())
@@ -515,7 +517,7 @@ func (s *Supervisor) env(spec config.Spec, port int) (env []string, addrs map[st
 	for k, v := range spec.Env {
 		x := s.expand(v)
 		env = append(env, k+"="+x)
-		if config.HasAddressRef(v) {
+		if depgraph.HasAddressRef(v) {
 			if addrs == nil {
 				addrs = map[string]addrEntry{}
 			}

@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"outrigger/core/appdirs"
 	"outrigger/core/config"
 	"outrigger/core/proc"
 	"outrigger/internal/testutil"
@@ -140,7 +141,7 @@ func init() {
 	}
 	sup, err := New(Options{
 		Config:  config.Config{Mode: "standalone", Sidecars: plan.Specs},
-		Paths:   config.Paths{Home: plan.Home, LogDir: filepath.Join(plan.Home, "logs"), DataDir: filepath.Join(plan.Home, "data")},
+		Paths:   appdirs.Paths{Home: plan.Home, LogDir: filepath.Join(plan.Home, "logs"), DataDir: filepath.Join(plan.Home, "data")},
 		BinDirs: []string{plan.BinDir},
 		Logger:  slog.New(slog.NewTextHandler(os.Stderr, nil)),
 	})

@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"outrigger/core/appdirs"
 	"outrigger/core/config"
 	"outrigger/core/proc"
 	"outrigger/core/supervisor"
@@ -67,7 +68,7 @@ func newRigWith(t testing.TB, opts supervisor.Options, specs ...config.Spec) *ri
 	}
 	home := t.TempDir()
 	opts.Config = config.Config{Mode: "standalone", Sidecars: specs}
-	opts.Paths = config.Paths{StateDir: filepath.Join(home, "state"), LogDir: filepath.Join(home, "logs"), DataDir: filepath.Join(home, "data")}
+	opts.Paths = appdirs.Paths{StateDir: filepath.Join(home, "state"), LogDir: filepath.Join(home, "logs"), DataDir: filepath.Join(home, "data")}
 	opts.BinDirs = []string{testutil.BinDir(t, names...)}
 	opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	opts.Policy = Factory
@@ -326,7 +327,7 @@ func childSupervisor() {
 	}
 	sup, err := supervisor.New(supervisor.Options{
 		Config:  cfg,
-		Paths:   config.Paths{StateDir: os.Getenv("CHILD_STATE"), LogDir: os.Getenv("CHILD_STATE"), DataDir: os.Getenv("CHILD_STATE")},
+		Paths:   appdirs.Paths{StateDir: os.Getenv("CHILD_STATE"), LogDir: os.Getenv("CHILD_STATE"), DataDir: os.Getenv("CHILD_STATE")},
 		BinDirs: []string{os.Getenv("CHILD_BIN")},
 		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})

@@ -28,6 +28,7 @@ import (
 	"testing"
 	"time"
 
+	"outrigger/core/appdirs"
 	"outrigger/core/config"
 	"outrigger/core/proc"
 	"outrigger/core/supervisor"
@@ -107,7 +108,7 @@ func TestSoak(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	paths := config.Paths{Home: home, StateDir: filepath.Join(home, "state"), LogDir: filepath.Join(home, "logs"), DataDir: filepath.Join(home, "data")}
+	paths := appdirs.Paths{Home: home, StateDir: filepath.Join(home, "state"), LogDir: filepath.Join(home, "logs"), DataDir: filepath.Join(home, "data")}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	sup, err := supervisor.New(supervisor.Options{
 		Config:   config.Config{Mode: "standalone", Sidecars: specs},

@@ -1,4 +1,9 @@
-package config
+// Package depgraph is the depends_on relation between sidecars: start
+// order (closure), cycles, dependents, and the sidecars whose address an
+// environment names. It is the one place these are computed: the config
+// validator, the supervisor (start and stop order) and the mode controller
+// (what a mode needs) all ask it.
+package depgraph
 
 import (
 	"fmt"
@@ -7,25 +12,28 @@ import (
 	"strings"
 )
 
-// Graph is the depends_on relation of a set of sidecars. It is the one
-// place where dependency order, closure and cycles are computed: the
-// validator, the supervisor (start order, stop order) and the mode
-// controller (what a mode needs) all ask it.
+// Graph is the depends_on relation of a set of sidecars.
 type Graph struct {
 	names []string            // configuration order: results are deterministic
 	deps  map[string][]string // name → depends_on
 }
 
-// NewGraph builds the graph of specs. A name that appears twice keeps its
-// first spec (the validator reports the duplicate).
-func NewGraph(specs []Spec) Graph {
-	g := Graph{deps: make(map[string][]string, len(specs))}
-	for _, s := range specs {
-		if _, dup := g.deps[s.Name]; dup {
+// Node is one sidecar: its name and what it depends on.
+type Node struct {
+	Name      string
+	DependsOn []string
+}
+
+// New builds the graph of nodes. A name that appears twice keeps its
+// first node (the validator reports the duplicate).
+func New(nodes []Node) Graph {
+	g := Graph{deps: make(map[string][]string, len(nodes))}
+	for _, n := range nodes {
+		if _, dup := g.deps[n.Name]; dup {
 			continue
 		}
-		g.names = append(g.names, s.Name)
-		g.deps[s.Name] = s.DependsOn
+		g.names = append(g.names, n.Name)
+		g.deps[n.Name] = n.DependsOn
 	}
 	return g
 }

@@ -1,4 +1,4 @@
-package config
+package depgraph
 
 import (
 	"errors"
@@ -9,11 +9,11 @@ import (
 
 func graphOf(deps ...[]string) Graph {
 	// deps[i] = {name, dependency...}
-	var specs []Spec
+	var nodes []Node
 	for _, d := range deps {
-		specs = append(specs, Spec{Name: d[0], DependsOn: d[1:]})
+		nodes = append(nodes, Node{Name: d[0], DependsOn: d[1:]})
 	}
-	return NewGraph(specs)
+	return New(nodes)
 }
 
 func TestGraphClosure(t *testing.T) {

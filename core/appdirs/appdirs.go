@@ -1,4 +1,7 @@
-package config
+// Package appdirs finds the app's per-user folders: where the settings
+// file, state, logs, sidecars' data and runtime files (sockets, locks)
+// live on each OS, or all under $OUTRIGGER_HOME.
+package appdirs
 
 import (
 	"errors"
@@ -18,7 +21,7 @@ type Paths struct {
 	RuntimeDir string // sockets, locks: things that do not outlive a session
 }
 
-// ResolvePaths finds the per-user folders. With $OUTRIGGER_HOME set
+// Resolve finds the per-user folders. With $OUTRIGGER_HOME set
 // (portable installs, tests) everything lives under it:
 //
 //	$H/outrigger.toml  $H/state  $H/logs  $H/data  $H/run
@@ -33,11 +36,11 @@ type Paths struct {
 //
 // configOverride (from --config), when not empty, replaces ConfigFile
 // only. Every path returned is absolute.
-func ResolvePaths(configOverride string) (Paths, error) {
-	return resolvePaths(runtime.GOOS, os.Getenv, configOverride)
+func Resolve(configOverride string) (Paths, error) {
+	return resolve(runtime.GOOS, os.Getenv, configOverride)
 }
 
-func resolvePaths(goos string, getenv func(string) string, configOverride string) (Paths, error) {
+func resolve(goos string, getenv func(string) string, configOverride string) (Paths, error) {
 	var p Paths
 	if h := getenv("OUTRIGGER_HOME"); h != "" {
 		h, err := filepath.Abs(h)

@@ -1,6 +1,6 @@
 //go:build windows
 
-package config
+package appdirs
 
 import (
 	"os"
@@ -18,7 +18,7 @@ func TestWindowsPaths(t *testing.T) {
 	if roaming == "" || local == "" {
 		t.Fatalf("APPDATA=%q LOCALAPPDATA=%q: not a Windows user environment", roaming, local)
 	}
-	p, err := ResolvePaths("")
+	p, err := Resolve("")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -29,23 +29,9 @@ type APIFile struct {
 	AllowRemote    *bool    `toml:"allow_remote"`
 }
 
-// validate checks the [api] values. Whether a non-loopback address is
-// allowed is the listener's decision at start (it needs allow_remote), so a
-// configuration that asks for one still loads and the rest of the app runs.
-func (c API) validate() []*Error {
-	var errs []*Error
-	if c.Listen != "" {
-		if msg := checkAPIListen(c.Listen); msg != "" {
-			errs = append(errs, &Error{Key: "api.listen", Msg: msg})
-		}
-	}
-	for _, o := range c.AllowedOrigins {
-		if msg := checkOrigin(o); msg != "" {
-			errs = append(errs, &Error{Key: "api.allowed_origins", Msg: msg})
-		}
-	}
-	return errs
-}
+// The [api] checks. Whether a non-loopback address is allowed is the
+// listener's decision at start (it needs allow_remote), so a configuration
+// that asks for one still loads and the rest of the app runs.
 
 func checkAPIListen(s string) string {
 	host, port, err := net.SplitHostPort(s)

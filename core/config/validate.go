@@ -16,161 +16,135 @@ import (
 func (c Config) Validate() error { return joinErrors(c.validate(nil)) }
 
 // Problems is the validator list, the one every editor calls (the file
-// loader, the settings panel, the mode controller). It checks the resolved configuration: sidecar names valid and
-// unique, binaries plain file names, ports 1..65535 and not shared, hosts,
-// env keys, health paths, depends_on naming existing sidecars without
-// cycles (the cycle is named), timeouts, restart and liveness values, the
-// mode, the gateway URL (required in Connected mode) and the Service-mode
-// sidecar. All problems are reported, not just the first, each with its
+// loader, the settings panel, the mode controller). It checks the resolved
+// configuration: sidecar names valid and unique, binaries plain file
+// names, ports 1..65535 and not shared, hosts, env keys, health paths,
+// depends_on naming existing sidecars without cycles (the cycle is named),
+// timeouts, restart and liveness values, the mode, the gateway URL
+// (required in Connected mode), the Service-mode sidecar and the [api]
+// listener and origins. All problems are reported, not just the first, each with its
 // sidecar and key as fields.
 func (c Config) Problems() []*Error { return c.validate(nil) }
 
-// validate is Validate; disabled names sidecars removed with enabled =
+// validate is Problems; disabled names sidecars removed with enabled =
 // false, for clearer messages.
 func (c Config) validate(disabled map[string]bool) []*Error {
 	var errs []*Error
-	top := func(key, format string, a ...any) {
-		errs = append(errs, &Error{Key: key, Msg: fmt.Sprintf(format, a...)})
+	// add reports msg, unless it is "" (the value is fine).
+	add := func(sidecar, key, msg string) {
+		if msg != "" {
+			errs = append(errs, &Error{Sidecar: sidecar, Key: key, Msg: msg})
+		}
 	}
-	if m := checkMode(c.Mode); m != "" {
-		top("mode", "%s", m)
+	add("", "mode", oneOf(c.Mode, ModeStandalone, ModeService, ModeConnected))
+	if c.API.Listen != "" {
+		add("", "api.listen", checkAPIListen(c.API.Listen))
 	}
-	errs = append(errs, c.API.validate()...)
+	for _, o := range c.API.AllowedOrigins {
+		add("", "api.allowed_origins", checkOrigin(o))
+	}
 	switch {
 	case c.GatewayURL != "":
-		if m := checkGatewayURL(c.GatewayURL); m != "" {
-			top("gateway_url", "%s", m)
-		}
+		add("", "gateway_url", checkGatewayURL(c.GatewayURL))
 	case c.Mode == ModeConnected:
-		top("gateway_url", `is required in connected mode (for example "https://xgen.example.com")`)
+		add("", "gateway_url", `is required in connected mode (for example "https://xgen.example.com")`)
 	}
 	if c.Mode == ModeService {
 		switch {
 		case c.Service == "":
-			top("service", "is required in service mode (the sidecar that serves it)")
+			add("", "service", "is required in service mode (the sidecar that serves it)")
 		case slices.ContainsFunc(c.Sidecars, func(s Spec) bool { return s.Name == c.Service }):
 		case disabled[c.Service]:
-			top("service", "%q is disabled (enabled = false); choose another service or set mode = %q or %q", clip(c.Service), ModeStandalone, ModeConnected)
+			add("", "service", fmt.Sprintf("%q is disabled (enabled = false); choose another service or set mode = %q or %q",
+				clip(c.Service), ModeStandalone, ModeConnected))
 		default:
-			top("service", "no sidecar is named %q (known: %s)", clip(c.Service), c.names())
+			add("", "service", fmt.Sprintf("no sidecar is named %q (known: %s)", clip(c.Service), c.names()))
 		}
 	}
 
-	byName := map[string]int{}
+	byName := map[string]bool{}
 	byPort := map[int]string{}
 	for i, s := range c.Sidecars {
-		label := s.Name
-		if label == "" {
-			label = fmt.Sprintf("#%d", i+1)
-		}
-		add := func(key, format string, a ...any) {
-			errs = append(errs, &Error{Sidecar: label, Key: key, Msg: fmt.Sprintf(format, a...)})
-		}
-		if m := checkName(s.Name); m != "" {
-			add("name", "%s", m)
-		} else if _, dup := byName[s.Name]; dup {
-			add("name", "declared twice")
-		} else {
-			byName[s.Name] = i
+		label := s.label(i)
+		switch m := checkName(s.Name); {
+		case m != "":
+			add(label, "name", m)
+		case byName[s.Name]:
+			add(label, "name", "declared twice")
+		default:
+			byName[s.Name] = true
 		}
 		if s.Binary != "" {
-			if m := checkBinary(s.Binary); m != "" {
-				add("binary", "%s", m)
-			}
+			add(label, "binary", checkBinary(s.Binary))
 		}
 		for _, a := range s.Args {
-			if strings.ContainsRune(a, 0) {
-				add("args", "contains a NUL byte")
-			}
+			add(label, "args", msgIf(strings.ContainsRune(a, 0), "contains a NUL byte"))
 		}
-		if m := checkPort(s.Port); m != "" {
-			add("port", "%s", m)
-		} else if other, dup := byPort[s.Port]; dup {
-			add("port", "%d is already the port of sidecar %q", s.Port, other)
-		} else {
+		switch other, dup := byPort[s.Port]; {
+		case s.Port < 1 || s.Port > 65535:
+			add(label, "port", fmt.Sprintf("must be 1..65535, got %d", s.Port))
+		case dup:
+			add(label, "port", fmt.Sprintf("%d is already the port of sidecar %q", s.Port, other))
+		default:
 			byPort[s.Port] = s.Name
 		}
-		if m := checkHost(s.Host); m != "" {
-			add("host", "%s", m)
-		}
+		add(label, "host", checkHost(s.Host))
 		for _, k := range slices.Sorted(maps.Keys(s.Env)) {
-			if m := checkEnvKey(k); m != "" {
-				add("env."+k, "%s", m)
-			}
-			if strings.ContainsRune(s.Env[k], 0) {
-				add("env."+k, "value contains a NUL byte")
-			}
+			add(label, "env."+k, checkEnvKey(k))
+			add(label, "env."+k, msgIf(strings.ContainsRune(s.Env[k], 0), "value contains a NUL byte"))
 		}
-		if len(s.Health) == 0 {
-			add("health", "needs at least one probe path (default %q)", DefaultHealth())
-		}
+		add(label, "health", msgIf(len(s.Health) == 0, "needs at least one probe path (default %q)", DefaultHealth()))
 		for _, p := range s.Health {
-			if m := checkHealthPath(p); m != "" {
-				add("health", "%s", m)
-			}
+			add(label, "health", checkHealthPath(p))
 		}
-		if s.StartupTimeout <= 0 {
-			add("startup_timeout", "must be greater than 0, got %s", s.StartupTimeout)
-		}
-		if s.StopTimeout < 0 {
-			add("stop_timeout", "must not be negative, got %s", s.StopTimeout)
-		}
+		add(label, "startup_timeout", msgIf(s.StartupTimeout <= 0, "must be greater than 0, got %s", s.StartupTimeout))
+		add(label, "stop_timeout", nonNegative(s.StopTimeout))
+
 		r := s.Restart
-		if m := checkPolicy(r.Policy); m != "" {
-			add("restart.policy", "%s", m)
-		}
-		nonNeg := func(key string, d time.Duration) {
-			if d < 0 {
-				add(key, "must not be negative, got %s", d)
-			}
-		}
-		nonNeg("restart.initial_backoff", r.InitialBackoff)
-		nonNeg("restart.max_backoff", r.MaxBackoff)
-		nonNeg("restart.stable_after", r.StableAfter)
-		if r.MaxBackoff >= 0 && r.InitialBackoff > r.MaxBackoff {
-			add("restart.max_backoff", "%s is less than initial_backoff (%s)", r.MaxBackoff, r.InitialBackoff)
-		}
-		if m := checkMultiplier(r.Multiplier); m != "" {
-			add("restart.multiplier", "%s", m)
-		}
-		if m := checkJitter(r.Jitter); m != "" {
-			add("restart.jitter", "%s", m)
-		}
-		if m := checkMaxRetries(r.MaxRetries); m != "" {
-			add("restart.max_retries", "%s", m)
-		}
+		add(label, "restart.policy", oneOf(r.Policy, PolicyAlways, PolicyOnFailure, PolicyNever))
+		add(label, "restart.initial_backoff", nonNegative(r.InitialBackoff))
+		add(label, "restart.max_backoff", nonNegative(r.MaxBackoff))
+		add(label, "restart.stable_after", nonNegative(r.StableAfter))
+		add(label, "restart.max_backoff", msgIf(r.MaxBackoff >= 0 && r.InitialBackoff > r.MaxBackoff,
+			"%s is less than initial_backoff (%s)", r.MaxBackoff, r.InitialBackoff))
+		add(label, "restart.multiplier", msgIf(math.IsNaN(r.Multiplier) || math.IsInf(r.Multiplier, 0) || r.Multiplier < 1,
+			"must be at least 1, got %g", r.Multiplier))
+		add(label, "restart.jitter", msgIf(math.IsNaN(r.Jitter) || r.Jitter < 0 || r.Jitter > 1,
+			"must be between 0 and 1 (0.2 = ±20 %%), got %g", r.Jitter))
+		add(label, "restart.max_retries", msgIf(r.MaxRetries < UnlimitedRetries,
+			"must be -1 (unlimited), 0 (default, %d) or more, got %d", DefaultMaxRetries, r.MaxRetries))
+
 		l := s.Liveness
-		nonNeg("liveness.period", l.Period)
-		nonNeg("liveness.timeout", l.Timeout)
-		if l.FailureThreshold < 0 {
-			add("liveness.failure_threshold", "must not be negative, got %d", l.FailureThreshold)
-		}
-		if l.SuccessThreshold < 0 {
-			add("liveness.success_threshold", "must not be negative, got %d", l.SuccessThreshold)
-		}
+		add(label, "liveness.period", nonNegative(l.Period))
+		add(label, "liveness.timeout", nonNegative(l.Timeout))
+		add(label, "liveness.failure_threshold", nonNegative(l.FailureThreshold))
+		add(label, "liveness.success_threshold", nonNegative(l.SuccessThreshold))
 	}
 
 	// depends_on: known names, then cycles.
 	for i, s := range c.Sidecars {
 		for _, d := range s.DependsOn {
-			if _, ok := byName[d]; ok {
-				continue
+			switch {
+			case byName[d]:
+			case disabled[d]:
+				add(s.label(i), "depends_on", fmt.Sprintf("%q is disabled (enabled = false)", d))
+			default:
+				add(s.label(i), "depends_on", fmt.Sprintf("no sidecar is named %q (known: %s)", clip(d), c.names()))
 			}
-			label := s.Name
-			if label == "" {
-				label = fmt.Sprintf("#%d", i+1)
-			}
-			msg := fmt.Sprintf("no sidecar is named %q (known: %s)", clip(d), c.names())
-			if disabled[d] {
-				msg = fmt.Sprintf("%q is disabled (enabled = false)", d)
-			}
-			errs = append(errs, &Error{Sidecar: label, Key: "depends_on", Msg: msg})
 		}
 	}
 	for _, ce := range NewGraph(c.Sidecars).Cycles() {
-		errs = append(errs, &Error{Sidecar: ce.Sidecar(), Key: "depends_on", Msg: ce.Error()})
+		add(ce.Sidecar(), "depends_on", ce.Error())
 	}
 	return errs
+}
+
+// label names the i-th sidecar in messages: its name, or "#N" without one.
+func (s Spec) label(i int) string {
+	if s.Name == "" {
+		return fmt.Sprintf("#%d", i+1)
+	}
+	return s.Name
 }
 
 func (c Config) names() string {
@@ -207,14 +181,6 @@ func check(key, msg string) error {
 }
 
 // The checks below return "" when the value is fine, else the message.
-
-func checkMode(m string) string {
-	switch m {
-	case ModeStandalone, ModeService, ModeConnected:
-		return ""
-	}
-	return fmt.Sprintf("must be %q, %q or %q, got %q", ModeStandalone, ModeService, ModeConnected, clip(m))
-}
 
 func checkGatewayURL(s string) string {
 	u, err := url.Parse(s)
@@ -261,13 +227,6 @@ func checkBinary(b string) string {
 	return ""
 }
 
-func checkPort(p int) string {
-	if p < 1 || p > 65535 {
-		return fmt.Sprintf("must be 1..65535, got %d", p)
-	}
-	return ""
-}
-
 func checkHost(h string) string {
 	if h == "" {
 		return "must not be empty"
@@ -302,31 +261,26 @@ func checkHealthPath(p string) string {
 	return ""
 }
 
-func checkPolicy(p string) string {
-	switch p {
-	case PolicyAlways, PolicyOnFailure, PolicyNever:
+// oneOf checks that v is one of the allowed values.
+func oneOf(v string, allowed ...string) string {
+	if slices.Contains(allowed, v) {
 		return ""
 	}
-	return fmt.Sprintf("must be %q, %q or %q, got %q", PolicyAlways, PolicyOnFailure, PolicyNever, clip(p))
+	q := make([]string, len(allowed))
+	for i, a := range allowed {
+		q[i] = fmt.Sprintf("%q", a)
+	}
+	return fmt.Sprintf("must be %s or %s, got %q", strings.Join(q[:len(q)-1], ", "), q[len(q)-1], clip(v))
 }
 
-func checkMultiplier(m float64) string {
-	if math.IsNaN(m) || math.IsInf(m, 0) || m < 1 {
-		return fmt.Sprintf("must be at least 1, got %g", m)
+// msgIf is the message when bad is true, else "".
+func msgIf(bad bool, format string, a ...any) string {
+	if !bad {
+		return ""
 	}
-	return ""
+	return fmt.Sprintf(format, a...)
 }
 
-func checkJitter(j float64) string {
-	if math.IsNaN(j) || j < 0 || j > 1 {
-		return fmt.Sprintf("must be between 0 and 1 (0.2 = ±20 %%), got %g", j)
-	}
-	return ""
-}
-
-func checkMaxRetries(n int) string {
-	if n < UnlimitedRetries {
-		return fmt.Sprintf("must be -1 (unlimited), 0 (default, %d) or more, got %d", DefaultMaxRetries, n)
-	}
-	return ""
+func nonNegative[T time.Duration | int](v T) string {
+	return msgIf(v < 0, "must not be negative, got %v", v)
 }

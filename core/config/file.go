@@ -156,7 +156,7 @@ func Load(path string) (Config, File, error) {
 	if err != nil {
 		return Defaults(), File{}, fmt.Errorf("config: %w", err)
 	}
-	return loadData(path, data)
+	return load(path, data)
 }
 
 func load(file string, data []byte) (Config, File, error) {

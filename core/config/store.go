@@ -21,16 +21,14 @@ var ErrChangedOnDisk = errors.New("the settings file was changed outside Outrigg
 // Store owns outrigger.toml: its path, the current Config, and saving.
 // Editors (the settings panel, the mode controller, the control API)
 // change the file only through Update; nobody else reads or writes it.
-// Subscribers learn of each new Config; OnChange hooks (the supervisor's,
-// see supervisor.Follow) have seen it before Update returns. Safe for
-// concurrent use.
+// OnChange hooks (the supervisor's, see supervisor.Follow) learn of each
+// new Config before Update returns. Safe for concurrent use.
 type Store struct {
 	path string
 
 	mu   sync.Mutex
 	cfg  Config
 	data []byte // the file as last read or written; nil: no file
-	subs map[chan Config]struct{}
 
 	// hookMu serialises the OnChange hooks and guards hooks; it is taken
 	// before mu, never while holding it.
@@ -66,7 +64,7 @@ func (e *CorruptError) Unwrap() error { return e.Err }
 // nil. A file that cannot be read at all is never moved: with setAside the
 // store holds the defaults and the error is returned beside it.
 func Open(path string, setAside bool) (*Store, error) {
-	s := &Store{path: path, cfg: Defaults(), subs: map[chan Config]struct{}{}, hooks: map[*hook]struct{}{}}
+	s := &Store{path: path, cfg: Defaults(), hooks: map[*hook]struct{}{}}
 	err := s.read()
 	var ce *Error
 	switch {
@@ -91,7 +89,7 @@ func (s *Store) read() error {
 	if err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
-	cfg, _, err := loadData(s.path, data)
+	cfg, _, err := load(s.path, data)
 	if err == nil {
 		s.cfg, s.data = cfg, data
 	}
@@ -107,14 +105,6 @@ func readFile(path string) ([]byte, error) {
 	return data, err
 }
 
-// loadData is load, with nil data (no file) the defaults.
-func loadData(path string, data []byte) (Config, File, error) {
-	if data == nil {
-		return Defaults(), File{}, nil
-	}
-	return load(path, data)
-}
-
 // Path is the settings file.
 func (s *Store) Path() string { return s.path }
 
@@ -126,24 +116,12 @@ func (s *Store) Config() Config {
 }
 
 // Reload reads the file again (after ErrChangedOnDisk, or an edit the user
-// says they made) and tells subscribers. On error nothing changes.
+// says they made) and tells the hooks. On error nothing changes.
 func (s *Store) Reload() error {
-	if err := s.reload(); err != nil {
-		return err
-	}
-	s.runHooks()
-	return nil
-}
-
-func (s *Store) reload() error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	old := s.cfg
-	if err := s.read(); err != nil {
-		return err
-	}
-	s.notify(old)
-	return nil
+	err := s.read()
+	s.mu.Unlock()
+	return s.thenHooks(err)
 }
 
 // Update lets fn edit the file as written (only what fn sets changes; the
@@ -155,12 +133,15 @@ func (s *Store) reload() error {
 // changes too (ErrChangedOnDisk; a change elsewhere, say to another
 // sidecar, is kept and fn applied over it). fn may be called twice and
 // must not call the store. The OnChange hooks have run when it returns.
-func (s *Store) Update(fn func(*File) error) error {
-	if err := s.update(fn); err != nil {
-		return err
+func (s *Store) Update(fn func(*File) error) error { return s.thenHooks(s.update(fn)) }
+
+// thenHooks runs the hooks after a change that succeeded (err == nil),
+// without the store's lock, and returns err.
+func (s *Store) thenHooks(err error) error {
+	if err == nil {
+		s.runHooks()
 	}
-	s.runHooks()
-	return nil
+	return err
 }
 
 func (s *Store) update(fn func(*File) error) error {
@@ -171,7 +152,7 @@ func (s *Store) update(fn func(*File) error) error {
 		return fmt.Errorf("config: cannot read %s: %w", s.path, err)
 	}
 	outside := !bytes.Equal(old, s.data) || (old == nil) != (s.data == nil)
-	_, disk, err := loadData(s.path, old)
+	_, disk, err := load(s.path, old)
 	if err != nil && outside {
 		return fmt.Errorf("config: not saving %s: %w, and it does not load now: %w", s.path, ErrChangedOnDisk, err)
 	} else if err != nil {
@@ -181,8 +162,8 @@ func (s *Store) update(fn func(*File) error) error {
 		// Go on only when the parts fn changes (top-level keys, whole
 		// [[sidecar]] entries) are not parts the other writer changed, so
 		// that both edits are kept.
-		_, base, _ := loadData(s.path, s.data)
-		_, mine, _ := loadData(s.path, s.data)
+		_, base, _ := load(s.path, s.data)
+		_, mine, _ := load(s.path, s.data)
 		if err := fn(&mine); err != nil {
 			return err
 		}
@@ -209,9 +190,7 @@ func (s *Store) update(fn func(*File) error) error {
 	} else if err := s.write(old, data); err != nil {
 		return err
 	}
-	prev := s.cfg
 	s.cfg, s.data = cfg, data
-	s.notify(prev)
 	return nil
 }
 
@@ -231,32 +210,12 @@ func (s *Store) write(old, data []byte) error {
 	return nil
 }
 
-// Subscribe returns a channel that receives the new Config after each
-// change (a slow reader gets the latest one; none is queued behind it),
-// and a function that ends the subscription and closes the channel. No
-// goroutine is started.
-func (s *Store) Subscribe() (<-chan Config, func()) {
-	ch := make(chan Config, 1)
-	s.mu.Lock()
-	s.subs[ch] = struct{}{}
-	s.mu.Unlock()
-	var once sync.Once
-	return ch, func() {
-		once.Do(func() {
-			s.mu.Lock()
-			delete(s.subs, ch)
-			s.mu.Unlock()
-			close(ch)
-		})
-	}
-}
-
 // OnChange registers fn to be told of every change of the config (an
 // Update that changed it, a Reload that read a different one): old is the
 // config fn was last given, cur the store's now. fn is called once at
 // once, with the zero Config as old, so it starts from where the store is.
 //
-// Unlike Subscribe, the call is synchronous: Update and Reload return only
+// The call is synchronous: Update and Reload return only
 // after every hook has seen a config at least as new as theirs. That is
 // what lets an editor rely on the order: the settings panel saves, and a
 // "Restart now" clicked after the save returned starts the sidecar with the
@@ -301,21 +260,6 @@ func (s *Store) runHooks() {
 		old := h.seen
 		h.seen = cur
 		h.fn(old.Clone(), cur.Clone())
-	}
-}
-
-// notify sends the current config to every subscriber, replacing one it
-// has not read yet. Called with mu held.
-func (s *Store) notify(prev Config) {
-	if reflect.DeepEqual(prev, s.cfg) {
-		return
-	}
-	for ch := range s.subs {
-		select {
-		case <-ch:
-		default:
-		}
-		ch <- s.cfg.Clone()
 	}
 }
 

@@ -74,39 +74,6 @@ func TestStoreOutsideEdit(t *testing.T) {
 	}
 }
 
-// Subscribers get the new config after a change; ending a subscription
-// closes its channel.
-func TestStoreSubscribe(t *testing.T) {
-	st := openT(t, writeTemp(t, ""))
-	ch, end := st.Subscribe()
-	ch2, end2 := st.Subscribe()
-	end2()
-	if _, ok := <-ch2; ok {
-		t.Error("ended subscription still open")
-	}
-	for _, m := range []string{ModeStandalone, ModeConnected} {
-		if err := st.Update(func(f *File) error {
-			f.Mode, f.GatewayURL = Ptr(m), Ptr("http://127.0.0.1:1")
-			return nil
-		}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if c := <-ch; c.Mode != ModeConnected {
-		t.Errorf("latest = %s", c.Mode)
-	}
-	select {
-	case c := <-ch:
-		t.Errorf("stale config queued: %s", c.Mode)
-	default:
-	}
-	end()
-	end()
-	if _, ok := <-ch; ok {
-		t.Error("channel not closed")
-	}
-}
-
 // OnChange: the hook starts from the store's config, has seen a change
 // when Update or Reload returns (no waiting), is not called for an Update
 // that changes nothing, and never again after remove. Racing Updates end

@@ -83,21 +83,11 @@ func D(d time.Duration) *Duration { return &Duration{d} }
 func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
 
 // UnmarshalText implements encoding.TextUnmarshaler.
-func (d *Duration) UnmarshalText(b []byte) error {
-	v, err := parseDuration(string(b))
-	if err != nil {
-		return err
+func (d *Duration) UnmarshalText(b []byte) (err error) {
+	if d.Duration, err = time.ParseDuration(string(b)); err != nil {
+		return fmt.Errorf("invalid duration %q (write a number with a unit: ms, s, m or h, for example \"500ms\" or \"1m30s\")", b)
 	}
-	d.Duration = v
 	return nil
-}
-
-func parseDuration(s string) (time.Duration, error) {
-	v, err := time.ParseDuration(s)
-	if err != nil {
-		return 0, fmt.Errorf("invalid duration %q (write a number with a unit: ms, s, m or h, for example \"500ms\" or \"1m30s\")", s)
-	}
-	return v, nil
 }
 
 // Ptr returns a pointer to v, for building a File: f.Mode = config.Ptr("standalone").
@@ -270,76 +260,81 @@ func (d *decoder) value(p toml.Primitive, f reflect.Value, a at) {
 	if t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	m, isTable := raw.(map[string]any)
-	arr, isArr := raw.([]any)
-	ok, want := false, ""
+	table, isTable := raw.(map[string]any)
 	switch {
-	case f.Type() == reflect.TypeOf([]SidecarFile(nil)):
+	case t == reflect.TypeOf([]SidecarFile(nil)):
 		d.sidecars(p, raw, f, a)
-		return
-	case (t.Kind() == reflect.Struct || t.Kind() == reflect.Map) && t != durationType:
-		if !isTable {
-			d.errorf(a, "must be a table, for example %s = { ... } or [sidecar.%s], got %s", a.key, a.key, describe(raw))
-		} else if t.Kind() == reflect.Map { // env: numbers and booleans are kept as their text (REDIS_PORT = 6379)
-			env := make(map[string]string, len(m))
-			for k, v := range m {
-				switch v.(type) {
-				case string, int64, float64, bool:
-				default:
-					d.errorf(a.child(k), "must be a string, got %s", describe(v))
-				}
-				env[k] = fmt.Sprint(v)
+	case (t.Kind() == reflect.Struct || t.Kind() == reflect.Map) && t != durationType && !isTable:
+		d.errorf(a, "must be a table, for example %s = { ... } or [sidecar.%s], got %s", a.key, a.key, describe(raw))
+	case t.Kind() == reflect.Map: // env: numbers and booleans are kept as their text (REDIS_PORT = 6379)
+		env := make(map[string]string, len(table))
+		for k, v := range table {
+			switch v.(type) {
+			case string, int64, float64, bool:
+			default:
+				d.errorf(a.child(k), "must be a string, got %s", describe(v))
 			}
-			f.Set(reflect.ValueOf(env))
-		} else {
-			var sub map[string]toml.Primitive
-			_ = d.md.PrimitiveDecode(p, &sub)
-			v := reflect.New(t)
-			d.table(sub, v.Elem(), a)
-			f.Set(v)
+			env[k] = fmt.Sprint(v)
 		}
-		return
-	case t == durationType:
-		_, ok = raw.(string)
-		want = `a duration string such as "500ms" or "1m30s", got ` + describe(raw)
-		if n, isInt := raw.(int64); isInt {
-			want += fmt.Sprintf("; write a string with a unit, for example \"%ds\"", n)
-		}
-	case t.Kind() == reflect.Slice:
-		if s, isStr := raw.(string); isStr {
-			d.errorf(a, "must be an array of strings, for example [%q], got a single string", clip(s))
-			return
-		}
-		ok, want = isArr, "an array of strings, got "+describe(raw)
-		for i, e := range arr {
-			if _, isStr := e.(string); !isStr && ok {
-				ok, want = false, fmt.Sprintf("an array of strings; element %d is %s", i+1, describe(e))
-			}
-		}
-	case t.Kind() == reflect.Float64:
-		_, isInt := raw.(int64)
-		_, isFloat := raw.(float64)
-		ok, want = isInt || isFloat, "a number, got "+describe(raw)
-	default: // string, bool, int
-		_, isStr := raw.(string)
-		_, isBool := raw.(bool)
-		_, isInt := raw.(int64)
-		ok = map[reflect.Kind]bool{reflect.String: isStr, reflect.Bool: isBool, reflect.Int: isInt}[t.Kind()]
-		want = map[reflect.Kind]string{reflect.String: "a string", reflect.Bool: "true or false", reflect.Int: "an integer"}[t.Kind()] +
-			", got " + describe(raw)
-	}
-	v := reflect.New(f.Type())
-	var pe toml.ParseError
-	switch err := d.md.PrimitiveDecode(p, v.Interface()); {
-	case !ok:
-		d.errorf(a, "must be %s", want)
-	case errors.As(err, &pe):
-		d.errorf(a, "%s", clip(pe.Message))
-	case err != nil:
-		d.errorf(a, "%s", clip(err.Error()))
+		f.Set(reflect.ValueOf(env))
+	case t.Kind() == reflect.Struct && t != durationType:
+		var sub map[string]toml.Primitive
+		_ = d.md.PrimitiveDecode(p, &sub)
+		v := reflect.New(t)
+		d.table(sub, v.Elem(), a)
+		f.Set(v)
+	case mismatch(t, raw) != "":
+		d.errorf(a, "must be %s", mismatch(t, raw))
 	default:
-		f.Set(v.Elem())
+		v := reflect.New(f.Type())
+		var pe toml.ParseError
+		switch err := d.md.PrimitiveDecode(p, v.Interface()); {
+		case errors.As(err, &pe):
+			d.errorf(a, "%s", clip(pe.Message))
+		case err != nil:
+			d.errorf(a, "%s", clip(err.Error()))
+		default:
+			f.Set(v.Elem())
+		}
 	}
+}
+
+// mismatch says what a value of the field type t must be when raw, as the
+// library decoded it, is not that; "" when it is.
+func mismatch(t reflect.Type, raw any) string {
+	got := ", got " + describe(raw)
+	var ok bool
+	switch t.Kind() {
+	case reflect.Struct: // Duration
+		if n, isInt := raw.(int64); isInt {
+			return fmt.Sprintf(`a duration string such as "500ms" or "1m30s"%s; write a string with a unit, for example "%ds"`, got, n)
+		}
+		_, ok = raw.(string)
+		return msgIf(!ok, `a duration string such as "500ms" or "1m30s"%s`, got)
+	case reflect.Slice:
+		arr, isArr := raw.([]any)
+		if s, isStr := raw.(string); isStr {
+			return fmt.Sprintf("an array of strings, for example [%q], got a single string", clip(s))
+		}
+		for i, e := range arr {
+			if _, ok := e.(string); !ok {
+				return fmt.Sprintf("an array of strings; element %d is %s", i+1, describe(e))
+			}
+		}
+		return msgIf(!isArr, "an array of strings%s", got)
+	case reflect.Float64:
+		_, isInt := raw.(int64)
+		_, ok = raw.(float64)
+		return msgIf(!ok && !isInt, "a number%s", got)
+	case reflect.Int:
+		_, ok = raw.(int64)
+		return msgIf(!ok, "an integer%s", got)
+	case reflect.Bool:
+		_, ok = raw.(bool)
+		return msgIf(!ok, "true or false%s", got)
+	}
+	_, ok = raw.(string)
+	return msgIf(!ok, "a string%s", got)
 }
 
 // sidecars decodes the [[sidecar]] tables. Each is labelled by its name

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"cmp"
 	"fmt"
 	"reflect"
 	"slices"
@@ -71,11 +72,11 @@ func merge(base Config, f File) (Config, []*Error) {
 		}
 		s := &c.Sidecars[idx]
 		overlay(reflect.ValueOf(s).Elem(), reflect.ValueOf(sf))
-		s.Restart.MaxRetries = orDefault(s.Restart.MaxRetries, DefaultMaxRetries)
-		s.Liveness.Period = orDefault(s.Liveness.Period, DefaultLivenessPeriod)
-		s.Liveness.Timeout = orDefault(s.Liveness.Timeout, DefaultLivenessTimeout)
-		s.Liveness.FailureThreshold = orDefault(s.Liveness.FailureThreshold, DefaultFailureThreshold)
-		s.Liveness.SuccessThreshold = orDefault(s.Liveness.SuccessThreshold, DefaultSuccessThreshold)
+		s.Restart.MaxRetries = cmp.Or(s.Restart.MaxRetries, DefaultMaxRetries)
+		s.Liveness.Period = cmp.Or(s.Liveness.Period, DefaultLivenessPeriod)
+		s.Liveness.Timeout = cmp.Or(s.Liveness.Timeout, DefaultLivenessTimeout)
+		s.Liveness.FailureThreshold = cmp.Or(s.Liveness.FailureThreshold, DefaultFailureThreshold)
+		s.Liveness.SuccessThreshold = cmp.Or(s.Liveness.SuccessThreshold, DefaultSuccessThreshold)
 	}
 	errs = append(errs, c.validate(disabled)...)
 	return c, errs
@@ -110,14 +111,6 @@ func overlay(dst, src reflect.Value) {
 			dv.Set(sv.Elem())
 		}
 	}
-}
-
-func orDefault[T comparable](v, def T) T {
-	var zero T
-	if v == zero {
-		return def
-	}
-	return v
 }
 
 // FromSpec returns the [[sidecar]] entry that turns defaults into s,

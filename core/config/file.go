@@ -201,7 +201,7 @@ func syntaxError(file string, data []byte, err error) error {
 // that every unknown key and wrong type is reported with its own line.
 type decoder struct {
 	file  string
-	lines *lines
+	lines lines
 	md    *toml.MetaData
 	errs  []*Error
 	first map[string]int // sidecar name → its index, for place

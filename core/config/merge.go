@@ -72,11 +72,12 @@ func merge(base Config, f File) (Config, []*Error) {
 		}
 		s := &c.Sidecars[idx]
 		overlay(reflect.ValueOf(s).Elem(), reflect.ValueOf(sf))
-		s.Restart.MaxRetries = cmp.Or(s.Restart.MaxRetries, DefaultMaxRetries)
-		s.Liveness.Period = cmp.Or(s.Liveness.Period, DefaultLivenessPeriod)
-		s.Liveness.Timeout = cmp.Or(s.Liveness.Timeout, DefaultLivenessTimeout)
-		s.Liveness.FailureThreshold = cmp.Or(s.Liveness.FailureThreshold, DefaultFailureThreshold)
-		s.Liveness.SuccessThreshold = cmp.Or(s.Liveness.SuccessThreshold, DefaultSuccessThreshold)
+		dr, dl := DefaultRestart(), DefaultLiveness()
+		s.Restart.MaxRetries = cmp.Or(s.Restart.MaxRetries, dr.MaxRetries)
+		s.Liveness.Period = cmp.Or(s.Liveness.Period, dl.Period)
+		s.Liveness.Timeout = cmp.Or(s.Liveness.Timeout, dl.Timeout)
+		s.Liveness.FailureThreshold = cmp.Or(s.Liveness.FailureThreshold, dl.FailureThreshold)
+		s.Liveness.SuccessThreshold = cmp.Or(s.Liveness.SuccessThreshold, dl.SuccessThreshold)
 	}
 	errs = append(errs, c.validate(disabled)...)
 	return c, errs

@@ -23,7 +23,7 @@ const (
 // tables its positions point at the last one; this index keeps each.
 // Keys inside inline tables and arrays are found at the line of the
 // statement that holds them.
-type lines struct{ m map[string]int }
+type lines map[string]int
 
 func pathKey(parts []string) string { return strings.Join(parts, "\x00") }
 
@@ -31,12 +31,9 @@ func elem(i int) string { return "#" + strconv.Itoa(i) }
 
 // at returns the line of path, or of its nearest enclosing key written in
 // the file, or 0.
-func (l *lines) at(path ...string) int {
-	if l == nil {
-		return 0
-	}
+func (l lines) at(path ...string) int {
 	for n := len(path); n > 0; n-- {
-		if line, ok := l.m[pathKey(path[:n])]; ok {
+		if line, ok := l[pathKey(path[:n])]; ok {
 			return line
 		}
 	}
@@ -57,7 +54,7 @@ type scanner struct {
 }
 
 // scan checks the limits and indexes the lines of src.
-func scan(file string, src []byte) (*lines, *Error) {
+func scan(file string, src []byte) (lines, *Error) {
 	if len(src) > MaxFileSize {
 		return nil, &Error{File: file, Msg: fmt.Sprintf("is %d bytes, more than the %d a configuration may have; not read", len(src), MaxFileSize)}
 	}
@@ -67,7 +64,10 @@ func scan(file string, src []byte) (*lines, *Error) {
 		start, line := s.i, s.line
 		if s.src[s.i] == '[' {
 			array := s.peek(1) == '['
-			s.i += 1 + b2i(array)
+			s.i++
+			if array {
+				s.i++
+			}
 			parts := s.key(0)
 			for s.i < len(s.src) && (s.src[s.i] == ']' || s.src[s.i] == ' ' || s.src[s.i] == '\t') {
 				s.i++
@@ -92,14 +92,7 @@ func scan(file string, src []byte) (*lines, *Error) {
 			return nil, &Error{File: file, Line: s.dline, Msg: fmt.Sprintf("nested more than %d deep; not read", MaxDepth)}
 		}
 	}
-	return &lines{m: s.m}, nil
-}
-
-func b2i(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
+	return s.m, nil
 }
 
 func (s *scanner) peek(off int) byte {

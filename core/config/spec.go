@@ -40,25 +40,12 @@ const (
 	PolicyNever     = "never"
 )
 
-// Built-in defaults. The restart and liveness values are the SPEC's
-// ("Watchdog"); the liveness ones are Kubernetes' defaults.
+// Built-in defaults; the restart and liveness ones are in DefaultRestart
+// and DefaultLiveness.
 const (
 	DefaultHost           = "127.0.0.1"
 	DefaultStartupTimeout = 60 * time.Second
 	DefaultStopTimeout    = 10 * time.Second
-
-	DefaultPolicy         = PolicyOnFailure
-	DefaultInitialBackoff = 500 * time.Millisecond
-	DefaultMaxBackoff     = 30 * time.Second
-	DefaultMultiplier     = 2.0
-	DefaultJitter         = 0.2
-	DefaultMaxRetries     = 10
-	DefaultStableAfter    = 60 * time.Second
-
-	DefaultLivenessPeriod   = 10 * time.Second
-	DefaultLivenessTimeout  = 2 * time.Second
-	DefaultFailureThreshold = 3
-	DefaultSuccessThreshold = 1
 
 	DefaultMode    = ModeService
 	DefaultService = "xgen-workflow"
@@ -111,26 +98,27 @@ type LivenessSpec struct {
 	Disabled         bool          // no liveness probing at all
 }
 
-// DefaultRestart returns the default restart policy.
+// DefaultRestart returns the default restart policy (the SPEC's,
+// "Watchdog").
 func DefaultRestart() RestartSpec {
 	return RestartSpec{
-		Policy:         DefaultPolicy,
-		InitialBackoff: DefaultInitialBackoff,
-		MaxBackoff:     DefaultMaxBackoff,
-		Multiplier:     DefaultMultiplier,
-		Jitter:         DefaultJitter,
-		MaxRetries:     DefaultMaxRetries,
-		StableAfter:    DefaultStableAfter,
+		Policy:         PolicyOnFailure,
+		InitialBackoff: 500 * time.Millisecond,
+		MaxBackoff:     30 * time.Second,
+		Multiplier:     2,
+		Jitter:         0.2,
+		MaxRetries:     10,
+		StableAfter:    60 * time.Second,
 	}
 }
 
-// DefaultLiveness returns the default liveness settings.
+// DefaultLiveness returns the default liveness settings (Kubernetes').
 func DefaultLiveness() LivenessSpec {
 	return LivenessSpec{
-		Period:           DefaultLivenessPeriod,
-		Timeout:          DefaultLivenessTimeout,
-		FailureThreshold: DefaultFailureThreshold,
-		SuccessThreshold: DefaultSuccessThreshold,
+		Period:           10 * time.Second,
+		Timeout:          2 * time.Second,
+		FailureThreshold: 3,
+		SuccessThreshold: 1,
 	}
 }
 

@@ -112,7 +112,7 @@ func (c Config) validate(disabled map[string]bool) []*Error {
 		add(label, "restart.jitter", msgIf(math.IsNaN(r.Jitter) || r.Jitter < 0 || r.Jitter > 1,
 			"must be between 0 and 1 (0.2 = ±20 %%), got %g", r.Jitter))
 		add(label, "restart.max_retries", msgIf(r.MaxRetries < UnlimitedRetries,
-			"must be -1 (unlimited), 0 (default, %d) or more, got %d", DefaultMaxRetries, r.MaxRetries))
+			"must be -1 (unlimited), 0 (default, %d) or more, got %d", DefaultRestart().MaxRetries, r.MaxRetries))
 
 		l := s.Liveness
 		add(label, "liveness.period", nonNegative(l.Period))

@@ -197,13 +197,11 @@ func checkGatewayURL(s string) string {
 }
 
 func checkName(n string) string {
-	if n == "" {
+	switch {
+	case n == "":
 		return "must not be empty"
-	}
-	for _, r := range n {
-		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
-			return fmt.Sprintf("must use only a-z, 0-9 and \"-\", got %q", clip(n))
-		}
+	case strings.ContainsFunc(n, func(r rune) bool { return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') }):
+		return fmt.Sprintf("must use only a-z, 0-9 and \"-\", got %q", clip(n))
 	}
 	return ""
 }
@@ -218,45 +216,40 @@ func checkBinary(b string) string {
 		return fmt.Sprintf("must be a plain file name, not a path, got %q (binaries are looked up in the binaries folders)", clip(b))
 	case strings.ContainsRune(b, ':'):
 		return fmt.Sprintf("must be a plain file name, got %q (\":\" is not allowed)", clip(b))
-	}
-	for _, r := range b {
-		if unicode.IsControl(r) {
-			return fmt.Sprintf("contains a control character: %q", clip(b))
-		}
+	case strings.ContainsFunc(b, unicode.IsControl):
+		return fmt.Sprintf("contains a control character: %q", clip(b))
 	}
 	return ""
 }
 
 func checkHost(h string) string {
-	if h == "" {
+	switch {
+	case h == "":
 		return "must not be empty"
-	}
-	for _, r := range h {
-		if !(unicode.IsLetter(r) || unicode.IsDigit(r) || strings.ContainsRune(".-_:%", r)) {
-			return fmt.Sprintf("not a host name or IP address: %q (write IPv6 without brackets)", clip(h))
-		}
+	case strings.ContainsFunc(h, func(r rune) bool {
+		return !(unicode.IsLetter(r) || unicode.IsDigit(r) || strings.ContainsRune(".-_:%", r))
+	}):
+		return fmt.Sprintf("not a host name or IP address: %q (write IPv6 without brackets)", clip(h))
 	}
 	return ""
 }
 
 func checkEnvKey(k string) string {
-	if k == "" {
+	switch {
+	case k == "":
 		return "empty variable name"
-	}
-	if strings.ContainsAny(k, "=\x00") {
+	case strings.ContainsAny(k, "=\x00"):
 		return fmt.Sprintf("variable name %q contains \"=\" or NUL", k)
 	}
 	return ""
 }
 
 func checkHealthPath(p string) string {
-	if !strings.HasPrefix(p, "/") {
+	switch {
+	case !strings.HasPrefix(p, "/"):
 		return fmt.Sprintf("probe path must start with \"/\", got %q", clip(p))
-	}
-	for _, r := range p {
-		if unicode.IsSpace(r) || unicode.IsControl(r) {
-			return fmt.Sprintf("probe path contains a space or control character: %q", clip(p))
-		}
+	case strings.ContainsFunc(p, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }):
+		return fmt.Sprintf("probe path contains a space or control character: %q", clip(p))
 	}
 	return ""
 }

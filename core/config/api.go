@@ -21,7 +21,7 @@ type API struct {
 	AllowRemote    bool     // allow Listen to name a non-loopback address
 }
 
-// APIFile is the [api] table as written; nil fields are not set. Merge
+// APIFile is the [api] table as written; nil fields are not set. merge
 // matches its fields to API's by name.
 type APIFile struct {
 	Listen         *string  `toml:"listen"`

@@ -33,6 +33,21 @@ port = 8002
 startup_timeout = "90s"
 `
 
+// Parse reads outrigger.toml text as the Store does.
+func Parse(filename string, data []byte) (File, error) {
+	_, f, err := load(filename, data)
+	return f, err
+}
+
+// Merge applies f over base as the loader does after decoding.
+func Merge(base Config, f File) (Config, error) {
+	c, errs := merge(base, f)
+	if len(errs) > 0 {
+		return Config{}, joinErrors(errs)
+	}
+	return c, nil
+}
+
 func mustParse(t *testing.T, src string) File {
 	t.Helper()
 	f, err := Parse("outrigger.toml", []byte(src))

@@ -1,14 +1,16 @@
 package config
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
-	"sort"
+	"math"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
 
-// Error is one problem in a configuration. Parse, Merge, Validate and Load
+// Error is one problem in a configuration. Load, Open, Store.Update and Validate
 // return one *Error, or several joined with errors.Join (one per line of
 // the message, ordered by line); errors.As finds the first.
 //
@@ -18,7 +20,7 @@ import (
 //	outrigger.toml:9: sidecar "xgen-workflow": port: must be 1..65535, got 70000
 //	outrigger.toml:7: sidecar "xgen-workflow": unknown key "sidecar.prot" (did you mean "port"?)
 type Error struct {
-	File    string // the file's path as given to Parse / ReadFile / Load; "" when not from a file
+	File    string // the file's path as given to Load, ReadFile or Open; "" when not from a file
 	Line    int    // 1-based; 0 when unknown
 	Sidecar string // the sidecar's name ("#N" for the Nth [[sidecar]] when it has none); "" for top-level keys
 	Key     string // key relative to the sidecar or the top level, dotted ("port", "restart.policy"); may be ""
@@ -59,12 +61,9 @@ func joinErrors(errs []*Error) error {
 	case 1:
 		return errs[0]
 	}
-	sort.SliceStable(errs, func(i, j int) bool {
-		li, lj := errs[i].Line, errs[j].Line
-		if li == 0 || lj == 0 {
-			return li != 0 && lj == 0
-		}
-		return li < lj
+	// Problems without a line (a default, the whole file) go last.
+	slices.SortStableFunc(errs, func(a, b *Error) int {
+		return cmp.Compare(cmp.Or(a.Line, math.MaxInt), cmp.Or(b.Line, math.MaxInt))
 	})
 	all := make([]error, 0, min(len(errs), MaxErrors+1))
 	for _, e := range errs[:min(len(errs), MaxErrors)] {

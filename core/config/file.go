@@ -16,7 +16,7 @@ import (
 )
 
 // File is the user's outrigger.toml as written, and its schema: the toml
-// tags name the keys, the TOML library decodes and encodes it, and Merge
+// tags name the keys, the TOML library decodes and encodes it, and merge
 // matches its fields to Config's and Spec's by name. Every field is
 // optional: nil means "not set", so the defaults apply.
 type File struct {
@@ -110,7 +110,7 @@ const savedHeader = "# Outrigger configuration; every key is optional.\n" +
 
 // Marshal writes f as outrigger.toml text. Only the fields that are set
 // are written; an empty list or table that is set is written empty, so
-// Parse(Marshal(f)) gives f back.
+// loading Marshal(f) gives f back.
 func Marshal(f File) ([]byte, error) {
 	var b bytes.Buffer
 	b.WriteString(savedHeader)
@@ -120,15 +120,6 @@ func Marshal(f File) ([]byte, error) {
 		return nil, fmt.Errorf("config: %w", err)
 	}
 	return b.Bytes(), nil
-}
-
-// Parse reads outrigger.toml text. filename is only used in messages.
-// Every problem is reported with filename, line and key, ordered by line:
-// syntax, the limits, unknown keys, values of the wrong type, and what the
-// validator list finds once the file is merged over Defaults().
-func Parse(filename string, data []byte) (File, error) {
-	_, f, err := load(filename, data)
-	return f, err
 }
 
 // ReadFile reads and parses the file at path. A missing file is an empty
@@ -149,6 +140,10 @@ func Load(path string) (Config, File, error) {
 	return load(path, data)
 }
 
+// load reads outrigger.toml text; file is only used in messages. Every
+// problem is reported with file, line and key, ordered by line: syntax,
+// the limits, unknown keys, values of the wrong type, and what the
+// validator list finds once the file is merged over Defaults().
 func load(file string, data []byte) (Config, File, error) {
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
 	ln, lerr := scan(file, data)
@@ -392,20 +387,12 @@ func (d *decoder) names(f File) File {
 // place sets e's file and, when the key is in the file, its line.
 func (d *decoder) place(e *Error) {
 	e.File = d.file
-	var path []string
-	if idx, ok := d.first[e.Sidecar]; ok {
-		path = []string{"sidecar", elem(idx)}
-	} else if n, err := strconv.Atoi(strings.TrimPrefix(e.Sidecar, "#")); err == nil && n >= 1 {
-		path = []string{"sidecar", elem(n - 1)}
-	}
-	if e.Key != "" {
-		path = append(path, strings.Split(e.Key, ".")...)
-	}
-	if e.Sidecar == "" || path != nil && path[0] == "sidecar" {
-		e.Line = d.lines.at(path...)
-	}
-	if e.Line == 0 && e.Sidecar == "" { // e.g. gateway_url missing in connected mode
-		e.Line = d.lines.at("mode")
+	key := strings.Split(e.Key, ".")
+	switch idx, inFile := d.first[e.Sidecar]; {
+	case e.Sidecar == "": // a key the file does not set (gateway_url in connected mode) is the mode's doing
+		e.Line = cmp.Or(d.lines.at(key...), d.lines.at("mode"))
+	case inFile:
+		e.Line = d.lines.at(append([]string{"sidecar", elem(idx)}, key...)...)
 	}
 	if e.Line == 0 {
 		e.Msg += " (a built-in default, not written in the file)"

@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// Merge applies the user's file to base (normally Defaults()) and
+// merge applies the user's file to base (normally Defaults()) and
 // validates the result:
 //
 //   - top-level keys that are set override base;
@@ -21,33 +21,16 @@ import (
 //   - restart.max_retries = 0 and liveness values of 0 mean the default, so
 //     the result never holds those zeros.
 //
-// On error the Config is the zero value; the error lists every problem
-// (see Error). Merge does not know lines; Load adds them.
-func Merge(base Config, f File) (Config, error) {
-	c, errs := merge(base, f)
-	if len(errs) > 0 {
-		return Config{}, joinErrors(errs)
-	}
-	return c, nil
-}
-
+// The decoder has taken out [[sidecar]] entries without a name or with a
+// name already used (decoder.names). merge does not know lines; load adds
+// them.
 func merge(base Config, f File) (Config, []*Error) {
 	c := base.Clone()
 	overlay(reflect.ValueOf(&c).Elem(), reflect.ValueOf(f))
 	var errs []*Error
 	disabled := map[string]bool{}
-	seen := map[string]bool{}
 	index := c.indexByName()
-	for i, sf := range f.Sidecars {
-		if sf.Name == "" {
-			errs = append(errs, &Error{Sidecar: fmt.Sprintf("#%d", i+1), Key: "name", Msg: "missing: every [[sidecar]] needs a name"})
-			continue
-		}
-		if seen[sf.Name] {
-			errs = append(errs, &Error{Sidecar: sf.Name, Msg: "declared twice; put all its keys in one [[sidecar]]"})
-			continue
-		}
-		seen[sf.Name] = true
+	for _, sf := range f.Sidecars {
 		if sf.Binary != nil && *sf.Binary == "" {
 			errs = append(errs, &Error{Sidecar: sf.Name, Key: "binary", Msg: "must not be empty"})
 		}

@@ -1,13 +1,14 @@
 // Package config holds Outrigger's configuration: the sidecar specs, the
 // compiled-in defaults that reproduce the seed (xgen-workflow on 8001,
 // xgen-embedding on 8002), the user's outrigger.toml (parsing with errors
-// that name file, line and key; merging over the defaults; atomic saving)
-// and the per-user folders.
+// that name file, line and key; merging over the defaults; the validator
+// list) and the Store that owns and saves it. The folders it lives in are
+// core/appdirs'; the depends_on graph is core/depgraph.
 //
 // Two shapes exist on purpose:
 //
 //   - [Config] / [Spec] are resolved: every field holds a concrete value.
-//     [Defaults], [DefaultSpec] and [Merge] always return fully resolved
+//     [Defaults], [DefaultSpec] and loading a file always give fully resolved
 //     values, so consumers never need to guess what a zero means.
 //   - [File] / [SidecarFile] are the user's file as written: every field is
 //     optional (nil = not set), so saving keeps the file minimal and a
@@ -88,7 +89,7 @@ type RestartSpec struct {
 }
 
 // LivenessSpec is the periodic probe once a sidecar is Ready (Kubernetes'
-// defaults). In outrigger.toml a 0 means "default"; Merge always resolves
+// defaults). In outrigger.toml a 0 means "default"; loading always resolves
 // it, so a merged Spec never holds a zero here unless built by hand.
 type LivenessSpec struct {
 	Period           time.Duration // default 10s

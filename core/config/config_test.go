@@ -444,7 +444,7 @@ func TestBadDuration(t *testing.T) {
 	_, err = Parse("outrigger.toml", []byte("[[sidecar]]\nname = \"xgen-workflow\"\nrestart = { initial_backoff = \"-1s\" }\n"))
 	wantErr(t, err, "outrigger.toml:3:", "restart.initial_backoff: must not be negative")
 	f := mustParse(t, "[[sidecar]]\nname = \"xgen-workflow\"\nstartup_timeout = \"1m30s\"\nrestart = { initial_backoff = \"250ms\" }\n")
-	if f.Sidecars[0].StartupTimeout.Duration != 90*time.Second || f.Sidecars[0].Restart.InitialBackoff.Duration != 250*time.Millisecond {
+	if *f.Sidecars[0].StartupTimeout != 90*time.Second || *f.Sidecars[0].Restart.InitialBackoff != 250*time.Millisecond {
 		t.Errorf("%+v", f.Sidecars[0])
 	}
 }
@@ -644,11 +644,11 @@ func fullFile() File {
 				DependsOn:      []string{"xgen-embedding"},
 				Health:         []string{"/health"},
 				Args:           []string{},
-				StartupTimeout: D(90 * time.Second),
-				StopTimeout:    D(1500 * time.Millisecond),
-				Restart: &RestartFile{Policy: Ptr("always"), InitialBackoff: D(time.Second), MaxBackoff: D(time.Minute),
-					Multiplier: Ptr(1.5), Jitter: Ptr(0.0), MaxRetries: Ptr(-1), StableAfter: D(2 * time.Minute)},
-				Liveness: &LivenessFile{Period: D(5 * time.Second), Timeout: D(time.Second), FailureThreshold: Ptr(2), SuccessThreshold: Ptr(1), Disabled: Ptr(false)},
+				StartupTimeout: Ptr(90 * time.Second),
+				StopTimeout:    Ptr(1500 * time.Millisecond),
+				Restart: &RestartFile{Policy: Ptr("always"), InitialBackoff: Ptr(time.Second), MaxBackoff: Ptr(time.Minute),
+					Multiplier: Ptr(1.5), Jitter: Ptr(0.0), MaxRetries: Ptr(-1), StableAfter: Ptr(2 * time.Minute)},
+				Liveness: &LivenessFile{Period: Ptr(5 * time.Second), Timeout: Ptr(time.Second), FailureThreshold: Ptr(2), SuccessThreshold: Ptr(1), Disabled: Ptr(false)},
 				Adopt:    Ptr(true),
 			},
 			{Name: "xgen-embedding", Enabled: Ptr(true), Binary: Ptr("emb"), Host: Ptr("::1"), AutoStart: Ptr(false), Restart: &RestartFile{}, Env: map[string]string{}},
@@ -858,15 +858,17 @@ func TestSetSidecar(t *testing.T) {
 	}
 }
 
+// Durations are written as text ("1m30s"): the TOML library reads and
+// writes time.Duration so.
 func TestDurationText(t *testing.T) {
-	var d Duration
-	if err := d.UnmarshalText([]byte("1m30s")); err != nil || d.Duration != 90*time.Second {
-		t.Fatal(err, d)
+	f := mustParse(t, "[[sidecar]]\nname = \"xgen-workflow\"\nstop_timeout = \"1m30s\"\n")
+	if d := f.Sidecars[0].StopTimeout; d == nil || *d != 90*time.Second {
+		t.Fatal(d)
 	}
-	if b, _ := d.MarshalText(); string(b) != "1m30s" {
+	if b, _ := Marshal(f); !strings.Contains(string(b), `stop_timeout = "1m30s"`) {
 		t.Errorf("%s", b)
 	}
-	if err := d.UnmarshalText([]byte("5 parsecs")); err == nil {
+	if _, err := Parse("x", []byte("[[sidecar]]\nname = \"xgen-workflow\"\nstop_timeout = \"5 parsecs\"\n")); err == nil {
 		t.Error("want error")
 	}
 }

@@ -44,8 +44,8 @@ type SidecarFile struct {
 	AutoStart      *bool             `toml:"auto_start"`
 	DependsOn      []string          `toml:"depends_on"`
 	Health         []string          `toml:"health"`
-	StartupTimeout *Duration         `toml:"startup_timeout"`
-	StopTimeout    *Duration         `toml:"stop_timeout"`
+	StartupTimeout *time.Duration    `toml:"startup_timeout"`
+	StopTimeout    *time.Duration    `toml:"stop_timeout"`
 	Restart        *RestartFile      `toml:"restart"`
 	Liveness       *LivenessFile     `toml:"liveness"`
 	Adopt          *bool             `toml:"adopt"`
@@ -54,40 +54,23 @@ type SidecarFile struct {
 // RestartFile is a sidecar's restart table. max_retries = 0 means the
 // default (10), -1 unlimited.
 type RestartFile struct {
-	Policy         *string   `toml:"policy"`
-	InitialBackoff *Duration `toml:"initial_backoff"`
-	MaxBackoff     *Duration `toml:"max_backoff"`
-	Multiplier     *float64  `toml:"multiplier"`
-	Jitter         *float64  `toml:"jitter"`
-	MaxRetries     *int      `toml:"max_retries"`
-	StableAfter    *Duration `toml:"stable_after"`
+	Policy         *string        `toml:"policy"`
+	InitialBackoff *time.Duration `toml:"initial_backoff"`
+	MaxBackoff     *time.Duration `toml:"max_backoff"`
+	Multiplier     *float64       `toml:"multiplier"`
+	Jitter         *float64       `toml:"jitter"`
+	MaxRetries     *int           `toml:"max_retries"`
+	StableAfter    *time.Duration `toml:"stable_after"`
 }
 
 // LivenessFile is a sidecar's liveness table. A 0 means the default; to
 // turn liveness off use disabled = true.
 type LivenessFile struct {
-	Period           *Duration `toml:"period"`
-	Timeout          *Duration `toml:"timeout"`
-	FailureThreshold *int      `toml:"failure_threshold"`
-	SuccessThreshold *int      `toml:"success_threshold"`
-	Disabled         *bool     `toml:"disabled"`
-}
-
-// Duration is a time.Duration written in TOML as text: "500ms", "1m30s".
-type Duration struct{ time.Duration }
-
-// D makes a *Duration, for building a File.
-func D(d time.Duration) *Duration { return &Duration{d} }
-
-// MarshalText implements encoding.TextMarshaler ("1m30s").
-func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
-
-// UnmarshalText implements encoding.TextUnmarshaler.
-func (d *Duration) UnmarshalText(b []byte) (err error) {
-	if d.Duration, err = time.ParseDuration(string(b)); err != nil {
-		return fmt.Errorf("invalid duration %q (write a number with a unit: ms, s, m or h, for example \"500ms\" or \"1m30s\")", b)
-	}
-	return nil
+	Period           *time.Duration `toml:"period"`
+	Timeout          *time.Duration `toml:"timeout"`
+	FailureThreshold *int           `toml:"failure_threshold"`
+	SuccessThreshold *int           `toml:"success_threshold"`
+	Disabled         *bool          `toml:"disabled"`
 }
 
 // Ptr returns a pointer to v, for building a File: f.Mode = config.Ptr("standalone").
@@ -218,7 +201,9 @@ func (d *decoder) errorf(a at, format string, args ...any) {
 		Msg: fmt.Sprintf(format, args...)})
 }
 
-var durationType = reflect.TypeOf(Duration{})
+// durationType is written in TOML as text ("500ms", "1m30s"); the
+// library reads and writes it so.
+var durationType = reflect.TypeOf(time.Duration(0))
 
 // table decodes the TOML table t into the struct v, whose toml tags are
 // the keys it knows, in file order.
@@ -259,7 +244,7 @@ func (d *decoder) value(p toml.Primitive, f reflect.Value, a at) {
 	switch {
 	case t == reflect.TypeOf([]SidecarFile(nil)):
 		d.sidecars(p, raw, f, a)
-	case (t.Kind() == reflect.Struct || t.Kind() == reflect.Map) && t != durationType && !isTable:
+	case (t.Kind() == reflect.Struct || t.Kind() == reflect.Map) && !isTable:
 		d.errorf(a, "must be a table, for example %s = { ... } or [sidecar.%s], got %s", a.key, a.key, describe(raw))
 	case t.Kind() == reflect.Map: // env: numbers and booleans are kept as their text (REDIS_PORT = 6379)
 		env := make(map[string]string, len(table))
@@ -272,64 +257,63 @@ func (d *decoder) value(p toml.Primitive, f reflect.Value, a at) {
 			env[k] = fmt.Sprint(v)
 		}
 		f.Set(reflect.ValueOf(env))
-	case t.Kind() == reflect.Struct && t != durationType:
+	case t.Kind() == reflect.Struct:
 		var sub map[string]toml.Primitive
 		_ = d.md.PrimitiveDecode(p, &sub)
 		v := reflect.New(t)
 		d.table(sub, v.Elem(), a)
 		f.Set(v)
-	case mismatch(t, raw) != "":
-		d.errorf(a, "must be %s", mismatch(t, raw))
+	case badValue(t, raw) != "":
+		d.errorf(a, "%s", badValue(t, raw))
 	default:
 		v := reflect.New(f.Type())
-		var pe toml.ParseError
-		switch err := d.md.PrimitiveDecode(p, v.Interface()); {
-		case errors.As(err, &pe):
-			d.errorf(a, "%s", clip(pe.Message))
-		case err != nil:
+		if err := d.md.PrimitiveDecode(p, v.Interface()); err != nil {
 			d.errorf(a, "%s", clip(err.Error()))
-		default:
+		} else {
 			f.Set(v.Elem())
 		}
 	}
 }
 
-// mismatch says what a value of the field type t must be when raw, as the
-// library decoded it, is not that; "" when it is.
-func mismatch(t reflect.Type, raw any) string {
+// badValue says what is wrong when raw, as the library decoded it, is not
+// a value of the field type t; "" when it is one.
+func badValue(t reflect.Type, raw any) string {
 	got := ", got " + describe(raw)
 	var ok bool
-	switch t.Kind() {
-	case reflect.Struct: // Duration
-		if n, isInt := raw.(int64); isInt {
-			return fmt.Sprintf(`a duration string such as "500ms" or "1m30s"%s; write a string with a unit, for example "%ds"`, got, n)
+	switch {
+	case t == durationType:
+		switch v := raw.(type) {
+		case string:
+			_, err := time.ParseDuration(v)
+			return msgIf(err != nil, `invalid duration %q (write a number with a unit: ms, s, m or h, for example "500ms" or "1m30s")`, clip(v))
+		case int64:
+			return fmt.Sprintf(`must be a duration string such as "500ms" or "1m30s"%s; write a string with a unit, for example "%ds"`, got, v)
 		}
-		_, ok = raw.(string)
-		return msgIf(!ok, `a duration string such as "500ms" or "1m30s"%s`, got)
-	case reflect.Slice:
+		return `must be a duration string such as "500ms" or "1m30s"` + got
+	case t.Kind() == reflect.Slice:
 		arr, isArr := raw.([]any)
 		if s, isStr := raw.(string); isStr {
-			return fmt.Sprintf("an array of strings, for example [%q], got a single string", clip(s))
+			return fmt.Sprintf("must be an array of strings, for example [%q], got a single string", clip(s))
 		}
 		for i, e := range arr {
 			if _, ok := e.(string); !ok {
-				return fmt.Sprintf("an array of strings; element %d is %s", i+1, describe(e))
+				return fmt.Sprintf("must be an array of strings; element %d is %s", i+1, describe(e))
 			}
 		}
-		return msgIf(!isArr, "an array of strings%s", got)
-	case reflect.Float64:
+		return msgIf(!isArr, "must be an array of strings%s", got)
+	case t.Kind() == reflect.Float64:
 		_, isInt := raw.(int64)
 		_, ok = raw.(float64)
-		return msgIf(!ok && !isInt, "a number%s", got)
-	case reflect.Int:
+		return msgIf(!ok && !isInt, "must be a number%s", got)
+	case t.Kind() == reflect.Int:
 		_, ok = raw.(int64)
-		return msgIf(!ok, "an integer%s", got)
-	case reflect.Bool:
+		return msgIf(!ok, "must be an integer%s", got)
+	case t.Kind() == reflect.Bool:
 		_, ok = raw.(bool)
-		return msgIf(!ok, "true or false%s", got)
+		return msgIf(!ok, "must be true or false%s", got)
 	}
 	_, ok = raw.(string)
-	return msgIf(!ok, "a string%s", got)
+	return msgIf(!ok, "must be a string%s", got)
 }
 
 // sidecars decodes the [[sidecar]] tables. Each is labelled by its name

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
-	"time"
 )
 
 // merge applies the user's file to base (normally Defaults()) and
@@ -87,8 +86,6 @@ func overlay(dst, src reflect.Value) {
 			dv.Set(m)
 		case k == reflect.Slice:
 			dv.Set(reflect.AppendSlice(reflect.MakeSlice(sv.Type(), 0, sv.Len()), sv))
-		case sv.Elem().Type() == durationType:
-			dv.Set(reflect.ValueOf(sv.Interface().(*Duration).Duration))
 		case sv.Elem().Kind() == reflect.Struct:
 			overlay(dv, sv.Elem())
 		default:
@@ -136,8 +133,6 @@ func diff(dst, s, def reflect.Value) bool {
 			f.Set(m)
 		case f.Kind() == reflect.Slice:
 			f.Set(reflect.AppendSlice(reflect.MakeSlice(f.Type(), 0, sv.Len()), sv))
-		case f.Type().Elem() == durationType:
-			f.Set(reflect.ValueOf(D(sv.Interface().(time.Duration))))
 		case f.Type().Elem().Kind() == reflect.Struct:
 			v := reflect.New(f.Type().Elem())
 			if !diff(v.Elem(), sv, dv) {

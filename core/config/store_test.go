@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 func openT(t *testing.T, path string) *Store {
@@ -43,7 +44,7 @@ func TestStoreOutsideEdit(t *testing.T) {
 		t.Fatal(err)
 	}
 	err := st.Update(func(f *File) error {
-		f.SetSidecar(SidecarFile{Name: "xgen-embedding", Port: Ptr(8002), StartupTimeout: D(30e9)})
+		f.SetSidecar(SidecarFile{Name: "xgen-embedding", Port: Ptr(8002), StartupTimeout: Ptr(30 * time.Second)})
 		return nil
 	})
 	if !errors.Is(err, ErrChangedOnDisk) {

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"outrigger/core/suggest"
 )
 
 // File is the user's outrigger.toml as written, and its schema: the toml
@@ -206,14 +208,13 @@ func (d *decoder) errorf(a at, format string, args ...any) {
 var durationType = reflect.TypeOf(time.Duration(0))
 
 // table decodes the TOML table t into the struct v, whose toml tags are
-// the keys it knows, in file order.
+// the keys it knows.
 func (d *decoder) table(t map[string]toml.Primitive, v reflect.Value, a at) {
 	var known []string
 	for i := range v.NumField() {
 		known = append(known, v.Type().Field(i).Tag.Get("toml"))
 	}
-	line := func(k string) int { return d.lines.at(a.child(k).path...) }
-	for _, k := range slices.SortedFunc(maps.Keys(t), func(x, y string) int { return cmp.Or(line(x)-line(y), strings.Compare(x, y)) }) {
+	for _, k := range slices.Sorted(maps.Keys(t)) { // joinErrors puts the problems in line order
 		if i := slices.Index(known, k); i >= 0 {
 			d.value(t[k], v.Field(i), a.child(k))
 			continue
@@ -223,7 +224,7 @@ func (d *decoder) table(t map[string]toml.Primitive, v reflect.Value, a at) {
 			full = "sidecar." + full
 		}
 		msg := fmt.Sprintf("unknown key %q (known keys: %s)", clip(full), strings.Join(known, ", "))
-		if s := suggest(k, known); s != "" {
+		if s := suggest.Closest(k, known); s != "" {
 			msg = fmt.Sprintf("unknown key %q (did you mean %q?)", clip(full), s)
 		}
 		d.errorf(a.child(k), "%s", msg)

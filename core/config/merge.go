@@ -28,20 +28,19 @@ func merge(base Config, f File) (Config, []*Error) {
 	overlay(reflect.ValueOf(&c).Elem(), reflect.ValueOf(f))
 	var errs []*Error
 	disabled := map[string]bool{}
-	index := c.indexByName()
+	index := map[string]int{} // a lookup per name keeps a file of many sidecars linear
+	for i, s := range c.Sidecars {
+		index[s.Name] = i
+	}
 	for _, sf := range f.Sidecars {
 		if sf.Binary != nil && *sf.Binary == "" {
 			errs = append(errs, &Error{Sidecar: sf.Name, Key: "binary", Msg: "must not be empty"})
 		}
-		idx, ok := index[sf.Name]
 		if sf.Enabled != nil && !*sf.Enabled {
-			if ok {
-				c.Sidecars = slices.Delete(c.Sidecars, idx, idx+1)
-				index = c.indexByName()
-			}
 			disabled[sf.Name] = true
 			continue
 		}
+		idx, ok := index[sf.Name]
 		if !ok {
 			if sf.Port == nil {
 				errs = append(errs, &Error{Sidecar: sf.Name, Key: "port",
@@ -61,6 +60,7 @@ func merge(base Config, f File) (Config, []*Error) {
 		s.Liveness.FailureThreshold = cmp.Or(s.Liveness.FailureThreshold, dl.FailureThreshold)
 		s.Liveness.SuccessThreshold = cmp.Or(s.Liveness.SuccessThreshold, dl.SuccessThreshold)
 	}
+	c.Sidecars = slices.DeleteFunc(c.Sidecars, func(s Spec) bool { return disabled[s.Name] })
 	errs = append(errs, c.validate(disabled)...)
 	return c, errs
 }

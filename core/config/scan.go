@@ -75,11 +75,10 @@ func scan(file string, src []byte) (lines, *Error) {
 			table = s.resolve(parts, array, line)
 		} else if parts := s.key(len(table)); len(parts) > 0 {
 			path := append(append([]string(nil), table...), parts...)
-			for n := len(table) + 1; n <= len(path); n++ {
-				if _, ok := s.m[pathKey(path[:n])]; !ok || n == len(path) {
-					s.m[pathKey(path[:n])] = line
-				}
+			for n := len(table) + 1; n < len(path); n++ {
+				s.record(path[:n], line)
 			}
+			s.m[pathKey(path)] = line
 			if s.peek(0) == '=' {
 				s.i++
 			}

@@ -208,12 +208,9 @@ func (c Config) Sidecar(name string) (Spec, bool) {
 
 // Clone returns a deep copy.
 func (c Config) Clone() Config {
-	if c.Sidecars != nil {
-		sc := make([]Spec, len(c.Sidecars))
-		for i, s := range c.Sidecars {
-			sc[i] = s.Clone()
-		}
-		c.Sidecars = sc
+	c.Sidecars = slices.Clone(c.Sidecars)
+	for i, s := range c.Sidecars {
+		c.Sidecars[i] = s.Clone()
 	}
 	return c
 }
@@ -225,16 +222,6 @@ func NewGraph(specs []Spec) depgraph.Graph {
 		nodes[i] = depgraph.Node{Name: s.Name, DependsOn: s.DependsOn}
 	}
 	return depgraph.New(nodes)
-}
-
-// indexByName maps each sidecar's name to its index: a lookup per name
-// keeps a file of many sidecars linear.
-func (c Config) indexByName() map[string]int {
-	m := make(map[string]int, len(c.Sidecars))
-	for i, s := range c.Sidecars {
-		m[s.Name] = i
-	}
-	return m
 }
 
 // workflowDefault is xgen-workflow as the seed runs it. Its embed workflow

@@ -215,12 +215,11 @@ func (s *Store) write(old, data []byte) error {
 // config fn was last given, cur the store's now. fn is called once at
 // once, with the zero Config as old, so it starts from where the store is.
 //
-// The call is synchronous: Update and Reload return only
-// after every hook has seen a config at least as new as theirs. That is
-// what lets an editor rely on the order: the settings panel saves, and a
-// "Restart now" clicked after the save returned starts the sidecar with the
-// saved spec, because the supervisor's hook (supervisor.Follow) has taken
-// it already. Hooks run one at a time, without the store's lock: fn may
+// The call is synchronous: Update and Reload return only after every hook
+// has seen a config at least as new as theirs. That is what lets an editor
+// rely on the order: the settings panel saves, and a "Restart now" clicked
+// after the save returned starts the sidecar with the saved spec, because
+// the supervisor's hook (supervisor.Follow) has taken it already. Hooks run one at a time, without the store's lock: fn may
 // read the store (Config), must not change it (Update or Reload from fn
 // deadlocks), and should not take long — a saving editor waits for it.
 // After remove returns, fn is not running and is not called again.

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"bytes"
 	"fmt"
 	"strconv"
 	"strings"
@@ -135,8 +136,7 @@ func (s *scanner) key(outer int) []string {
 		c := s.peek(0)
 		switch {
 		case c == '"' || c == '\'':
-			raw := s.str()
-			k := raw[1 : len(raw)-1]
+			k := s.str()
 			if u, err := strconv.Unquote(`"` + k + `"`); err == nil && c == '"' {
 				k = u
 			}
@@ -162,42 +162,38 @@ func isBare(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-'
 }
 
-// str skips a string of any of TOML's four kinds and returns its text,
-// quotes included (always at least two bytes).
+// str skips a string of any of TOML's four kinds and returns what is
+// between its quotes.
 func (s *scanner) str() string {
-	start, q := s.i, s.src[s.i]
-	end := string([]byte{q, q, q})
-	multi := strings.HasPrefix(string(s.src[s.i:min(len(s.src), s.i+3)]), end)
-	if multi {
-		s.i += 3
-	} else {
-		s.i++
+	q := s.src[s.i]
+	delim := []byte{q}
+	if bytes.HasPrefix(s.src[s.i:], []byte{q, q, q}) {
+		delim = []byte{q, q, q}
 	}
-	for s.i < len(s.src) {
-		c := s.src[s.i]
-		switch {
+	s.i += len(delim)
+	start := s.i
+	for ; s.i < len(s.src); s.i++ {
+		switch c := s.src[s.i]; {
 		case c == '\\' && q == '"':
-			s.i++
+			s.i++ // to the escaped character, which the loop skips
 			if s.peek(0) == '\n' {
 				s.line++
 			}
-		case c == '\n' && !multi:
-			return string(s.src[start:s.i]) + string(q)
+		case c == '\n' && len(delim) == 1:
+			return string(s.src[start:s.i]) // not closed on its line: the library says so
 		case c == '\n':
 			s.line++
-		case c == q && !multi:
-			s.i++
-			return string(s.src[start:s.i])
-		case c == q && strings.HasPrefix(string(s.src[s.i:min(len(s.src), s.i+3)]), end):
-			s.i += 3
-			for k := 0; k < 2 && s.peek(0) == q; k++ { // """a""""" ends with content quotes
+		case bytes.HasPrefix(s.src[s.i:], delim):
+			end := s.i
+			s.i += len(delim)
+			for k := 0; k < 2 && len(delim) == 3 && s.peek(0) == q; k++ { // """a""""" ends with content quotes
 				s.i++
+				end++
 			}
-			return string(s.src[start:s.i])
+			return string(s.src[start:end])
 		}
-		s.i++
 	}
-	return string(s.src[start:]) + string(q)
+	return string(s.src[start:])
 }
 
 // value skips one value, measuring how deep its arrays, inline tables and
@@ -250,11 +246,11 @@ func (s *scanner) resolve(parts []string, array bool, line int) []string {
 	for k, p := range parts {
 		cur = append(cur, p)
 		key := pathKey(cur)
-		if n, ok := s.arrays[key]; k == len(parts)-1 && array {
+		if n := s.arrays[key]; k == len(parts)-1 && array {
 			s.arrays[key] = n + 1
 			s.record(cur, line)
 			cur = append(cur, elem(n))
-		} else if ok && n > 0 {
+		} else if n > 0 {
 			cur = append(cur, elem(n-1))
 		}
 		s.record(cur, line)

@@ -39,12 +39,11 @@ func (e *Error) Error() string {
 	case e.Line > 0:
 		fmt.Fprintf(&b, "line %d: ", e.Line)
 	}
-	if e.Sidecar != "" {
-		if strings.HasPrefix(e.Sidecar, "#") {
-			fmt.Fprintf(&b, "sidecar %s: ", e.Sidecar)
-		} else {
-			fmt.Fprintf(&b, "sidecar %q: ", e.Sidecar)
-		}
+	switch {
+	case strings.HasPrefix(e.Sidecar, "#"):
+		fmt.Fprintf(&b, "sidecar %s: ", e.Sidecar)
+	case e.Sidecar != "":
+		fmt.Fprintf(&b, "sidecar %q: ", e.Sidecar)
 	}
 	if e.Key != "" && !e.keyInMsg {
 		b.WriteString(e.Key + ": ")

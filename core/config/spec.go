@@ -18,6 +18,7 @@
 package config
 
 import (
+	"cmp"
 	"maps"
 	"net"
 	"slices"
@@ -155,12 +156,7 @@ func (s Spec) URL() string {
 }
 
 // BinaryName is Binary, or Name when Binary is empty.
-func (s Spec) BinaryName() string {
-	if s.Binary == "" {
-		return s.Name
-	}
-	return s.Binary
-}
+func (s Spec) BinaryName() string { return cmp.Or(s.Binary, s.Name) }
 
 // Clone returns a deep copy (slices and the env map are not shared).
 func (s Spec) Clone() Spec {
@@ -186,13 +182,15 @@ type Config struct {
 // auto-start on 127.0.0.1 with every other default, no env and no
 // dependencies (a user may add depends_on in outrigger.toml).
 func Defaults() Config {
+	// xgen-workflow as the seed runs it: its embed workflow calls
+	// xgen-embedding; ${url:NAME} is expanded by the supervisor to that
+	// sidecar's current address, so it follows a port moved off a busy one.
+	workflow := DefaultSpec("xgen-workflow", 8001)
+	workflow.Env = map[string]string{"EMBEDDING_URL": "${url:xgen-embedding}"}
 	return Config{
-		Mode:    DefaultMode,
-		Service: DefaultService,
-		Sidecars: []Spec{
-			workflowDefault(),
-			DefaultSpec("xgen-embedding", 8002),
-		},
+		Mode:     DefaultMode,
+		Service:  DefaultService,
+		Sidecars: []Spec{workflow, DefaultSpec("xgen-embedding", 8002)},
 	}
 }
 
@@ -222,13 +220,4 @@ func NewGraph(specs []Spec) depgraph.Graph {
 		nodes[i] = depgraph.Node{Name: s.Name, DependsOn: s.DependsOn}
 	}
 	return depgraph.New(nodes)
-}
-
-// workflowDefault is xgen-workflow as the seed runs it. Its embed workflow
-// calls xgen-embedding; ${url:NAME} is expanded by the supervisor to that
-// sidecar's current address, so it follows a port moved off a busy one.
-func workflowDefault() Spec {
-	s := DefaultSpec("xgen-workflow", 8001)
-	s.Env = map[string]string{"EMBEDDING_URL": "${url:xgen-embedding}"}
-	return s
 }

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"math"
@@ -140,12 +141,7 @@ func (c Config) validate(disabled map[string]bool) []*Error {
 }
 
 // label names the i-th sidecar in messages: its name, or "#N" without one.
-func (s Spec) label(i int) string {
-	if s.Name == "" {
-		return fmt.Sprintf("#%d", i+1)
-	}
-	return s.Name
-}
+func (s Spec) label(i int) string { return cmp.Or(s.Name, fmt.Sprintf("#%d", i+1)) }
 
 func (c Config) names() string {
 	if len(c.Sidecars) == 0 {

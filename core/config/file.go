@@ -80,13 +80,11 @@ func Ptr[T any](v T) *T { return &v }
 
 // SetSidecar replaces the [[sidecar]] entry with sc's name, or appends sc.
 func (f *File) SetSidecar(sc SidecarFile) {
-	for i := range f.Sidecars {
-		if f.Sidecars[i].Name == sc.Name {
-			f.Sidecars[i] = sc
-			return
-		}
+	if i := slices.IndexFunc(f.Sidecars, func(s SidecarFile) bool { return s.Name == sc.Name }); i >= 0 {
+		f.Sidecars[i] = sc
+	} else {
+		f.Sidecars = append(f.Sidecars, sc)
 	}
-	f.Sidecars = append(f.Sidecars, sc)
 }
 
 // savedHeader opens every file Outrigger writes.
@@ -140,14 +138,14 @@ func load(file string, data []byte) (Config, File, error) {
 	if err != nil {
 		return Defaults(), File{}, syntaxError(file, data, err)
 	}
-	d := &decoder{file: file, lines: ln, md: &md}
+	d := &decoder{file: file, lines: ln, md: &md, first: map[string]int{}}
 	var f File
 	d.table(top, reflect.ValueOf(&f).Elem(), at{})
 	schema := map[string]bool{}
 	for _, e := range d.errs {
 		schema[e.Sidecar+"\x00"+e.Key] = true
 	}
-	c, errs := merge(Defaults(), d.names(f))
+	c, errs := merge(Defaults(), d.unique(f))
 	for _, e := range errs {
 		if !schema[e.Sidecar+"\x00"+e.Key] {
 			d.place(e)
@@ -318,7 +316,9 @@ func badValue(t reflect.Type, raw any) string {
 }
 
 // sidecars decodes the [[sidecar]] tables. Each is labelled by its name
-// when it has a usable one, else "#N".
+// when it has a usable one, else "#N". A table without a name, or with a
+// name an earlier one has, is reported here and left out of the merge
+// (see unique).
 func (d *decoder) sidecars(p toml.Primitive, raw any, f reflect.Value, a at) {
 	var tables []map[string]toml.Primitive
 	if err := d.md.PrimitiveDecode(p, &tables); err != nil {
@@ -343,30 +343,30 @@ func (d *decoder) sidecars(p toml.Primitive, raw any, f reflect.Value, a at) {
 			sa.sidecar = "#" + strconv.Itoa(i+1)
 		}
 		d.table(t, reflect.ValueOf(&out[i]).Elem(), sa)
+		switch j, dup := d.first[out[i].Name]; {
+		case out[i].Name == "":
+			d.errorf(sa, "has no name (add name = \"...\")")
+		case dup:
+			sa.sidecar = out[i].Name
+			d.errorf(sa, "declared twice (first at line %d); put all its keys in one [[sidecar]]", d.lines.at("sidecar", elem(j)))
+		default:
+			d.first[out[i].Name] = i
+		}
 	}
 	f.Set(reflect.ValueOf(out))
 }
 
-// names reports sidecars without a name and names declared twice, and
-// returns f without them, so that the merge does not report them again.
-func (d *decoder) names(f File) File {
-	d.first = map[string]int{}
-	keep := f
-	keep.Sidecars = nil
-	for i, sf := range f.Sidecars {
-		a := at{[]string{"sidecar", elem(i)}, "#" + strconv.Itoa(i+1), ""}
-		switch j, dup := d.first[sf.Name]; {
-		case sf.Name == "":
-			d.errorf(a, "has no name (add name = \"...\")")
-		case dup:
-			a.sidecar = sf.Name
-			d.errorf(a, "declared twice (first at line %d); put all its keys in one [[sidecar]]", d.lines.at("sidecar", elem(j)))
-		default:
-			d.first[sf.Name] = i
-			keep.Sidecars = append(keep.Sidecars, sf)
+// unique is f without the [[sidecar]] tables sidecars reported (no name,
+// or a name used before), so that the merge does not report them again.
+func (d *decoder) unique(f File) File {
+	all := f.Sidecars
+	f.Sidecars = nil
+	for i, sf := range all {
+		if j, ok := d.first[sf.Name]; ok && j == i {
+			f.Sidecars = append(f.Sidecars, sf)
 		}
 	}
-	return keep
+	return f
 }
 
 // place sets e's file and, when the key is in the file, its line.

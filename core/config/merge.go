@@ -21,7 +21,7 @@ import (
 //     the result never holds those zeros.
 //
 // The decoder has taken out [[sidecar]] entries without a name or with a
-// name already used (decoder.names). merge does not know lines; load adds
+// name already used (decoder.sidecars). merge does not know lines; load adds
 // them.
 func merge(base Config, f File) (Config, []*Error) {
 	c := base.Clone()

@@ -232,13 +232,10 @@ func (s *Store) OnChange(fn func(old, cur Config)) (remove func()) {
 	s.mu.Unlock()
 	fn(Config{}, h.seen.Clone())
 	s.hookMu.Unlock()
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			s.hookMu.Lock()
-			delete(s.hooks, h)
-			s.hookMu.Unlock()
-		})
+	return func() { // a second call deletes nothing
+		s.hookMu.Lock()
+		delete(s.hooks, h)
+		s.hookMu.Unlock()
 	}
 }
 

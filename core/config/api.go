@@ -35,14 +35,13 @@ type APIFile struct {
 
 func checkAPIListen(s string) string {
 	host, port, err := net.SplitHostPort(s)
-	if err != nil {
+	n, nerr := strconv.Atoi(port)
+	switch {
+	case err != nil:
 		return fmt.Sprintf("must be host:port, for example \"127.0.0.1:7777\", got %q", clip(s))
-	}
-	if host == "" {
+	case host == "":
 		return fmt.Sprintf("needs a host (an empty host listens on every interface), for example \"127.0.0.1:%s\"", clip(port))
-	}
-	n, err := strconv.Atoi(port)
-	if err != nil || n < 1 || n > 65535 {
+	case nerr != nil || n < 1 || n > 65535:
 		return fmt.Sprintf("port must be 1..65535, got %q", clip(port))
 	}
 	return ""

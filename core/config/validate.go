@@ -179,14 +179,12 @@ func check(key, msg string) error {
 // The checks below return "" when the value is fine, else the message.
 
 func checkGatewayURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil {
+	switch u, err := url.Parse(s); {
+	case err != nil:
 		return fmt.Sprintf("not a valid URL: %q", clip(s))
-	}
-	if u.Scheme != "http" && u.Scheme != "https" {
+	case u.Scheme != "http" && u.Scheme != "https":
 		return fmt.Sprintf("must be an http:// or https:// URL, got %q", clip(s))
-	}
-	if u.Hostname() == "" {
+	case u.Hostname() == "":
 		return fmt.Sprintf("has no host: %q", clip(s))
 	}
 	return ""

@@ -80,9 +80,6 @@ func scan(file string, src []byte) (lines, *Error) {
 				s.record(path[:n], line)
 			}
 			s.m[pathKey(path)] = line
-			if s.peek(0) == '=' {
-				s.i++
-			}
 			s.value(len(path))
 		}
 		if s.i == start {
@@ -127,8 +124,8 @@ func (s *scanner) blank(newlines bool) {
 	}
 }
 
-// key reads a possibly dotted, possibly quoted key; outer is the nesting
-// it is written in.
+// key reads a possibly dotted, possibly quoted key and the "=" after it;
+// outer is the nesting it is written in.
 func (s *scanner) key(outer int) []string {
 	var parts []string
 	for {
@@ -152,6 +149,9 @@ func (s *scanner) key(outer int) []string {
 		}
 		s.nest(outer + len(parts))
 		if s.blank(false); s.peek(0) != '.' {
+			if s.peek(0) == '=' {
+				s.i++
+			}
 			return parts
 		}
 		s.i++
@@ -209,9 +209,6 @@ func (s *scanner) value(outer int) {
 		case expectKey && c != '}':
 			s.key(outer + len(open))
 			expectKey = false
-			if s.peek(0) == '=' {
-				s.i++
-			}
 			continue
 		case c == '"' || c == '\'':
 			s.str()

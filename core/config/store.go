@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -167,9 +168,11 @@ func (s *Store) update(fn func(*File) error) error {
 		if err := fn(&mine); err != nil {
 			return err
 		}
-		theirs := changedParts(base, disk)
-		for part := range changedParts(base, mine) {
-			if theirs[part] {
+		pb, pd, pm := parts(base), parts(disk), parts(mine)
+		all := maps.Clone(pb)
+		maps.Copy(all, pm)
+		for k := range all {
+			if !reflect.DeepEqual(pb[k], pm[k]) && !reflect.DeepEqual(pb[k], pd[k]) {
 				return fmt.Errorf("config: not saving %s: %w", s.path, ErrChangedOnDisk)
 			}
 		}
@@ -259,30 +262,16 @@ func (s *Store) runHooks() {
 	}
 }
 
-// changedParts lists what differs between a and b among the parts two
-// editors may change independently: each top-level key and each
-// [[sidecar]] entry.
-func changedParts(a, b File) map[string]bool {
-	parts := func(f File) map[string]any {
-		m, v := map[string]any{}, reflect.ValueOf(f)
-		for i := range v.NumField() {
-			if name := v.Type().Field(i).Name; name != "Sidecars" {
-				m[name] = v.Field(i).Interface()
-			}
-		}
-		for _, sc := range f.Sidecars {
-			m["sidecar "+sc.Name] = sc
-		}
-		return m
+// parts splits f into what two editors may change independently: each
+// top-level key and each [[sidecar]] entry.
+func parts(f File) map[string]any {
+	m, v := map[string]any{}, reflect.ValueOf(f)
+	for i := range v.NumField() {
+		m[v.Type().Field(i).Name] = v.Field(i).Interface()
 	}
-	pa, pb := parts(a), parts(b)
-	out := map[string]bool{}
-	for _, m := range []map[string]any{pa, pb} {
-		for k := range m {
-			if !reflect.DeepEqual(pa[k], pb[k]) {
-				out[k] = true
-			}
-		}
+	delete(m, "Sidecars")
+	for _, sc := range f.Sidecars {
+		m["sidecar "+sc.Name] = sc
 	}
-	return out
+	return m
 }

@@ -95,7 +95,7 @@ declare -A runs=(
 	[core/eventbus]='.'
 	[core/health]='.'
 	[core/watchdog]='.'
-	[core/config]='^TestWindows'
+	[core/appdirs]='^TestWindows'
 	[core/proc]='.'
 	[core/supervisor]='^(TestWindows|TestResolve|TestDefaultBinDirs|TestLookup|TestBus)'
 )

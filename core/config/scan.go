@@ -45,13 +45,11 @@ func (l lines) at(path ...string) int {
 // measures nesting and records the line of every statement. It never
 // fails on text it does not understand; the library reports syntax.
 type scanner struct {
-	src    []byte
-	i      int
-	line   int
-	depth  int // deepest nesting seen
-	dline  int // where it was
-	m      map[string]int
-	arrays map[string]int // array-of-tables path → tables seen
+	src          []byte
+	i, line      int
+	depth, dline int // the deepest nesting seen, and its line
+	m            lines
+	arrays       map[string]int // array-of-tables path → tables seen
 }
 
 // scan checks the limits and indexes the lines of src.
@@ -59,7 +57,7 @@ func scan(file string, src []byte) (lines, *Error) {
 	if len(src) > MaxFileSize {
 		return nil, &Error{File: file, Msg: fmt.Sprintf("is %d bytes, more than the %d a configuration may have; not read", len(src), MaxFileSize)}
 	}
-	s := &scanner{src: src, line: 1, m: map[string]int{}, arrays: map[string]int{}}
+	s := &scanner{src: src, line: 1, m: lines{}, arrays: map[string]int{}}
 	var table []string
 	for s.blank(true); s.i < len(s.src); s.blank(true) {
 		start, line := s.i, s.line

@@ -3,6 +3,7 @@ package config
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 )
@@ -120,17 +121,13 @@ func diff(dst, s, def reflect.Value) bool {
 			continue
 		}
 		switch {
-		case f.Kind() == reflect.Map:
-			m := reflect.MakeMap(f.Type())
-			for it := sv.MapRange(); it.Next(); {
-				if d := dv.MapIndex(it.Key()); !d.IsValid() || d.Interface() != it.Value().Interface() {
-					m.SetMapIndex(it.Key(), it.Value())
-				}
-			}
-			if m.Len() == 0 {
+		case f.Kind() == reflect.Map: // env: the entries defaults lack or hold otherwise
+			env, def := maps.Clone(sv.Interface().(map[string]string)), dv.Interface().(map[string]string)
+			maps.DeleteFunc(env, func(k, v string) bool { d, ok := def[k]; return ok && d == v })
+			if len(env) == 0 {
 				continue
 			}
-			f.Set(m)
+			f.Set(reflect.ValueOf(env))
 		case f.Kind() == reflect.Slice:
 			f.Set(reflect.AppendSlice(reflect.MakeSlice(f.Type(), 0, sv.Len()), sv))
 		case f.Type().Elem().Kind() == reflect.Struct:

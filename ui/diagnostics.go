@@ -56,7 +56,7 @@ func saveDiagnosticsTo(win fyne.Window, w fyne.URIWriteCloser, o diagnostics.Opt
 		} else {
 			err = errors.Join(diagnostics.Write(w, o), w.Close())
 		}
-		fyne.Do(func() {
+		runOnUI(func() {
 			if err != nil {
 				dialog.ShowError(fmt.Errorf("could not save diagnostics to %s: %w", where, err), win)
 			} else {

@@ -15,7 +15,7 @@ import (
 )
 
 // The one quit path: from any goroutine, any number of times; a progress
-// dialog while every sidecar stops; Shutdown runs once; nothing is left.
+// dialog while a slow sidecar stops; Shutdown runs once; nothing is left.
 func TestQuitPath(t *testing.T) {
 	r := newRig(t, nil, fixtureSpec(t, "alpha"), fixtureSpec(t, "beta", "-ignore-sigterm"))
 	onUI(func() {
@@ -87,6 +87,15 @@ func TestQuitPath(t *testing.T) {
 	if n := r.shutdowns.Load(); n != 1 {
 		t.Errorf("Shutdown ran %d times", n)
 	}
+	// The window stopped following the core when the quit began: the
+	// sidecars stopping never reached the cards.
+	onUI(func() {
+		for _, name := range []string{"alpha", "beta"} {
+			if st := r.ui.cards[name].st.State; st != supervisor.Ready {
+				t.Errorf("%s's card shows %s after the quit, want Ready as when it began", name, st)
+			}
+		}
+	})
 	for _, pid := range pids {
 		if testutil.ProcessAlive(pid) {
 			t.Errorf("pid %d alive after quit", pid)

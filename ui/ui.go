@@ -106,10 +106,11 @@ type UI struct {
 	done     chan struct{} // closed when the UI stops listening to the core
 	stopOnce sync.Once
 
-	loopOver     atomic.Bool // the app loop ended: no more UI work
+	loopOver     atomic.Bool // the app loop ended or is ending: no more UI work
 	quitOnce     sync.Once
 	shutdownDone chan struct{}
-	quitting     bool // UI thread only
+	quitting     bool        // UI thread only
+	quitDialog   *time.Timer // shows the progress dialog of a long quit; UI thread only
 
 	// applied, when set (tests), runs on the UI thread after each batch.
 	applied func()
@@ -177,13 +178,12 @@ func (u *UI) Run() {
 	u.armScreenshot()
 	u.win.Show()
 	u.setVisible(true)
-	u.app.Lifecycle().SetOnStopped(func() { u.loopOver.Store(true) })
 	u.app.Run()
 	u.loopOver.Store(true)
 	u.log.Debug("quit: app loop ended")
-	// The loop ended. Usually through our quit path; but Fyne's own SIGINT /
-	// SIGTERM handler ends the loop at once, so make sure the quit work runs
-	// and finishes before returning.
+	// Usually the loop ends through our quit path; but Fyne's own SIGINT /
+	// SIGTERM handler ends it at once (see uithread), so make sure the quit
+	// work runs and finishes before returning.
 	u.Quit()
 	<-u.shutdownDone
 	u.stopListening()
@@ -210,30 +210,58 @@ func (u *UI) Quit() {
 	})
 }
 
+// quitDialogDelay is how long a quit runs before it shows its progress
+// dialog. Most quits are over well before (every sidecar stops in some
+// 15 ms): painting the dialog, a full frame per tick of its animation,
+// would only flash, and on a software-rendered display it kept the UI
+// thread from running the end of the quit for up to a second and more.
+const quitDialogDelay = 300 * time.Millisecond
+
 func (u *UI) shutdown() {
 	defer close(u.shutdownDone)
-	u.do(u.showQuitting)
+	// The window stops following the core at once: the cards would only
+	// show each sidecar stopping, and every repaint would delay the quit.
+	u.stopListening()
+	u.log.Debug("quit: UI stopped listening")
+	u.do(u.beginQuit)
 	if u.d.Shutdown != nil {
 		if err := u.d.Shutdown(context.Background()); err != nil {
 			u.log.Warn("shutdown", "err", err)
 		}
 	}
 	u.log.Debug("quit: sidecars stopped")
-	u.stopListening()
-	u.log.Debug("quit: UI stopped listening")
-	u.do(func() {
-		// Gone from the screen at once: Fyne's own teardown (tray, GLFW)
-		// takes about half a second more under Xvfb.
-		if u.win != nil {
-			u.win.Hide()
-		}
-		u.app.Quit()
-	})
+	u.do(u.endQuit)
+}
+
+// beginQuit turns off what could start something (the tray's items, the
+// mode buttons) and shows the progress dialog if the quit takes long. UI
+// thread.
+func (u *UI) beginQuit() {
+	u.quitting = true
+	if u.tray != nil {
+		u.tray.refresh()
+	}
+	u.updateTicker()
+	u.quitDialog = time.AfterFunc(quitDialogDelay, func() { u.do(u.showQuitting) })
+}
+
+// endQuit ends the app loop once the quit work is done. UI thread.
+func (u *UI) endQuit() {
+	if u.quitDialog != nil {
+		u.quitDialog.Stop()
+	}
+	// Nothing more for the widgets: Fyne may still run work queued before
+	// this (its loop picks the queue and its quit signal in any order)
+	// after it stopped the tray.
+	u.loopOver.Store(true)
+	if u.win != nil {
+		u.win.Hide()
+	}
+	u.app.Quit()
 }
 
 // showQuitting shows the progress dialog of the quit path. UI thread.
 func (u *UI) showQuitting() {
-	u.quitting = true
 	if u.win == nil || !u.built {
 		return
 	}
@@ -246,10 +274,6 @@ func (u *UI) showQuitting() {
 	if u.modeSw != nil {
 		u.modeSw.render()
 	}
-	if u.tray != nil {
-		u.tray.refresh()
-	}
-	u.updateTicker()
 }
 
 // build creates the window and its content. UI thread (or before Run).

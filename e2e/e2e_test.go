@@ -402,12 +402,14 @@ func TestAppComesUpAndQuits(t *testing.T) {
 	if len(r.sidecarPIDs()) < 2 {
 		t.Fatalf("sidecar pids from the log: %v", r.sidecarPIDs())
 	}
+	signalled := time.Now()
 	if err := r.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	if code := r.waitExit(60 * time.Second); code != 0 {
 		t.Fatalf("exit code %d after SIGTERM", code)
 	}
+	t.Logf("exited %v after SIGTERM (a figure, not a check)", time.Since(signalled).Round(time.Millisecond))
 	r.assertNothingLeft()
 	if !strings.Contains(r.logText(), "quitting: stopping every sidecar") {
 		t.Error("the log does not show the quit path")

@@ -195,7 +195,9 @@ func TestTrayMenuQuit(t *testing.T) {
 	r.waitReady()
 	var err error
 
-	// The menu follows the events: wait until both sidecars show Ready.
+	// The menu follows the events: wait until both sidecars show Ready in
+	// a whole menu (Fyne rebuilds it item by item, Quit last, so a read
+	// can see half of one).
 	var root menuItem
 	deadline := time.Now().Add(upTimeout)
 	for {
@@ -209,11 +211,12 @@ func TestTrayMenuQuit(t *testing.T) {
 				ready++
 			}
 		}
-		if ready == 2 {
+		labels := root.labels()
+		if ready == 2 && labels[len(labels)-1] == "Quit" {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("tray menu never showed both sidecars Ready: %q", root.labels())
+			t.Fatalf("tray menu never showed both sidecars Ready: %q", labels)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}

@@ -23,12 +23,14 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"outrigger/internal/workflow/wfapi"
+	"outrigger/ui/uithread"
 )
 
-// runOnUI hands f to the UI goroutine. Tests replace it to serialise the
+// runOnUI hands f to the UI goroutine (uithread.Do: never run elsewhere,
+// even after the app loop ended). Tests replace it to serialise the
 // hand-over with their own widget access (the test driver runs fyne.Do at
 // once on the calling goroutine).
-var runOnUI = fyne.Do
+var runOnUI = uithread.Do
 
 const (
 	callTimeout = 15 * time.Second // every call but the stream

@@ -24,6 +24,7 @@ import (
 type File struct {
 	Mode            *string       `toml:"mode"`
 	GatewayURL      *string       `toml:"gateway_url"`
+	GatewayToken    *string       `toml:"gateway_token"`
 	Service         *string       `toml:"service"`
 	SequentialStart *bool         `toml:"sequential_start"`
 	API             *APIFile      `toml:"api"`

@@ -50,6 +50,9 @@ func (c Config) validate(disabled map[string]bool) []*Error {
 	case c.Mode == ModeConnected:
 		add("", "gateway_url", `is required in connected mode (for example "https://xgen.example.com")`)
 	}
+	if m := checkGatewayToken(c.GatewayToken); m != "" {
+		top("gateway_token", "%s", m)
+	}
 	if c.Mode == ModeService {
 		switch {
 		case c.Service == "":
@@ -161,6 +164,10 @@ func (c Config) names() string {
 // typed in the window before it becomes part of a Config.
 func CheckGatewayURL(u string) error { return check("gateway_url", checkGatewayURL(u)) }
 
+// CheckGatewayToken is the validator list's rule for gateway_token, for a
+// token typed in the window. Its messages never quote the token.
+func CheckGatewayToken(t string) error { return check("gateway_token", checkGatewayToken(t)) }
+
 // CheckBinary is the validator list's rule for a sidecar's binary: a plain
 // file name, looked up only in the binaries folders, never a path.
 func CheckBinary(b string) error { return check("binary", checkBinary(b)) }
@@ -186,6 +193,22 @@ func checkGatewayURL(s string) string {
 		return fmt.Sprintf("must be an http:// or https:// URL, got %q", clip(s))
 	case u.Hostname() == "":
 		return fmt.Sprintf("has no host: %q", clip(s))
+	}
+	return ""
+}
+
+// checkGatewayToken: a bearer token goes into an HTTP header, so it is
+// visible ASCII without spaces (RFC 6750's b64token is narrower; real
+// gateways hand out JWTs and opaque keys that fit this). The value is
+// never quoted: it is a secret.
+func checkGatewayToken(t string) string {
+	for i := 0; i < len(t); i++ {
+		if t[i] <= ' ' || t[i] > '~' {
+			return fmt.Sprintf("must be printable ASCII without spaces (character %d is not); paste the token exactly as the gateway gave it", i+1)
+		}
+	}
+	if len(t) > 8<<10 {
+		return fmt.Sprintf("is %d bytes long, more than a gateway accepts in a header (8 KiB)", len(t))
 	}
 	return ""
 }

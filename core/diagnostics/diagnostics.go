@@ -112,6 +112,9 @@ func Write(w io.Writer, o Options) error {
 	}
 	z := &zipper{w: zip.NewWriter(w), now: o.Now, red: newRedactor(o.Config, raw, o.Environ)}
 	masked := o.Config.Clone()
+	if masked.GatewayToken != "" {
+		masked.GatewayToken = config.Mask
+	}
 	for i := range masked.Sidecars {
 		for k := range masked.Sidecars[i].Env {
 			if config.Secret(k) {

@@ -38,6 +38,7 @@ func newRedactor(cfg config.Config, rawConfig []byte, environ []string) *redacto
 			secrets = append(secrets, v)
 		}
 	}
+	add(cfg.GatewayToken)
 	for _, s := range cfg.Sidecars {
 		for k, v := range s.Env {
 			if config.Secret(k) {

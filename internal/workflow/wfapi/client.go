@@ -15,11 +15,20 @@ import (
 	"time"
 )
 
-// Client talks to an xgen-workflow service. It has no GUI dependencies.
-// HTTP may be nil (a client without a timeout: a stream lasts as long as its
-// execution; bound calls with their ctx).
+// Client talks to an xgen-workflow service, directly or through a gateway
+// that serves the same paths under its base URL. It has no GUI
+// dependencies. HTTP may be nil (DefaultHTTP: no timeout, as a stream lasts
+// as long as its execution; bound calls with their ctx).
+//
+// Token, when set, is sent as "Authorization: Bearer …" on every request,
+// streams included (a gateway in front of the service checks it); the
+// Client never sends it over plain http to a host that is not loopback
+// (ErrPlaintext). Failures a user can act on are told apart: errors.Is
+// finds ErrRefused (401/403), ErrUntrusted (TLS verification) and
+// ErrUnreachable in what a call returns.
 type Client struct {
 	BaseURL string
+	Token   string
 	HTTP    *http.Client
 }
 
@@ -58,7 +67,7 @@ func (c *Client) hc() *http.Client {
 	if c.HTTP != nil {
 		return c.HTTP
 	}
-	return http.DefaultClient
+	return DefaultHTTP
 }
 
 func (c *Client) url(path string) string { return strings.TrimRight(c.BaseURL, "/") + path }
@@ -79,21 +88,31 @@ func (c *Client) do(ctx context.Context, method, path string, body any) (*http.R
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	if c.Token != "" {
+		if Plaintext(c.BaseURL) {
+			return nil, fmt.Errorf("%w to %s: use https:// for a gateway that is not on this machine", ErrPlaintext, req.URL.Host)
+		}
+		req.Header.Set("Authorization", "Bearer "+c.Token)
+	}
 	resp, err := c.hc().Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, err
+		return nil, classify(req.URL.Host, err)
 	}
 	if resp.StatusCode/100 != 2 {
 		defer resp.Body.Close()
-		return nil, readHTTPError(resp)
+		he := readHTTPError(resp)
+		if he.StatusCode == http.StatusUnauthorized || he.StatusCode == http.StatusForbidden {
+			return nil, &AuthError{HTTP: he, TokenSent: c.Token != ""}
+		}
+		return nil, he
 	}
 	return resp, nil
 }
 
-func readHTTPError(resp *http.Response) error {
+func readHTTPError(resp *http.Response) *HTTPError {
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	e := &HTTPError{StatusCode: resp.StatusCode}
 	var ae ErrorBody

@@ -1,0 +1,133 @@
+// Package wftest runs the real workflow engine for tests, directly and
+// behind a TLS gateway that wants a bearer token: the shape of an XGEN
+// deployment reached in Connected mode (an ingress in front of the
+// service, serving its API under a path). Test code only: it links the
+// engine and its SQLite driver.
+package wftest
+
+import (
+	"context"
+	"crypto/subtle"
+	"crypto/x509"
+	"encoding/pem"
+	"io"
+	"log"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"outrigger/internal/workflow"
+)
+
+// Engine runs the workflow service in-process on 127.0.0.1 (plain http),
+// its SQLite database in a temp dir, and returns its URL. Cleanup shuts it
+// down.
+func Engine(t testing.TB) string {
+	t.Helper()
+	svc, err := workflow.Open(context.Background(), workflow.Options{
+		DataDir:       t.TempDir(),
+		MaxWorkers:    4,
+		ShutdownGrace: 2 * time.Second,
+		Logger:        slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})),
+	})
+	if err != nil {
+		t.Fatalf("workflow.Open: %v", err)
+	}
+	srv := httptest.NewServer(svc.Handler())
+	t.Cleanup(func() {
+		srv.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := svc.Shutdown(ctx); err != nil {
+			t.Errorf("workflow Shutdown: %v", err)
+		}
+	})
+	return srv.URL
+}
+
+// Prefix is the path the gateway serves the engine's API under.
+const Prefix = "/api"
+
+// Gateway is a TLS reverse proxy in front of an engine. Requests without
+// "Authorization: Bearer <Token>" get 401; the rest go to the engine with
+// Prefix stripped and the Authorization header removed.
+type Gateway struct {
+	URL     string // https://127.0.0.1:port/api: the base URL a client uses
+	Token   string
+	Pool    *x509.CertPool // trusts the gateway's self-signed certificate
+	CertPEM []byte
+
+	srv     *httptest.Server
+	refused atomic.Int64
+	seen    atomic.Int64 // requests that carried the right token
+}
+
+// NewGateway starts a gateway for engineURL wanting token. Cleanup closes
+// it (before the engine's, as Cleanup runs last-in first-out).
+func NewGateway(t testing.TB, engineURL, token string) *Gateway {
+	t.Helper()
+	target, err := url.Parse(engineURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &Gateway{Token: token}
+	proxy := &httputil.ReverseProxy{
+		Rewrite: func(r *httputil.ProxyRequest) {
+			r.SetURL(target)
+			r.Out.URL.Path = strings.TrimPrefix(r.In.URL.Path, Prefix)
+			r.Out.URL.RawPath = ""
+			r.Out.Header.Del("Authorization")
+		},
+		FlushInterval: -1, // SSE: every event at once
+	}
+	want := []byte("Bearer " + token)
+	g.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasPrefix(r.URL.Path, Prefix+"/") {
+			http.NotFound(w, r)
+			return
+		}
+		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
+			g.refused.Add(1)
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+			w.WriteHeader(http.StatusUnauthorized)
+			w.Write([]byte(`{"error":"invalid or missing bearer token"}`))
+			return
+		}
+		g.seen.Add(1)
+		proxy.ServeHTTP(w, r)
+	}))
+	// Handshakes refused by untrusting clients are what some tests want.
+	g.srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	g.srv.StartTLS()
+	t.Cleanup(g.srv.Close)
+	g.URL = g.srv.URL + Prefix
+	g.Pool = x509.NewCertPool()
+	g.Pool.AddCert(g.srv.Certificate())
+	g.CertPEM = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: g.srv.Certificate().Raw})
+	return g
+}
+
+// Refused and Accepted count the requests turned away for their token and
+// the ones let through.
+func (g *Gateway) Refused() int64  { return g.refused.Load() }
+func (g *Gateway) Accepted() int64 { return g.seen.Load() }
+
+// WriteCert writes the gateway's certificate as PEM into dir and returns
+// its path, for SSL_CERT_FILE.
+func (g *Gateway) WriteCert(t testing.TB, dir string) string {
+	t.Helper()
+	p := filepath.Join(dir, "gateway.pem")
+	if err := os.WriteFile(p, g.CertPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}

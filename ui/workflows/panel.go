@@ -1,7 +1,9 @@
 // Package workflows is the Workflows panel of the app: pick a workflow from
 // the xgen-workflow engine's catalogue, run it, watch its stream, disconnect
 // in the middle (the run goes on in the engine) and fetch the stored result
-// afterwards.
+// afterwards. The engine is the local sidecar (Service mode) or a remote
+// gateway serving the same API (Connected mode), reached with a bearer
+// token; see Endpoint.
 //
 // Threading: every exported method is called on the UI goroutine. Network
 // calls run on goroutines owned by the panel (one per stream, one per short
@@ -15,6 +17,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -44,10 +47,24 @@ type row struct {
 	imp  widget.Importance
 }
 
-// Panel is the Workflows panel. Create it with New.
+// Endpoint is the engine the panel talks to. The zero Endpoint is none:
+// the panel shows its placeholder.
+type Endpoint struct {
+	URL   string // base URL; the API's paths go below it
+	Token string // bearer token sent on every request; "" sends none (a secret: never shown)
+	// What names the engine for the user: "the local xgen-workflow", "the
+	// gateway". TokenFrom says where the token came from (shown instead of
+	// the token), "" when there is none.
+	What, TokenFrom string
+	// HTTP is the client; nil is wfapi.DefaultHTTP (TLS verified with the
+	// system's roots). Only tests set it, to trust their own gateway.
+	HTTP *http.Client
+}
+
+// Panel is the Workflows panel. Create it with New or NewEndpoint.
 type Panel struct {
-	baseURL func() string
-	win     fyne.Window
+	endpoint func() Endpoint
+	win      fyne.Window
 
 	ctx    context.Context // the panel's lifetime; Close cancels it
 	cancel context.CancelFunc
@@ -62,7 +79,7 @@ type Panel struct {
 	fetchGen   int
 	runID      string             // interaction id of the latest run
 	ended      bool               // the latest run is known to be over: nothing to cancel
-	shownURL   string             // the engine the shown run and stream belong to
+	shown      Endpoint           // the engine the shown run and stream belong to
 	stopStream context.CancelFunc // non-nil while a stream is live
 	events     []row
 	results    []row
@@ -70,10 +87,23 @@ type Panel struct {
 	w widgets
 }
 
-// New builds the panel; it loads nothing until Refresh.
+// New builds the panel for a local engine at baseURL() ("" when there is
+// none); it loads nothing until Refresh.
 func New(baseURL func() string, w fyne.Window) *Panel {
+	return NewEndpoint(func() Endpoint {
+		if u := baseURL(); u != "" {
+			return Endpoint{URL: u, What: "the local xgen-workflow"}
+		}
+		return Endpoint{}
+	}, w)
+}
+
+// NewEndpoint builds the panel for the engine endpoint() names, asked
+// again on each Refresh and from the panel's goroutines (so it must be
+// safe to call from any goroutine); it loads nothing until Refresh.
+func NewEndpoint(endpoint func() Endpoint, w fyne.Window) *Panel {
 	ctx, cancel := context.WithCancel(context.Background())
-	p := &Panel{baseURL: baseURL, win: w, ctx: ctx, cancel: cancel}
+	p := &Panel{endpoint: endpoint, win: w, ctx: ctx, cancel: cancel}
 	p.build()
 	return p
 }
@@ -82,17 +112,18 @@ func New(baseURL func() string, w fyne.Window) *Panel {
 func (p *Panel) Object() fyne.CanvasObject { return p.w.root }
 
 // Refresh reloads the catalogue and the engine status, or shows the
-// placeholder when the engine is not available (baseURL returns "").
+// placeholder when the engine is not available (an Endpoint without URL).
 func (p *Panel) Refresh() {
-	url := p.baseURL()
-	if url != p.shownURL {
-		// Another engine (or none): the old run and its stream are not
-		// its business.
+	ep := p.endpoint()
+	if ep != p.shown {
+		// Another engine, another token (or none): the old run and its
+		// stream are not its business.
 		p.disconnect()
 		p.clearRun()
-		p.shownURL = url
+		p.shown = ep
+		p.showEndpoint(ep)
 	}
-	if url == "" {
+	if ep.URL == "" {
 		p.w.content.Hide()
 		p.w.placeholder.Show()
 		return
@@ -103,17 +134,21 @@ func (p *Panel) Refresh() {
 	gen := p.loadGen
 	p.w.engine.SetText("Loading the catalogue…")
 	p.spawn(func(ctx context.Context) {
-		c := client(url)
+		c := client(ep)
 		cctx, cancel := context.WithTimeout(ctx, callTimeout)
 		defer cancel()
 		wfs, err := c.Workflows(cctx)
-		st, serr := c.Status(cctx)
+		var st wfapi.ExecStatus
+		serr := err
+		if err == nil {
+			st, serr = c.Status(cctx)
+		}
 		p.do(func() {
 			if gen != p.loadGen {
 				return
 			}
 			if err != nil {
-				p.w.engine.SetText("Engine not reachable")
+				p.w.engine.SetText(failHead(err))
 				p.setError("Could not load the catalogue: " + errText(err))
 				return
 			}
@@ -157,7 +192,9 @@ func (p *Panel) do(f func()) {
 	})
 }
 
-func client(url string) *wfapi.Client { return &wfapi.Client{BaseURL: url} }
+func client(ep Endpoint) *wfapi.Client {
+	return &wfapi.Client{BaseURL: ep.URL, Token: ep.Token, HTTP: ep.HTTP}
+}
 
 func newInteractionID() string {
 	var b [6]byte
@@ -238,9 +275,9 @@ func (p *Panel) run() {
 	if p.ctx.Err() != nil {
 		return // closed
 	}
-	url := p.baseURL()
-	if url == "" {
-		p.Refresh()
+	ep := p.endpoint()
+	if ep != p.shown || ep.URL == "" {
+		p.Refresh() // the engine changed under the shown catalogue
 		return
 	}
 	wf, ok := p.selected()
@@ -275,7 +312,7 @@ func (p *Panel) run() {
 
 	p.spawn(func(life context.Context) {
 		defer stop()
-		c := client(url)
+		c := client(ep)
 		var end *wfapi.EndEvent
 		err := c.Stream(ctx, wf.ID, json.RawMessage(in), id, func(ev wfapi.StreamEvent) {
 			if ev.End != nil {
@@ -355,15 +392,15 @@ func (p *Panel) streamEnded(end *wfapi.EndEvent, err error) {
 // ---- result, cancel, status ----
 
 func (p *Panel) fetch() {
-	url, id := p.baseURL(), p.runID
-	if url == "" || id == "" {
+	ep, id := p.shown, p.runID
+	if ep.URL == "" || id == "" {
 		return
 	}
 	p.fetchGen++
 	gen := p.fetchGen
 	p.w.resultHead.SetText("Fetching…")
 	p.spawn(func(ctx context.Context) {
-		c := client(url)
+		c := client(ep)
 		cctx, cancel := context.WithTimeout(ctx, callTimeout)
 		defer cancel()
 		res, err := c.Result(cctx, id)
@@ -400,12 +437,12 @@ func (p *Panel) showResult(res wfapi.Result, err error) {
 }
 
 func (p *Panel) cancelRun() {
-	url, id := p.baseURL(), p.runID
-	if url == "" || id == "" {
+	ep, id := p.shown, p.runID
+	if ep.URL == "" || id == "" {
 		return
 	}
 	p.spawn(func(ctx context.Context) {
-		c := client(url)
+		c := client(ep)
 		cctx, cancel := context.WithTimeout(ctx, callTimeout)
 		defer cancel()
 		err := c.Cancel(cctx, id)
@@ -483,6 +520,19 @@ func enable(b *widget.Button, on bool) {
 	}
 }
 
+// failHead is the engine bar's word for a catalogue that would not load.
+func failHead(err error) string {
+	switch {
+	case errors.Is(err, wfapi.ErrRefused):
+		return "The gateway refused the token"
+	case errors.Is(err, wfapi.ErrUntrusted):
+		return "Certificate not trusted"
+	case errors.Is(err, wfapi.ErrPlaintext):
+		return "Not sent: plain http"
+	}
+	return "Engine not reachable"
+}
+
 // finished: a stored status after which nothing runs any more.
 func finished(status string) bool {
 	switch status {
@@ -492,9 +542,17 @@ func finished(status string) bool {
 	return false
 }
 
+// errText says what went wrong and, for what the user can fix here, how.
 func errText(err error) string {
 	var he *wfapi.HTTPError
-	if errors.As(err, &he) {
+	switch {
+	case errors.Is(err, wfapi.ErrRefused):
+		return err.Error() + ". Check the gateway token beside the gateway URL (Connected mode)."
+	case errors.Is(err, wfapi.ErrUntrusted):
+		return err.Error() + ". The gateway needs a certificate from an authority this system trusts; add its CA to the system's certificates."
+	case errors.Is(err, wfapi.ErrPlaintext):
+		return err.Error() + "."
+	case errors.As(err, &he):
 		return fmt.Sprintf("%d %s", he.StatusCode, he.Message)
 	}
 	return err.Error()

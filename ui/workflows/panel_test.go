@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"image/png"
-	"log/slog"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,8 +16,8 @@ import (
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
-	"outrigger/internal/workflow"
 	"outrigger/internal/workflow/wfapi"
+	"outrigger/internal/workflow/wftest"
 )
 
 // uiMu stands for the UI goroutine: the test driver runs fyne.Do at once on
@@ -63,38 +61,23 @@ func until(t *testing.T, what string, cond func() bool) {
 
 // engine runs the real workflow service in-process over httptest on
 // 127.0.0.1, its SQLite database in a temp dir.
-func engine(t *testing.T) string {
-	t.Helper()
-	svc, err := workflow.Open(context.Background(), workflow.Options{
-		DataDir:       t.TempDir(),
-		MaxWorkers:    4,
-		ShutdownGrace: 2 * time.Second,
-		Logger:        slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})),
-	})
-	if err != nil {
-		t.Fatalf("workflow.Open: %v", err)
-	}
-	srv := httptest.NewServer(svc.Handler())
-	t.Cleanup(func() {
-		srv.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := svc.Shutdown(ctx); err != nil {
-			t.Errorf("Shutdown: %v", err)
-		}
-	})
-	return srv.URL
-}
+func engine(t *testing.T) string { return wftest.Engine(t) }
 
 // newPanel shows a panel for baseURL in a test window and loads it.
 func newPanel(t *testing.T, baseURL func() string) (*Panel, fyne.Window) {
+	t.Helper()
+	return showPanel(t, func(w fyne.Window) *Panel { return New(baseURL, w) })
+}
+
+// showPanel shows the panel mk makes in a test window and loads it.
+func showPanel(t *testing.T, mk func(fyne.Window) *Panel) (*Panel, fyne.Window) {
 	t.Helper()
 	a := test.NewTempApp(t)
 	var p *Panel
 	var w fyne.Window
 	onUI(func() {
 		w = a.NewWindow("Workflows")
-		p = New(baseURL, w)
+		p = mk(w)
 		w.SetContent(p.Object())
 		w.Resize(fyne.NewSize(960, 640))
 		w.Show()
@@ -379,7 +362,7 @@ func TestPlaceholder(t *testing.T) {
 		}
 		found := false
 		for _, o := range test.LaidOutObjects(p.Object()) {
-			if l, ok := o.(*widget.Label); ok && l.Text == "Switch to Service mode to run workflows" && l.Visible() {
+			if l, ok := o.(*widget.Label); ok && l.Text == "Switch to Service or Connected mode to run workflows" && l.Visible() {
 				found = true
 			}
 		}

@@ -21,6 +21,7 @@ type widgets struct {
 	root, content, placeholder fyne.CanvasObject
 
 	engine                            *widget.Label
+	where                             *widget.Label // which engine, over what, with which token
 	sel                               *widget.Select
 	desc                              *widget.RichText
 	hint                              *widget.Label
@@ -34,6 +35,9 @@ type widgets struct {
 func (p *Panel) build() {
 	w := &p.w
 	w.engine = widget.NewLabel("")
+	w.engine.Truncation = fyne.TextTruncateEllipsis
+	w.where = wrapped("")
+	w.where.Importance = widget.LowImportance
 	w.sel = widget.NewSelect(nil, p.onSelect)
 	w.sel.PlaceHolder = "Pick a workflow"
 	// Descriptions use `code` spans: shown as code, not as backticks.
@@ -85,10 +89,42 @@ func heading(text string) *widget.Label {
 	return widget.NewLabelWithStyle(text, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 }
 
-// engineBar: the engine's load and a refresh button.
+// engineBar: the engine's load and a refresh button, and which engine it
+// is.
 func (p *Panel) engineBar() fyne.CanvasObject {
 	reload := widget.NewButtonWithIcon("", theme.ViewRefreshIcon(), p.Refresh)
-	return container.NewBorder(nil, nil, heading("Workflows"), reload, p.w.engine)
+	return container.NewVBox(container.NewBorder(nil, nil, heading("Workflows"), reload, p.w.engine), p.w.where)
+}
+
+// showEndpoint says which engine the panel talks to: where, how it is
+// reached, and where the token comes from (never the token). UI goroutine.
+func (p *Panel) showEndpoint(ep Endpoint) {
+	w := p.w.where
+	if ep.URL == "" {
+		w.SetText("")
+		return
+	}
+	what := ep.What
+	if what == "" {
+		what = "the engine"
+	}
+	text := "Talking to " + what + " at " + ep.URL
+	switch {
+	case ep.Token != "" && ep.TokenFrom != "":
+		text += " · token from " + ep.TokenFrom
+	case ep.Token != "":
+		text += " · with a token"
+	}
+	w.Importance = widget.LowImportance
+	if wfapi.Plaintext(ep.URL) {
+		w.Importance = widget.WarningImportance
+		if ep.Token != "" {
+			text += " · plain http: the token is not sent to a remote host; use https://"
+		} else {
+			text += " · plain http: not encrypted"
+		}
+	}
+	w.SetText(text)
 }
 
 // picker: the workflow, what it does, and its input.
@@ -122,8 +158,8 @@ func (p *Panel) outputs() fyne.CanvasObject {
 }
 
 func placeholder() fyne.CanvasObject {
-	title := widget.NewLabelWithStyle("Switch to Service mode to run workflows", fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
-	note := widget.NewLabelWithStyle("The workflow engine (xgen-workflow) runs in Service mode.", fyne.TextAlignCenter, fyne.TextStyle{})
+	title := widget.NewLabelWithStyle("Switch to Service or Connected mode to run workflows", fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
+	note := widget.NewLabelWithStyle("Service mode runs the workflow engine (xgen-workflow) here; Connected mode uses your gateway's.", fyne.TextAlignCenter, fyne.TextStyle{})
 	note.Importance = widget.LowImportance
 	return container.NewCenter(container.NewVBox(widget.NewIcon(theme.InfoIcon()), title, note))
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
@@ -87,6 +88,11 @@ type rigOpts struct {
 	restarts bool // the watchdog's restart policy
 	ringSize int
 	tray     bool // a desktop app with a (fake) tray host
+	// gatewayHTTP is the mode controller's client for the gateway check.
+	gatewayHTTP *http.Client
+	// log receives the supervisor's, the mode controller's and the UI's
+	// logs; nil discards them.
+	log io.Writer
 }
 
 // trayApp is the test app with a system tray that records what it is
@@ -129,6 +135,10 @@ func newRig(t testing.TB, o *rigOpts, specs ...config.Spec) *rig {
 	for _, s := range specs {
 		names = append(names, s.Binary)
 	}
+	logTo := o.log
+	if logTo == nil {
+		logTo = io.Discard
+	}
 	home := t.TempDir()
 	cfg := config.Config{Mode: config.ModeStandalone, Service: "", Sidecars: specs}
 	if len(specs) > 0 {
@@ -140,7 +150,7 @@ func newRig(t testing.TB, o *rigOpts, specs ...config.Spec) *rig {
 		Config:   cfg,
 		Paths:    paths,
 		BinDirs:  []string{testutil.BinDir(t, names...)},
-		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Logger:   slog.New(slog.NewTextHandler(logTo, nil)),
 		RingSize: o.ringSize,
 	}
 	if o.restarts {
@@ -156,7 +166,7 @@ func newRig(t testing.TB, o *rigOpts, specs ...config.Spec) *rig {
 	close(modesDone)
 	if o.modes {
 		ctrl := modes.New(modes.Options{Sup: sup, Service: cfg.Service, GatewayInterval: 200 * time.Millisecond,
-			Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, modes.StandaloneMode())
+			HTTPClient: o.gatewayHTTP, Logger: slog.New(slog.NewTextHandler(logTo, nil))}, modes.StandaloneMode())
 		ctx, cancel := context.WithCancel(context.Background())
 		cancelModes = cancel
 		modesDone = make(chan struct{})
@@ -182,7 +192,7 @@ func newRig(t testing.TB, o *rigOpts, specs ...config.Spec) *rig {
 		ConfigFile: r.file,
 		Store:      store,
 		LogDir:     paths.LogDir,
-		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Logger:     slog.New(slog.NewTextHandler(logTo, nil)),
 		Watch: func() func() {
 			r.watching.Add(1)
 			var once sync.Once

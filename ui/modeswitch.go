@@ -34,6 +34,7 @@ type modeSwitcher struct {
 	gwConnect *widget.Button
 	gwDot     *canvas.Circle
 	gwText    *widget.Label
+	token     *tokenField // gateway_token, beside the URL (gwtoken.go)
 
 	progRow  *fyne.Container
 	bar      *widget.ProgressBarInfinite
@@ -119,7 +120,8 @@ func newModeSwitcher(u *UI) *modeSwitcher {
 	gwLabel := widget.NewLabel("Gateway")
 	gwLabel.TextStyle = fyne.TextStyle{Bold: true}
 	reach := container.NewBorder(nil, nil, container.NewCenter(container.New(&fixedSize{size: fyne.NewSize(10, 10)}, m.gwDot)), nil, m.gwText)
-	m.gwRow = container.NewVBox(container.NewBorder(nil, nil, gwLabel, m.gwConnect, m.gwEntry), reach)
+	m.token = newTokenField(u.d.Store, u.d.Config, u.do, u.syncWorkflows)
+	m.gwRow = container.NewVBox(container.NewBorder(nil, nil, gwLabel, m.gwConnect, m.gwEntry), m.token.root, reach)
 	m.gwRow.Hide()
 
 	m.progText = widget.NewLabel("")
@@ -435,6 +437,7 @@ func (m *modeSwitcher) connect() {
 		m.say(theme.ErrorIcon(), err.Error())
 		return
 	}
+	m.token.commit() // a token typed with the URL goes with it
 	if m.anyRunning() && m.mode.Kind != modes.Connected {
 		m.u.confirm("Connect to the gateway?",
 			"In Connected mode the remote gateway is the backend:\nevery local sidecar is stopped.",

@@ -62,7 +62,7 @@ func TestModeSwitcher(t *testing.T) {
 	})
 	// The Workflows tab talks to the engine behind Service mode...
 	r.until("workflows tab pointed at the service", func() bool {
-		return *r.ui.wfURL.Load() == r.ui.cards["alpha"].st.URL
+		return r.ui.wfEnd.Load().URL == r.ui.cards["alpha"].st.URL
 	})
 
 	// Connected: an invalid URL is refused inline; a valid one connects.
@@ -88,8 +88,8 @@ func TestModeSwitcher(t *testing.T) {
 	// Green once the local sidecars are down (while one is still stopping
 	// the header says so) and the gateway answers.
 	r.until("the header green with a reachable gateway", func() bool { return r.ui.header.level == OverallReady })
-	// ...and to nothing in the other modes.
-	r.until("workflows tab placeholder", func() bool { return *r.ui.wfURL.Load() == "" })
+	// ...and to the gateway in Connected mode.
+	r.until("workflows tab pointed at the gateway", func() bool { return r.ui.wfEnd.Load().URL == gw.URL })
 	gw.Close()
 	r.until("gateway unreachable", func() bool {
 		return m.reachKnow && !m.reachOK && strings.HasPrefix(m.gwText.Text, "Not answering")
@@ -110,6 +110,7 @@ func TestModeSwitcher(t *testing.T) {
 	// Standalone.
 	onUI(func() { test.Tap(m.buttons[modes.Standalone]) })
 	r.until("standalone", func() bool { return m.mode.Kind == modes.Standalone && !m.busy() && !m.gwRow.Visible() })
+	r.until("workflows tab placeholder in standalone", func() bool { return r.ui.wfEnd.Load().URL == "" })
 
 	// Back to Service, then a user Stop of its sidecar falls back.
 	onUI(func() { test.Tap(m.buttons[modes.Service]) })

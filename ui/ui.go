@@ -90,7 +90,7 @@ type UI struct {
 	tray     *tray
 	notes    *notifier
 	wf       *workflows.Panel
-	wfURL    atomic.Pointer[string] // the engine the Workflows tab talks to; "" outside Service mode
+	wfEnd    atomic.Pointer[workflows.Endpoint] // the engine the Workflows tab talks to (see syncWorkflows)
 
 	// UI thread only.
 	visible   bool

@@ -1,37 +1,66 @@
 package ui
 
 import (
+	"net/http"
+	"os"
+
 	"outrigger/core/modes"
 	"outrigger/core/supervisor"
 	"outrigger/ui/workflows"
 )
 
+// gatewayHTTP is the client for the gateway in Connected mode; nil is
+// wfapi.DefaultHTTP (TLS verified with the system's roots). Only tests set
+// it, to trust their own gateway's certificate.
+var gatewayHTTP *http.Client
+
 // newWorkflows builds the Workflows tab: the workflow engine's panel,
-// pointed at the sidecar behind Service mode once it is Ready.
+// pointed at the engine of the current mode (see workflowEndpoint).
 func (u *UI) newWorkflows() *workflows.Panel {
-	empty := ""
-	u.wfURL.Store(&empty)
-	// The panel calls baseURL from its own goroutines, hence the atomic.
-	return workflows.New(func() string { return *u.wfURL.Load() }, u.win)
+	u.wfEnd.Store(&workflows.Endpoint{})
+	return workflows.NewEndpoint(func() workflows.Endpoint { return *u.wfEnd.Load() }, u.win, u.do)
 }
 
-// syncWorkflows follows the mode and the service sidecar's state; the panel
-// shows its placeholder outside Service mode or while the engine is not
-// Ready. UI thread.
+// syncWorkflows follows the mode, the service sidecar's state and the
+// gateway token; the panel clears the shown run when its engine changes,
+// and shows its placeholder when there is none. UI thread.
 func (u *UI) syncWorkflows() {
 	if u.wf == nil {
 		return
 	}
-	url := ""
-	if u.d.Modes != nil {
-		if m := u.d.Modes.Current(); m.Kind == modes.Service && m.ServiceName != nil {
-			if st := u.statuses[*m.ServiceName]; st.State == supervisor.Ready {
-				url = st.URL
-			}
-		}
-	}
-	if url != *u.wfURL.Load() {
-		u.wfURL.Store(&url)
+	ep := u.workflowEndpoint()
+	if ep != *u.wfEnd.Load() {
+		u.wfEnd.Store(&ep)
 		u.wf.Refresh()
 	}
+}
+
+// workflowEndpoint is the engine of the current mode: in Service mode the
+// service sidecar once it is Ready; in Connected mode the gateway, with the
+// saved token (or $OUTRIGGER_GATEWAY_TOKEN); none in Standalone mode.
+func (u *UI) workflowEndpoint() workflows.Endpoint {
+	if u.d.Modes == nil {
+		return workflows.Endpoint{}
+	}
+	switch m := u.d.Modes.Current(); m.Kind {
+	case modes.Service:
+		if m.ServiceName != nil {
+			if st := u.statuses[*m.ServiceName]; st.State == supervisor.Ready {
+				return workflows.Endpoint{URL: st.URL, What: "the local " + *m.ServiceName}
+			}
+		}
+	case modes.Connected:
+		if m.ServerURL != nil && *m.ServerURL != "" {
+			cfg := u.d.Config
+			if u.d.Store != nil {
+				cfg = u.d.Store.Config()
+			}
+			tok, from := cfg.GatewayCredential(os.Getenv)
+			if from == "gateway_token" {
+				from = "outrigger.toml"
+			}
+			return workflows.Endpoint{URL: *m.ServerURL, Token: tok, TokenFrom: from, What: "the gateway", HTTP: gatewayHTTP}
+		}
+	}
+	return workflows.Endpoint{}
 }

@@ -48,7 +48,7 @@ func TestPanelThroughGateway(t *testing.T) {
 	var cur atomic.Value
 	cur.Store(good)
 	p, w := showPanel(t, func(w fyne.Window) *Panel {
-		return NewEndpoint(func() Endpoint { return cur.Load().(Endpoint) }, w)
+		return NewEndpoint(func() Endpoint { return cur.Load().(Endpoint) }, w, nil)
 	})
 	w.Resize(fyne.NewSize(1024, 600))
 

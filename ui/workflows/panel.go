@@ -65,6 +65,7 @@ type Endpoint struct {
 type Panel struct {
 	endpoint func() Endpoint
 	win      fyne.Window
+	toUI     func(func()) // hands work to the UI goroutine
 
 	ctx    context.Context // the panel's lifetime; Close cancels it
 	cancel context.CancelFunc
@@ -95,15 +96,16 @@ func New(baseURL func() string, w fyne.Window) *Panel {
 			return Endpoint{URL: u, What: "the local xgen-workflow"}
 		}
 		return Endpoint{}
-	}, w)
+	}, w, nil)
 }
 
 // NewEndpoint builds the panel for the engine endpoint() names, asked
-// again on each Refresh and from the panel's goroutines (so it must be
-// safe to call from any goroutine); it loads nothing until Refresh.
-func NewEndpoint(endpoint func() Endpoint, w fyne.Window) *Panel {
+// again on each Refresh (UI goroutine); it loads nothing until Refresh.
+// do hands the panel's results to the UI goroutine: the app's own (which
+// drops work once the app loop has ended), or nil for fyne.Do.
+func NewEndpoint(endpoint func() Endpoint, w fyne.Window, do func(func())) *Panel {
 	ctx, cancel := context.WithCancel(context.Background())
-	p := &Panel{endpoint: endpoint, win: w, ctx: ctx, cancel: cancel}
+	p := &Panel{endpoint: endpoint, win: w, toUI: do, ctx: ctx, cancel: cancel}
 	p.build()
 	return p
 }
@@ -185,7 +187,11 @@ func (p *Panel) spawn(f func(ctx context.Context)) {
 
 // do runs f on the UI goroutine unless the panel has been closed.
 func (p *Panel) do(f func()) {
-	runOnUI(func() {
+	to := runOnUI
+	if p.toUI != nil {
+		to = p.toUI
+	}
+	to(func() {
 		if p.ctx.Err() == nil {
 			f()
 		}

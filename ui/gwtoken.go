@@ -1,0 +1,141 @@
+package ui
+
+import (
+	"errors"
+	"os"
+	"strings"
+	"sync"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"outrigger/core/config"
+)
+
+// tokenField edits gateway_token, the bearer token the Workflows tab sends
+// to the gateway in Connected mode. It sits beside the gateway URL. The
+// entry is a password entry (its eye reveals the text on demand); the
+// token is saved through the config.Store (outrigger.toml, written 0600)
+// and is never logged or shown elsewhere: the note says where the token
+// comes from, not what it is.
+type tokenField struct {
+	store   *config.Store
+	getenv  func(string) string
+	do      func(func()) // to the UI thread
+	onSaved func()       // UI thread, after a save (the Workflows tab takes the token up)
+
+	root  fyne.CanvasObject
+	entry *widget.Entry
+	save  *widget.Button
+	note  *widget.Label
+
+	// UI thread only.
+	saved  string // the token in the file, as last read or written
+	saving bool
+
+	wg sync.WaitGroup // saves under way (tests wait for them)
+}
+
+func newTokenField(store *config.Store, cfg config.Config, do func(func()), onSaved func()) *tokenField {
+	f := &tokenField{store: store, getenv: os.Getenv, do: do, onSaved: onSaved}
+	if store != nil {
+		cfg = store.Config()
+	}
+	f.saved = cfg.GatewayToken
+	f.entry = widget.NewPasswordEntry()
+	f.entry.SetPlaceHolder("none (the gateway's bearer token, if it wants one)")
+	f.entry.SetText(f.saved)
+	f.entry.Validator = func(s string) error { return config.CheckGatewayToken(strings.TrimSpace(s)) }
+	f.entry.OnChanged = func(string) { f.render() }
+	f.entry.OnSubmitted = func(string) { f.commit() }
+	f.save = widget.NewButtonWithIcon("Save token", theme.DocumentSaveIcon(), f.commit)
+	f.note = widget.NewLabel("")
+	f.note.Wrapping = fyne.TextWrapWord
+	f.note.Importance = widget.LowImportance
+	label := widget.NewLabel("Token")
+	label.TextStyle = fyne.TextStyle{Bold: true}
+	f.root = container.NewVBox(container.NewBorder(nil, nil, label, f.save, f.entry), f.note)
+	f.render()
+	return f
+}
+
+func (f *tokenField) typed() string { return strings.TrimSpace(f.entry.Text) }
+
+// render updates the button and the note. UI thread.
+func (f *tokenField) render() {
+	dirty := f.typed() != f.saved
+	if dirty && !f.saving && f.store != nil && f.entry.Validator(f.entry.Text) == nil {
+		f.save.Enable()
+	} else {
+		f.save.Disable()
+	}
+	f.note.Importance = widget.LowImportance
+	switch {
+	case f.store == nil:
+		f.note.SetText("The token cannot be saved: no settings file.")
+	case f.saving:
+		f.note.SetText("Saving…")
+	case dirty:
+		f.note.SetText("Not saved yet: press Save token (or Enter, or Connect).")
+	case f.saved != "":
+		f.note.SetText("Sent as a bearer token to the gateway; saved in " + f.store.Path() + " (readable by you only).")
+	default:
+		_, from := config.Config{}.GatewayCredential(f.getenv)
+		if from != "" {
+			f.note.SetText("None saved: the token in " + from + " is used.")
+		} else {
+			f.note.SetText("None saved: no token is sent. You may also set " + config.GatewayTokenEnv + ".")
+		}
+	}
+}
+
+// commit saves the typed token when it changed and is valid; the file is
+// written off the UI thread. UI thread.
+func (f *tokenField) commit() {
+	tok := f.typed()
+	if tok == f.saved || f.saving || f.store == nil {
+		return
+	}
+	if err := f.entry.Validator(tok); err != nil {
+		f.entry.SetValidationError(err)
+		return
+	}
+	f.saving = true
+	f.render()
+	store := f.store
+	f.wg.Add(1)
+	go func() {
+		defer f.wg.Done()
+		err := store.Update(func(file *config.File) error {
+			if tok == "" {
+				file.GatewayToken = nil
+			} else {
+				file.GatewayToken = config.Ptr(tok)
+			}
+			return nil
+		})
+		f.do(func() { f.afterSave(tok, err) })
+	}()
+}
+
+func (f *tokenField) afterSave(tok string, err error) {
+	f.saving = false
+	if err != nil {
+		f.render()
+		msg := "Token not saved: " + err.Error()
+		if errors.Is(err, config.ErrChangedOnDisk) {
+			msg = "Token not saved: the settings file was changed outside Outrigger; reload it in Settings first."
+		}
+		// The store's messages name file, line and key, never a value.
+		f.note.Importance = widget.DangerImportance
+		f.note.SetText(msg)
+		return
+	}
+	f.saved = tok
+	f.render()
+	if f.onSaved != nil {
+		f.onSaved()
+	}
+}

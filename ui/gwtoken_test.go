@@ -1,0 +1,218 @@
+package ui
+
+import (
+	"archive/zip"
+	"bytes"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
+
+	"outrigger/core/config"
+	"outrigger/core/diagnostics"
+	"outrigger/core/modes"
+	"outrigger/internal/testutil"
+	"outrigger/internal/workflow/wfapi"
+	"outrigger/internal/workflow/wftest"
+)
+
+const (
+	uiToken  = "ui-gw-token-5e0b"
+	oldToken = "ui-gw-revoked-77aa"
+)
+
+// drawn is every text the window paints, and every label's whole text (a
+// password entry's model holds the token; it paints bullets).
+func drawn(w fyne.Window) []string {
+	var out []string
+	for _, o := range test.LaidOutObjects(w.Content()) {
+		switch x := o.(type) {
+		case *canvas.Text:
+			out = append(out, x.Text)
+		case *widget.Label:
+			out = append(out, x.Text)
+		}
+	}
+	return out
+}
+
+func findText(w fyne.Window, prefix string) string {
+	for _, s := range drawn(w) {
+		if strings.HasPrefix(s, prefix) {
+			return s
+		}
+	}
+	return ""
+}
+
+// Connected mode does real work: the token typed beside the gateway URL is
+// saved (0600) and sent; the Workflows tab runs a workflow end to end
+// through a TLS gateway that wants it and says which endpoint it talks to;
+// a revoked token is said to be refused; the token is never drawn, logged
+// or left unmasked in the diagnostics report.
+func TestConnectedModeRunsWorkflows(t *testing.T) {
+	t.Setenv(config.GatewayTokenEnv, "")
+	g := wftest.NewGateway(t, wftest.Engine(t), uiToken)
+	prev := gatewayHTTP
+	gatewayHTTP = wfapi.NewHTTPClient(g.Pool) // the test gateway's root, not the system's
+	t.Cleanup(func() { gatewayHTTP = prev })
+	var logs testutil.Buffer
+	r := newRig(t, &rigOpts{modes: true, gatewayHTTP: wfapi.NewHTTPClient(g.Pool), log: &logs}, fixtureSpec(t, "alpha"))
+	m := r.ui.modeSw
+	r.ui.confirm = func(_, _ string, then func(bool)) { then(true) }
+	r.until("standalone", func() bool { return m.mode.Kind == modes.Standalone })
+
+	onUI(func() {
+		test.Tap(m.buttons[modes.Connected])
+		e := m.token.entry
+		if !m.gwRow.Visible() || !e.Visible() || !e.Password || e.ActionItem == nil {
+			t.Fatalf("token entry: row visible %v, entry visible %v, password %v, reveal %v",
+				m.gwRow.Visible(), e.Visible(), e.Password, e.ActionItem != nil)
+		}
+		m.gwEntry.SetText(g.URL)
+		e.SetText(uiToken)
+		test.Tap(m.gwConnect) // saves the typed token too
+	})
+	r.until("connected, gateway reachable", func() bool { return m.mode.Kind == modes.Connected && m.reachKnow && m.reachOK })
+	r.until("the token saved", func() bool { return m.token.saved == uiToken && !m.token.saving })
+	data, err := os.ReadFile(r.file)
+	if err != nil || !strings.Contains(string(data), `gateway_token = "`+uiToken+`"`) {
+		t.Fatalf("settings file (%v):\n%s", err, data)
+	}
+	if fi, err := os.Stat(r.file); err != nil || runtime.GOOS != "windows" && fi.Mode().Perm() != 0o600 {
+		t.Errorf("settings file holding the token: %v, %v", fi.Mode(), err)
+	}
+	r.until("the Workflows tab pointed at the gateway with the token", func() bool {
+		ep := r.ui.wfEnd.Load()
+		return ep.URL == g.URL && ep.Token == uiToken
+	})
+
+	// Run a workflow in the Workflows tab, as a user would.
+	onUI(func() {
+		for _, it := range r.ui.tabs.Items {
+			if it.Text == "Workflows" {
+				r.ui.tabs.Select(it)
+			}
+		}
+	})
+	var sel *widget.Select
+	r.until("the gateway's catalogue", func() bool {
+		for _, o := range test.LaidOutObjects(r.ui.wf.Object()) {
+			if s, ok := o.(*widget.Select); ok && len(s.Options) > 0 {
+				for _, opt := range s.Options {
+					if opt == "pipeline" {
+						sel = s
+						return true
+					}
+				}
+			}
+		}
+		return false
+	})
+	onUI(func() {
+		sel.SetSelected("pipeline")
+		var run *widget.Button
+		for _, o := range test.LaidOutObjects(r.ui.wf.Object()) {
+			switch x := o.(type) {
+			case *widget.Entry:
+				if strings.Contains(x.Text, `"delay_ms"`) {
+					x.SetText(`{"text":"ui","delay_ms":10,"nodes":2}`)
+				}
+			case *widget.Button:
+				if x.Text == "Run" {
+					run = x
+				}
+			}
+		}
+		if run == nil {
+			t.Fatal("no Run button in the Workflows tab")
+		}
+		test.Tap(run)
+	})
+	r.until("the run to complete through the gateway", func() bool {
+		return findText(r.ui.win, "Stream ended: completed") != ""
+	})
+	onUI(func() {
+		want := "Talking to the gateway at " + g.URL + " · token from outrigger.toml"
+		if got := findText(r.ui.win, "Talking to"); got != want {
+			t.Errorf("endpoint line = %q, want %q", got, want)
+		}
+	})
+	if g.Accepted() < 3 || g.Refused() != 0 {
+		t.Errorf("gateway accepted %d, refused %d", g.Accepted(), g.Refused())
+	}
+
+	// A revoked token: saved, picked up, refused in plain words.
+	onUI(func() {
+		m.token.entry.SetText(oldToken)
+		test.Tap(m.token.save)
+	})
+	r.until("the refusal in the Workflows tab", func() bool {
+		return strings.Contains(findText(r.ui.win, "Could not load the catalogue"), "the gateway refused the token (401 Unauthorized")
+	})
+	if g.Refused() == 0 {
+		t.Error("the gateway saw no request with the revoked token")
+	}
+
+	// Never drawn (the password entry draws bullets)...
+	onUI(func() {
+		for _, s := range drawn(r.ui.win) {
+			if strings.Contains(s, uiToken) || strings.Contains(s, oldToken) {
+				t.Errorf("the window draws a token: %q", s)
+			}
+		}
+	})
+	// ...never logged...
+	for _, tok := range []string{uiToken, oldToken} {
+		if strings.Contains(logs.String(), tok) {
+			t.Errorf("the logs hold a token:\n%s", logs.String())
+		}
+	}
+	if !strings.Contains(logs.String(), "gateway is reachable") {
+		t.Errorf("the logs were not captured:\n%s", logs.String())
+	}
+	// ...and masked in the diagnostics report, this run's logs included.
+	var o diagnostics.Options
+	onUI(func() { o = r.ui.diagOptions() })
+	if err := os.MkdirAll(filepath.Dir(o.AppLog), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(o.AppLog, []byte(logs.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var zipped bytes.Buffer
+	if err := diagnostics.Write(&zipped, o); err != nil {
+		t.Fatal(err)
+	}
+	zr, err := zip.NewReader(bytes.NewReader(zipped.Bytes()), int64(zipped.Len()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sawConfig bool
+	for _, f := range zr.File {
+		rc, err := f.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(rc)
+		rc.Close()
+		for _, tok := range []string{uiToken, oldToken} {
+			if bytes.Contains(b, []byte(tok)) {
+				t.Errorf("%s in the diagnostics report holds a token", f.Name)
+			}
+		}
+		if f.Name == diagnostics.EntryConfig && bytes.Contains(b, []byte("GatewayToken = \""+config.Mask+"\"")) {
+			sawConfig = true
+		}
+	}
+	if !sawConfig {
+		t.Error("the report's config does not show the gateway token masked")
+	}
+}

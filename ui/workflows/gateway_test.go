@@ -51,6 +51,14 @@ func TestPanelThroughGateway(t *testing.T) {
 		return NewEndpoint(func() Endpoint { return cur.Load().(Endpoint) }, w, nil)
 	})
 	w.Resize(fyne.NewSize(1024, 600))
+	defer func() {
+		if t.Failed() {
+			onUI(func() {
+				t.Logf("engine %q, state %q, error %q, result %q, events %+v; gateway accepted %d, refused %d",
+					p.w.engine.Text, p.w.state.Text, p.w.err.Text, p.w.resultHead.Text, p.events, g.Accepted(), g.Refused())
+			})
+		}
+	}()
 
 	onUI(func() {
 		want := "Talking to the gateway at " + g.URL + " · token from gateway_token"

@@ -50,7 +50,7 @@ func TestPanelThroughGateway(t *testing.T) {
 	p, w := showPanel(t, func(w fyne.Window) *Panel {
 		return NewEndpoint(func() Endpoint { return cur.Load().(Endpoint) }, w, nil)
 	})
-	w.Resize(fyne.NewSize(1024, 600))
+	onUI(func() { w.Resize(fyne.NewSize(1024, 600)) })
 	defer func() {
 		if t.Failed() {
 			onUI(func() {

@@ -88,7 +88,11 @@ func NewGateway(t testing.TB, engineURL, token string) *Gateway {
 			r.Out.Header.Del("Authorization")
 		},
 		FlushInterval: -1, // SSE: every event at once
+		// Its own connections: http.DefaultTransport is shared with every
+		// other server and client of the test process.
+		Transport: http.DefaultTransport.(*http.Transport).Clone(),
 	}
+	t.Cleanup(proxy.Transport.(*http.Transport).CloseIdleConnections)
 	want := []byte("Bearer " + token)
 	g.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !strings.HasPrefix(r.URL.Path, Prefix+"/") {

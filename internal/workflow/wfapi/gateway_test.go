@@ -10,11 +10,13 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"outrigger/internal/testutil"
 	"outrigger/internal/workflow/wfapi"
 	"outrigger/internal/workflow/wftest"
 )
@@ -165,14 +167,10 @@ func TestGatewayTrustedBySSLCertFile(t *testing.T) {
 
 // A port nobody listens on is unreachable, said so.
 func TestGatewayUnreachable(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	// Below the ephemeral range: no outgoing connection takes it meanwhile.
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(testutil.FreePort(t)))
 	c := &wfapi.Client{BaseURL: "https://" + addr, Token: token}
-	_, err = c.Workflows(ctxT(t))
+	_, err := c.Workflows(ctxT(t))
 	if !errors.Is(err, wfapi.ErrUnreachable) || !strings.HasPrefix(err.Error(), addr+" is unreachable") {
 		t.Errorf("err = %v, want ErrUnreachable", err)
 	}

@@ -50,9 +50,7 @@ func (c Config) validate(disabled map[string]bool) []*Error {
 	case c.Mode == ModeConnected:
 		add("", "gateway_url", `is required in connected mode (for example "https://xgen.example.com")`)
 	}
-	if m := checkGatewayToken(c.GatewayToken); m != "" {
-		top("gateway_token", "%s", m)
-	}
+	add("", "gateway_token", checkGatewayToken(c.GatewayToken))
 	if c.Mode == ModeService {
 		switch {
 		case c.Service == "":

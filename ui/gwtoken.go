@@ -12,6 +12,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"outrigger/core/config"
+	"outrigger/internal/workflow/wfapi"
 )
 
 // tokenField edits gateway_token, the bearer token the Workflows tab sends
@@ -82,11 +83,11 @@ func (f *tokenField) render() {
 	case f.saved != "":
 		f.note.SetText("Sent as a bearer token to the gateway; saved in " + f.store.Path() + " (readable by you only).")
 	default:
-		_, from := config.Config{}.GatewayCredential(f.getenv)
+		_, from := wfapi.GatewayCredential("", f.getenv)
 		if from != "" {
 			f.note.SetText("None saved: the token in " + from + " is used.")
 		} else {
-			f.note.SetText("None saved: no token is sent. You may also set " + config.GatewayTokenEnv + ".")
+			f.note.SetText("None saved: no token is sent. You may also set " + wfapi.GatewayTokenEnv + ".")
 		}
 	}
 }

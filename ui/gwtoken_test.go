@@ -58,7 +58,7 @@ func findText(w fyne.Window, prefix string) string {
 // a revoked token is said to be refused; the token is never drawn, logged
 // or left unmasked in the diagnostics report.
 func TestConnectedModeRunsWorkflows(t *testing.T) {
-	t.Setenv(config.GatewayTokenEnv, "")
+	t.Setenv(wfapi.GatewayTokenEnv, "")
 	g := wftest.NewGateway(t, wftest.Engine(t), uiToken)
 	prev := gatewayHTTP
 	gatewayHTTP = wfapi.NewHTTPClient(g.Pool) // the test gateway's root, not the system's

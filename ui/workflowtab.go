@@ -6,6 +6,7 @@ import (
 
 	"outrigger/core/modes"
 	"outrigger/core/supervisor"
+	"outrigger/internal/workflow/wfapi"
 	"outrigger/ui/workflows"
 )
 
@@ -55,7 +56,7 @@ func (u *UI) workflowEndpoint() workflows.Endpoint {
 			if u.d.Store != nil {
 				cfg = u.d.Store.Config()
 			}
-			tok, from := cfg.GatewayCredential(os.Getenv)
+			tok, from := wfapi.GatewayCredential(cfg.GatewayToken, os.Getenv)
 			if from == "gateway_token" {
 				from = "outrigger.toml"
 			}

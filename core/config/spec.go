@@ -171,7 +171,7 @@ func (s Spec) Clone() Spec {
 type Config struct {
 	Mode            string // "standalone" | "service" | "connected"; default "service"
 	GatewayURL      string // the remote gateway for Connected mode
-	GatewayToken    string // bearer token for the gateway; a secret, see GatewayCredential
+	GatewayToken    string // bearer token for the gateway; a secret, see wfapi.GatewayCredential
 	Service         string // the sidecar behind Service mode; default "xgen-workflow"
 	SequentialStart bool   // auto-start strictly one by one (the seed's behaviour); default false
 	API             API    // [api]: the control API's optional TCP listener

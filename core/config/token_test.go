@@ -65,33 +65,3 @@ func TestGatewayToken(t *testing.T) {
 		t.Errorf("cleared token still in the file:\n%s", data)
 	}
 }
-
-// The saved token wins over the environment; the environment is the
-// fallback for headless runs; the source is named, the token never.
-func TestGatewayCredential(t *testing.T) {
-	env := func(v string) func(string) string {
-		return func(k string) string {
-			if k == GatewayTokenEnv {
-				return v
-			}
-			return ""
-		}
-	}
-	for _, tc := range []struct {
-		file, env, want, source string
-	}{
-		{"", "", "", ""},
-		{"", " fromenv \n", "fromenv", "$OUTRIGGER_GATEWAY_TOKEN"},
-		{"fromfile", "fromenv", "fromfile", "gateway_token"},
-		{"fromfile", "", "fromfile", "gateway_token"},
-	} {
-		c := Config{GatewayToken: tc.file}
-		tok, src := c.GatewayCredential(env(tc.env))
-		if tok != tc.want || src != tc.source {
-			t.Errorf("file %q env %q: got %q from %q, want %q from %q", tc.file, tc.env, tok, src, tc.want, tc.source)
-		}
-	}
-	if tok, _ := (Config{}).GatewayCredential(nil); tok != "" {
-		t.Errorf("nil getenv gave %q", tok)
-	}
-}

@@ -200,10 +200,8 @@ func checkGatewayURL(s string) string {
 // gateways hand out JWTs and opaque keys that fit this). The value is
 // never quoted: it is a secret.
 func checkGatewayToken(t string) string {
-	for i := 0; i < len(t); i++ {
-		if t[i] <= ' ' || t[i] > '~' {
-			return fmt.Sprintf("must be printable ASCII without spaces (character %d is not); paste the token exactly as the gateway gave it", i+1)
-		}
+	if i := strings.IndexFunc(t, func(r rune) bool { return r <= ' ' || r > '~' }); i >= 0 {
+		return fmt.Sprintf("must be printable ASCII without spaces (character %d is not); paste the token exactly as the gateway gave it", i+1)
 	}
 	if len(t) > 8<<10 {
 		return fmt.Sprintf("is %d bytes long, more than a gateway accepts in a header (8 KiB)", len(t))

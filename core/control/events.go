@@ -300,7 +300,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	}
 	frames, unsub := s.hub.subscribe(lastID)
 	defer unsub()
-	st := newStream(w, "text/event-stream")
+	st := newStream(w, "text/event-stream", s.stall)
 	if err := st.write([]byte("retry: 2000\n\n")); err != nil {
 		return
 	}
@@ -329,24 +329,25 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 }
 
 // stream writes a long response, flushing each write, and drops a client
-// whose write stays blocked for writeStall.
+// whose write stays blocked for stall (writeStall).
 type stream struct {
-	w  http.ResponseWriter
-	rc *http.ResponseController
+	w     http.ResponseWriter
+	rc    *http.ResponseController
+	stall time.Duration
 }
 
-func newStream(w http.ResponseWriter, contentType string) *stream {
+func newStream(w http.ResponseWriter, contentType string, stall time.Duration) *stream {
 	h := w.Header()
 	h.Set("Content-Type", contentType)
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Accel-Buffering", "no")
 	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(http.StatusOK)
-	return &stream{w: w, rc: http.NewResponseController(w)}
+	return &stream{w: w, rc: http.NewResponseController(w), stall: stall}
 }
 
 func (s *stream) write(b []byte) error {
-	_ = s.rc.SetWriteDeadline(time.Now().Add(writeStall))
+	_ = s.rc.SetWriteDeadline(time.Now().Add(s.stall))
 	_, err := s.w.Write(b)
 	if err == nil {
 		err = s.rc.Flush()

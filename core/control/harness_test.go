@@ -73,6 +73,10 @@ type rigOpts struct {
 	// buffer the kernel allows, so a client that does not read stalls its
 	// stream after a few events rather than after ~200 KB.
 	smallBuffers bool
+	// writeStall, when set, replaces the server's writeStall: a test whose
+	// client stalls for as long as a busy machine takes to run it must not
+	// see that client dropped after the default 30 s.
+	writeStall time.Duration
 }
 
 type smallBufListener struct{ net.Listener }
@@ -128,6 +132,9 @@ func newRig(t testing.TB, o rigOpts, specs ...config.Spec) *rig {
 		Diagnostics: func() diagnostics.Options {
 			return diagnostics.Options{Config: cfg, LogDir: paths.LogDir, Versions: diagnostics.Versions{App: "test"}}
 		}})
+	if o.writeStall > 0 {
+		r.srv.stall = o.writeStall
+	}
 	served := make(chan struct{})
 	go func() {
 		defer close(served)

@@ -97,7 +97,9 @@ func TestStalledStreamDelaysNobody(t *testing.T) {
 	loop.Restart.InitialBackoff = time.Millisecond
 	loop.Restart.MaxBackoff = 2 * time.Millisecond
 	loop.Restart.Jitter = 0
-	r := newRig(t, rigOpts{smallBuffers: true}, loop, fixtureSpec(t, "calm"))
+	// The stalled client must outlive the whole run, however long a busy
+	// machine takes (44 s was seen): it is dropped only after writeStall.
+	r := newRig(t, rigOpts{smallBuffers: true, writeStall: 10 * time.Minute}, loop, fixtureSpec(t, "calm"))
 	if code, body := r.call("POST", "/v1/sidecars/calm/start?wait=ready", ""); code != 200 {
 		t.Fatalf("calm: %d %s", code, body)
 	}

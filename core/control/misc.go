@@ -295,7 +295,7 @@ func (s *Server) logs(w http.ResponseWriter, r *http.Request) {
 	if sse {
 		ct = "text/event-stream"
 	}
-	st := newStream(w, ct)
+	st := newStream(w, ct, s.stall)
 	var buf []byte
 	emit := func(lines []logs.Line, dropped bool) error {
 		buf = buf[:0]

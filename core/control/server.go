@@ -90,6 +90,9 @@ type Server struct {
 	ctx    context.Context // ends background commands and streams at Close
 	cancel context.CancelFunc
 	look   *looking // live metrics while clients look at them
+	// stall is writeStall; a test of stalled clients on a slow machine
+	// sets it longer, before Serve.
+	stall time.Duration
 
 	mu      sync.Mutex
 	servers []*http.Server
@@ -108,7 +111,7 @@ func New(d Deps) *Server {
 		d.Logger = slog.Default()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &Server{d: d, log: d.Logger, ctx: ctx, cancel: cancel, look: &looking{watch: d.Watch}}
+	s := &Server{d: d, log: d.Logger, ctx: ctx, cancel: cancel, look: &looking{watch: d.Watch}, stall: writeStall}
 	s.hub = newHub(d.Sup, d.Modes)
 	s.mux = s.routes()
 	return s

@@ -22,10 +22,12 @@ type header struct {
 	styled  bool
 }
 
-func newHeader(u *UI) *header {
+// newHeader makes the band with the app's icon; modeRow (the mode
+// switcher, nil without a mode controller) goes under the title.
+func newHeader(icon fyne.Resource, modeRow fyne.CanvasObject) *header {
 	h := &header{}
 	h.bg = canvas.NewRectangle(colorOf(theme.ColorNameHeaderBackground))
-	h.icon = widget.NewIcon(appIcon(u.app))
+	h.icon = widget.NewIcon(icon)
 	h.title = canvas.NewText("Outrigger", colorOf(theme.ColorNameForeground))
 	h.title.TextStyle = fyne.TextStyle{Bold: true}
 	h.title.TextSize = theme.TextHeadingSize()
@@ -37,9 +39,8 @@ func newHeader(u *UI) *header {
 	top := container.NewHBox(iconBox, container.NewCenter(h.title), layout.NewSpacer(),
 		container.NewCenter(h.summary), gap, container.NewCenter(h.pill.root))
 	rows := container.NewVBox(top)
-	if u.d.Modes != nil {
-		u.modeSw = newModeSwitcher(u)
-		rows.Add(u.modeSw.root)
+	if modeRow != nil {
+		rows.Add(modeRow)
 	}
 	h.root = container.NewStack(h.bg, container.NewPadded(container.NewPadded(rows)))
 	h.setOverall(OverallIdle, "No service running")

@@ -41,7 +41,7 @@ const (
 // logsPanel is the Logs tab: a sidecar picker, a filter, the list of
 // lines (stdout and stderr told apart), follow, copy, open log folder.
 type logsPanel struct {
-	u    *UI
+	d    logsDeps
 	root fyne.CanvasObject
 
 	picker  *widget.Select
@@ -95,11 +95,24 @@ type logView struct {
 	flushes  int // batches applied so far (tests)
 }
 
-func newLogsPanel(u *UI) *logsPanel {
-	p := &logsPanel{u: u, views: map[string]*logView{}, selected: -1,
+// logsDeps is what the Logs tab needs of the app.
+type logsDeps struct {
+	names      []string                     // the sidecars, in configuration order
+	logDir     string                       // where Outrigger's own log is; "": not offered
+	ring       func(name string) *logs.Ring // a sidecar's lines; nil: none
+	logFile    func(name string) string     // a sidecar's log file; "": none
+	openFolder func()
+	copy       func(text string) // to the clipboard
+	do         func(func())      // to the UI thread
+	done       <-chan struct{}   // closed when the UI stops listening: followers end
+	applied    func()            // UI thread, after each batch (tests)
+}
+
+func newLogsPanel(d logsDeps) *logsPanel {
+	p := &logsPanel{d: d, views: map[string]*logView{}, selected: -1,
 		pace: func() <-chan time.Time { return time.After(logFrame) }}
-	choices := append([]string(nil), u.names...)
-	if u.logDir() != "" {
+	choices := append([]string(nil), d.names...)
+	if d.logDir != "" {
 		choices = append(choices, ownLogName)
 	}
 	p.picker = widget.NewSelect(choices, func(name string) { p.show(name) })
@@ -124,7 +137,7 @@ func newLogsPanel(u *UI) *logsPanel {
 	p.copySel.Disable()
 	p.copyAll = widget.NewButtonWithIcon("Copy all", theme.ContentCopyIcon(), p.copyShown)
 	p.clear = widget.NewButtonWithIcon("Clear", theme.ContentClearIcon(), p.clearView)
-	p.folder = widget.NewButtonWithIcon("Log folder", theme.FolderOpenIcon(), u.openLogFolder)
+	p.folder = widget.NewButtonWithIcon("Log folder", theme.FolderOpenIcon(), d.openFolder)
 	for _, b := range []*widget.Button{p.copySel, p.copyAll, p.clear, p.folder} {
 		b.Importance = widget.LowImportance
 	}
@@ -163,8 +176,8 @@ func newLogsPanel(u *UI) *logsPanel {
 		container.NewHBox(p.copySel, p.copyAll, p.clear, p.folder),
 		p.status))
 	p.root = container.NewPadded(container.NewBorder(bar, foot, nil, nil, listArea))
-	if len(u.names) > 0 {
-		p.picker.SetSelected(u.names[0])
+	if len(d.names) > 0 {
+		p.picker.SetSelected(d.names[0])
 	}
 	return p
 }
@@ -183,9 +196,9 @@ func (p *logsPanel) view(name string) *logView {
 		switch {
 		case name == ownLogName:
 			v.ring = logs.NewRing(5000)
-			v.tail = &fileTail{path: filepath.Join(p.u.logDir(), ownLogFile), ring: v.ring}
-		case p.u.d.Sup != nil:
-			v.ring = p.u.d.Sup.Logs(name)
+			v.tail = &fileTail{path: filepath.Join(p.d.logDir, ownLogFile), ring: v.ring}
+		default:
+			v.ring = p.d.ring(name)
 		}
 		p.views[name] = v
 	}
@@ -387,10 +400,8 @@ func (p *logsPanel) updateStatus() {
 	if total >= maxViewLines {
 		s += fmt.Sprintf(" · the oldest lines are dropped past %s", thousands(maxViewLines))
 	}
-	if p.u.d.Sup != nil {
-		if st, ok := p.u.d.Sup.Status(v.name); ok && st.LogFile != "" {
-			s += " · full log: " + st.LogFile
-		}
+	if f := p.d.logFile(v.name); f != "" {
+		s += " · full log: " + f
 	}
 	p.status.SetText(s)
 }
@@ -408,7 +419,7 @@ func (p *logsPanel) copySelected() {
 		return
 	}
 	if l, ok := p.cur.at(p.selected); ok {
-		p.u.app.Clipboard().SetContent(l.Text)
+		p.d.copy(l.Text)
 	}
 }
 
@@ -425,7 +436,7 @@ func (p *logsPanel) copyShown() {
 		b.WriteString(formatLine(l))
 		b.WriteByte('\n')
 	}
-	p.u.app.Clipboard().SetContent(b.String())
+	p.d.copy(b.String())
 }
 
 func formatLine(l logs.Line) string {
@@ -462,7 +473,7 @@ func (v *logView) startFollowing() {
 	stop, ended := make(chan struct{}), make(chan struct{})
 	v.stop, v.ended = stop, ended
 	if v.tail != nil {
-		go v.tail.run(stop, v.p.u.done)
+		go v.tail.run(stop, v.p.d.done)
 	}
 	go func() {
 		defer close(ended)
@@ -484,11 +495,11 @@ func (v *logView) stopFollowing() {
 // (Notify), and it waits for the next pace between batches, so a sidecar
 // writing 10 000 lines a second costs ten small copies a second.
 func (v *logView) follow(stop chan struct{}) {
-	done := v.p.u.done
+	done := v.p.d.done
 	for {
 		ch := v.ring.Notify()
 		if v.take() {
-			v.p.u.do(v.flush)
+			v.p.d.do(v.flush)
 		}
 		select {
 		case <-ch:
@@ -565,9 +576,7 @@ func (v *logView) flush() {
 		}
 		p.updateStatus()
 	}
-	if p.u.applied != nil {
-		p.u.applied()
-	}
+	p.d.applied()
 }
 
 // append adds lines, keeping at most maxViewLines. UI thread.

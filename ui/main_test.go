@@ -181,6 +181,9 @@ func newRig(t testing.TB, o *rigOpts, specs ...config.Spec) *rig {
 		t.Cleanup(func() { trayAvailable = prev })
 	}
 	r := &rig{t: t, app: a, sup: sup, home: home, cfg: cfg, file: filepath.Join(home, "outrigger.toml"), wake: make(chan struct{}, 1)}
+	// The store is the one copy of the configuration, as in main: it holds
+	// the rig's sidecars and service.
+	writeSettings(t, r.file, cfg, "mode = \"standalone\"\n")
 	store, err := config.Open(r.file, false)
 	if err != nil {
 		t.Fatalf("config.Open: %v", err)
@@ -239,6 +242,26 @@ func newRig(t testing.TB, o *rigOpts, specs ...config.Spec) *rig {
 		})
 	})
 	return r
+}
+
+// writeSettings writes cfg's service and sidecars to the settings file
+// path, after head.
+func writeSettings(t testing.TB, path string, cfg config.Config, head string) {
+	t.Helper()
+	var f config.File
+	if cfg.Service != "" {
+		f.Service = &cfg.Service
+	}
+	for _, sp := range cfg.Sidecars {
+		f.SetSidecar(config.FromSpec(sp, defaultSpec(sp.Name)))
+	}
+	data, err := config.Marshal(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, append([]byte(head), data...), 0o600); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // until waits until cond (run on the UI thread) holds.

@@ -8,13 +8,11 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"outrigger/core/config"
 	"outrigger/core/modes"
-	"outrigger/core/supervisor"
 )
 
 // modeSwitcher shows the app's mode (Standalone / Service / Connected) as
@@ -22,7 +20,7 @@ import (
 // and the progress of a mode change. A change runs in the mode
 // controller's goroutine; the window only shows its events.
 type modeSwitcher struct {
-	u  *UI
+	d  modeDeps
 	mc ModeController
 
 	root    *fyne.Container
@@ -56,7 +54,8 @@ type modeSwitcher struct {
 	reachOK   bool
 	reachAt   time.Time
 	reachMsg  string
-	wantGW    bool // the user opened the gateway row
+	wantGW    bool   // the user opened the gateway row
+	gwSaved   string // the saved gateway_url the entry was filled with
 }
 
 var modeOrder = []modes.Kind{modes.Standalone, modes.Service, modes.Connected}
@@ -83,8 +82,29 @@ func modeIcon(k modes.Kind) fyne.Resource {
 	return theme.UploadIcon()
 }
 
-func newModeSwitcher(u *UI) *modeSwitcher {
-	m := &modeSwitcher{u: u, mc: u.d.Modes, buttons: map[modes.Kind]*widget.Button{}}
+// modeDeps is what the mode switcher needs of the app.
+type modeDeps struct {
+	mc ModeController
+	// settings is the configuration as saved now (config.Store): the
+	// service and the gateway a switch uses are read at the switch, so a
+	// save made since launch applies.
+	settings func() config.Config
+	store    *config.Store // the gateway token is saved to it; nil: not saved
+	// tokenSaved runs on the UI thread after a new gateway token was saved.
+	tokenSaved func()
+	do         func(func()) // to the UI thread
+	// applied runs on the UI thread after a mode event was shown: what
+	// depends on the mode (the header, the tray, the Workflows tab) follows.
+	applied    func()
+	fellBack   func(reason string)                          // UI thread: tell the user
+	quitting   func() bool                                  // UI thread
+	confirm    func(title, message string, then func(bool)) // UI thread
+	focus      func(fyne.Focusable)                         // UI thread
+	anyRunning func() bool                                  // UI thread: a local sidecar runs
+}
+
+func newModeSwitcher(d modeDeps) *modeSwitcher {
+	m := &modeSwitcher{d: d, mc: d.mc, buttons: map[modes.Kind]*widget.Button{}}
 	seg := container.NewHBox()
 	for _, k := range modeOrder {
 		b := widget.NewButtonWithIcon(modeTitle(k), modeIcon(k), func() { m.choose(k) })
@@ -107,9 +127,8 @@ func newModeSwitcher(u *UI) *modeSwitcher {
 		return config.CheckGatewayURL(strings.TrimSpace(s))
 	}
 	m.gwEntry.OnSubmitted = func(string) { m.connect() }
-	if u.d.Config.GatewayURL != "" {
-		m.gwEntry.SetText(u.d.Config.GatewayURL)
-	}
+	m.gwSaved = d.settings().GatewayURL
+	m.gwEntry.SetText(m.gwSaved)
 	m.gwConnect = widget.NewButtonWithIcon("Connect", theme.LoginIcon(), m.connect)
 	m.gwConnect.Importance = widget.HighImportance
 	m.gwDot = canvas.NewCircle(colorOf(theme.ColorNamePlaceHolder))
@@ -120,7 +139,7 @@ func newModeSwitcher(u *UI) *modeSwitcher {
 	gwLabel := widget.NewLabel("Gateway")
 	gwLabel.TextStyle = fyne.TextStyle{Bold: true}
 	reach := container.NewBorder(nil, nil, container.NewCenter(container.New(&fixedSize{size: fyne.NewSize(10, 10)}, m.gwDot)), nil, m.gwText)
-	m.token = newTokenField(u.d.Store, u.d.Config, u.do, u.syncWorkflows)
+	m.token = newTokenField(d.store, d.settings(), d.do, d.tokenSaved)
 	m.gwRow = container.NewVBox(container.NewBorder(nil, nil, gwLabel, m.gwConnect, m.gwEntry), m.token.root, reach)
 	m.gwRow.Hide()
 
@@ -161,11 +180,12 @@ func errText(err error) string {
 	return err.Error()
 }
 
-// start subscribes to the controller's events: one hand-over to the UI
-// thread per event (the controller's bus never blocks).
-func (m *modeSwitcher) start() {
+// start subscribes to the controller's events, one hand-over to the UI
+// thread per event (the controller's bus never blocks), and follows the
+// saved settings if store is not nil. The returned func ends both; the
+// goroutine ends with its subscription or with done.
+func (m *modeSwitcher) start(store *config.Store, done <-chan struct{}) (stop func()) {
 	ch, cancel := m.mc.Subscribe()
-	m.u.unsub = append(m.u.unsub, cancel)
 	go func() {
 		for {
 			select {
@@ -173,26 +193,49 @@ func (m *modeSwitcher) start() {
 				if !ok {
 					return
 				}
-				m.u.do(func() { m.apply(e) })
-			case <-m.u.done:
+				m.d.do(func() { m.apply(e) })
+			case <-done:
 				return
 			}
 		}
 	}()
+	if store == nil {
+		return cancel
+	}
+	// The hook runs in the saving goroutine (hooks are serialised): it only
+	// hands the new gateway to the UI thread. Its first call, at
+	// registration on the UI thread, is the config the entry was filled
+	// from.
+	first := true
+	remove := store.OnChange(func(old, cur config.Config) {
+		if first {
+			first = false
+			return
+		}
+		if old.GatewayURL != cur.GatewayURL {
+			m.d.do(func() { m.settingsChanged(cur) })
+		}
+	})
+	return func() { cancel(); remove() }
+}
+
+// settingsChanged follows a saved change of gateway_url into the gateway
+// entry, unless the user typed another address there. UI thread.
+func (m *modeSwitcher) settingsChanged(c config.Config) {
+	if c.GatewayURL == m.gwSaved {
+		return
+	}
+	if t := strings.TrimSpace(m.gwEntry.Text); t == "" || t == m.gwSaved {
+		m.gwEntry.SetText(c.GatewayURL)
+	}
+	m.gwSaved = c.GatewayURL
 }
 
 // apply shows one event. UI thread.
 func (m *modeSwitcher) apply(e modes.Event) {
 	m.event(e)
 	m.render()
-	m.u.refreshOverall()
-	m.u.syncWorkflows()
-	if m.u.tray != nil {
-		m.u.tray.refresh()
-	}
-	if m.u.applied != nil {
-		m.u.applied()
-	}
+	m.d.applied()
 }
 
 // event applies one mode event. UI thread.
@@ -242,9 +285,7 @@ func (m *modeSwitcher) event(e modes.Event) {
 		m.mode = e.Mode
 		m.moving, m.target = false, nil
 		m.say(theme.WarningIcon(), "Fell back to Standalone: "+e.Message)
-		if m.u.notes != nil {
-			m.u.notes.fellBack(e.Message)
-		}
+		m.d.fellBack(e.Message)
 	case modes.Reachable:
 		m.setReach(true, e.Time, "")
 	case modes.Unreachable:
@@ -310,7 +351,7 @@ func (m *modeSwitcher) render() {
 			b.Importance = imp
 			b.Refresh()
 		}
-		enable(b, !m.busy() && m.mc != nil && !m.u.quitting)
+		enable(b, !m.busy() && m.mc != nil && !m.d.quitting())
 	}
 	desc := describeMode(m.mode)
 	if m.degraded != "" {
@@ -386,7 +427,7 @@ func unreachableText(at time.Time, msg string) string {
 // choose is a tap on a mode (the window's segments or the tray's submenu).
 // UI thread.
 func (m *modeSwitcher) choose(k modes.Kind) {
-	if m.mc == nil || m.busy() || m.u.quitting {
+	if m.mc == nil || m.busy() || m.d.quitting() {
 		return
 	}
 	switch k {
@@ -395,7 +436,7 @@ func (m *modeSwitcher) choose(k modes.Kind) {
 			return
 		}
 		if m.anyRunning() {
-			m.u.confirm("Switch to Standalone?",
+			m.d.confirm("Switch to Standalone?",
 				"Standalone works offline without local services:\nevery running sidecar is stopped.",
 				func(ok bool) {
 					if ok {
@@ -411,16 +452,14 @@ func (m *modeSwitcher) choose(k modes.Kind) {
 		if m.mode.Kind == modes.Service && m.degraded == "" {
 			return
 		}
-		m.track(m.mc.EnableService(m.u.d.Config.Service, nil))
+		m.track(m.mc.EnableService(m.d.settings().Service, nil))
 	case modes.Connected:
 		m.wantGW = true
 		if m.gwEntry.Text == "" && m.mode.ServerURL != nil {
 			m.gwEntry.SetText(*m.mode.ServerURL)
 		}
 		m.render()
-		if m.u.win != nil {
-			m.u.win.Canvas().Focus(m.gwEntry)
-		}
+		m.d.focus(m.gwEntry)
 		return
 	}
 	m.render()
@@ -439,7 +478,7 @@ func (m *modeSwitcher) connect() {
 	}
 	m.token.commit() // a token typed with the URL goes with it
 	if m.anyRunning() && m.mode.Kind != modes.Connected {
-		m.u.confirm("Connect to the gateway?",
+		m.d.confirm("Connect to the gateway?",
 			"In Connected mode the remote gateway is the backend:\nevery local sidecar is stopped.",
 			func(ok bool) {
 				if ok {
@@ -481,13 +520,13 @@ func (m *modeSwitcher) track(t *modes.Transition) {
 	go func() {
 		for msg := range t.Progress() {
 			msg := msg
-			m.u.do(func() {
+			m.d.do(func() {
 				m.progText.SetText(capitalize(msg) + "…")
 			})
 		}
 		<-t.Done()
 		err := t.Err()
-		m.u.do(func() {
+		m.d.do(func() {
 			m.ours--
 			if err != nil && !m.msgRow.Visible() {
 				m.say(theme.ErrorIcon(), "Could not switch to "+modeTitle(t.Target().Kind)+": "+err.Error())
@@ -497,16 +536,10 @@ func (m *modeSwitcher) track(t *modes.Transition) {
 	}()
 }
 
-func (m *modeSwitcher) anyRunning() bool {
-	for _, st := range m.u.statuses {
-		if st.State.HasProcess() || st.State == supervisor.Backoff {
-			return true
-		}
-	}
-	return false
-}
+func (m *modeSwitcher) anyRunning() bool { return m.d.anyRunning() }
 
-var _ = layout.NewSpacer
+// current is the mode shown (the tray's Mode submenu). UI thread.
+func (m *modeSwitcher) current() modes.Kind { return m.mode.Kind }
 
 // modeButtons are the segments (tests).
 func (u *UI) modeButtons() []*widget.Button {

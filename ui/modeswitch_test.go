@@ -11,6 +11,7 @@ import (
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
+	"outrigger/core/config"
 	"outrigger/core/modes"
 	"outrigger/core/supervisor"
 )
@@ -150,5 +151,62 @@ func TestModeSwitcher(t *testing.T) {
 			}
 		}
 		return false
+	})
+}
+
+// The switcher uses the settings as saved now, not as they were at
+// launch: after a save names another service, Service mode starts that
+// one; after a save changes gateway_url, the gateway entry shows it (unless
+// the user typed another) and Connect uses it.
+func TestModeSwitcherFollowsSettings(t *testing.T) {
+	r := newRig(t, &rigOpts{modes: true}, fixtureSpec(t, "alpha"), fixtureSpec(t, "beta"))
+	m := r.ui.modeSw
+	r.ui.confirm = func(_, _ string, then func(bool)) { then(true) }
+	gw := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(200) }))
+	defer gw.Close()
+	onUI(func() {
+		if m.gwEntry.Text != "" {
+			t.Errorf("gateway entry %q before any gateway_url was saved", m.gwEntry.Text)
+		}
+	})
+	err := r.ui.d.Store.Update(func(f *config.File) error {
+		f.Service = config.Ptr("beta")
+		f.GatewayURL = config.Ptr(gw.URL)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.until("the saved gateway in the entry", func() bool { return m.gwEntry.Text == gw.URL })
+
+	onUI(func() { test.Tap(m.buttons[modes.Service]) })
+	r.until("service mode", func() bool { return m.mode.Kind == modes.Service && !m.busy() })
+	r.cardState("beta", supervisor.Ready)
+	onUI(func() {
+		if !strings.Contains(m.desc.Text, "backed by beta") {
+			t.Errorf("description %q, want the saved service beta", m.desc.Text)
+		}
+	})
+
+	// A text the user typed is theirs: a later save does not replace it.
+	onUI(func() {
+		test.Tap(m.buttons[modes.Connected])
+		test.Tap(m.gwConnect)
+	})
+	r.until("connected to the saved gateway", func() bool {
+		return m.mode.Kind == modes.Connected && !m.busy() && m.mode.ServerURL != nil && *m.mode.ServerURL == gw.URL
+	})
+	onUI(func() { m.gwEntry.SetText("http://127.0.0.1:1") })
+	if err := r.ui.d.Store.Update(func(f *config.File) error {
+		f.GatewayURL = config.Ptr("http://127.0.0.1:2")
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	r.until("the change seen", func() bool { return m.gwSaved == "http://127.0.0.1:2" })
+	onUI(func() {
+		if m.gwEntry.Text != "http://127.0.0.1:1" {
+			t.Errorf("a save replaced the typed gateway: %q", m.gwEntry.Text)
+		}
 	})
 }

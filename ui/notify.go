@@ -15,7 +15,7 @@ import (
 // (always), and a fall-back to Standalone. Crash notifications are
 // rate-limited, so a crash loop is one notification, not dozens.
 type notifier struct {
-	u      *UI
+	d      notifierDeps
 	now    func() time.Time
 	send   func(*fyne.Notification, notifyUrgency)
 	after  func(time.Duration, func()) // runs f on the UI thread after d (tests fire it by hand)
@@ -42,14 +42,23 @@ const (
 	crashBurst   = 3
 )
 
-func newNotifier(u *UI) *notifier {
-	n := &notifier{u: u, now: time.Now, last: map[string]time.Time{}, crash: map[string]int{}}
+// notifierDeps is what the notifier needs of the app: where to send, the
+// UI thread, and the newest status of a sidecar.
+type notifierDeps struct {
+	app      fyne.App
+	do       func(func())                                // to the UI thread
+	quitting func() bool                                 // UI thread
+	status   func(name string) (supervisor.Status, bool) // UI thread
+}
+
+func newNotifier(d notifierDeps) *notifier {
+	n := &notifier{d: d, now: time.Now, last: map[string]time.Time{}, crash: map[string]int{}}
 	n.send = func(note *fyne.Notification, urg notifyUrgency) {
 		// A D-Bus call that may take a while without a notification daemon:
 		// never on the UI thread.
-		go sendNotification(u.app, note, urg)
+		go sendNotification(d.app, note, urg)
 	}
-	n.after = func(d time.Duration, f func()) { time.AfterFunc(d, func() { u.do(f) }) }
+	n.after = func(dur time.Duration, f func()) { time.AfterFunc(dur, func() { d.do(f) }) }
 	return n
 }
 
@@ -57,7 +66,7 @@ func newNotifier(u *UI) *notifier {
 func (n *notifier) event(e supervisor.Event) {
 	switch e.Kind {
 	case supervisor.EventRestarting:
-		if n.u.quitting {
+		if n.d.quitting() {
 			return
 		}
 		n.crash[e.Sidecar]++
@@ -75,10 +84,10 @@ func (n *notifier) event(e supervisor.Event) {
 // check runs recoverGrace after a crash: no news if the sidecar is Ready
 // again (or a later crash or a give-up took over). UI thread.
 func (n *notifier) check(name string, gen int, cause string) {
-	if n.u.quitting || n.crash[name] != gen {
+	if n.d.quitting() || n.crash[name] != gen {
 		return
 	}
-	st, ok := n.u.statuses[name]
+	st, ok := n.d.status(name)
 	if ok && (st.State == supervisor.Ready || !st.Wanted && st.State != supervisor.Backoff) {
 		return // back, or stopped on purpose meanwhile
 	}
@@ -107,7 +116,7 @@ func (n *notifier) check(name string, gen int, cause string) {
 
 // fellBack tells that the app left Service mode. UI thread.
 func (n *notifier) fellBack(reason string) {
-	if n.u.quitting {
+	if n.d.quitting() {
 		return
 	}
 	n.send(fyne.NewNotification("Switched to Standalone", capitalize(firstNonEmpty(reason, "the service is not available"))+"."), notifyCritical)

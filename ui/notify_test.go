@@ -18,7 +18,7 @@ import (
 func TestNotifierRateLimit(t *testing.T) {
 	test.NewTempApp(t)
 	u := New(fyne.CurrentApp(), Deps{})
-	n := newNotifier(u)
+	n := newNotifier(notifierDeps{app: u.app, do: u.do, quitting: func() bool { return u.quitting }, status: u.status})
 	now := fixedNow
 	n.now = func() time.Time { return now }
 	var got []string

@@ -20,6 +20,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"outrigger/core/config"
+	"outrigger/core/supervisor"
 )
 
 // knownEnv are the runtime overrides the seed's settings screen exposes,
@@ -48,7 +49,7 @@ func policyLabel(p string) string {
 // spec to the supervisor that follows it, for its next start; the panel
 // offers to restart now.
 type settingsPanel struct {
-	u    *UI
+	d    settingsDeps
 	root fyne.CanvasObject
 
 	picker   *widget.Select
@@ -92,9 +93,25 @@ type envRow struct {
 	fixed  bool // a default of the sidecar: its key cannot be removed
 }
 
-func newSettingsPanel(u *UI) *settingsPanel {
-	s := &settingsPanel{u: u, known: map[string]*widget.Entry{}, rules: map[*widget.Entry]func(string) error{}}
-	s.picker = widget.NewSelect(u.names, func(name string) { s.load(name) })
+// settingsDeps is what the Settings tab needs of the app.
+type settingsDeps struct {
+	names []string      // the sidecars, in configuration order
+	store *config.Store // saves; nil: nothing can be saved
+	// spec is a sidecar's spec as saved (else as run); config the whole
+	// configuration the edited spec is checked against.
+	spec       func(name string) (config.Spec, bool)
+	config     func() config.Config
+	configFile string                                      // where saving writes, without a store
+	status     func(name string) (supervisor.Status, bool) // UI thread
+	restart    func(ctx context.Context, name string) error
+	do         func(func())                  // to the UI thread
+	showError  func(title string, err error) // UI thread
+	win        fyne.Window                   // dialogs; nil: none
+}
+
+func newSettingsPanel(d settingsDeps) *settingsPanel {
+	s := &settingsPanel{d: d, known: map[string]*widget.Entry{}, rules: map[*widget.Entry]func(string) error{}}
+	s.picker = widget.NewSelect(d.names, func(name string) { s.load(name) })
 	s.picker.PlaceHolder = "Sidecar"
 
 	s.port = s.entry(validatePort)
@@ -133,8 +150,8 @@ func newSettingsPanel(u *UI) *settingsPanel {
 		r := s.addRow("", "", false)
 		s.changed()
 		s.scroll.ScrollToBottom() // the new row sits just above the button, at the end
-		if s.u.win != nil {
-			s.u.win.Canvas().Focus(r.key)
+		if s.d.win != nil {
+			s.d.win.Canvas().Focus(r.key)
 		}
 	})
 	s.add.Importance = widget.LowImportance
@@ -171,8 +188,8 @@ func newSettingsPanel(u *UI) *settingsPanel {
 	actions := container.NewBorder(nil, container.NewPadded(s.where), nil, container.NewHBox(s.saved, s.reload, s.revert, s.save), s.probBox)
 	s.root = container.NewBorder(container.NewPadded(bar), opaqueBar(container.NewPadded(actions)), nil, nil,
 		s.scroll)
-	if len(u.names) > 0 {
-		s.picker.SetSelected(u.names[0])
+	if len(d.names) > 0 {
+		s.picker.SetSelected(d.names[0])
 	}
 	return s
 }
@@ -234,26 +251,9 @@ func (s *settingsPanel) selectSidecar(name string) {
 	}
 }
 
-// spec returns name's spec as the settings file has it, else as the
-// supervisor runs it (a sidecar not in the file), else from the
-// configuration the app started with.
-func (s *settingsPanel) spec(name string) (config.Spec, bool) {
-	if s.u.d.Store != nil {
-		if sp, ok := s.u.d.Store.Config().Sidecar(name); ok {
-			return sp, true
-		}
-	}
-	if s.u.d.Sup != nil {
-		if sp, ok := s.u.d.Sup.Spec(name); ok {
-			return sp, true
-		}
-	}
-	return s.u.d.Config.Sidecar(name)
-}
-
 // load fills the fields from name's current spec. UI thread.
 func (s *settingsPanel) load(name string) {
-	sp, ok := s.spec(name)
+	sp, ok := s.d.spec(name)
 	if !ok {
 		return
 	}
@@ -419,10 +419,7 @@ func (s *settingsPanel) edited() (config.Spec, []string) {
 	}
 	sp.Env = env
 	if len(probs) == 0 {
-		cfg := s.u.d.Config.Clone()
-		if s.u.d.Store != nil {
-			cfg = s.u.d.Store.Config()
-		}
+		cfg := s.d.config()
 		replaced := false
 		for i := range cfg.Sidecars {
 			if cfg.Sidecars[i].Name == sp.Name {
@@ -499,15 +496,15 @@ func (s *settingsPanel) statusChanged() {
 	if s.name == "" {
 		return
 	}
-	where := s.u.d.ConfigFile
-	if s.u.d.Store != nil {
-		where = s.u.d.Store.Path()
+	where := s.d.configFile
+	if s.d.store != nil {
+		where = s.d.store.Path()
 	}
 	if where == "" {
 		where = "outrigger.toml"
 	}
 	text := "Changes apply at the next start of " + s.name + "."
-	if st, ok := s.u.statuses[s.name]; ok && st.State.HasProcess() {
+	if st, ok := s.d.status(s.name); ok && st.State.HasProcess() {
 		text = s.name + " is running: saved changes apply when it restarts."
 	}
 	setLabel(s.note, text)
@@ -527,14 +524,14 @@ func (s *settingsPanel) doSave() {
 		s.probBox.Show()
 		return
 	}
-	name, store := s.name, s.u.d.Store
+	name, store := s.name, s.d.store
 	s.save.Disable()
 	go func() {
 		// The supervisor follows the store (supervisor.Follow, a synchronous
 		// hook): when Update returns it has the new spec, so the "Restart
 		// now" offered next starts the sidecar with it.
 		err := saveSpec(store, sp)
-		s.u.do(func() { s.afterSave(name, sp, err) })
+		s.d.do(func() { s.afterSave(name, sp, err) })
 	}()
 }
 
@@ -555,7 +552,7 @@ func (s *settingsPanel) afterSave(name string, sp config.Spec, err error) {
 		s.changed()
 		msg := "Could not save: " + err.Error()
 		if errors.Is(err, config.ErrChangedOnDisk) {
-			msg = "Not saved: " + filepath.Base(s.u.d.Store.Path()) + " was changed outside Outrigger since it was loaded, " +
+			msg = "Not saved: " + filepath.Base(s.d.store.Path()) + " was changed outside Outrigger since it was loaded, " +
 				"in " + name + "'s settings too. Reload from file to see that change (your edits here are dropped)."
 			s.reload.Show()
 		}
@@ -568,14 +565,14 @@ func (s *settingsPanel) afterSave(name string, sp config.Spec, err error) {
 		s.changed()
 		s.saved.SetText("Saved")
 	}
-	st := s.u.statuses[name]
+	st, _ := s.d.status(name)
 	if !st.State.HasProcess() {
 		return
 	}
 	restart := func() {
 		go func() {
-			if err := s.u.d.Sup.Restart(context.Background(), name); err != nil {
-				s.u.do(func() { s.u.showError("Could not restart "+name, err) })
+			if err := s.d.restart(context.Background(), name); err != nil {
+				s.d.do(func() { s.d.showError("Could not restart "+name, err) })
 			}
 		}()
 	}
@@ -583,7 +580,7 @@ func (s *settingsPanel) afterSave(name string, sp config.Spec, err error) {
 		s.askRestart(name, restart)
 		return
 	}
-	if s.u.win == nil {
+	if s.d.win == nil {
 		return
 	}
 	dialog.ShowCustomConfirm("Settings saved", "Restart now", "Later",
@@ -592,16 +589,16 @@ func (s *settingsPanel) afterSave(name string, sp config.Spec, err error) {
 			if ok {
 				restart()
 			}
-		}, s.u.win)
+		}, s.d.win)
 }
 
 // doReload reads the settings file again after an outside change and
 // shows what it now says. UI thread; the file is read off it.
 func (s *settingsPanel) doReload() {
-	store := s.u.d.Store
+	store := s.d.store
 	go func() {
 		err := store.Reload()
-		s.u.do(func() {
+		s.d.do(func() {
 			if err != nil {
 				s.problems.SetText("Could not reload: " + err.Error())
 				s.probBox.Show()

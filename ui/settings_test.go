@@ -76,17 +76,7 @@ func TestSettingsValidation(t *testing.T) {
 // panel's save reaches the supervisor only through the store.
 func follow(t *testing.T, r *rig, head string) {
 	t.Helper()
-	var f config.File
-	for _, sp := range r.cfg.Sidecars {
-		f.SetSidecar(config.FromSpec(sp, defaultSpec(sp.Name)))
-	}
-	data, err := config.Marshal(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(r.file, append([]byte(head), data...), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	writeSettings(t, r.file, r.cfg, head)
 	if err := r.ui.d.Store.Reload(); err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"os"
 	"runtime"
 	"strconv"
@@ -74,7 +75,7 @@ var trayAvailable = func() (bool, string) {
 // a submenu to start, stop, restart it or see its logs), Show window,
 // Start all / Stop all, the Mode submenu, Quit.
 type tray struct {
-	u       *UI
+	d       trayDeps
 	desk    desktop.App
 	enabled bool
 
@@ -87,15 +88,39 @@ type tray struct {
 	setTooltip func(string) // systray.SetTooltip (tests record it)
 }
 
-func newTray(u *UI) *tray {
-	t := &tray{u: u, level: -1, setTooltip: systray.SetTooltip}
-	desk, ok := u.app.(desktop.App)
+// trayDeps is what the tray shows and does. The funcs run on the UI
+// thread, but show, which a tap on the icon calls from the tray's own
+// goroutine.
+type trayDeps struct {
+	overall  func() (Overall, string)
+	statuses func() []supervisor.Status // in configuration order
+	quitting func() bool
+	// command runs a sidecar command ("start", "stop", "restart") off the
+	// UI thread; a failure brings the window up with the reason.
+	command                           func(what, name string)
+	showLogs                          func(name string)
+	showWindow                        func()
+	show                              func() // any goroutine
+	startAll, stopAll, diagnose, quit func()
+	modes                             modeMenu // nil: no Mode submenu
+}
+
+// modeMenu is what the tray's Mode submenu needs of the mode switcher.
+type modeMenu interface {
+	current() modes.Kind
+	busy() bool
+	choose(modes.Kind)
+}
+
+func newTray(app fyne.App, log *slog.Logger, d trayDeps) *tray {
+	t := &tray{d: d, level: -1, setTooltip: systray.SetTooltip}
+	desk, ok := app.(desktop.App)
 	if !ok {
 		return t
 	}
 	avail, why := trayAvailable()
 	if !avail {
-		u.log.Info("no system tray; closing the window will ask whether to quit", "reason", why)
+		log.Info("no system tray; closing the window will ask whether to quit", "reason", why)
 		return t
 	}
 	t.desk, t.enabled = desk, true
@@ -112,7 +137,7 @@ func (t *tray) start() {
 	t.desk.SetSystemTrayMenu(t.menu)
 	t.setIcon()
 	// A left click shows the window (where the host supports it).
-	systray.SetOnTapped(func() { t.u.Show() })
+	systray.SetOnTapped(t.d.show)
 }
 
 // refresh rebuilds the menu when what it shows changed, and the icon when
@@ -128,7 +153,7 @@ func (t *tray) refresh() {
 }
 
 func (t *tray) setIcon() {
-	level, text := t.u.overall()
+	level, text := t.d.overall()
 	if tip := "Outrigger — " + text; tip != t.tip {
 		t.tip = tip
 		t.call(func() { t.setTooltip(tip) })
@@ -160,7 +185,7 @@ func (t *tray) call(f func()) {
 
 // build fills the menu's items; it reports whether they changed.
 func (t *tray) build() bool {
-	items, sig := trayItems(t.u)
+	items, sig := trayItems(t.d)
 	if sig == t.sig {
 		return false
 	}
@@ -171,7 +196,7 @@ func (t *tray) build() bool {
 
 // trayItems builds the tray menu's items and a signature of what they
 // show (labels, checks, enabled), so an unchanged menu is not re-sent.
-func trayItems(u *UI) ([]*fyne.MenuItem, string) {
+func trayItems(d trayDeps) ([]*fyne.MenuItem, string) {
 	var items []*fyne.MenuItem
 	var sig strings.Builder
 	add := func(it *fyne.MenuItem) *fyne.MenuItem {
@@ -205,12 +230,13 @@ func trayItems(u *UI) ([]*fyne.MenuItem, string) {
 		}
 	}
 
-	level, summary := u.overall()
+	level, summary := d.overall()
 	head := add(fyne.NewMenuItem("Outrigger — "+summary, nil))
 	head.Disabled = true
 	note(head)
 	_ = level
-	for _, st := range u.snapshot() {
+	busy := d.quitting()
+	for _, st := range d.statuses() {
 		name := st.Name
 		word := lookOf(st.State).Word
 		if st.State == supervisor.Ready && st.Port > 0 {
@@ -218,42 +244,40 @@ func trayItems(u *UI) ([]*fyne.MenuItem, string) {
 		}
 		it := fyne.NewMenuItem(statusGlyph(st.State)+" "+name+" — "+word, nil)
 		start, stop, restart := buttonsFor(st.State)
-		busy := u.quitting
-		sStart := fyne.NewMenuItem(startLabel(st.State), func() { u.trayCommand("start", name, u.startSidecar) })
+		sStart := fyne.NewMenuItem(startLabel(st.State), func() { d.command("start", name) })
 		sStart.Disabled = !start || busy
-		sStop := fyne.NewMenuItem("Stop", func() { u.trayCommand("stop", name, u.stopSidecar) })
+		sStop := fyne.NewMenuItem("Stop", func() { d.command("stop", name) })
 		sStop.Disabled = !stop || busy
-		sRestart := fyne.NewMenuItem("Restart", func() { u.trayCommand("restart", name, u.restartSidecar) })
+		sRestart := fyne.NewMenuItem("Restart", func() { d.command("restart", name) })
 		sRestart.Disabled = !restart || busy
-		sLogs := fyne.NewMenuItem("Show logs", func() { u.showLogs(name); u.showWindow() })
+		sLogs := fyne.NewMenuItem("Show logs", func() { d.showLogs(name); d.showWindow() })
 		it.ChildMenu = fyne.NewMenu(name, sStart, sStop, sRestart, fyne.NewMenuItemSeparator(), sLogs)
 		add(it)
 		note(it)
 	}
 	add(fyne.NewMenuItemSeparator())
-	show := add(fyne.NewMenuItem("Show window", u.showWindow))
+	show := add(fyne.NewMenuItem("Show window", d.showWindow))
 	note(show)
-	startAll := add(fyne.NewMenuItem("Start all", u.startAll))
-	startAll.Disabled = u.quitting
+	startAll := add(fyne.NewMenuItem("Start all", d.startAll))
+	startAll.Disabled = busy
 	note(startAll)
-	stopAll := add(fyne.NewMenuItem("Stop all", u.stopAll))
-	stopAll.Disabled = u.quitting
+	stopAll := add(fyne.NewMenuItem("Stop all", d.stopAll))
+	stopAll.Disabled = busy
 	note(stopAll)
-	if u.modeSw != nil {
-		m := u.modeSw
+	if m := d.modes; m != nil {
 		var sub []*fyne.MenuItem
 		for _, k := range modeOrder {
 			it := fyne.NewMenuItem(modeTitle(k), func() {
-				if k == modes.Connected && m.mode.Kind != modes.Connected {
-					u.showWindow() // the gateway URL is entered in the window
+				if k == modes.Connected && m.current() != modes.Connected {
+					d.showWindow() // the gateway URL is entered in the window
 				}
 				m.choose(k)
 			})
-			it.Checked = m.mode.Kind == k
-			it.Disabled = m.busy() || u.quitting
+			it.Checked = m.current() == k
+			it.Disabled = m.busy() || busy
 			sub = append(sub, it)
 		}
-		label := "Mode: " + modeTitle(m.mode.Kind)
+		label := "Mode: " + modeTitle(m.current())
 		if m.busy() {
 			label += " (switching…)"
 		}
@@ -261,12 +285,12 @@ func trayItems(u *UI) ([]*fyne.MenuItem, string) {
 		mode.ChildMenu = fyne.NewMenu("Mode", sub...)
 		note(mode)
 	}
-	diag := add(fyne.NewMenuItem("Save diagnostics…", func() { u.showWindow(); u.saveDiagnostics() }))
+	diag := add(fyne.NewMenuItem("Save diagnostics…", func() { d.showWindow(); d.diagnose() }))
 	note(diag)
 	add(fyne.NewMenuItemSeparator())
-	quit := add(fyne.NewMenuItem("Quit", u.Quit))
+	quit := add(fyne.NewMenuItem("Quit", d.quit))
 	quit.IsQuit = true
-	quit.Disabled = u.quitting
+	quit.Disabled = busy
 	note(quit)
 	return items, sig.String()
 }
@@ -299,7 +323,9 @@ func (u *UI) showWindow() {
 
 // trayCommand runs a sidecar command from the tray; an error shows the
 // window with the message.
-func (u *UI) trayCommand(what, name string, fn func(context.Context, string) error) {
+func (u *UI) trayCommand(what, name string) {
+	fn := map[string]func(context.Context, string) error{
+		"start": u.startSidecar, "stop": u.stopSidecar, "restart": u.restartSidecar}[what]
 	go func() {
 		if err := fn(context.Background(), name); err != nil {
 			u.do(func() {

@@ -288,8 +288,9 @@ func (u *UI) build() {
 	u.win.SetMaster()
 	u.win.SetMainMenu(u.mainMenu())
 	u.win.SetIcon(appIconRes)
-	u.tray = newTray(u)
-	u.notes = newNotifier(u)
+	u.tray = newTray(u.app, u.log, u.trayDeps())
+	u.notes = newNotifier(notifierDeps{app: u.app, do: u.do,
+		quitting: func() bool { return u.quitting }, status: u.status})
 	u.win.SetCloseIntercept(u.onClose)
 	u.win.Canvas().AddShortcut(closeShortcut, func(fyne.Shortcut) { u.onClose() })
 	u.win.Canvas().AddShortcut(quitShortcut, func(fyne.Shortcut) { u.Quit() })
@@ -298,10 +299,15 @@ func (u *UI) build() {
 
 // content is the window's whole content: header, tabs.
 func (u *UI) content() fyne.CanvasObject {
-	u.header = newHeader(u)
+	var modeRow fyne.CanvasObject
+	if u.d.Modes != nil {
+		u.modeSw = newModeSwitcher(u.modeDeps())
+		modeRow = u.modeSw.root
+	}
+	u.header = newHeader(appIcon(u.app), modeRow)
 	overview := u.overview()
-	u.logs = newLogsPanel(u)
-	u.sets = newSettingsPanel(u)
+	u.logs = newLogsPanel(u.logsDeps())
+	u.sets = newSettingsPanel(u.settingsDeps())
 	u.logsTab = container.NewTabItemWithIcon("Logs", theme.ListIcon(), fit(u.logs.root))
 	u.setTab = container.NewTabItemWithIcon("Settings", theme.SettingsIcon(), fit(u.sets.root))
 	u.wf = u.newWorkflows()
@@ -468,7 +474,7 @@ func (u *UI) start() {
 		go u.pump(ch)
 	}
 	if u.d.Modes != nil && u.modeSw != nil {
-		u.modeSw.start()
+		u.unsub = append(u.unsub, u.modeSw.start(u.d.Store, u.done))
 	}
 	if u.tray != nil {
 		u.tray.start()

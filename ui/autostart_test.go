@@ -85,3 +85,74 @@ func TestAutostartCheckError(t *testing.T) {
 		}
 	})
 }
+
+// Settings has the switch too: off by default, it writes and removes the
+// login entry, shows an entry made elsewhere when the tab is opened, keeps
+// the File menu in step, and says inline why a change failed.
+func TestSettingsStartAtLogin(t *testing.T) {
+	// Only the XDG folders: HOME also locates Go's build cache, which the
+	// rig's fixture build needs warm.
+	root := t.TempDir()
+	t.Setenv("XDG_CONFIG_HOME", filepath.Join(root, "config"))
+	t.Setenv("XDG_CONFIG_DIRS", filepath.Join(root, "xdg"))
+	entry := filepath.Join(root, "config", "autostart", autostart.ID+".desktop")
+	r := newRig(t, nil, fixtureSpec(t, "alpha"))
+	s := r.ui.sets
+	onUI(func() {
+		if s.login.check.Checked || r.ui.loginItem.Checked {
+			t.Error("Start at login is on by default")
+		}
+		test.Tap(s.login.check)
+	})
+	if _, err := os.Stat(entry); err != nil {
+		t.Fatalf("ticking Start at login in Settings wrote no entry: %v", err)
+	}
+	onUI(func() {
+		if !r.ui.loginItem.Checked {
+			t.Error("the File menu does not show the change")
+		}
+		if s.loginErr.Visible() {
+			t.Errorf("an error shown after a change that worked: %q", s.loginErr.Text)
+		}
+		test.Tap(s.login.check)
+	})
+	if _, err := os.Stat(entry); !os.IsNotExist(err) {
+		t.Fatalf("unticking left the entry: %v", err)
+	}
+	// Turned on elsewhere (the File menu, another Outrigger): opening the
+	// tab shows it.
+	if err := autostart.Enable(); err != nil {
+		t.Fatal(err)
+	}
+	onUI(func() {
+		r.ui.tabs.Select(r.ui.logsTab)
+		r.ui.tabs.Select(r.ui.setTab)
+		if !s.login.check.Checked {
+			t.Error("the Settings tab does not show an entry made elsewhere")
+		}
+	})
+	if err := autostart.Disable(); err != nil {
+		t.Fatal(err)
+	}
+	// A file where the autostart folder should be: enabling fails, the box
+	// goes back and the reason shows in the panel, not in a dialog.
+	if err := os.RemoveAll(filepath.Dir(entry)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Dir(entry), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	onUI(func() {
+		s.syncLogin()
+		test.Tap(s.login.check)
+		if s.login.check.Checked {
+			t.Error("the box stays ticked though enabling failed")
+		}
+		if !s.loginErr.Visible() || !strings.Contains(s.loginErr.Text, filepath.Dir(entry)) {
+			t.Errorf("inline error %q (shown %v) does not name the folder", s.loginErr.Text, s.loginErr.Visible())
+		}
+		if top := r.ui.win.Canvas().Overlays().Top(); top != nil {
+			t.Error("a dialog was shown instead of the inline error")
+		}
+	})
+}

@@ -72,6 +72,8 @@ type settingsPanel struct {
 	scroll   *container.Scroll
 	saved    *widget.Label
 	where    *canvas.Text
+	login    *loginSwitch  // Start at login: not a sidecar's, applied at once
+	loginErr *widget.Label // why the last change of login failed
 
 	name      string
 	base      config.Spec // the spec being edited, as it was loaded
@@ -107,6 +109,9 @@ type settingsDeps struct {
 	do         func(func())                  // to the UI thread
 	showError  func(title string, err error) // UI thread
 	win        fyne.Window                   // dialogs; nil: none
+	// loginChanged follows a change of Start at login (the File menu
+	// shows it too). UI thread.
+	loginChanged func()
 }
 
 func newSettingsPanel(d settingsDeps) *settingsPanel {
@@ -173,6 +178,22 @@ func newSettingsPanel(d settingsDeps) *settingsPanel {
 	s.reload = widget.NewButtonWithIcon("Reload from file", theme.ViewRefreshIcon(), s.doReload)
 	s.reload.Hide()
 
+	s.loginErr = widget.NewLabel("")
+	s.loginErr.Wrapping = fyne.TextWrapWord
+	s.loginErr.Importance = widget.DangerImportance
+	s.loginErr.Hide()
+	s.login = newLoginSwitch(func(err error) {
+		if err != nil {
+			s.loginErr.SetText("Could not change Start at login: " + err.Error())
+			s.loginErr.Show()
+		} else {
+			s.loginErr.Hide()
+		}
+		if d.loginChanged != nil {
+			d.loginChanged()
+		}
+	})
+
 	secrets := canvas.NewText("Values of variables whose name contains PASSWORD, SECRET, TOKEN or KEY are hidden.", colorOf(theme.ColorNamePlaceHolder))
 	secrets.TextSize = theme.CaptionTextSize()
 	body := container.NewVBox(
@@ -182,6 +203,9 @@ func newSettingsPanel(d settingsDeps) *settingsPanel {
 		envForm,
 		s.extra,
 		container.NewHBox(s.add, layout.NewSpacer(), container.NewCenter(secrets)),
+		section("Outrigger"),
+		s.login.check,
+		s.loginErr,
 	)
 	s.scroll = container.NewVScroll(container.NewPadded(body))
 	bar := container.NewBorder(nil, nil, container.NewHBox(widget.NewLabel("Sidecar"), minWidth(200, s.picker)), nil, s.note)
@@ -243,6 +267,10 @@ func validateEnvValue(s string) error {
 	}
 	return nil
 }
+
+// syncLogin shows whether Outrigger starts at login now (the entry may
+// have been changed elsewhere). UI thread.
+func (s *settingsPanel) syncLogin() { s.login.sync() }
 
 // selectSidecar shows name's settings. UI thread.
 func (s *settingsPanel) selectSidecar(name string) {

@@ -92,6 +92,8 @@ type UI struct {
 	wf       *workflows.Panel
 	wfEnd    atomic.Pointer[workflows.Endpoint] // the engine the Workflows tab talks to (see syncWorkflows)
 
+	loginItem *fyne.MenuItem // File › Start at login
+
 	// UI thread only.
 	visible   bool
 	unwatch   func()        // ends Deps.Watch's request; nil while hidden
@@ -317,7 +319,12 @@ func (u *UI) content() fyne.CanvasObject {
 		u.setTab,
 		container.NewTabItemWithIcon("Workflows", theme.MediaPlayIcon(), fit(u.wf.Object())),
 	)
-	u.tabs.OnSelected = func(*container.TabItem) { u.logs.setActive(u.tabs.Selected() == u.logsTab && u.visible) }
+	u.tabs.OnSelected = func(*container.TabItem) {
+		u.logs.setActive(u.tabs.Selected() == u.logsTab && u.visible)
+		if u.tabs.Selected() == u.setTab {
+			u.sets.syncLogin()
+		}
+	}
 	return container.NewBorder(u.header.root, nil, nil, nil, u.tabs)
 }
 
@@ -409,6 +416,7 @@ func (u *UI) mainMenu() *fyne.MainMenu {
 	login := fyne.NewMenuItem("Start at login", nil)
 	login.Checked, _ = autostart.Enabled()
 	login.Action = func() { u.toggleLogin(login) }
+	u.loginItem = login
 	file := fyne.NewMenu("File",
 		fyne.NewMenuItem("Start all", u.startAll),
 		fyne.NewMenuItem("Stop all", u.stopAll),
@@ -433,8 +441,20 @@ func (u *UI) toggleLogin(item *fyne.MenuItem) {
 	if err != nil {
 		u.showError("Could not change Start at login", err)
 	}
-	item.Checked, _ = autostart.Enabled()
-	if u.win != nil {
+	u.loginChanged()
+	if u.sets != nil {
+		u.sets.syncLogin()
+	}
+}
+
+// loginChanged shows in the File menu whether Outrigger starts at login.
+// UI thread.
+func (u *UI) loginChanged() {
+	if u.loginItem == nil {
+		return
+	}
+	u.loginItem.Checked, _ = autostart.Enabled()
+	if u.win != nil && u.win.MainMenu() != nil {
 		u.win.MainMenu().Refresh()
 	}
 }

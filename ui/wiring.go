@@ -131,9 +131,10 @@ func (u *UI) settingsDeps() settingsDeps {
 		restart: func(ctx context.Context, name string) error {
 			return u.d.Sup.Restart(ctx, name)
 		},
-		do:        u.do,
-		showError: u.showError,
-		win:       u.win,
+		do:           u.do,
+		showError:    u.showError,
+		win:          u.win,
+		loginChanged: u.loginChanged,
 	}
 }
 

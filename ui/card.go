@@ -29,6 +29,9 @@ type cardDeps struct {
 	// stderrTail is the last n stderr lines of a sidecar (crash details).
 	stderrTail func(name string, n int) []string
 	copy       func(text string) // to the clipboard
+	// showChart shows body in a dialog titled title; closed runs (UI
+	// thread) when the user closes it.
+	showChart func(title string, body fyne.CanvasObject, closed func())
 }
 
 // crashTail is how many stderr lines the crash details show.
@@ -63,6 +66,7 @@ type card struct {
 	tail     *widget.Label // the last stderr lines after a crash
 	cpuLine  *sparkline    // the last 10 minutes of CPU and memory
 	memLine  *sparkline
+	chart    *resourceChart // the larger view of both, while open
 	copyDet  *widget.Button
 
 	start, stop, restart, logs, settings *widget.Button
@@ -116,11 +120,12 @@ func newCard(d cardDeps, name string) *card {
 		container.NewHBox(container.NewCenter(dotBox), c.title),
 		container.NewCenter(c.pill.root), nil)
 	c.cpuLine, c.memLine = newSparkline(), newSparkline()
+	c.cpuLine.tap.onTap, c.memLine.tap.onTap = c.openChart, c.openChart
 	stats := container.NewGridWithColumns(6,
 		c.stat("PID", c.pid), c.stat("PORT", c.port), c.stat("UPTIME", c.uptime),
 		c.stat("RESTARTS", c.restarts),
-		c.stat("CPU", container.NewHBox(c.cpu, container.NewCenter(c.cpuLine.raster))),
-		c.stat("MEMORY", container.NewHBox(c.mem, container.NewCenter(c.memLine.raster))))
+		c.stat("CPU", container.NewHBox(c.cpu, container.NewCenter(c.cpuLine.tap))),
+		c.stat("MEMORY", container.NewHBox(c.mem, container.NewCenter(c.memLine.tap))))
 	c.buttons = container.NewHBox(c.start, c.stop, c.restart, layout.NewSpacer(), c.logs, c.settings)
 	body := container.NewVBox(head, container.NewHBox(c.link), stats, c.noteBox, c.buttons)
 	inner := container.NewBorder(nil, nil, c.accent, nil, container.NewPadded(body))
@@ -277,6 +282,9 @@ func (c *card) restyle() {
 	c.pill.set(look)
 	c.cpuLine.restyle()
 	c.memLine.restyle()
+	if c.chart != nil {
+		c.chart.restyle()
+	}
 }
 
 // sample adds a metrics reading to the sparklines; a sidecar without a
@@ -285,10 +293,28 @@ func (c *card) sample(at time.Time, st supervisor.Status) {
 	if !st.State.HasProcess() || st.PID <= 0 {
 		c.cpuLine.clear()
 		c.memLine.clear()
+	} else {
+		c.cpuLine.add(at, st.CPUPercent)
+		c.memLine.add(at, float64(st.RSSBytes))
+	}
+	if c.chart != nil {
+		c.chart.refresh()
+	}
+}
+
+// openChart shows the larger CPU and memory chart (a tap on a sparkline);
+// it follows the samples until closed. UI thread.
+func (c *card) openChart() {
+	if c.chart != nil || c.d.showChart == nil {
 		return
 	}
-	c.cpuLine.add(at, st.CPUPercent)
-	c.memLine.add(at, float64(st.RSSBytes))
+	ch := newResourceChart(c.cpuLine, c.memLine)
+	c.chart = ch
+	c.d.showChart(c.name+" — CPU and memory", ch.root, func() {
+		if c.chart == ch {
+			c.chart = nil
+		}
+	})
 }
 
 // tick refreshes what depends on the clock: uptime and the restart

@@ -8,7 +8,9 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
 )
 
 // sparkWindow is how far back a card's sparklines reach.
@@ -29,6 +31,7 @@ type sample struct {
 type sparkline struct {
 	samples []sample
 	raster  *canvas.Raster
+	tap     *tapArea // the raster, tappable: the card puts this in its layout
 	col     color.Color
 }
 
@@ -37,8 +40,33 @@ func newSparkline() *sparkline {
 	s.raster = canvas.NewRaster(s.draw)
 	s.raster.SetMinSize(sparkSize)
 	s.raster.Hide()
+	s.tap = newTapArea(s.raster)
+	s.tap.Hide()
 	return s
 }
+
+// tapArea makes its content tappable, with a pointing-hand cursor.
+type tapArea struct {
+	widget.BaseWidget
+	content fyne.CanvasObject
+	onTap   func()
+}
+
+func newTapArea(content fyne.CanvasObject) *tapArea {
+	t := &tapArea{content: content}
+	t.ExtendBaseWidget(t)
+	return t
+}
+
+func (t *tapArea) CreateRenderer() fyne.WidgetRenderer { return widget.NewSimpleRenderer(t.content) }
+
+func (t *tapArea) Tapped(*fyne.PointEvent) {
+	if t.onTap != nil {
+		t.onTap()
+	}
+}
+
+func (t *tapArea) Cursor() desktop.Cursor { return desktop.PointerCursor }
 
 // add records a reading and repaints. UI thread.
 func (s *sparkline) add(at time.Time, v float64) {
@@ -53,6 +81,7 @@ func (s *sparkline) add(at time.Time, v float64) {
 	if len(s.samples) >= 2 {
 		if !s.raster.Visible() {
 			s.raster.Show()
+			s.tap.Show()
 		}
 		s.raster.Refresh()
 	}
@@ -65,6 +94,7 @@ func (s *sparkline) clear() {
 	}
 	s.samples = s.samples[:0]
 	s.raster.Hide()
+	s.tap.Hide()
 }
 
 func (s *sparkline) restyle() {
@@ -82,28 +112,43 @@ func (s *sparkline) draw(w, h int) image.Image {
 	if len(s.samples) < 2 || w < 2 || h < 2 {
 		return img
 	}
-	last := s.samples[len(s.samples)-1].at
+	plot(img, s.samples, peak(s.samples), solid(s.col))
+	return img
+}
+
+// peak is the largest value of samples, or 1 when none is above zero.
+func peak(samples []sample) float64 {
 	var top float64
-	for _, p := range s.samples {
+	for _, p := range samples {
 		top = max(top, p.val)
 	}
 	if top <= 0 {
 		top = 1
 	}
-	r, g, b, _ := s.col.RGBA()
-	c := color.NRGBA{uint8(r >> 8), uint8(g >> 8), uint8(b >> 8), 255}
+	return top
+}
+
+func solid(col color.Color) color.NRGBA {
+	r, g, b, _ := col.RGBA()
+	return color.NRGBA{uint8(r >> 8), uint8(g >> 8), uint8(b >> 8), 255}
+}
+
+// plot draws samples as a line over img: sparkWindow ending at the newest
+// sample across, 0 to top upwards.
+func plot(img *image.NRGBA, samples []sample, top float64, c color.NRGBA) {
+	w, h := img.Bounds().Dx(), img.Bounds().Dy()
+	last := samples[len(samples)-1].at
 	point := func(p sample) (int, int) {
 		x := int(float64(w-1) * (1 - float64(last.Sub(p.at))/float64(sparkWindow)))
-		y := h - 1 - int(float64(h-2)*p.val/top)
+		y := h - 1 - int(float64(h-2)*min(p.val, top)/top)
 		return x, y
 	}
-	px, py := point(s.samples[0])
-	for _, p := range s.samples[1:] {
+	px, py := point(samples[0])
+	for _, p := range samples[1:] {
 		x, y := point(p)
 		line(img, px, py, x, y, c)
 		px, py = x, y
 	}
-	return img
 }
 
 // line draws from (x0,y0) to (x1,y1) (Bresenham).

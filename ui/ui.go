@@ -345,6 +345,7 @@ func (u *UI) overview() fyne.CanvasObject {
 		do: u.do, now: func() time.Time { return u.now() },
 		stderrTail: u.stderrTail,
 		copy:       func(s string) { u.app.Clipboard().SetContent(s) },
+		showChart:  u.showChart,
 	}
 	for _, n := range u.names {
 		c := newCard(deps, n)
@@ -441,6 +442,7 @@ func (u *UI) toggleLogin(item *fyne.MenuItem) {
 	if err != nil {
 		u.showError("Could not change Start at login", err)
 	}
+	item.Checked, _ = autostart.Enabled()
 	u.loginChanged()
 	if u.sets != nil {
 		u.sets.syncLogin()

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/dialog"
 
 	"outrigger/core/config"
 	"outrigger/core/logs"
@@ -156,4 +157,15 @@ func (u *UI) trayDeps() trayDeps {
 		d.modes = u.modeSw
 	}
 	return d
+}
+
+// showChart shows a card's resource chart in a dialog. UI thread.
+func (u *UI) showChart(title string, body fyne.CanvasObject, closed func()) {
+	if u.win == nil {
+		closed()
+		return
+	}
+	d := dialog.NewCustom(title, "Close", body, u.win)
+	d.SetOnClosed(closed)
+	d.Show()
 }

@@ -72,7 +72,7 @@ func (p *Panel) build() {
 	top := container.NewVScroll(container.NewVBox(p.picker(), p.controls()))
 	split := container.NewVSplit(top, p.outputs())
 	split.Offset = 0.6
-	w.content = container.NewBorder(p.engineBar(), nil, nil, nil, split)
+	w.content = container.NewBorder(p.engineBar(), nil, nil, nil, quietSplit(split))
 	w.placeholder = placeholder()
 	w.placeholder.Hide()
 	w.root = container.NewStack(w.content, w.placeholder)
@@ -154,7 +154,7 @@ func (p *Panel) outputs() fyne.CanvasObject {
 	result := container.NewBorder(container.NewVBox(heading("Stored result"), w.resultHead), nil, nil, nil, w.results)
 	split := container.NewHSplit(stream, result)
 	split.Offset = 0.55
-	return split
+	return quietSplit(split)
 }
 
 func placeholder() fyne.CanvasObject {

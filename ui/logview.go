@@ -53,6 +53,8 @@ type logsPanel struct {
 	clear   *widget.Button
 	folder  *widget.Button
 	status  *widget.Label
+	path    *widget.Label // the sidecar's log file, whole and selectable
+	pathRow *fyne.Container
 	detail  *widget.Label
 	list    *widget.List
 
@@ -143,6 +145,15 @@ func newLogsPanel(d logsDeps) *logsPanel {
 	}
 	p.status = widget.NewLabel("")
 	p.status.Truncation = fyne.TextTruncateEllipsis
+	// The log file's path on a row of its own, wrapped rather than cut,
+	// and selectable to copy it.
+	p.path = widget.NewLabel("")
+	p.path.Wrapping = fyne.TextWrapBreak
+	p.path.Selectable = true
+	fullLog := widget.NewLabel("Full log:")
+	fullLog.Importance = widget.LowImportance
+	p.pathRow = container.NewBorder(nil, nil, fullLog, nil, p.path)
+	p.pathRow.Hide()
 
 	p.rowH = rowHeight()
 	p.list = widget.NewList(p.length, func() fyne.CanvasObject { return newLogRow() }, p.update)
@@ -174,7 +185,7 @@ func newLogsPanel(d logsDeps) *logsPanel {
 		p.filter)
 	foot := container.NewVBox(p.detail, container.NewBorder(nil, nil, nil,
 		container.NewHBox(p.copySel, p.copyAll, p.clear, p.folder),
-		p.status))
+		p.status), p.pathRow)
 	p.root = container.NewPadded(container.NewBorder(bar, foot, nil, nil, listArea))
 	if len(d.names) > 0 {
 		p.picker.SetSelected(d.names[0])
@@ -400,10 +411,18 @@ func (p *logsPanel) updateStatus() {
 	if total >= maxViewLines {
 		s += fmt.Sprintf(" · the oldest lines are dropped past %s", thousands(maxViewLines))
 	}
-	if f := p.d.logFile(v.name); f != "" {
-		s += " · full log: " + f
-	}
 	p.status.SetText(s)
+	f := p.d.logFile(v.name)
+	if v.tail != nil {
+		f = v.tail.path
+	}
+	switch {
+	case f == "":
+		p.pathRow.Hide()
+	case f != p.path.Text || !p.pathRow.Visible():
+		p.path.SetText(f)
+		p.pathRow.Show()
+	}
 }
 
 func thousands(n int) string {

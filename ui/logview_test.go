@@ -10,6 +10,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
 
 	"outrigger/core/config"
 	"outrigger/core/logs"
@@ -336,4 +337,55 @@ func TestContainsFold(t *testing.T) {
 			t.Errorf("containsFold(%q, %q) = %v", tc.s, tc.q, got)
 		}
 	}
+}
+
+// The Logs footer shows the sidecar's log file whole: on its own row,
+// wrapped when the window is narrow (not cut with an ellipsis), and
+// selectable so it can be copied.
+func TestLogsFooterPathWhole(t *testing.T) {
+	r := newRig(t, nil, fixtureSpec(t, "alpha"))
+	onUI(func() { test.Tap(r.ui.cards["alpha"].start) })
+	r.cardState("alpha", supervisor.Ready)
+	st, _ := r.sup.Status("alpha")
+	if st.LogFile == "" {
+		t.Fatal("self-check: alpha has no log file")
+	}
+	p := r.ui.logs
+	onUI(func() {
+		r.ui.showLogs("alpha")
+		p.updateStatus()
+		if !p.pathRow.Visible() || p.path.Text != st.LogFile {
+			t.Fatalf("footer path %q (shown %v), want %q", p.path.Text, p.pathRow.Visible(), st.LogFile)
+		}
+		if strings.Contains(p.status.Text, st.LogFile) {
+			t.Errorf("the path is still in the cut status line: %q", p.status.Text)
+		}
+		if !p.path.Selectable || p.path.Truncation != fyne.TextTruncateOff {
+			t.Error("the path cannot be selected, or is cut")
+		}
+	})
+
+	// A path wider than the window wraps onto more lines.
+	long := "/home/someone/.local/state/outrigger/" + strings.Repeat("a-rather-long-folder-name/", 8) + "alpha.log"
+	var lp *logsPanel
+	onUI(func() {
+		lp = newLogsPanel(logsDeps{names: []string{"alpha"}, ring: func(string) *logs.Ring { return nil },
+			logFile: func(string) string { return long }, openFolder: func() {}, copy: func(string) {},
+			do: func(f func()) { f() }, done: make(chan struct{}), applied: func() {}})
+	})
+	w := test.NewTempWindow(t, lp.root)
+	onUI(func() {
+		w.Resize(fyne.NewSize(600, 400))
+		lp.updateStatus()
+		if lp.path.Text != long {
+			t.Fatalf("footer path %q", lp.path.Text)
+		}
+		one := widget.NewLabel("x").MinSize().Height
+		if h := lp.path.Size().Height; h <= one {
+			t.Errorf("a path wider than a 600 px window is %v px high: not wrapped (one line is %v)", h, one)
+		}
+		if w.Canvas().Size().Width > 600 {
+			t.Errorf("the path widened the window to %v", w.Canvas().Size())
+		}
+	})
 }

@@ -39,10 +39,34 @@ func (u *UI) armScreenshot() {
 	time.AfterFunc(screenshotDeadline, func() { u.do(func() { u.takeScreenshot("deadline") }) })
 }
 
-// maybeScreenshot is called after each batch of events. UI thread.
+// maybeScreenshot is called after each batch of events with the overall
+// level. UI thread.
 func (u *UI) maybeScreenshot(level Overall) {
-	if u.shotPath == "" || u.shotArmed || level != OverallReady {
+	if u.shotPath == "" || u.shotArmed {
 		return
+	}
+	u.shotReady = level == OverallReady
+	u.armShot()
+}
+
+// shotSampled is called after a metrics sample reached a card. UI thread.
+func (u *UI) shotSampled() {
+	if u.shotPath != "" && !u.shotArmed {
+		u.armShot()
+	}
+}
+
+// armShot takes the pictures a moment after everything is Ready and every
+// running sidecar's card draws its sparklines (two samples each): a
+// picture without them would not show the cards as a user sees them.
+func (u *UI) armShot() {
+	if !u.shotReady {
+		return
+	}
+	for name, c := range u.cards {
+		if st := u.statuses[name]; st.State.HasProcess() && (!c.cpuLine.raster.Visible() || !c.memLine.raster.Visible()) {
+			return
+		}
 	}
 	u.shotArmed = true
 	time.AfterFunc(screenshotSettle, func() { u.do(func() { u.takeScreenshot("ready") }) })

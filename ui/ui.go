@@ -123,6 +123,7 @@ type UI struct {
 
 	shotPath            string // OUTRIGGER_SCREENSHOT
 	shotArmed, shotDone bool
+	shotReady           bool // the overall level is Ready
 }
 
 // New prepares the UI; nothing is shown until Run.
@@ -549,6 +550,7 @@ func (u *UI) apply(e supervisor.Event) {
 		c.apply(e.Status)
 		if e.Kind == supervisor.EventMetrics || !e.Status.State.HasProcess() {
 			c.sample(e.Time, e.Status)
+			u.shotSampled()
 		}
 	}
 	if e.Kind != supervisor.EventMetrics {

@@ -133,8 +133,8 @@ func (p *chartPanel) refresh() {
 	p.setTick(p.yTicks[0], p.format(p.top))
 	p.setTick(p.yTicks[1], p.format(p.top/2))
 	p.setTick(p.yTicks[2], p.format(0))
-	end := s[len(s)-1].at
-	for i, t := range []time.Time{end.Add(-sparkWindow), end.Add(-sparkWindow / 2), end} {
+	end, span := s[len(s)-1].at, shownSpan(s, time.Minute)
+	for i, t := range []time.Time{end.Add(-span), end.Add(-span / 2), end} {
 		p.setTick(p.xTicks[i], t.Format("15:04:05"))
 	}
 	p.plot.Refresh()
@@ -174,7 +174,7 @@ func (p *chartPanel) draw(w, h int) image.Image {
 		line(img, x, 0, x, h-1, grid)
 	}
 	if s := p.line.samples; len(s) >= 2 {
-		plot(img, s, p.top, solid(p.line.col))
+		plot(img, s, p.top, shownSpan(s, time.Minute), solid(p.line.col))
 	}
 	return img
 }

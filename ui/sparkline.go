@@ -104,15 +104,15 @@ func (s *sparkline) restyle() {
 	}
 }
 
-// draw paints the samples over the window ending at the newest one,
-// scaled to their own maximum.
+// draw paints the samples over the time they span (at most sparkWindow)
+// ending at the newest one, scaled to their own maximum.
 func (s *sparkline) draw(w, h int) image.Image {
 	img := image.NewNRGBA(image.Rect(0, 0, w, h))
 	draw.Draw(img, img.Bounds(), image.Transparent, image.Point{}, draw.Src)
 	if len(s.samples) < 2 || w < 2 || h < 2 {
 		return img
 	}
-	plot(img, s.samples, peak(s.samples), solid(s.col))
+	plot(img, s.samples, peak(s.samples), shownSpan(s.samples, 0), solid(s.col))
 	return img
 }
 
@@ -133,13 +133,24 @@ func solid(col color.Color) color.NRGBA {
 	return color.NRGBA{uint8(r >> 8), uint8(g >> 8), uint8(b >> 8), 255}
 }
 
-// plot draws samples as a line over img: sparkWindow ending at the newest
-// sample across, 0 to top upwards.
-func plot(img *image.NRGBA, samples []sample, top float64, c color.NRGBA) {
+// shownSpan is how much time a plot spans: the samples' own (so a card
+// draws a whole line from its first seconds on), but at least least and
+// at most sparkWindow.
+func shownSpan(samples []sample, least time.Duration) time.Duration {
+	d := samples[len(samples)-1].at.Sub(samples[0].at)
+	return min(max(d, least), sparkWindow)
+}
+
+// plot draws samples as a line two pixels thick over img: span ending at
+// the newest sample across, 0 to top upwards.
+func plot(img *image.NRGBA, samples []sample, top float64, span time.Duration, c color.NRGBA) {
 	w, h := img.Bounds().Dx(), img.Bounds().Dy()
+	if span <= 0 {
+		span = time.Second
+	}
 	last := samples[len(samples)-1].at
 	point := func(p sample) (int, int) {
-		x := int(float64(w-1) * (1 - float64(last.Sub(p.at))/float64(sparkWindow)))
+		x := int(float64(w-1) * (1 - float64(last.Sub(p.at))/float64(span)))
 		y := h - 1 - int(float64(h-2)*min(p.val, top)/top)
 		return x, y
 	}
@@ -147,6 +158,7 @@ func plot(img *image.NRGBA, samples []sample, top float64, c color.NRGBA) {
 	for _, p := range samples[1:] {
 		x, y := point(p)
 		line(img, px, py, x, y, c)
+		line(img, px, py-1, x, y-1, c)
 		px, py = x, y
 	}
 }

@@ -6,10 +6,12 @@ import (
 	"image/color"
 	"image/png"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -92,10 +94,18 @@ func TestModeSwitchAndTabShots(t *testing.T) {
 	urls := r.waitReady()
 	t.Logf("both ready after Standalone → Service: %v", urls)
 
+	// The app takes its pictures once every card draws its sparklines (two
+	// metrics samples each), and the supervisor reports a sample only when
+	// the CPU or memory figure changed: an idle stand-in may not change
+	// for a minute. Health probes (not logged at the default level) give
+	// them a little varying work meanwhile.
+	stopProbes := probe(urls)
+	t.Cleanup(stopProbes) // also when a wait below fails
 	for _, name := range tabShots {
 		waitFile(t, r, filepath.Join(dir, name), upTimeout)
 	}
 	waitLog(t, r, "workflows.png", upTimeout)
+	stopProbes()
 	for _, name := range tabShots {
 		compareWithMaster(t, filepath.Join(dir, name), filepath.Join("testdata", name))
 	}
@@ -108,6 +118,39 @@ func TestModeSwitchAndTabShots(t *testing.T) {
 	}
 	r.assertNothingLeft()
 	r.assertNoRace()
+}
+
+// probe asks each URL's /health in a loop until the returned func is
+// called; that func (which may be called again) returns once the probing
+// goroutines have ended.
+func probe(urls map[string]string) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	client := &http.Client{Timeout: 2 * time.Second}
+	for _, u := range urls {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			pace := time.NewTicker(10 * time.Millisecond) // some work, not a whole core
+			defer pace.Stop()
+			for {
+				select {
+				case <-done:
+					return
+				case <-pace.C:
+				}
+				if resp, err := client.Get(u + "/health"); err == nil {
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				}
+			}
+		}()
+	}
+	var once sync.Once
+	return func() {
+		once.Do(func() { close(done) })
+		wg.Wait()
+	}
 }
 
 // waitLog waits until the app's log mentions s (the last picture is

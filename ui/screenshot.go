@@ -56,14 +56,17 @@ func (u *UI) shotSampled() {
 	}
 }
 
-// armShot takes the pictures a moment after everything is Ready and every
-// running sidecar's card draws its sparklines (two samples each): a
-// picture without them would not show the cards as a user sees them.
+// armShot takes the pictures a moment after everything is Ready; the
+// per-tab pictures also wait until every running sidecar's card draws its
+// sparklines (two samples each), to show the cards as a user sees them.
 func (u *UI) armShot() {
 	if !u.shotReady {
 		return
 	}
 	for name, c := range u.cards {
+		if strings.HasSuffix(u.shotPath, ".png") {
+			break // the window as it is
+		}
 		if st := u.statuses[name]; st.State.HasProcess() && (!c.cpuLine.raster.Visible() || !c.memLine.raster.Visible()) {
 			return
 		}

@@ -21,6 +21,9 @@ func TestCardDrivesSupervisor(t *testing.T) {
 		test.Tap(c.start)
 	})
 	r.cardState("alpha", supervisor.Ready)
+	// The buttons wait for the answer to our Start (busy), which can come
+	// a little after the Ready event.
+	r.until("the ready card's buttons to wait for no command", func() bool { return !c.busy })
 	var pid int
 	onUI(func() {
 		pid = c.st.PID
@@ -35,6 +38,9 @@ func TestCardDrivesSupervisor(t *testing.T) {
 	r.until("a new pid after Restart", func() bool {
 		return c.st.State == supervisor.Ready && c.st.PID != 0 && c.st.PID != pid
 	})
+	// A tap on Stop while the Restart's answer is still on its way would
+	// hit a disabled button and do nothing.
+	r.until("Stop to be enabled after the restart", func() bool { return !c.stop.Disabled() })
 	onUI(func() { test.Tap(c.stop) })
 	r.cardState("alpha", supervisor.Stopped)
 }

@@ -3,12 +3,10 @@
 package main
 
 import (
-	"archive/zip"
 	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -73,24 +71,14 @@ func readReport(t *testing.T, path string) map[string][]byte {
 	if fi.Mode().Perm() != 0o600 {
 		t.Errorf("report mode %v, want 0600", fi.Mode().Perm())
 	}
-	zr, err := zip.OpenReader(path)
+	data, err := os.ReadFile(path)
 	if err != nil {
-		t.Fatalf("%s is not a zip: %v", path, err)
+		t.Fatal(err)
 	}
-	defer zr.Close()
-	out := map[string][]byte{}
-	for _, f := range zr.File {
-		rc, err := f.Open()
-		if err != nil {
-			t.Fatal(err)
-		}
-		out[f.Name], err = io.ReadAll(rc)
-		rc.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if bytes.Contains(out[f.Name], []byte(diagSecret)) {
-			t.Errorf("%s holds the secret", f.Name)
+	out := testutil.Unzip(t, data)
+	for name, b := range out {
+		if bytes.Contains(b, []byte(diagSecret)) {
+			t.Errorf("%s holds the secret", name)
 		}
 	}
 	return out

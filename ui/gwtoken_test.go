@@ -1,9 +1,7 @@
 package ui
 
 import (
-	"archive/zip"
 	"bytes"
-	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -191,24 +189,14 @@ func TestConnectedModeRunsWorkflows(t *testing.T) {
 	if err := diagnostics.Write(&zipped, o); err != nil {
 		t.Fatal(err)
 	}
-	zr, err := zip.NewReader(bytes.NewReader(zipped.Bytes()), int64(zipped.Len()))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var sawConfig bool
-	for _, f := range zr.File {
-		rc, err := f.Open()
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(rc)
-		rc.Close()
+	for name, b := range testutil.Unzip(t, zipped.Bytes()) {
 		for _, tok := range []string{uiToken, oldToken} {
 			if bytes.Contains(b, []byte(tok)) {
-				t.Errorf("%s in the diagnostics report holds a token", f.Name)
+				t.Errorf("%s in the diagnostics report holds a token", name)
 			}
 		}
-		if f.Name == diagnostics.EntryConfig && bytes.Contains(b, []byte("GatewayToken = \""+config.Mask+"\"")) {
+		if name == diagnostics.EntryConfig && bytes.Contains(b, []byte("GatewayToken = \""+config.Mask+"\"")) {
 			sawConfig = true
 		}
 	}

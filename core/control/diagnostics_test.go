@@ -3,7 +3,6 @@
 package control
 
 import (
-	"archive/zip"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -16,6 +15,7 @@ import (
 	"outrigger/core/config"
 	"outrigger/core/diagnostics"
 	"outrigger/core/supervisor"
+	"outrigger/internal/testutil"
 )
 
 // GET /v1/diagnostics over the real socket: a zip whose status.json lists
@@ -45,22 +45,7 @@ func TestDiagnosticsRoute(t *testing.T) {
 		t.Fatalf("GET /v1/diagnostics: %d %v\n%.300s", resp.StatusCode, resp.Header, data)
 	}
 	t.Logf("report: %d bytes in %v", len(data), time.Since(began)) // a figure, not an assertion
-	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
-	if err != nil {
-		t.Fatalf("not a zip: %v", err)
-	}
-	entries := map[string][]byte{}
-	for _, f := range zr.File {
-		rc, err := f.Open()
-		if err != nil {
-			t.Fatal(err)
-		}
-		entries[f.Name], err = io.ReadAll(rc)
-		rc.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	entries := testutil.Unzip(t, data)
 	var sts []supervisor.Status
 	if err := json.Unmarshal(entries[diagnostics.EntryStatus], &sts); err != nil {
 		t.Fatalf("status.json: %v\n%s", err, entries[diagnostics.EntryStatus])

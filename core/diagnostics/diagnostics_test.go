@@ -3,12 +3,10 @@
 package diagnostics
 
 import (
-	"archive/zip"
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -274,27 +272,7 @@ func readZip(t *testing.T, path string) map[string][]byte {
 	return unzip(t, data)
 }
 
-func unzip(t *testing.T, data []byte) map[string][]byte {
-	t.Helper()
-	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
-	if err != nil {
-		t.Fatalf("not a zip: %v", err)
-	}
-	out := map[string][]byte{}
-	for _, f := range zr.File {
-		rc, err := f.Open()
-		if err != nil {
-			t.Fatalf("%s: %v", f.Name, err)
-		}
-		b, err := io.ReadAll(rc)
-		rc.Close()
-		if err != nil {
-			t.Fatalf("%s: %v", f.Name, err)
-		}
-		out[f.Name] = b
-	}
-	return out
-}
+func unzip(t *testing.T, data []byte) map[string][]byte { return testutil.Unzip(t, data) }
 
 func keys(m map[string][]byte) []string {
 	var k []string

@@ -1,9 +1,7 @@
 package diagnostics
 
 import (
-	"archive/zip"
 	"bytes"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -29,22 +27,7 @@ func TestReportMasksGatewayToken(t *testing.T) {
 	if err := Write(&buf, Options{Config: cfg, AppLog: appLog, Environ: []string{}}); err != nil {
 		t.Fatal(err)
 	}
-	zr, err := zip.NewReader(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	entries := map[string][]byte{}
-	for _, f := range zr.File {
-		rc, err := f.Open()
-		if err != nil {
-			t.Fatal(err)
-		}
-		entries[f.Name], err = io.ReadAll(rc)
-		rc.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	entries := unzip(t, buf.Bytes())
 	for name, data := range entries {
 		if bytes.Contains(data, []byte(tok)) {
 			t.Errorf("%s holds the gateway token:\n%s", name, data)

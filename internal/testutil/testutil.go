@@ -6,6 +6,7 @@
 package testutil
 
 import (
+	"archive/zip"
 	"bytes"
 	"fmt"
 	"io"
@@ -290,4 +291,28 @@ func CopyExecutable(t testing.TB, src, dst string) {
 	if err := os.WriteFile(dst, data, 0o755); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// Unzip reads a zip archive (a diagnostics report) into its entries' names
+// and contents.
+func Unzip(t testing.TB, data []byte) map[string][]byte {
+	t.Helper()
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatalf("testutil: not a zip: %v", err)
+	}
+	out := map[string][]byte{}
+	for _, f := range zr.File {
+		rc, err := f.Open()
+		if err != nil {
+			t.Fatalf("testutil: %s: %v", f.Name, err)
+		}
+		b, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			t.Fatalf("testutil: %s: %v", f.Name, err)
+		}
+		out[f.Name] = b
+	}
+	return out
 }

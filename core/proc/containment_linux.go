@@ -10,14 +10,21 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// trackEvery is how often the containment goroutine looks for new members
-// of the watched trees (and orphans to reap) when no SIGCHLD prompts it. A
-// pass reads every /proc/<pid>/stat (about 6 ms for 370 processes on a
-// loaded 2-core machine), so once a second, like the watchdog's sweep; a
-// SIGCHLD (a child of ours ended) prompts one sooner, at most every
-// minGap.
+// A pass reads every /proc/<pid>/stat (about 6 ms for 370 processes on a
+// loaded 2-core machine), and the environment of every process started since
+// the run began: on a busy machine that was most of the app's idle CPU when
+// it ran once a second for ever. Escapes from a group happen when a sidecar
+// starts or changes (a daemon forks), so the passes follow that: one every
+// trackEvery after a tree is watched or a pass found something (a new member
+// outside the group, an orphan to reap), each quiet pass doubling the gap up
+// to trackMax. A SIGCHLD (a child of ours ended) prompts one sooner, at most
+// every minGap, and makes the passes fast again. A daemon that escapes late
+// in a long quiet run is told to the guardian up to trackMax after it
+// escaped; until then the guardian still finds it by the run's token if the
+// app dies.
 const (
 	trackEvery = time.Second
+	trackMax   = 30 * time.Second
 	minGap     = 100 * time.Millisecond
 )
 
@@ -27,7 +34,7 @@ const (
 //   - It makes the app a child subreaper (PR_SET_CHILD_SUBREAPER), so a
 //     daemon that double-forks out of a sidecar is reparented to us rather
 //     than to init while we live.
-//   - It scans /proc every trackEvery (and on SIGCHLD) for each watched
+//   - It scans /proc (see trackEvery; and on SIGCHLD) for each watched
 //     tree's members outside its process group and tells the guardian each
 //     new one (pid + start ticks), so the guardian ends them if we die.
 //   - It reaps the orphans reparented to us. It never waits on a pid that
@@ -54,9 +61,11 @@ type containment struct {
 	left  map[int]uint64 // their last known members, until reaped or gone
 	stop  chan struct{}
 	done  chan struct{}
+	fresh chan struct{} // cap 1: a tree was watched, passes are fast again
 
 	// Owned by the goroutine.
 	told    map[*Tree]map[int]uint64 // members already told to the guardian
+	news    bool                     // the last pass told the guardian something new
 	adopted map[int]uint64           // children of ours that are tree members: pid → start ticks
 }
 
@@ -86,7 +95,7 @@ func setSubreaper(on bool) {
 func startContainment(g *Guardian) *containment {
 	sid, _ := unix.Getsid(0)
 	c := &containment{g: g, self: os.Getpid(), pgid: syscall.Getpgrp(), sid: sid, trees: map[*Tree]bool{}, left: map[int]uint64{},
-		stop: make(chan struct{}), done: make(chan struct{}),
+		stop: make(chan struct{}), done: make(chan struct{}), fresh: make(chan struct{}, 1),
 		told: map[*Tree]map[int]uint64{}, adopted: map[int]uint64{}}
 	setSubreaper(true)
 	go c.run()
@@ -100,6 +109,10 @@ func (c *containment) watch(t *Tree) {
 	c.mu.Lock()
 	c.trees[t] = true
 	c.mu.Unlock()
+	select {
+	case c.fresh <- struct{}{}:
+	default:
+	}
 }
 
 func (c *containment) forget(t *Tree) {
@@ -142,12 +155,17 @@ func (c *containment) run() {
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGCHLD)
 	defer signal.Stop(sig)
-	t := time.NewTicker(trackEvery)
+	gap := trackEvery
+	t := time.NewTimer(gap)
 	defer t.Stop()
 	var last time.Time
 	for {
 		select {
 		case <-t.C:
+		case <-c.fresh:
+			gap = trackEvery
+			t.Reset(gap)
+			continue
 		case <-sig:
 			if d := time.Until(last.Add(minGap)); d > 0 {
 				select {
@@ -155,6 +173,7 @@ func (c *containment) run() {
 				case <-c.stop:
 				}
 			}
+			gap = trackEvery
 		case <-c.stop:
 			c.pass()
 			return
@@ -162,10 +181,17 @@ func (c *containment) run() {
 		c.mu.Lock()
 		idle := len(c.trees) == 0 && len(c.left) == 0
 		c.mu.Unlock()
-		if !idle {
-			c.pass()
+		switch {
+		case idle:
+			gap = trackMax // nothing to look for: Watch makes it fast again
+		case c.pass() > 0 || c.news:
+			gap = trackEvery
+		default:
+			gap = min(2*gap, trackMax)
 		}
+		c.news = false
 		last = time.Now()
+		t.Reset(gap) // Go ≥ 1.23: no stale tick survives a Reset
 	}
 }
 
@@ -213,6 +239,7 @@ func (c *containment) pass() (pending int) {
 			}
 			if c.told[t][m.PID] != m.Start {
 				_ = c.g.descendant(t.PGID, m)
+				c.news = true
 			}
 			now[m.PID] = m.Start
 		}

@@ -43,6 +43,7 @@ var (
 	maxStartup = flag.Duration("startup", 5*time.Minute, "give up waiting for all Ready after this")
 	label      = flag.String("label", "", "printed above the table")
 	noLiveness = flag.Bool("no-liveness", false, "disable liveness probes (to see what they cost)")
+	hold       = flag.Duration("hold", 0, "instead of measuring: start the first size (with -loggers of them logging), print the app's pid once all are Ready, keep it running this long (for perf, strace, pprof)")
 )
 
 func main() {
@@ -95,6 +96,9 @@ func run() error {
 			return fmt.Errorf("-sizes: %q is not a count", s)
 		}
 		sizes = append(sizes, n)
+	}
+	if *hold > 0 {
+		return holdRun(app, binDir, tmp, sizes[0], min(*loggers, sizes[0]))
 	}
 	var rows []row
 	for _, n := range sizes {
@@ -464,4 +468,29 @@ func logRun(app, binDir, tmp string, n, k int) (cpu float64, rss uint64, err err
 	}
 	_, err = in.stop()
 	return cpu, rss, err
+}
+
+// holdRun keeps one app running for a look from outside.
+func holdRun(app, binDir, tmp string, n, k int) (err error) {
+	in, err := launch(app, binDir, tmp, n, k)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			in.kill()
+		}
+	}()
+	took, err := in.allReady(n)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("pid %d: %d sidecars Ready after %s; holding for %s\n", in.cmd.Process.Pid, n, took.Round(time.Millisecond), *hold)
+	ctx, cancel := context.WithCancel(context.Background())
+	drained := in.drain(ctx)
+	time.Sleep(*hold)
+	cancel()
+	<-drained
+	_, err = in.stop()
+	return err
 }

@@ -98,9 +98,9 @@ func megabyteLinesChild(t *testing.T) {
 }
 
 // goroutinesPerSidecar is what a Ready sidecar with liveness on costs: its
-// loop, the goroutine that spawned and waits for the process (locked to its
-// OS thread for the parent-death signal), one Capture per stream, and the
-// liveness probe. Nothing per log file, nothing per kept connection.
+// loop, the goroutine that waits for the process's exit (parked in the
+// poller, see proc.AwaitExit), one Capture per stream, and the liveness
+// probe. Nothing per log file, nothing per kept connection.
 const goroutinesPerSidecar = 5
 
 // TestGoroutinesPerSidecar: ten Ready sidecars cost goroutinesPerSidecar
@@ -135,4 +135,60 @@ func TestGoroutinesPerSidecar(t *testing.T) {
 		return got <= n*goroutinesPerSidecar+whole
 	}, "at most %d goroutines per sidecar", goroutinesPerSidecar)
 	t.Logf("%d goroutines for %d Ready sidecars", got, n)
+}
+
+// TestThreadsDoNotGrowWithSidecars: ten Ready sidecars add no OS thread
+// each. They are forked from one spawner thread (the parent-death signal
+// needs a thread that lives as long as the app, not one per child) and
+// their exits are awaited in the poller, not in a blocking waitid.
+func TestThreadsDoNotGrowWithSidecars(t *testing.T) {
+	const n = 10
+	var specs []config.Spec
+	ports := map[int]bool{}
+	for i := range n {
+		s := fixtureSpec(t, fmt.Sprintf("thr%d", i))
+		for ports[s.Port] {
+			s.Port = testutil.FreePort(t)
+		}
+		ports[s.Port] = true
+		s.Binary = "fixture"
+		specs = append(specs, s)
+	}
+	h := newHarness(t, Options{BinDirs: []string{testutil.BinDir(t, "fixture")}}, specs...)
+	h.start(specs[0].Name) // the spawner thread and the runtime's own are there from now on
+	h.ready(specs[0].Name)
+	base := threads(t)
+	for _, s := range specs[1:] {
+		h.start(s.Name)
+	}
+	for _, s := range specs[1:] {
+		h.ready(s.Name)
+	}
+	// The runtime may start a thread or two for its own reasons (a spinning
+	// M, a syscall in flight); one per sidecar would be n-1 more.
+	if got := threads(t) - base; got >= (n-1)/2 {
+		t.Fatalf("%d more OS threads for %d more Ready sidecars, want fewer than %d", got, n-1, (n-1)/2)
+	} else {
+		t.Logf("%d more OS threads for %d more Ready sidecars", got, n-1)
+	}
+}
+
+// threads is this process's OS thread count.
+func threads(t *testing.T) int {
+	t.Helper()
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(l, "Threads:"); ok {
+			n, err := strconv.Atoi(strings.TrimSpace(v))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+	}
+	t.Fatal("no Threads: in /proc/self/status")
+	return 0
 }

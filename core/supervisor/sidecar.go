@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -439,9 +438,10 @@ func (s *sidecar) launch(p *preflight, port int, reason string) {
 	s.replyLaunching(nil)
 }
 
-// spawn starts the process from a goroutine locked to its OS thread that
-// lives exactly as long as the child: Linux's parent-death signal fires
-// when the forking *thread* exits (golang/go#27505), not the process.
+// spawn starts the process from the app's one spawner thread (proc.Start:
+// Linux's parent-death signal fires when the forking *thread* exits,
+// golang/go#27505, and that thread lives as long as the app) and waits for
+// its exit in the poller (proc.AwaitExit), so a sidecar costs no OS thread.
 func (s *sidecar) spawn(spec config.Spec, path string, port int) (*run, error) {
 	s.runID++
 	r := &run{id: s.runID, startedAt: time.Now(), kick: make(chan struct{}, 1)}
@@ -470,20 +470,14 @@ func (s *sidecar) spawn(spec config.Spec, path string, port int) (*run, error) {
 	cmd.WaitDelay = 2 * time.Second // belt and braces: bounds Wait should exec ever own a copier
 	proc.Prepare(cmd)
 
-	started := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		// Never unlocked: the thread ends with this goroutine, after the
-		// child has been reaped.
-		if err := cmd.Start(); err != nil {
-			started <- err
-			return
-		}
-		started <- nil
-		_ = cmd.Wait()
-		s.send(fact{kind: factExit, run: r.id, exit: exitOf(cmd.ProcessState, time.Now())})
-	}()
-	err = <-started
+	err = proc.Start(cmd)
+	if err == nil {
+		go func() {
+			proc.AwaitExit(cmd.Process.Pid)
+			_ = cmd.Wait()
+			s.send(fact{kind: factExit, run: r.id, exit: exitOf(cmd.ProcessState, time.Now())})
+		}()
+	}
 	outW.Close()
 	errW.Close()
 	if err != nil {

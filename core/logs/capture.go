@@ -45,7 +45,7 @@ const (
 func Capture(r io.Reader, stream Stream, sink Sink) error {
 	return readPieces(r, func(b []byte, now time.Time, first, last bool) {
 		sink(Line{Time: now, Stream: stream, Text: string(b)})
-	})
+	}, nil)
 }
 
 // pieceFunc receives a line as one or more pieces of at most MaxLine bytes
@@ -55,21 +55,48 @@ type pieceFunc func(b []byte, now time.Time, first, last bool)
 
 // readPieces is Capture's loop, handing out pieces without allocating: the
 // caller decides what a piece costs (SidecarLog copies only what the ring
-// keeps).
-func readPieces(r io.Reader, out pieceFunc) error {
+// keeps). pause, if not nil, runs after a read that did not fill the
+// buffer, before the next (SidecarLog.Pace).
+//
+// A reader that can answer errWouldBlock (readWaiter: a pipe in the
+// poller) is waited for without a buffer: with nothing pending, the buffer
+// goes back to bufPool, so idle streams hold none.
+func readPieces(r io.Reader, out pieceFunc, pause func()) error {
 	c := capturer{out: out, first: true}
-	buf := make([]byte, minBuf)
+	waiter, _ := r.(readWaiter)
+	var buf []byte
+	pooled := false     // buf came from bufPool (minBuf long)
+	release := func() { // give an empty buffer back while we wait
+		if pooled {
+			b := buf
+			bufPool.Put(&b)
+		}
+		buf, pooled = nil, false
+	}
+	defer release()
 	start, end := 0, 0 // buf[start:end] is read but not yet delivered; it has no '\n'
 	empty, small := 0, 0
 	for {
+		if buf == nil {
+			buf, pooled = *bufPool.Get().(*[]byte), true
+		}
 		if start > 0 { // keep the partial line at the front, so reads get the room
 			end = copy(buf, buf[start:end])
 			start = 0
 		}
 		if end == len(buf) && len(buf) < bufSize { // a long line: make room
-			buf = grow(buf, end)
+			buf, pooled = grow(buf, end), false
 		}
 		n, err := r.Read(buf[end:])
+		if err == errWouldBlock && waiter != nil {
+			if start == end {
+				release()
+				start, end = 0, 0
+			}
+			if err = waiter.waitReadable(); err == nil {
+				continue
+			}
+		}
 		if n > 0 {
 			empty = 0
 			full := end+n == len(buf)
@@ -101,14 +128,17 @@ func readPieces(r io.Reader, out pieceFunc) error {
 			}
 			switch {
 			case full && len(buf) < bufSize: // a flood: read more at a time
-				buf = grow(buf, end)
+				buf, pooled = grow(buf, end), false
 				small = 0
 			case len(buf) > minBuf && start == end && n < minBuf:
 				if small++; small >= quietReads { // quiet again: give the memory back
-					buf, start, end, small = make([]byte, minBuf), 0, 0, 0
+					buf, pooled, start, end, small = nil, false, 0, 0, 0
 				}
 			default:
 				small = 0
+			}
+			if !full && pause != nil && err == nil {
+				pause()
 			}
 		}
 		if err != nil {

@@ -36,7 +36,7 @@ func (s *SidecarLog) Capture(r io.Reader, stream Stream, onLine func()) error {
 		h = nil // filtered: it costs nothing per line
 	}
 	var scratch []byte // a cut line and its mark, reused
-	return readPieces(r, func(b []byte, now time.Time, first, last bool) {
+	return readPieces(readerFor(r), func(b []byte, now time.Time, first, last bool) {
 		if first {
 			l := Line{Time: now, Stream: stream}
 			if s.ring != nil || h != nil {
@@ -63,7 +63,7 @@ func (s *SidecarLog) Capture(r io.Reader, stream Stream, onLine func()) error {
 			return
 		}
 		s.file.writePiece(now, stream, b, false, last)
-	})
+	}, s.pause)
 }
 
 // ringCut is where to cut b for the ring: at MaxRingLine, or before a

@@ -114,7 +114,10 @@ func (f *flushWriter) committedLocked() {
 	f.flushLocked()
 	if !f.armed {
 		f.armed = true
-		f.timer.Reset(flushDelay)
+		// On a multiple of flushDelay, so the flushes of every busy log
+		// of the app come at one wake (and at most flushDelay from now).
+		now := time.Now()
+		f.timer.Reset(now.Truncate(flushDelay).Add(flushDelay).Sub(now))
 	}
 }
 

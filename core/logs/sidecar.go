@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"strings"
+	"sync"
 )
 
 // Rotation of a sidecar's log file.
@@ -26,6 +27,9 @@ type SidecarLog struct {
 	// attached (formatted once, not per line), and the level of its lines.
 	handler [2]slog.Handler
 	level   [2]slog.Level
+
+	paceMu sync.Mutex
+	hurry  chan struct{} // non-nil while paced (see Pace); closed to end it
 }
 
 // OpenSidecarLog opens (creating if needed) <dir>/<name>.log, rotated at

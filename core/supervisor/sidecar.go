@@ -667,6 +667,9 @@ func (s *sidecar) handleFact(f fact) {
 	switch f.kind {
 	case factExit:
 		r.exit = &f.exit
+		if s.out != nil {
+			s.out.Pace(false) // read the last lines, and the end of output, at once
+		}
 		if r.ending == endNone {
 			s.log.Warn("exited", "how", f.exit.String())
 		} else {
@@ -719,6 +722,9 @@ func (s *sidecar) handleFact(f fact) {
 		}
 		if l := s.specCopy().Liveness; !l.Disabled && l.Period > 0 {
 			go s.probeLive(r.ctx, r.id, r.healthURL, l)
+		}
+		if s.out != nil && r.exit == nil {
+			s.out.Pace(true) // no more readiness kicks: gather its lines (logs.SidecarLog.Pace)
 		}
 	case factLive:
 		s.liveness(r, f)

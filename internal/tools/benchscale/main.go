@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -100,12 +101,19 @@ func run() error {
 	if *hold > 0 {
 		return holdRun(app, binDir, tmp, sizes[0], min(*loggers, sizes[0]))
 	}
+	floors, err := measureFloors(tmp)
+	if err != nil {
+		return err
+	}
 	var rows []row
 	for _, n := range sizes {
 		fmt.Fprintf(os.Stderr, "benchscale: %d sidecars, idle run\n", n)
 		r, err := idleRun(app, binDir, tmp, n)
 		if err != nil {
 			return fmt.Errorf("%d sidecars: %w", n, err)
+		}
+		if r.bareReady, err = bareStart(filepath.Join(binDir, "fixture"), n); err != nil {
+			return fmt.Errorf("%d bare sidecars: %w", n, err)
 		}
 		if *loggers > 0 && n >= 50 {
 			k := min(*loggers, n)
@@ -118,15 +126,18 @@ func run() error {
 		}
 		rows = append(rows, r)
 	}
-	print(rows)
+	print(rows, floors)
 	return nil
 }
 
 type row struct {
 	n          int
 	startReady time.Duration // app exec → the last sidecar's "ready" line
+	bareReady  time.Duration // the same sidecars started by a bare loop → all answer HTTP: their own floor
 	idleCPU    float64       // % of one core
+	idleSched  float64       // % of one core, from the threads' schedstat (ns, not 10 ms ticks)
 	rss        uint64        // VmRSS after the idle window, bytes
+	mem        memInfo       // its parts
 	killReady  time.Duration // kill -9 of one sidecar → its "ready" line (median of 3 first crashes)
 	stopAll    time.Duration // SIGTERM → the app has exited (every sidecar stopped)
 	loggers    int
@@ -134,7 +145,7 @@ type row struct {
 	logRSS     uint64
 }
 
-func print(rows []row) {
+func print(rows []row, floors []floor) {
 	if *label != "" {
 		fmt.Println(*label)
 	}
@@ -150,18 +161,32 @@ func print(rows []row) {
 			return ""
 		}
 		fmt.Printf("| %d | start → all Ready (ms) | %.0f | %s |\n", r.n, ms(r.startReady), target(50, "≤ 100"))
+		fmt.Printf("| %d | floor: the sidecars alone, started by a bare loop → all answer HTTP (ms) | %.0f | |\n", r.n, ms(r.bareReady))
+		fmt.Printf("| %d | ours above that floor (ms) | %.0f | |\n", r.n, ms(r.startReady-r.bareReady))
 		fmt.Printf("| %d | idle CPU (%% of a core) | %.3f | ≤ 0.05 |\n", r.n, r.idleCPU)
 		rssTarget := target(50, "≤ 25")
 		if r.n == 2 {
 			rssTarget = "≤ 18"
 		}
+		fmt.Printf("| %d | idle CPU, from schedstat (%% of a core, ns-precise) | %.4f | ≤ 0.05 |\n", r.n, r.idleSched)
 		fmt.Printf("| %d | VmRSS idle (MiB) | %.1f | %s |\n", r.n, mib(r.rss), rssTarget)
+		fmt.Printf("| %d | … RssAnon / RssFile (of it PMD-mapped file) (MiB) | %.1f / %.1f (%.1f) | |\n", r.n, mib(r.mem.anon), mib(r.mem.file), mib(r.mem.filePMD))
+		fmt.Printf("| %d | … OS threads | %d | |\n", r.n, r.mem.threads)
+		if len(floors) > 0 {
+			f := floors[0].mem
+			fmt.Printf("| %d | ours above the floor (%s): VmRSS / RssAnon / RssFile (MiB) | %.1f / %.1f / %.1f | |\n", r.n, floors[0].name,
+				mib(r.rss)-mib(f.rss), mib(r.mem.anon)-mib(f.anon), mib(r.mem.file)-mib(f.file))
+		}
 		if r.loggers > 0 {
 			fmt.Printf("| %d | CPU, %d × %d lines/s (%% of a core) | %.2f | ≤ 2.0 |\n", r.n, r.loggers, *lineRate, r.logCPU)
 			fmt.Printf("| %d | VmRSS logging (MiB) | %.1f | |\n", r.n, mib(r.logRSS))
 		}
 		fmt.Printf("| %d | kill -9 → Ready, first crash (ms, median of 3) | %.1f | |\n", r.n, ms(r.killReady))
 		fmt.Printf("| %d | stop-all: SIGTERM → app exited (ms) | %.0f | |\n", r.n, ms(r.stopAll))
+	}
+	for _, f := range floors {
+		fmt.Printf("| floor | %s: VmRSS (RssAnon / RssFile) (MiB), threads | %.1f (%.1f / %.1f), %d | |\n", f.name,
+			mib(f.mem.rss), mib(f.mem.anon), mib(f.mem.file), f.mem.threads)
 	}
 }
 
@@ -407,9 +432,13 @@ func idleRun(app, binDir, tmp string, n int) (r row, err error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	drained := in.drain(ctx)
 	time.Sleep(*settle)
+	s0 := schedNanos(pid)
+	t0 := time.Now()
 	r.idleCPU, err = cpuOver(pid, *idleFor)
+	r.idleSched = float64(schedNanos(pid)-s0) / float64(time.Since(t0)) * 100
 	if err == nil {
-		r.rss, err = vmRSS(pid)
+		r.mem, err = readMem(pid)
+		r.rss = r.mem.rss
 	}
 	cancel()
 	<-drained
@@ -493,4 +522,160 @@ func holdRun(app, binDir, tmp string, n, k int) (err error) {
 	<-drained
 	_, err = in.stop()
 	return err
+}
+
+// schedNanos is the CPU time of pid's live threads in nanoseconds (the
+// first field of /proc/PID/task/TID/schedstat): utime+stime count 10 ms
+// ticks, too coarse for an idle app over 30 s.
+func schedNanos(pid int) uint64 {
+	tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	var sum uint64
+	for _, t := range tasks {
+		data, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/schedstat", pid, t.Name()))
+		if err != nil {
+			continue
+		}
+		if f := strings.Fields(string(data)); len(f) > 0 {
+			v, _ := strconv.ParseUint(f[0], 10, 64)
+			sum += v
+		}
+	}
+	return sum
+}
+
+// memInfo is where a process's resident memory is: anonymous (heap,
+// stacks: ours) and file-backed (the executable and libraries, shared with
+// the page cache), from /proc/PID/status and smaps_rollup.
+type memInfo struct {
+	rss, anon, file, filePMD uint64
+	threads                  int
+}
+
+func readMem(pid int) (memInfo, error) {
+	var m memInfo
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return m, err
+	}
+	rollup, _ := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
+	for _, l := range strings.Split(string(status)+string(rollup), "\n") {
+		f := strings.Fields(l)
+		if len(f) < 2 {
+			continue
+		}
+		v, _ := strconv.ParseUint(f[1], 10, 64)
+		switch f[0] {
+		case "VmRSS:":
+			m.rss = v << 10
+		case "RssAnon:":
+			m.anon = v << 10
+		case "RssFile:":
+			m.file = v << 10
+		case "FilePmdMapped:":
+			m.filePMD = v << 10
+		case "Threads:":
+			m.threads = int(v)
+		}
+	}
+	if m.rss == 0 {
+		return m, errors.New("no VmRSS")
+	}
+	return m, nil
+}
+
+// floor is a do-nothing binary's memory: what the dependencies cost alone.
+type floor struct {
+	name string
+	mem  memInfo
+}
+
+// measureFloors builds and runs the do-nothing binaries (floorgui: the
+// app's dependencies, Fyne and OpenGL included; floorcore: core's pure-Go
+// ones, CGO_ENABLED=0) and reads their memory once they are up.
+func measureFloors(tmp string) ([]floor, error) {
+	var out []floor
+	for _, f := range []struct {
+		name, pkg string
+		cgo       bool
+	}{
+		{"same deps as the app (Fyne, GL), doing nothing", "./internal/tools/benchscale/floorgui", true},
+		{"core's deps only, CGO_ENABLED=0, doing nothing", "./internal/tools/benchscale/floorcore", false},
+	} {
+		bin := filepath.Join(tmp, filepath.Base(f.pkg))
+		build := exec.Command("go", "build", "-trimpath", "-o", bin, f.pkg)
+		build.Env = os.Environ()
+		if !f.cgo {
+			build.Env = append(build.Env, "CGO_ENABLED=0")
+		}
+		build.Stdout, build.Stderr = os.Stderr, os.Stderr
+		if err := build.Run(); err != nil {
+			return nil, fmt.Errorf("build %s: %w", f.pkg, err)
+		}
+		cmd := exec.Command(bin)
+		cmd.Env = append(os.Environ(), "LC_ALL=en_US.UTF-8")
+		stdout, err := cmd.StdoutPipe()
+		if err != nil {
+			return nil, err
+		}
+		if err := cmd.Start(); err != nil {
+			return nil, err
+		}
+		line, _ := bufio.NewReader(stdout).ReadString('\n')
+		time.Sleep(*settle)
+		m, err := readMem(cmd.Process.Pid)
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		_ = cmd.Wait()
+		if err != nil || strings.TrimSpace(line) != "ready" {
+			return nil, fmt.Errorf("%s: %q %v", f.pkg, line, err)
+		}
+		out = append(out, floor{f.name, m})
+	}
+	return out, nil
+}
+
+// bareStart starts n fixtures with nothing around them (no app: exec in a
+// loop) and returns how long until every one answers GET /health: what the
+// sidecars' own start costs on this machine, the floor under start → all
+// Ready.
+func bareStart(fx string, n int) (time.Duration, error) {
+	var cmds []*exec.Cmd
+	defer func() {
+		for _, c := range cmds {
+			_ = c.Process.Kill()
+			_ = c.Wait()
+		}
+	}()
+	ports := make([]int, n)
+	p := 40000 + int(time.Now().UnixNano()%10000)
+	for i := range ports {
+		for !portFree(p) {
+			p++
+		}
+		ports[i] = p
+		p++
+	}
+	t0 := time.Now()
+	for _, port := range ports {
+		c := exec.Command(fx)
+		c.Env = append(os.Environ(), "APP_PORT="+strconv.Itoa(port))
+		if err := c.Start(); err != nil {
+			return 0, err
+		}
+		cmds = append(cmds, c)
+	}
+	client := &http.Client{Timeout: time.Second}
+	for _, port := range ports {
+		for {
+			resp, err := client.Get(fmt.Sprintf("http://127.0.0.1:%d/health", port))
+			if err == nil {
+				resp.Body.Close()
+				break
+			}
+			if time.Since(t0) > *maxStartup {
+				return 0, fmt.Errorf("port %d: %w", port, err)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	return time.Since(t0), nil
 }

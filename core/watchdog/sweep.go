@@ -136,7 +136,11 @@ func (w *Watchdog) Run(ctx context.Context) {
 	for {
 		select {
 		case <-t.C:
-			w.Sweep()
+			if watched {
+				w.Sweep()
+			} else {
+				w.check()
+			}
 			p, _ = w.period()
 			t.Reset(p)
 		case <-w.changed:
@@ -188,6 +192,42 @@ func (w *Watchdog) Sweep() {
 		if !seen[k] {
 			delete(w.ticks, k)
 		}
+	}
+	for k := range w.leaders {
+		if !seen[k] {
+			delete(w.leaders, k)
+		}
+	}
+}
+
+// check is the sweep while nobody watches: no metrics (nobody would see
+// them), only whether each process is still ours and alive, by one read of
+// its own /proc stat once its identity has been vouched for, instead of a
+// read of every process on the machine. Processes adopted from an earlier
+// run (not our children: no Wait tells their exit) and stray zombies are
+// what it is for.
+func (w *Watchdog) check() {
+	seen := map[procKey]bool{}
+	for _, st := range w.sup.Snapshot() {
+		if st.PID <= 0 {
+			continue
+		}
+		lk := procKey{int32(st.PID), st.CreateTime}
+		seen[lk] = true
+		if start, known := w.leaders[lk]; known {
+			if now, ok := liveStart(st.PID); ok && now == start {
+				continue
+			}
+		}
+		l := proc.Check(st.PID, st.CreateTime) // vouches for its identity
+		if l == proc.Alive {
+			if start, ok := liveStart(st.PID); ok {
+				w.leaders[lk] = start
+			}
+			continue
+		}
+		w.log.Warn("watchdog: supervised process is "+l.String(), "sidecar", st.Name, "pid", st.PID)
+		w.sup.ReportGone(st.Name, st.PID, l.String())
 	}
 	for k := range w.leaders {
 		if !seen[k] {

@@ -504,3 +504,53 @@ func TestWatchIsCounted(t *testing.T) {
 	}
 	stop()
 }
+
+// TestUnwatchedCheckSeesZombieReusedAndGone: the sweep while nobody watches
+// (no metrics, one stat read per known process) still tells a zombie, a
+// reused pid and a process that has gone, and leaves a live one alone, on
+// its first look and on later ones.
+func TestUnwatchedCheckSeesZombieReusedAndGone(t *testing.T) {
+	start := func() *exec.Cmd {
+		c := exec.Command("sleep", "60")
+		if err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	zombie, other, live := start(), start(), start()
+	defer func() {
+		for _, c := range []*exec.Cmd{zombie, other, live} {
+			_ = c.Process.Kill()
+			_ = c.Wait()
+		}
+	}()
+	ct := func(c *exec.Cmd) int64 {
+		v, err := proc.CreateTime(c.Process.Pid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	f := &fakeTarget{gone: map[string]string{}, statuses: []supervisor.Status{
+		{Name: "z", PID: zombie.Process.Pid, PGID: zombie.Process.Pid, CreateTime: ct(zombie)},
+		{Name: "reused", PID: other.Process.Pid, PGID: other.Process.Pid, CreateTime: 12345},
+		{Name: "live", PID: live.Process.Pid, PGID: live.Process.Pid, CreateTime: ct(live)},
+	}}
+	w := New(f, time.Second, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	w.check()
+	w.check() // the live one is now known: one stat read
+	if len(f.gone) != 1 || f.gone["reused"] != proc.Replaced.String() {
+		t.Fatalf("reports %v, want only the reused pid", f.gone)
+	}
+	_ = zombie.Process.Kill() // not reaped: a zombie
+	testutil.Eventually(t, wait, func() bool { return proc.Check(zombie.Process.Pid, f.statuses[0].CreateTime) == proc.Zombie }, "child to become a zombie")
+	_ = live.Process.Kill()
+	_ = live.Wait() // reaped: gone
+	w.check()
+	if f.gone["z"] != proc.Zombie.String() {
+		t.Errorf("zombie reported as %q", f.gone["z"])
+	}
+	if f.gone["live"] != proc.Gone.String() {
+		t.Errorf("ended process reported as %q", f.gone["live"])
+	}
+}

@@ -66,6 +66,7 @@ type containment struct {
 	// Owned by the goroutine.
 	told    map[*Tree]map[int]uint64 // members already told to the guardian
 	news    bool                     // the last pass told the guardian something new
+	tokens  map[int]knownToken       // run tokens read by earlier passes, by pid
 	adopted map[int]uint64           // children of ours that are tree members: pid → start ticks
 }
 
@@ -96,7 +97,7 @@ func startContainment(g *Guardian) *containment {
 	sid, _ := unix.Getsid(0)
 	c := &containment{g: g, self: os.Getpid(), pgid: syscall.Getpgrp(), sid: sid, trees: map[*Tree]bool{}, left: map[int]uint64{},
 		stop: make(chan struct{}), done: make(chan struct{}), fresh: make(chan struct{}, 1),
-		told: map[*Tree]map[int]uint64{}, adopted: map[int]uint64{}}
+		told: map[*Tree]map[int]uint64{}, adopted: map[int]uint64{}, tokens: map[int]knownToken{}}
 	setSubreaper(true)
 	go c.run()
 	return c
@@ -214,6 +215,27 @@ func (c *containment) pass() (pending int) {
 		}
 	}
 	all := scanProcs()
+	if c.tokens == nil {
+		c.tokens = map[int]knownToken{}
+	}
+	// A process's environment is read once in its life, not once per pass:
+	// on a busy machine the processes started since a run began (every
+	// compiler of a build) were most of a pass's reads. A pid names the same
+	// process while its start ticks do.
+	for pid, k := range c.tokens {
+		if st, ok := all.stat[pid]; ok && st.StartTicks == k.start {
+			all.token[pid] = k.token
+		} else {
+			delete(c.tokens, pid)
+		}
+	}
+	defer func() {
+		for pid, tok := range all.token {
+			if st, ok := all.stat[pid]; ok && st.State != 'Z' {
+				c.tokens[pid] = knownToken{start: st.StartTicks, token: tok}
+			}
+		}
+	}()
 	zombies := 0
 	leaders := map[int]bool{c.g.cmd.Process.Pid: true}
 	members := map[int]uint64{}
@@ -277,6 +299,12 @@ func (c *containment) pass() (pending int) {
 	}
 	c.mu.Unlock()
 	return len(c.adopted) + zombies
+}
+
+// knownToken is a process's run token as read from its environment.
+type knownToken struct {
+	start uint64 // start ticks: the process it was read from
+	token string
 }
 
 // lastKnown is the tree's members at its last scan.

@@ -67,6 +67,7 @@ type run struct {
 	readers   []*os.File
 	ctx       context.Context // ends the probes of this run
 	cancel    context.CancelFunc
+	probing   sync.WaitGroup // the probes of this run, until they have closed their connections
 	ending    ending
 	exit      *Exit
 	logsOpen  int
@@ -183,6 +184,17 @@ func (s *sidecar) send(f fact) {
 	select {
 	case s.facts <- f:
 	case <-s.dead:
+	}
+}
+
+// sendWhile is send for a run's probes: once the run is over (ctx ended)
+// nobody needs the fact, and the loop may be waiting for the probe to end
+// (run.probing), so it gives up rather than wait for room.
+func (s *sidecar) sendWhile(ctx context.Context, f fact) {
+	select {
+	case s.facts <- f:
+	case <-s.dead:
+	case <-ctx.Done():
 	}
 }
 
@@ -431,7 +443,7 @@ func (s *sidecar) launch(p *preflight, port int, reason string) {
 	s.publish(EventState, nil)
 
 	r.ctx, r.cancel = context.WithCancel(context.Background())
-	go s.probeReady(r.ctx, r.id, url, spec.Health, r.kick)
+	r.probing.Go(func() { s.probeReady(r.ctx, r.id, url, spec.Health, r.kick) })
 	if spec.StartupTimeout > 0 {
 		r.killTimer = s.after(spec.StartupTimeout, fact{kind: factStartupTimeout, run: r.id})
 	}
@@ -575,7 +587,7 @@ func (s *sidecar) probeReady(ctx context.Context, id int, url string, paths []st
 		last = time.Now()
 		r := probes.Check(ctx, 2*time.Second)
 		if r.OK {
-			s.send(fact{kind: factReady, run: id, path: r.Path})
+			s.sendWhile(ctx, fact{kind: factReady, run: id, path: r.Path})
 			return
 		}
 		if ctx.Err() != nil {
@@ -624,7 +636,7 @@ func (s *sidecar) probeLive(ctx context.Context, id int, url string, l config.Li
 			continue // nothing new for the loop: do not wake it
 		}
 		lastOK = r.OK
-		s.send(fact{kind: factLive, run: id, ok: r.OK, err: r.Err})
+		s.sendWhile(ctx, fact{kind: factLive, run: id, ok: r.OK, err: r.Err})
 	}
 }
 
@@ -721,7 +733,7 @@ func (s *sidecar) handleFact(f fact) {
 			s.publish(EventRecovered, func(e *Event) { e.Reason = "ready again" })
 		}
 		if l := s.specCopy().Liveness; !l.Disabled && l.Period > 0 {
-			go s.probeLive(r.ctx, r.id, r.healthURL, l)
+			r.probing.Go(func() { s.probeLive(r.ctx, r.id, r.healthURL, l) })
 		}
 		if s.out != nil && r.exit == nil {
 			s.out.Pace(true) // no more readiness kicks: gather its lines (logs.SidecarLog.Pace)
@@ -852,7 +864,7 @@ func (s *sidecar) adopt(rec proc.Record) {
 	s.log.Info("adopted", "pid", rec.PID, "port", rec.Port)
 	s.publish(EventState, nil)
 	r.ctx, r.cancel = context.WithCancel(context.Background())
-	go s.probeReady(r.ctx, r.id, r.url, spec.Health, r.kick)
+	r.probing.Go(func() { s.probeReady(r.ctx, r.id, r.url, spec.Health, r.kick) })
 	if spec.StartupTimeout > 0 {
 		r.killTimer = s.after(spec.StartupTimeout, fact{kind: factStartupTimeout, run: r.id})
 	}
@@ -876,6 +888,11 @@ func (s *sidecar) maybeFinish() {
 		return
 	}
 	r.cancel()
+	// A kept probe connection to the dead server holds its port (the
+	// server's end waits in FIN_WAIT2 for ours to close): the probes close
+	// theirs before the run ends, so a restart finds the port free. They
+	// end at once on the cancel.
+	r.probing.Wait()
 	for _, t := range []*time.Timer{r.killTimer, r.forceLogs} {
 		if t != nil {
 			t.Stop()

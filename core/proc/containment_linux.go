@@ -11,20 +11,19 @@ import (
 )
 
 // A pass reads every /proc/<pid>/stat (about 6 ms for 370 processes on a
-// loaded 2-core machine), and the environment of every process started since
-// the run began: on a busy machine that was most of the app's idle CPU when
-// it ran once a second for ever. Escapes from a group happen when a sidecar
-// starts or changes (a daemon forks), so the passes follow that: one every
-// trackEvery after a tree is watched or a pass found something (a new member
-// outside the group, an orphan to reap), each quiet pass doubling the gap up
-// to trackMax. A SIGCHLD (a child of ours ended) prompts one sooner, at most
-// every minGap, and makes the passes fast again. A daemon that escapes late
-// in a long quiet run is told to the guardian up to trackMax after it
-// escaped; until then the guardian still finds it by the run's token if the
-// app dies.
+// loaded 2-core machine) and the environment of each process it has not
+// seen before: once a second for ever, that was most of the app's idle CPU.
+// Escapes from a group happen when a sidecar starts or changes (a daemon
+// forks), so the passes follow that: one every trackEvery after a tree is
+// watched or a pass found something (a new member outside the group, an
+// orphan to reap), each quiet pass doubling the gap up to trackMax. A
+// SIGCHLD (a child of ours ended) prompts one sooner, at most every minGap,
+// and makes the passes fast again. A daemon that escapes late in a long
+// quiet run is told to the guardian up to trackMax after it escaped; until
+// then the guardian still finds it by the run's token if the app dies.
 const (
 	trackEvery = time.Second
-	trackMax   = 30 * time.Second
+	trackMax   = time.Minute
 	minGap     = 100 * time.Millisecond
 )
 

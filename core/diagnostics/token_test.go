@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"outrigger/core/config"
+	"outrigger/internal/testutil"
 )
 
 // The gateway token is masked in the report wherever it appears: the
@@ -27,7 +28,7 @@ func TestReportMasksGatewayToken(t *testing.T) {
 	if err := Write(&buf, Options{Config: cfg, AppLog: appLog, Environ: []string{}}); err != nil {
 		t.Fatal(err)
 	}
-	entries := unzip(t, buf.Bytes())
+	entries := testutil.Unzip(t, buf.Bytes())
 	for name, data := range entries {
 		if bytes.Contains(data, []byte(tok)) {
 			t.Errorf("%s holds the gateway token:\n%s", name, data)

@@ -204,7 +204,7 @@ func (s *sidecar) after(d time.Duration, f fact) *time.Timer {
 
 // publish stores a fresh Status snapshot and sends an event.
 func (s *sidecar) publish(kind EventKind, mod func(*Event)) {
-	now := time.Now()
+	now := s.sup.now()
 	st := s.st.withUptime(now)
 	s.status.Store(&st)
 	ch := make(chan struct{})
@@ -275,7 +275,7 @@ func (s *sidecar) handle(c command) {
 		if s.run != nil && s.run.tree.PID == c.pid && s.run.exit == nil {
 			if s.run.adopted {
 				// Not our child: the sweep is the only one who can tell.
-				s.handleFact(fact{kind: factExit, run: s.run.id, exit: Exit{Code: -1, Signal: c.what, At: time.Now()}})
+				s.handleFact(fact{kind: factExit, run: s.run.id, exit: Exit{Code: -1, Signal: c.what, At: s.sup.now()}})
 				return
 			}
 			s.log.Warn("watchdog: process is "+c.what+" before its exit was reported; ending its group", "pid", c.pid)
@@ -410,7 +410,7 @@ func (s *sidecar) launch(p *preflight, port int, reason string) {
 	}
 	r.url = url
 	s.run = r
-	now := time.Now()
+	now := s.sup.now()
 	s.st.State = Starting
 	s.st.Binary = path
 	s.st.Port, s.st.URL = port, url
@@ -456,7 +456,7 @@ func (s *sidecar) launch(p *preflight, port int, reason string) {
 // its exit in the poller (proc.AwaitExit), so a sidecar costs no OS thread.
 func (s *sidecar) spawn(spec config.Spec, path string, port int) (*run, error) {
 	s.runID++
-	r := &run{id: s.runID, startedAt: time.Now(), kick: make(chan struct{}, 1)}
+	r := &run{id: s.runID, startedAt: s.sup.now(), kick: make(chan struct{}, 1)}
 	cmd := exec.Command(path, spec.Args...)
 	cmd.Env, r.addrs = s.sup.env(spec, port)
 	if dir := s.sup.opts.Paths.DataDir; dir != "" {
@@ -487,7 +487,7 @@ func (s *sidecar) spawn(spec config.Spec, path string, port int) (*run, error) {
 		go func() {
 			proc.AwaitExit(cmd.Process.Pid)
 			_ = cmd.Wait()
-			s.send(fact{kind: factExit, run: r.id, exit: exitOf(cmd.ProcessState, time.Now())})
+			s.send(fact{kind: factExit, run: r.id, exit: exitOf(cmd.ProcessState, s.sup.now())})
 		}()
 	}
 	outW.Close()
@@ -584,7 +584,7 @@ func (s *sidecar) probeReady(ctx context.Context, id int, url string, paths []st
 		case <-ctx.Done():
 			return
 		}
-		last = time.Now()
+		last = s.sup.now()
 		r := probes.Check(ctx, 2*time.Second)
 		if r.OK {
 			s.sendWhile(ctx, fact{kind: factReady, run: id, path: r.Path})
@@ -712,7 +712,7 @@ func (s *sidecar) handleFact(f fact) {
 		if s.st.State != Starting {
 			return
 		}
-		now := time.Now()
+		now := s.sup.now()
 		r.readyAt = now
 		r.healthURL = r.url + f.path
 		if r.killTimer != nil {
@@ -830,7 +830,7 @@ func (s *sidecar) awaitForeign(r *run) {
 		select {
 		case <-t.C:
 			if !proc.GroupAlive(r.tree.PGID) {
-				s.send(fact{kind: factExit, run: r.id, exit: Exit{Code: -1, Signal: "terminated", At: time.Now()}})
+				s.send(fact{kind: factExit, run: r.id, exit: Exit{Code: -1, Signal: "terminated", At: s.sup.now()}})
 				return
 			}
 		case <-s.dead:
@@ -978,7 +978,7 @@ func (s *sidecar) crashed(r *run, exit Exit) {
 	if r.ending == endUnhealthy {
 		cause = "liveness failed"
 	}
-	d := s.policy.Exited(ExitInfo{Exit: exit, WasReady: wasReady, Cause: cause}, time.Now())
+	d := s.policy.Exited(ExitInfo{Exit: exit, WasReady: wasReady, Cause: cause}, s.sup.now())
 	s.st.Attempt = d.Attempt
 	reason := what
 	if d.Reason != "" {
@@ -996,7 +996,7 @@ func (s *sidecar) crashed(r *run, exit Exit) {
 	default:
 		s.st.Restarts++
 		s.log.Warn("restarting", "reason", what, "attempt", d.Attempt, "delay", d.Delay)
-		at := time.Now().Add(d.Delay)
+		at := s.sup.now().Add(d.Delay)
 		s.st.State, s.st.Reason, s.st.NextRestartAt = Backoff, reason, &at
 		s.publish(EventRestarting, func(e *Event) { e.Attempt, e.Delay, e.Reason = d.Attempt, d.Delay, reason })
 		if d.Delay <= 0 {

@@ -51,6 +51,12 @@ type Options struct {
 	// formatting a record per line costs more than the rest of capture.
 	// The app logger (Logger) never gets them.
 	Console *slog.Logger
+	// Now is the clock every time the supervisor reads comes from; nil
+	// means time.Now. Backoff waits are runtime timers and every decision
+	// compares times by their monotonic reading, so only displayed and
+	// recorded times follow the wall clock: the clock-jump test shifts the
+	// wall reading of this clock to prove it.
+	Now func() time.Time
 }
 
 // Supervisor runs a set of sidecars.
@@ -87,6 +93,9 @@ func New(opts Options) (*Supervisor, error) {
 	}
 	if opts.RingSize <= 0 {
 		opts.RingSize = 5000
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
 	}
 	s := &Supervisor{
 		opts:     opts,
@@ -189,6 +198,8 @@ func (s *Supervisor) Logs(name string) *logs.Ring {
 	return nil
 }
 
+func (s *Supervisor) now() time.Time { return s.opts.Now() }
+
 // LogDir is where sidecar log files are written.
 func (s *Supervisor) LogDir() string { return s.opts.Paths.LogDir }
 
@@ -198,12 +209,12 @@ func (s *Supervisor) Status(name string) (Status, bool) {
 	if !ok {
 		return Status{}, false
 	}
-	return c.status.Load().withUptime(time.Now()), true
+	return c.status.Load().withUptime(s.now()), true
 }
 
 // Snapshot returns every sidecar's status in configuration order.
 func (s *Supervisor) Snapshot() []Status {
-	now := time.Now()
+	now := s.now()
 	out := make([]Status, 0, len(s.order))
 	for _, n := range s.order {
 		out = append(out, s.cars[n].status.Load().withUptime(now))
@@ -218,7 +229,7 @@ func (s *Supervisor) Snapshot() []Status {
 // such as GaveUp are kept). The channel closes when the subscription or the
 // supervisor ends.
 func (s *Supervisor) Subscribe() (<-chan Event, func()) {
-	now := time.Now()
+	now := s.now()
 	var initial []Event
 	for _, st := range s.Snapshot() {
 		initial = append(initial, Event{Sidecar: st.Name, Kind: EventState, Time: now, Status: st})
@@ -571,8 +582,8 @@ func (s *Supervisor) choosePort(spec config.Spec) (int, string, error) {
 		if rec, ok := s.state.Get(spec.Name); ok && rec.Port == port && rec.CreateTime != 0 {
 			if ended, err := proc.EndLeftover(rec, s.leftoverGrace); ended {
 				s.log.Warn("ended our leftover process from an earlier run", "sidecar", spec.Name, "pid", rec.PID, "port", port)
-				deadline := time.Now().Add(2 * time.Second)
-				for !portFree(host, port) && time.Now().Before(deadline) {
+				deadline := s.now().Add(2 * time.Second)
+				for !portFree(host, port) && s.now().Before(deadline) {
 					time.Sleep(20 * time.Millisecond) // the kernel frees the port on its own time
 				}
 				if portFree(host, port) {

@@ -71,7 +71,9 @@ func newRigWith(t testing.TB, opts supervisor.Options, specs ...config.Spec) *ri
 	opts.Paths = appdirs.Paths{StateDir: filepath.Join(home, "state"), LogDir: filepath.Join(home, "logs"), DataDir: filepath.Join(home, "data")}
 	opts.BinDirs = []string{testutil.BinDir(t, names...)}
 	opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	opts.Policy = Factory
+	if opts.Policy == nil {
+		opts.Policy = Factory
+	}
 	sup, err := supervisor.New(opts)
 	if err != nil {
 		t.Fatal(err)

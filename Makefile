@@ -91,7 +91,7 @@ clean:
 	rm -rf bin dist
 	find binaries -type f ! -name README.md -delete
 
-## soak: random kill -9 / SIGSTOP / stop / restart of fixture sidecars of every shape under a real supervisor, watchdog and guardian for SOAK_S seconds (default 600); prints a table. Not part of `make test`.
+## soak: random kill -9 / SIGSTOP / stop / restart of fixture sidecars of every shape under a real supervisor, watchdog and guardian for SOAK_S seconds (default 600); prints a table. `make test` runs it for 60 s.
 .PHONY: soak
 SOAK_S ?= 600
 soak:

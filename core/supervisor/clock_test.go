@@ -3,6 +3,9 @@
 package supervisor
 
 import (
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -37,8 +40,9 @@ func (p *recordingPolicy) Exited(_ ExitInfo, now time.Time) Decision {
 // stable run. The times the policy compares carry Go's monotonic reading,
 // so their differences ignore the wall clock, and the backoff delay is a
 // runtime timer (monotonic). Jumping the machine's clock in a test would
-// disturb everything else running on it; checking that every time handed
-// to the policy is monotonic guards the property instead.
+// disturb everything else running on it; core/watchdog's
+// TestClockJumpDuringBackoff jumps the wall reading of Options.Now instead,
+// and this test checks that every time handed to the policy is monotonic.
 func TestBackoffRunsOnMonotonicTime(t *testing.T) {
 	pol := &recordingPolicy{}
 	spec := fixtureSpec(t, "tick")
@@ -59,6 +63,31 @@ func TestBackoffRunsOnMonotonicTime(t *testing.T) {
 	for i, tm := range pol.times {
 		if !strings.Contains(tm.String(), " m=") {
 			t.Errorf("time %d handed to the policy, %v, has no monotonic reading: a wall-clock jump would skew it", i, tm)
+		}
+	}
+}
+
+// TestOptionsNowIsTheOnlyClock: the clock-jump test moves Options.Now, so
+// it proves something only if the supervisor reads the time nowhere else.
+func TestOptionsNowIsTheOnlyClock(t *testing.T) {
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	direct := regexp.MustCompile(`time\.(Now|Since|Until)\b`)
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, line := range strings.Split(string(data), "\n") {
+			code, _, _ := strings.Cut(line, "//")
+			if direct.MatchString(code) && !strings.Contains(code, "opts.Now = time.Now") {
+				t.Errorf("%s:%d reads the clock directly, not through Options.Now: %s", f, i+1, strings.TrimSpace(line))
+			}
 		}
 	}
 }

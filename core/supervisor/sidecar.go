@@ -569,7 +569,7 @@ func (s *sidecar) probeReady(ctx context.Context, id int, url string, paths []st
 			tick.Reset(sched.Next())
 		case <-kick:
 			kicked = true
-			if d := time.Until(last.Add(gap)); d > 0 {
+			if d := last.Add(gap).Sub(s.sup.now()); d > 0 {
 				if wait == nil {
 					wait = time.NewTimer(d)
 				} else {

@@ -7,6 +7,12 @@ import (
 	"github.com/shirou/gopsutil/v3/process"
 )
 
+// Boot time does not change while we run; without the cache gopsutil reads
+// /proc/stat again for every create time it computes. The switch is a
+// package variable of gopsutil's, read by every create time, so it is set
+// once here, before any goroutine can compute one.
+func init() { process.EnableBootTimeCache(true) }
+
 // CreateTime returns the process's start time in milliseconds since the
 // epoch, as gopsutil reports it. Together with the pid it names one process
 // for its whole life: a reused pid gets a different create time.

@@ -67,9 +67,7 @@ func New(sup Target, interval time.Duration, log *slog.Logger) *Watchdog {
 	if log == nil {
 		log = slog.Default()
 	}
-	// Boot time does not change while we run; without the cache gopsutil
-	// reads /proc/stat again for every create time it computes.
-	process.EnableBootTimeCache(true)
+	// gopsutil's boot-time cache is switched on by core/proc's init.
 	return &Watchdog{sup: sup, interval: interval, idle: IdleInterval, log: log, procs: map[procKey]*process.Process{},
 		ticks: map[procKey]tickSample{}, leaders: map[procKey]uint64{},
 		watchers: map[int]time.Duration{}, changed: make(chan struct{}, 1)}

@@ -22,8 +22,8 @@ step "everything with -race (GUI tests use Fyne's test driver)"
 go vet ./...
 go test -race -count=1 -timeout 20m ./...
 
-step "soak: 60 s of random kill -9, SIGSTOP, stop and restart under a real supervisor (make soak runs 600 s)"
-make --no-print-directory soak SOAK_S=60
+step "soak: 60 s of random kill -9, SIGSTOP, stop and restart under a real supervisor, with -race (make soak runs 600 s)"
+SOAK_S=60 go test -race -count=1 -v -timeout 15m -run TestSoak ./internal/soak/
 
 if [ -d e2e ]; then
 	step "end to end: the real app under Xvfb and a D-Bus session"

@@ -219,9 +219,9 @@ func TestSoak(t *testing.T) {
 		busy[s.Name] = &sync.Mutex{}
 	}
 	var cmds sync.WaitGroup
-	bg.Add(1)
+	chaosDone := make(chan struct{})
 	go func() {
-		defer bg.Done()
+		defer close(chaosDone)
 		rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
 		tick := time.NewTicker(300 * time.Millisecond)
 		defer tick.Stop()
@@ -327,6 +327,9 @@ func TestSoak(t *testing.T) {
 		}
 	}
 	stopChaos()
+	// The chaos loop adds to cmds: it must have ended before cmds.Wait
+	// (an Add racing with Wait lets a command start after it).
+	<-chaosDone
 	cmds.Wait()
 	// Quiesce: everything the user stopped is started again, all Ready.
 	endCtx, endCancel := context.WithTimeout(ctx, 2*time.Minute)

@@ -210,3 +210,56 @@ func TestStalledStreamDelaysNobody(t *testing.T) {
 		t.Fatalf("the stalled client got %d frames for %d events: it was never stalled, the test proves nothing", got, published)
 	}
 }
+
+// A client that stops reading is dropped once a write to it has been
+// blocked for the server's write stall: its connection ends (the body is
+// cut short) instead of waiting for it forever.
+func TestStalledStreamIsDropped(t *testing.T) {
+	loop := fixtureSpec(t, "loop", "-crash-after", "5ms", "-start-delay", "1s")
+	loop.Restart.Policy = "always"
+	loop.Restart.MaxRetries = -1
+	loop.Restart.InitialBackoff = time.Millisecond
+	loop.Restart.MaxBackoff = 2 * time.Millisecond
+	loop.Restart.Jitter = 0
+	r := newRig(t, rigOpts{smallBuffers: true, writeStall: time.Second}, loop)
+	stalled, err := instance.Dial(context.Background(), r.inst.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stalled.Close()
+	if uc, ok := stalled.(*net.UnixConn); ok {
+		uc.SetReadBuffer(4096)
+	}
+	fmt.Fprint(stalled, "GET /v1/events HTTP/1.1\r\nHost: localhost\r\n\r\n")
+	// Events enough to fill both socket buffers many times over (each
+	// frame carries a whole status), then the loop ends.
+	supEvents, unsub := r.sup.Subscribe()
+	defer unsub()
+	if code, body := r.call("POST", "/v1/sidecars/loop/start", ""); code != 202 {
+		t.Fatalf("loop: %d %s", code, body)
+	}
+	deadline := time.After(2 * wait)
+	for reached := false; !reached; {
+		select {
+		case e := <-supEvents:
+			reached = e.Sidecar == "loop" && e.Status.Restarts >= 30
+		case <-deadline:
+			t.Fatal("the crash loop stalled")
+		}
+	}
+	if code, body := r.call("POST", "/v1/sidecars/loop/stop?wait=stopped", ""); code != 200 {
+		t.Fatalf("stop loop: %d %s", code, body)
+	}
+	// Read it all now: a dropped stream ends early with a cut chunked
+	// body; one still served would go on to the newest state and then
+	// block until the read deadline.
+	stalled.SetReadDeadline(time.Now().Add(wait))
+	resp, err := http.ReadResponse(bufio.NewReader(stalled), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = io.Copy(io.Discard, resp.Body)
+	if err != io.ErrUnexpectedEOF {
+		t.Fatalf("reading the stalled stream: %v, want it cut short (unexpected EOF) by the drop", err)
+	}
+}

@@ -172,7 +172,10 @@ port = %d
 	if err := a.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	deadline := killed.Add(2 * time.Second)
+	// How long that takes is a figure, not the property (the guardian's
+	// SIGTERM grace alone is 750 ms, and a loaded machine took over 2 s
+	// in 2 of 20 runs): the test waits generously and logs it.
+	deadline := killed.Add(wait)
 	for time.Now().Before(deadline) {
 		alive := 0
 		for _, p := range pids {
@@ -188,7 +191,7 @@ port = %d
 	}
 	for _, p := range pids {
 		if testutil.ProcessAlive(p) {
-			t.Errorf("pid %d alive 2 s after kill -9 of the app", p)
+			t.Errorf("pid %d alive %v after kill -9 of the app", p, wait)
 			_ = syscall.Kill(p, syscall.SIGKILL)
 		}
 	}

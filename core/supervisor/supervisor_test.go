@@ -8,6 +8,7 @@ import (
 	"errors"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -330,15 +331,23 @@ func TestLeftoverFromEarlierRunIsEndedOnPreflight(t *testing.T) {
 }
 
 func TestBindFailureIsAFailedStart(t *testing.T) {
-	spec := fixtureSpec(t, "late", "-start-delay", "500ms")
+	// The port is free at preflight; someone takes it before the sidecar
+	// binds. The sidecar binds only once the gate file exists, so the
+	// order holds however slow the machine (a 500 ms start delay lost the
+	// race once in 20 runs beside a CPU burner).
+	gate := filepath.Join(t.TempDir(), "bind")
+	spec := fixtureSpec(t, "late", "-bind-after-file", gate)
 	h := newHarness(t, Options{}, spec)
 	h.start("late")
-	// The port was free at preflight; someone takes it before the sidecar binds.
+	h.waitState("late", Starting) // past preflight, the process runs
 	l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(spec.Port))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer l.Close()
+	if err := os.WriteFile(gate, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	st := h.waitState("late", Exited)
 	if st.LastExit == nil || st.LastExit.Code != 3 || !strings.Contains(st.Reason, "failed during startup (never ready): exit code 3") {
 		t.Fatalf("after a bind failure: lastExit %+v, reason %q", st.LastExit, st.Reason)

@@ -60,9 +60,22 @@ func TestEventsResume(t *testing.T) {
 	alpha := fixtureSpec(t, "alpha")
 	alpha.Restart.Policy = "always"
 	r := newRig(t, rigOpts{start: true}, alpha)
+	// The snapshot is the hub's state, which follows the supervisor's
+	// events: on a busy machine alpha may still be Starting in it (its
+	// Ready comes after the snapshot's mode frame), so both are awaited
+	// in one pass over the stream, in whichever order they come.
 	first := r.subscribe("/v1/events")
-	snap := first.await(t, "alpha's current state", isState("alpha", supervisor.Ready))
-	first.await(t, "the mode", func(e Event) bool { return e.Type == "modeChanged" && e.Mode != nil })
+	var snap Event
+	sawMode := false
+	first.await(t, "alpha Ready and the mode", func(e Event) bool {
+		if e.Type == "modeChanged" && e.Mode != nil {
+			sawMode = true
+		}
+		if isState("alpha", supervisor.Ready)(e) {
+			snap = e
+		}
+		return sawMode && snap.Status != nil
+	})
 	first.close()
 
 	watch := r.subscribe("/v1/events")

@@ -618,7 +618,7 @@ func (s *sidecar) probeLive(ctx context.Context, id int, url string, l config.Li
 		return
 	}
 	defer p.Close()
-	t := time.NewTimer(untilAligned(time.Now(), l.Period))
+	t := time.NewTimer(untilAligned(s.sup.now(), l.Period))
 	defer t.Stop()
 	lastOK := true // it was Ready: healthy
 	for {
@@ -631,7 +631,7 @@ func (s *sidecar) probeLive(ctx context.Context, id int, url string, l config.Li
 		if ctx.Err() != nil {
 			return
 		}
-		t.Reset(untilAligned(time.Now(), l.Period))
+		t.Reset(untilAligned(s.sup.now(), l.Period))
 		if r.OK && lastOK {
 			continue // nothing new for the loop: do not wake it
 		}

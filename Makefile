@@ -50,6 +50,13 @@ run: build
 headless: build
 	./bin/outrigger$(EXE) --headless
 
+## headless-app: bin/outrigger-headless, the supervisor without the window: no cgo, no GUI libraries (runs on servers and in containers without libGL/X11), a third of the windowed build's memory
+.PHONY: headless-app
+headless-app: sidecars
+	@mkdir -p bin/binaries
+	@for s in $(SIDECARS); do cp -f binaries/$$s-$(TRIPLE)$(EXE) bin/binaries/ || exit 1; done
+	CGO_ENABLED=0 $(GO) build -tags nogui -trimpath -ldflags '$(LDFLAGS) $(DEV_LDFLAGS)' -o bin/outrigger-headless$(EXE) .
+
 vet:
 	CGO_ENABLED=0 $(GO) vet ./core/...
 	GOOS=windows $(GO) vet ./core/...
@@ -63,11 +70,12 @@ test: deps sidecars
 bench: deps sidecars
 	./scripts/bench.sh
 
-## bench-scale: the headless app with 2, 50 and 200 fixture sidecars (SIZES=2,50,200,1000 for more): idle and logging CPU, RSS, start/kill/stop times beside their targets
+## bench-scale: the windowed build run headless, then the headless build, with 2, 50 and 200 fixture sidecars (SIZES=2,50,200,1000 for more): idle and logging CPU, RSS, start/kill/stop times beside their targets
 SIZES ?= 2,50,200
 .PHONY: bench-scale
-bench-scale: build
-	$(GO) run ./internal/tools/benchscale -app bin/outrigger$(EXE) -sizes $(SIZES)
+bench-scale: build headless-app
+	$(GO) run ./internal/tools/benchscale -app bin/outrigger$(EXE) -sizes $(SIZES) -label "bin/outrigger --headless (the windowed build)"
+	$(GO) run ./internal/tools/benchscale -app bin/outrigger-headless$(EXE) -sizes $(SIZES) -label "bin/outrigger-headless (make headless-app: no window, no cgo)"
 
 ## fyne-cli: the fyne CLI (fyne.io/tools, pinned) in bin/tools, outside go.mod
 FYNE_VERSION := v1.7.4

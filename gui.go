@@ -1,3 +1,5 @@
+//go:build !nogui
+
 package main
 
 import (
@@ -11,6 +13,10 @@ import (
 
 	"outrigger/ui"
 )
+
+// hasWindow: this build can open the window (see gui_nogui.go for one
+// that cannot).
+const hasWindow = true
 
 // gui opens the window. SIGINT and SIGTERM take the same quit path as the
 // tray and the window menu.

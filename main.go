@@ -84,6 +84,7 @@ func parseFlags() flags {
 
 func run() int {
 	f := parseFlags()
+	f.headless = f.headless || !hasWindow
 	if f.version {
 		fmt.Println("outrigger", version)
 		return 0

@@ -14,6 +14,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"debug/elf"
 	"errors"
 	"flag"
 	"fmt"
@@ -134,7 +135,7 @@ func run() error {
 		}
 		rows = append(rows, r)
 	}
-	print(rows, floors)
+	print(rows, floors, ownFloor(app, floors))
 	return nil
 }
 
@@ -153,7 +154,7 @@ type row struct {
 	logRSS     uint64
 }
 
-func print(rows []row, floors []floor) {
+func print(rows []row, floors []floor, own *floor) {
 	if *label != "" {
 		fmt.Println(*label)
 	}
@@ -182,9 +183,9 @@ func print(rows []row, floors []floor) {
 		fmt.Printf("| %d | VmRSS idle (MiB) | %.1f | %s |\n", r.n, mib(r.rss), rssTarget)
 		fmt.Printf("| %d | … RssAnon / RssFile (of it PMD-mapped file) (MiB) | %.1f / %.1f (%.1f) | |\n", r.n, mib(r.mem.anon), mib(r.mem.file), mib(r.mem.filePMD))
 		fmt.Printf("| %d | … OS threads | %d | |\n", r.n, r.mem.threads)
-		if len(floors) > 0 {
-			f := floors[0].mem
-			fmt.Printf("| %d | ours above the floor (%s): VmRSS / RssAnon / RssFile (MiB) | %.1f / %.1f / %.1f | |\n", r.n, floors[0].name,
+		if own != nil {
+			f := own.mem
+			fmt.Printf("| %d | ours above the floor (%s): VmRSS / RssAnon / RssFile (MiB) | %.1f / %.1f / %.1f | |\n", r.n, own.name,
 				mib(r.rss)-mib(f.rss), mib(r.mem.anon)-mib(f.anon), mib(r.mem.file)-mib(f.file))
 		}
 		if r.loggers > 0 {
@@ -591,6 +592,24 @@ func readMem(pid int) (memInfo, error) {
 		return m, errors.New("no VmRSS")
 	}
 	return m, nil
+}
+
+// ownFloor is the floor that has the app's own dependencies: the Fyne/GL
+// one for the windowed build (it links libGL and X11), the core one for a
+// statically linked build (make headless-app: -tags nogui, no cgo).
+func ownFloor(app string, floors []floor) *floor {
+	if len(floors) < 2 {
+		return nil
+	}
+	f, err := elf.Open(app)
+	if err != nil {
+		return &floors[0]
+	}
+	defer f.Close()
+	if libs, err := f.ImportedLibraries(); err == nil && len(libs) == 0 {
+		return &floors[1]
+	}
+	return &floors[0]
 }
 
 // floor is a do-nothing binary's memory: what the dependencies cost alone.

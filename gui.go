@@ -20,21 +20,22 @@ const hasWindow = true
 
 // gui opens the window. SIGINT and SIGTERM take the same quit path as the
 // tray and the window menu.
-func (o *outrigger) gui(front *relay) int {
+func (o *outrigger) gui(front *relay, hidden bool) int {
 	// The name is what the tray shows as its title (a plain go build has
 	// no FyneApp.toml metadata, so Fyne would show the app's ID).
 	fyneapp.SetMetadata(fyne.AppMetadata{ID: "io.outrigger.app", Name: "Outrigger", Version: version})
 	a := fyneapp.NewWithID("io.outrigger.app")
 	u := ui.New(a, ui.Deps{
-		Sup:        o.sup,
-		Modes:      o.modes,
-		Config:     o.store.Config(), // as at launch; the settings panel reads the store
-		ConfigFile: o.paths.ConfigFile,
-		Store:      o.store,
-		LogDir:     o.paths.LogDir,
-		Logger:     o.log,
-		Watch:      func() func() { return o.wd.Watch(0) },
-		Shutdown:   o.shutdown,
+		Sup:         o.sup,
+		Modes:       o.modes,
+		Config:      o.store.Config(), // as at launch; the settings panel reads the store
+		ConfigFile:  o.paths.ConfigFile,
+		Store:       o.store,
+		LogDir:      o.paths.LogDir,
+		Logger:      o.log,
+		Watch:       func() func() { return o.wd.Watch(0) },
+		Shutdown:    o.shutdown,
+		StartHidden: hidden,
 	})
 	front.set(u.Show)
 	sig := make(chan os.Signal, 1)

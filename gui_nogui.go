@@ -9,4 +9,4 @@ package main
 // and it is a third of the windowed build's memory (make bench-scale).
 const hasWindow = false
 
-func (o *outrigger) gui(*relay) int { return o.headless() }
+func (o *outrigger) gui(*relay, bool) int { return o.headless() }

@@ -63,6 +63,7 @@ func runCLI(args []string) int {
 
 type flags struct {
 	headless bool
+	hidden   bool
 	config   string
 	version  bool
 	verbose  bool
@@ -71,6 +72,7 @@ type flags struct {
 func parseFlags() flags {
 	var f flags
 	flag.BoolVar(&f.headless, "headless", false, "no window: supervise, log to the console, stop all on SIGINT/SIGTERM")
+	flag.BoolVar(&f.hidden, "hidden", false, "start in the system tray with the window hidden (how the login entry starts it); without a tray the window shows")
 	flag.StringVar(&f.config, "config", "", "use `FILE` instead of the user's outrigger.toml")
 	flag.BoolVar(&f.version, "version", false, "print the version and exit")
 	flag.BoolVar(&f.verbose, "verbose", false, "log debug messages")
@@ -156,7 +158,7 @@ func run() int {
 	if f.headless {
 		return app.headless()
 	}
-	return app.gui(&front)
+	return app.gui(&front, f.hidden)
 }
 
 // openConfig opens outrigger.toml. A file the user named with --config

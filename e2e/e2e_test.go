@@ -145,6 +145,12 @@ func launch(t testing.TB, extraEnv ...string) *running {
 // launchIn is launch with the mode the app starts in.
 func launchIn(t testing.TB, mode string, extraEnv ...string) *running {
 	t.Helper()
+	return launchWith(t, mode, nil, extraEnv...)
+}
+
+// launchWith is launchIn with command-line arguments.
+func launchWith(t testing.TB, mode string, args []string, extraEnv ...string) *running {
+	t.Helper()
 	app, binDir := binaries(t)
 	home := t.TempDir()
 	toml := fmt.Sprintf("mode = \"%s\"\n\n[[sidecar]]\nname = \"xgen-workflow\"\nport = %d\n\n[[sidecar]]\nname = \"xgen-embedding\"\nport = %d\n",
@@ -154,7 +160,7 @@ func launchIn(t testing.TB, mode string, extraEnv ...string) *running {
 	}
 	r := &running{t: t, home: home, exe: app, done: make(chan struct{}), pids: map[string]int{}, urls: map[string]string{},
 		wake: make(chan struct{}, 1)}
-	r.cmd = exec.Command(app)
+	r.cmd = exec.Command(app, args...)
 	r.cmd.Env = append(os.Environ(), "OUTRIGGER_HOME="+home, "OUTRIGGER_BINARIES="+binDir, "NO_COLOR=1")
 	r.cmd.Env = append(r.cmd.Env, extraEnv...)
 	stderr, err := r.cmd.StderrPipe()
@@ -241,6 +247,21 @@ func (r *running) waitReady() map[string]string {
 			r.t.Fatalf("the app exited before both sidecars were ready: %v", r.err)
 		case <-deadline:
 			r.t.Fatalf("sidecars not ready after %v (have %v)", upTimeout, urls)
+		}
+	}
+}
+
+// waitLog waits until the app's log has text.
+func (r *running) waitLog(text string) {
+	r.t.Helper()
+	deadline := time.After(upTimeout)
+	for !strings.Contains(r.logText(), text) {
+		select {
+		case <-r.wake:
+		case <-r.done:
+			r.t.Fatalf("the app exited before logging %q: %v", text, r.err)
+		case <-deadline:
+			r.t.Fatalf("no %q in the app's log after %v", text, upTimeout)
 		}
 	}
 }
@@ -442,42 +463,117 @@ func (r *running) assertNoRace() {
 // the steady state, uptimes change once a minute).
 func BenchmarkIdleCPU(b *testing.B) {
 	skipUnlessE2E(b)
-	window := 30 * time.Second
-	if s := os.Getenv("OUTRIGGER_IDLE_SECONDS"); s != "" {
-		if n, err := strconv.Atoi(s); err == nil && n > 0 {
-			window = time.Duration(n) * time.Second
-		}
-	}
-	measure := func(pid int) float64 {
-		c0, err := cpuTicks(pid)
-		if err != nil {
-			b.Fatal(err)
-		}
-		t0 := time.Now()
-		time.Sleep(window)
-		c1, err := cpuTicks(pid)
-		if err != nil {
-			b.Fatal(err)
-		}
-		return float64(c1-c0) / clockTicks / time.Since(t0).Seconds() * 100
-	}
 	for i := 0; i < b.N; i++ {
 		r := launch(b, "OUTRIGGER_TRAY=0")
-		r.waitReady()
-		readyAt := time.Now()
-		time.Sleep(2 * time.Second) // the first frames and probes
-		pid := r.cmd.Process.Pid
-		first := measure(pid)
-		if wait := time.Minute - time.Since(readyAt) + 2*time.Second; wait > 0 {
-			time.Sleep(wait)
+		measureIdle(b, r)
+	}
+}
+
+// BenchmarkIdleCPUHidden is BenchmarkIdleCPU with the window hidden in the
+// tray (outrigger --hidden, a tray host on the session bus).
+func BenchmarkIdleCPUHidden(b *testing.B) {
+	skipUnlessE2E(b)
+	w := startFakeWatcher(b)
+	for i := 0; i < b.N; i++ {
+		r := launchWith(b, "service", []string{"--hidden"})
+		w.menuOf(b)
+		r.waitLog("started in the tray")
+		measureIdle(b, r)
+	}
+}
+
+// BenchmarkIdleCPUFloor is the floor under the two benchmarks above: a
+// bare Fyne app with one static label (internal/tools/floorwindow), its
+// window shown, then hidden with a tray icon, measured over the same
+// window after the same settling. The app's figures above these are ours.
+func BenchmarkIdleCPUFloor(b *testing.B) {
+	skipUnlessE2E(b)
+	root, err := moduleRoot()
+	if err != nil {
+		b.Fatal(err)
+	}
+	exe := filepath.Join(b.TempDir(), "floorwindow")
+	build := exec.Command("go", "build", "-o", exe, "./internal/tools/floorwindow")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		b.Fatalf("go build floorwindow: %v\n%s", err, out)
+	}
+	startFakeWatcher(b) // the hidden floor's tray registers, as the app's does
+	for _, hidden := range []bool{false, true} {
+		name := "shown"
+		if hidden {
+			name = "hidden"
 		}
-		steady := measure(pid)
-		b.ReportMetric(first, "%cpu-first30s")
-		b.ReportMetric(steady, "%cpu-idle")
-		_ = r.cmd.Process.Signal(syscall.SIGTERM)
-		if code := r.waitExit(60 * time.Second); code != 0 {
-			b.Fatalf("exit code %d", code)
+		b.Run(name, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				cmd := exec.Command(exe, fmt.Sprintf("-hidden=%v", hidden))
+				out, err := cmd.StdoutPipe()
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := cmd.Start(); err != nil {
+					b.Fatal(err)
+				}
+				line, _ := bufio.NewReader(out).ReadString('\n')
+				if strings.TrimSpace(line) != "ready" {
+					_ = cmd.Process.Kill()
+					_ = cmd.Wait()
+					b.Fatalf("floorwindow said %q", line)
+				}
+				time.Sleep(5 * time.Second) // its first frames
+				b.ReportMetric(cpuOver(b, cmd.Process.Pid, idleWindow()), "%cpu-idle")
+				_ = cmd.Process.Signal(syscall.SIGTERM)
+				_ = cmd.Wait()
+			}
+		})
+	}
+}
+
+// idleWindow is how long an idle CPU figure is measured over (30 s;
+// OUTRIGGER_IDLE_SECONDS to change it).
+func idleWindow() time.Duration {
+	if s := os.Getenv("OUTRIGGER_IDLE_SECONDS"); s != "" {
+		if n, err := strconv.Atoi(s); err == nil && n > 0 {
+			return time.Duration(n) * time.Second
 		}
+	}
+	return 30 * time.Second
+}
+
+// cpuOver is pid's CPU over d, as a share of one core.
+func cpuOver(b *testing.B, pid int, d time.Duration) float64 {
+	c0, err := cpuTicks(pid)
+	if err != nil {
+		b.Fatal(err)
+	}
+	t0 := time.Now()
+	time.Sleep(d)
+	c1, err := cpuTicks(pid)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return float64(c1-c0) / clockTicks / time.Since(t0).Seconds() * 100
+}
+
+// measureIdle reports r's CPU over a window after both sidecars are Ready
+// and again after a minute, then quits it.
+func measureIdle(b *testing.B, r *running) {
+	window := idleWindow()
+	measure := func(pid int) float64 { return cpuOver(b, pid, window) }
+	r.waitReady()
+	readyAt := time.Now()
+	time.Sleep(2 * time.Second) // the first frames and probes
+	pid := r.cmd.Process.Pid
+	first := measure(pid)
+	if wait := time.Minute - time.Since(readyAt) + 2*time.Second; wait > 0 {
+		time.Sleep(wait)
+	}
+	steady := measure(pid)
+	b.ReportMetric(first, "%cpu-first30s")
+	b.ReportMetric(steady, "%cpu-idle")
+	_ = r.cmd.Process.Signal(syscall.SIGTERM)
+	if code := r.waitExit(60 * time.Second); code != 0 {
+		b.Fatalf("exit code %d", code)
 	}
 }
 

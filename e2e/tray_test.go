@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"os/exec"
 	"strings"
 	"syscall"
 	"testing"
@@ -33,7 +34,7 @@ func (w *fakeWatcher) RegisterStatusNotifierItem(sender dbus.Sender, service str
 
 func (w *fakeWatcher) RegisterStatusNotifierHost(string) *dbus.Error { return nil }
 
-func startFakeWatcher(t *testing.T) *fakeWatcher {
+func startFakeWatcher(t testing.TB) *fakeWatcher {
 	t.Helper()
 	conn, err := dbus.ConnectSessionBus()
 	if err != nil {
@@ -64,7 +65,7 @@ func startFakeWatcher(t *testing.T) *fakeWatcher {
 
 // menuOf waits for the app's StatusNotifierItem to register and returns
 // its exported menu (com.canonical.dbusmenu).
-func (w *fakeWatcher) menuOf(t *testing.T) dbus.BusObject {
+func (w *fakeWatcher) menuOf(t testing.TB) dbus.BusObject {
 	t.Helper()
 	var reg registration
 	select {
@@ -100,7 +101,7 @@ func (w *fakeWatcher) menuOf(t *testing.T) dbus.BusObject {
 }
 
 // click sends a click on a menu item.
-func click(t *testing.T, menu dbus.BusObject, it *menuItem) {
+func click(t testing.TB, menu dbus.BusObject, it *menuItem) {
 	t.Helper()
 	call := menu.Call("com.canonical.dbusmenu.Event", 0, it.ID, "clicked", dbus.MakeVariant(""), uint32(time.Now().Unix()))
 	if call.Err != nil {
@@ -280,4 +281,71 @@ func TestTrayMenuQuit(t *testing.T) {
 		t.Error("the log does not show the quit path")
 	}
 	r.assertNoRace()
+}
+
+// outrigger --hidden (how the login entry starts it) with a tray: the
+// sidecars come up, no window is mapped on the display; the tray's Show
+// window maps it.
+func TestStartHiddenInTray(t *testing.T) {
+	skipUnlessE2E(t)
+	if _, err := exec.LookPath("xwininfo"); err != nil {
+		t.Skip("xwininfo (x11-utils) is not installed")
+	}
+	w := startFakeWatcher(t)
+	r := launchWith(t, "service", []string{"--hidden"})
+	menu := w.menuOf(t)
+	r.waitReady()
+	r.waitLog("started in the tray")
+	if windowMapped(t) {
+		t.Fatal("--hidden with a tray: the window is mapped")
+	}
+	// Click Show window until the window is mapped (a click can name an
+	// item id the app just replaced, see TestTrayMenuQuit).
+	deadline := time.Now().Add(upTimeout)
+	for !windowMapped(t) {
+		if time.Now().After(deadline) {
+			t.Fatal("the window was not mapped after clicking Show window in the tray")
+		}
+		root, err := layout(menu)
+		if err != nil {
+			t.Fatalf("GetLayout: %v", err)
+		}
+		if show := root.find(func(m menuItem) bool { return m.Label == "Show window" }); show != nil {
+			click(t, menu, show)
+		}
+		time.Sleep(200 * time.Millisecond) // the X server maps it when the app's UI thread gets to it: no event reaches us
+	}
+	if err := r.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if code := r.waitExit(60 * time.Second); code != 0 {
+		t.Fatalf("exit code %d after SIGTERM", code)
+	}
+	r.assertNothingLeft()
+	r.assertNoRace()
+}
+
+// windowMapped reports whether a top-level window named "Outrigger…" is
+// viewable on the display (xwininfo, from x11-utils). GLFW creates the
+// window unmapped; Fyne maps it on Show.
+func windowMapped(t testing.TB) bool {
+	t.Helper()
+	out, err := exec.Command("xwininfo", "-root", "-children").Output()
+	if err != nil {
+		t.Fatalf("xwininfo -root: %v", err)
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 || !strings.HasPrefix(f[1], "\"Outrigger") {
+			continue
+		}
+		info, err := exec.Command("xwininfo", "-id", f[0]).Output()
+		if err != nil {
+			continue // gone meanwhile
+		}
+		if strings.Contains(string(info), "Map State: IsViewable") {
+			return true
+		}
+	}
+	return false
 }

@@ -17,7 +17,7 @@ go test -run '^$' -bench SidecarsList50 -benchtime 3000x ./core/control 2>&1 | t
 go test -run '^$' -bench EventDelivery -benchtime 30x ./core/control 2>&1 | tee -a "$out" | grep -E '^(Benchmark|ok|FAIL|---)' >&2 || true
 go test -run '^$' -bench CLIStatus -benchtime 50x . 2>&1 | tee -a "$out" | grep -E '^(Benchmark|ok|FAIL|---)' >&2 || true
 if [ -d e2e ] && command -v xvfb-run >/dev/null; then
-	# The app's CPU over 30 s idle with the window open (about 95 s in all).
+	# The app's CPU over 30 s idle with the window open, then hidden in the tray (about 95 s each).
 	OUTRIGGER_E2E=1 xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- \
 		go test -run '^$' -bench IdleCPU -benchtime 1x ./e2e 2>&1 | tee -a "$out" | grep -E '^(Benchmark|ok|FAIL)' >&2 || true
 fi

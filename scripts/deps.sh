@@ -4,7 +4,7 @@
 set -euo pipefail
 # With arguments, those packages instead (scripts/deps-windows.sh).
 pkgs=(gcc pkg-config libgl1-mesa-dev libxcursor-dev libxrandr-dev libxinerama-dev
-      libxi-dev libxxf86vm-dev xvfb xauth dbus dbus-x11 procps xz-utils)
+      libxi-dev libxxf86vm-dev xvfb xauth x11-utils dbus dbus-x11 procps xz-utils)
 [ $# -gt 0 ] && pkgs=("$@")
 missing=()
 for p in "${pkgs[@]}"; do

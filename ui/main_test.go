@@ -88,6 +88,7 @@ type rigOpts struct {
 	restarts bool // the watchdog's restart policy
 	ringSize int
 	tray     bool // a desktop app with a (fake) tray host
+	hidden   bool // Deps.StartHidden (outrigger --hidden)
 	// gatewayHTTP is the mode controller's client for the gateway check.
 	gatewayHTTP *http.Client
 	// log receives the supervisor's, the mode controller's and the UI's
@@ -208,6 +209,7 @@ func newRig(t testing.TB, o *rigOpts, specs ...config.Spec) *rig {
 			<-modesDone
 			return sup.StopAll(ctx)
 		},
+		StartHidden: o.hidden,
 	})
 	r.mc = mc
 	r.ui.applied = func() {
@@ -220,11 +222,8 @@ func newRig(t testing.TB, o *rigOpts, specs ...config.Spec) *rig {
 		}
 	}
 	onUI(func() {
-		r.ui.build()
+		r.ui.open() // as Run does
 		r.ui.win.Resize(fyne.NewSize(960, 600))
-		r.ui.start()
-		r.ui.win.Show()
-		r.ui.setVisible(true)
 	})
 	t.Cleanup(func() {
 		r.ui.stopListening()

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"strings"
 	"sync"
 	"testing"
@@ -256,6 +257,38 @@ func TestTray(t *testing.T) {
 	if testutil.ProcessAlive(st.PID) {
 		t.Errorf("pid %d alive after tray Quit", st.PID)
 	}
+}
+
+// outrigger --hidden (the login entry) starts in the tray: no window, no
+// metrics asked for, until the tray's Show window; without a tray the
+// window shows anyway, or nothing could ever bring it up.
+func TestStartHidden(t *testing.T) {
+	r := newRig(t, &rigOpts{tray: true, hidden: true}, fixtureSpec(t, "alpha"))
+	if err := r.sup.Start(context.Background(), "alpha"); err != nil {
+		t.Fatal(err)
+	}
+	r.until("alpha ready", func() bool { st, _ := r.sup.Status("alpha"); return st.State == supervisor.Ready })
+	onUI(func() {
+		if r.ui.visible {
+			t.Error("--hidden with a tray: the window is shown")
+		}
+	})
+	if n := r.watching.Load(); n != 0 {
+		t.Errorf("hidden at start: %d watch requests, want 0", n)
+	}
+	r.ui.Show()
+	r.until("shown from the tray", func() bool { return r.ui.visible })
+	if n := r.watching.Load(); n != 1 {
+		t.Errorf("shown: %d watch requests, want 1", n)
+	}
+	r.cardState("alpha", supervisor.Ready) // what happened while hidden is shown at once
+
+	noTray := newRig(t, &rigOpts{hidden: true}, fixtureSpec(t, "beta"))
+	onUI(func() {
+		if !noTray.ui.visible {
+			t.Error("--hidden without a tray: the window stayed hidden, with nothing to bring it back")
+		}
+	})
 }
 
 // Live metrics are asked for only while the window is shown: hiding it to

@@ -63,6 +63,10 @@ type Deps struct {
 	// Shutdown is the quit work (disable restarts, stop everything); the UI
 	// shows a progress dialog while it runs, then quits the app.
 	Shutdown func(ctx context.Context) error
+	// StartHidden starts in the tray with the window hidden (outrigger
+	// --hidden, as the login entry starts it); without a tray the window
+	// shows anyway, since nothing could bring it up.
+	StartHidden bool
 }
 
 // frame is the shortest time between two batches of core events applied
@@ -176,11 +180,7 @@ func isNil(v any) bool {
 // window and runs the app loop. It returns after the app quit and the quit
 // work (Deps.Shutdown) finished, whichever way the quit began.
 func (u *UI) Run() {
-	u.build()
-	u.start()
-	u.armScreenshot()
-	u.win.Show()
-	u.setVisible(true)
+	u.open()
 	u.app.Run()
 	u.loopOver.Store(true)
 	u.log.Debug("quit: app loop ended")
@@ -190,6 +190,20 @@ func (u *UI) Run() {
 	u.Quit()
 	<-u.shutdownDone
 	u.stopListening()
+}
+
+// open builds the window and shows it, or leaves it hidden in the tray
+// when asked to (Deps.StartHidden) and there is one. UI thread, before Run.
+func (u *UI) open() {
+	u.build()
+	u.start()
+	u.armScreenshot()
+	if u.d.StartHidden && u.tray != nil && u.tray.enabled {
+		u.log.Info("started in the tray, window hidden (--hidden)")
+		return
+	}
+	u.win.Show()
+	u.setVisible(true)
 }
 
 // Show brings the window to the front. Safe from any goroutine.

@@ -38,7 +38,9 @@ func Current() (App, error) {
 	if err != nil {
 		return App{}, err
 	}
-	return App{ID: ID, Name: Name, Exec: exe}, nil
+	// At login the app starts in the tray: the services come up, no
+	// window is pushed at the user (it shows where there is no tray).
+	return App{ID: ID, Name: Name, Exec: exe, Args: []string{"--hidden"}}, nil
 }
 
 // Enable makes this executable start at login.

@@ -38,8 +38,8 @@ func isolate(t *testing.T) (autostartDir, systemDir string) {
 }
 
 // TestEnableRunsThisBinary: the package-level toggle writes an entry that
-// desktops accept, whose Exec starts this very executable; Enabled follows
-// it; Disable removes the file.
+// desktops accept, whose Exec starts this very executable with --hidden;
+// Enabled follows it; Disable removes the file.
 func TestEnableRunsThisBinary(t *testing.T) {
 	dir, _ := isolate(t)
 	if on, err := Enabled(); err != nil || on {
@@ -65,8 +65,9 @@ func TestEnableRunsThisBinary(t *testing.T) {
 	if argv[0] != exe || e["TryExec"] != exe {
 		t.Errorf("Exec=%q TryExec=%q, want this executable %s", e["Exec"], e["TryExec"], exe)
 	}
-	if out := run(t, argv); out != "probe:" {
-		t.Errorf("the entry's command printed %q, want the probe's answer", out)
+	// At login the app starts in the tray, window hidden.
+	if out := run(t, argv); out != "probe:--hidden" {
+		t.Errorf("the entry's command printed %q, want %q", out, "probe:--hidden")
 	}
 	if on, err := Enabled(); err != nil || !on {
 		t.Errorf("Enabled after Enable = %v, %v", on, err)

@@ -13,6 +13,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -31,6 +32,7 @@ import (
 	"outrigger/core/supervisor"
 	"outrigger/core/watchdog"
 	"outrigger/internal/cli"
+	"outrigger/internal/workflow/wfapi"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -303,6 +305,11 @@ func start(store *config.Store, paths appdirs.Paths, log, console *slog.Logger) 
 		Service: cfg.Service,
 		Persist: modes.Remember(store),
 		Logger:  log,
+		// The gateway's /health with the token the Workflows tab sends.
+		Authorize: func(req *http.Request) error {
+			token, _ := wfapi.GatewayCredential(store.Config().GatewayToken, os.Getenv)
+			return wfapi.Authorize(req, token)
+		},
 	}, initial)
 
 	ctx, cancel := context.WithCancel(context.Background())

@@ -46,8 +46,14 @@ func (u *UI) workflowEndpoint() workflows.Endpoint {
 	switch m := u.d.Modes.Current(); m.Kind {
 	case modes.Service:
 		if m.ServiceName != nil {
-			if st := u.statuses[*m.ServiceName]; st.State == supervisor.Ready {
-				return workflows.Endpoint{URL: st.URL, What: "the local " + *m.ServiceName}
+			name := *m.ServiceName
+			switch st := u.statuses[name]; st.State {
+			case supervisor.Ready:
+				return workflows.Endpoint{URL: st.URL, What: "the local " + name}
+			case "":
+				return workflows.Endpoint{Waiting: name + " is not ready yet"}
+			default:
+				return workflows.Endpoint{Waiting: name + " is not ready yet (" + string(st.State) + ")"}
 			}
 		}
 	case modes.Connected:

@@ -24,6 +24,10 @@ type Options struct {
 	Logger          *slog.Logger           // nil: slog.Default()
 	GatewayInterval time.Duration          // how often Connected mode checks the gateway; default 10s
 	HTTPClient      *http.Client           // for the gateway check; nil: a client with a 5s timeout that honours the proxy settings
+	// Authorize adds the gateway's credentials to each /health check,
+	// read afresh each time (main: the saved or environment token, see
+	// wfapi.Authorize); an error fails that check with it. nil: none.
+	Authorize func(*http.Request) error
 }
 
 // DefaultGatewayInterval is how often Connected mode checks the gateway.

@@ -85,6 +85,11 @@ func (c *Controller) checkGateway(ctx context.Context, base string) error {
 	if err != nil {
 		return err
 	}
+	if c.opts.Authorize != nil {
+		if err := c.opts.Authorize(req); err != nil {
+			return err
+		}
+	}
 	resp, err := c.client.Do(req)
 	if err != nil {
 		return err

@@ -71,6 +71,8 @@ type rigOpts struct {
 	persist  func(Mode) error // nil: recorded in rig.saved
 	interval time.Duration    // gateway interval; zero: 50ms
 	noRun    bool             // do not start Run yet (see rig.run)
+	// authorize is Options.Authorize.
+	authorize func(*http.Request) error
 }
 
 func newRig(t *testing.T, o rigOpts, specs ...config.Spec) *rig {
@@ -142,7 +144,8 @@ func newRig(t *testing.T, o rigOpts, specs ...config.Spec) *rig {
 	if service == "" && len(cfg.Sidecars) > 0 {
 		service = cfg.Sidecars[0].Name
 	}
-	r.c = New(Options{Sup: sup, Service: service, Persist: persist, Logger: testLogger(), GatewayInterval: interval}, initial)
+	r.c = New(Options{Sup: sup, Service: service, Persist: persist, Logger: testLogger(), GatewayInterval: interval,
+		Authorize: o.authorize}, initial)
 	r.rec = record(r.c)
 	r.rec.waitFor(t, "the initial ModeChanged", func(e Event) bool { return e.Kind == ModeChanged })
 	if !o.noRun {
@@ -401,6 +404,9 @@ type gatewayServer struct {
 	addr string
 	hits atomic.Int64
 	srv  *httptest.Server
+	// token, when set before up, is the bearer token /health requires
+	// (401 without it), as a gateway behind an authenticating ingress.
+	token string
 }
 
 func newGateway(t *testing.T) *gatewayServer {
@@ -429,6 +435,10 @@ func (g *gatewayServer) up() {
 		g.hits.Add(1)
 		if r.URL.Path != "/health" {
 			http.NotFound(w, r)
+			return
+		}
+		if g.token != "" && r.Header.Get("Authorization") != "Bearer "+g.token {
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
 			return
 		}
 		fmt.Fprintln(w, `{"status":"ok"}`)

@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"net/http"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -784,4 +786,46 @@ func TestConnectedChecksGatewayFirst(t *testing.T) {
 	r.ok(r.c.EnableConnected(url))
 	r.wantMode(ConnectedMode(url))
 	r.rec.waitKinds(t, mark, Transitioning, ModeChanged, Reachable)
+}
+
+// The gateway's /health check carries the credentials Options.Authorize
+// adds, read at each check: a gateway that wants a token is reachable with
+// it and refuses the switch without it; an Authorize error fails the check
+// with that error.
+func TestGatewayCheckIsAuthorized(t *testing.T) {
+	gw := &gatewayServer{t: t, token: "s3cret"}
+	gw.up()
+	t.Cleanup(gw.down)
+
+	bare := newRig(t, rigOpts{})
+	if err := bare.done(bare.c.EnableConnected(gw.URL())); !errors.Is(err, ErrGatewayUnreachable) || !strings.Contains(err.Error(), "401") {
+		t.Fatalf("without a token: %v, want the gateway's 401", err)
+	}
+
+	var token atomic.Value
+	token.Store("s3cret")
+	refuse := errors.New("no token over plain http")
+	var fail atomic.Bool
+	r := newRig(t, rigOpts{authorize: func(req *http.Request) error {
+		if fail.Load() {
+			return refuse
+		}
+		req.Header.Set("Authorization", "Bearer "+token.Load().(string))
+		return nil
+	}})
+	mark := r.mark()
+	r.ok(r.c.EnableConnected(gw.URL()))
+	r.rec.waitKinds(t, mark, ModeChanged, Reachable)
+	token.Store("stale") // read at each check: the next one is refused
+	evs := r.rec.waitKinds(t, mark, ModeChanged, Reachable, Unreachable)
+	if !strings.Contains(evs[2].Message+fmt.Sprint(evs[2].Err), "401") {
+		t.Errorf("with a wrong token: %+v, want the 401", evs[2])
+	}
+	token.Store("s3cret")
+	r.rec.waitKinds(t, mark, ModeChanged, Reachable, Unreachable, Reachable)
+	fail.Store(true)
+	evs = r.rec.waitKinds(t, mark, ModeChanged, Reachable, Unreachable, Reachable, Unreachable)
+	if !errors.Is(evs[4].Err, refuse) {
+		t.Errorf("Authorize's error: %+v, want it in the Unreachable event", evs[4])
+	}
 }

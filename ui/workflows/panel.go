@@ -56,6 +56,10 @@ type Endpoint struct {
 	// gateway". TokenFrom says where the token came from (shown instead of
 	// the token), "" when there is none.
 	What, TokenFrom string
+	// Waiting, without a URL, is the mode's engine not Ready yet, in the
+	// user's words ("xgen-workflow is starting…"); the placeholder says it
+	// instead of suggesting another mode.
+	Waiting string
 	// HTTP is the client; nil is wfapi.DefaultHTTP (TLS verified with the
 	// system's roots). Only tests set it, to trust their own gateway.
 	HTTP *http.Client
@@ -126,8 +130,7 @@ func (p *Panel) Refresh() {
 		p.showEndpoint(ep)
 	}
 	if ep.URL == "" {
-		p.w.content.Hide()
-		p.w.placeholder.Show()
+		p.showPlaceholder(ep)
 		return
 	}
 	p.w.placeholder.Hide()

@@ -385,6 +385,38 @@ func TestPlaceholder(t *testing.T) {
 	})
 }
 
+// TestPlaceholderWhileTheEngineStarts: in Service mode before the engine
+// is Ready, the placeholder says so instead of suggesting another mode,
+// and gives way to the catalogue once the engine is there.
+func TestPlaceholderWhileTheEngineStarts(t *testing.T) {
+	url := engine(t)
+	var current atomic.Value
+	current.Store(Endpoint{Waiting: "xgen-workflow is not ready yet (starting)"})
+	p, _ := showPanel(t, func(w fyne.Window) *Panel {
+		return NewEndpoint(func() Endpoint { return current.Load().(Endpoint) }, w, nil)
+	})
+	onUI(func() {
+		if !p.w.placeholder.Visible() || p.w.content.Visible() {
+			t.Fatal("want the placeholder while the engine starts")
+		}
+		if p.w.phTitle.Text != "xgen-workflow is not ready yet (starting)" || !strings.Contains(p.w.phNote.Text, "as soon as it is Ready") {
+			t.Errorf("placeholder says %q / %q", p.w.phTitle.Text, p.w.phNote.Text)
+		}
+	})
+	current.Store(Endpoint{URL: url, What: "the local xgen-workflow"})
+	onUI(p.Refresh)
+	until(t, "the catalogue once the engine is Ready", func() bool {
+		return !p.w.placeholder.Visible() && p.w.content.Visible() && len(p.w.sel.Options) >= 3
+	})
+	current.Store(Endpoint{})
+	onUI(p.Refresh)
+	onUI(func() {
+		if p.w.phTitle.Text != noEngineTitle {
+			t.Errorf("with no engine in the mode: %q", p.w.phTitle.Text)
+		}
+	})
+}
+
 // shot saves the window to testdata/name when UPDATE_SHOTS is set (a
 // temp file otherwise, so that a plain test run leaves the tree clean).
 func shot(t *testing.T, w fyne.Window, name string) {

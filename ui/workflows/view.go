@@ -19,6 +19,7 @@ import (
 // widgets are the panel's widgets; touched on the UI goroutine only.
 type widgets struct {
 	root, content, placeholder fyne.CanvasObject
+	phTitle, phNote            *widget.Label // the placeholder's text (see showPlaceholder)
 
 	engine                            *widget.Label
 	where                             *widget.Label // which engine, over what, with which token
@@ -73,7 +74,7 @@ func (p *Panel) build() {
 	split := container.NewVSplit(top, p.outputs())
 	split.Offset = 0.6
 	w.content = container.NewBorder(p.engineBar(), nil, nil, nil, quietSplit(split))
-	w.placeholder = placeholder()
+	w.placeholder, w.phTitle, w.phNote = placeholder()
 	w.placeholder.Hide()
 	w.root = container.NewStack(w.content, w.placeholder)
 	p.updateButtons()
@@ -157,11 +158,32 @@ func (p *Panel) outputs() fyne.CanvasObject {
 	return quietSplit(split)
 }
 
-func placeholder() fyne.CanvasObject {
-	title := widget.NewLabelWithStyle("Switch to Service or Connected mode to run workflows", fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
-	note := widget.NewLabelWithStyle("Service mode runs the workflow engine (xgen-workflow) here; Connected mode uses your gateway's.", fyne.TextAlignCenter, fyne.TextStyle{})
+func placeholder() (obj fyne.CanvasObject, title, note *widget.Label) {
+	title = widget.NewLabelWithStyle("", fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
+	note = widget.NewLabelWithStyle("", fyne.TextAlignCenter, fyne.TextStyle{})
 	note.Importance = widget.LowImportance
-	return container.NewCenter(container.NewVBox(widget.NewIcon(theme.InfoIcon()), title, note))
+	return container.NewCenter(container.NewVBox(widget.NewIcon(theme.InfoIcon()), title, note)), title, note
+}
+
+// Placeholder texts: no engine in this mode, or the mode's engine not
+// Ready yet (Endpoint.Waiting says what it is doing).
+const (
+	noEngineTitle = "Switch to Service or Connected mode to run workflows"
+	noEngineNote  = "Service mode runs the workflow engine (xgen-workflow) here; Connected mode uses your gateway's."
+	waitingNote   = "Workflows open here as soon as it is Ready; the Services tab shows what it is doing."
+)
+
+// showPlaceholder says why there is no engine to talk to. UI thread.
+func (p *Panel) showPlaceholder(ep Endpoint) {
+	if ep.Waiting != "" {
+		p.w.phTitle.SetText(ep.Waiting)
+		p.w.phNote.SetText(waitingNote)
+	} else {
+		p.w.phTitle.SetText(noEngineTitle)
+		p.w.phNote.SetText(noEngineNote)
+	}
+	p.w.content.Hide()
+	p.w.placeholder.Show()
 }
 
 // rowList is a list of rows: a monospace tag in a column tagWidth

@@ -88,11 +88,8 @@ func (c *Client) do(ctx context.Context, method, path string, body any) (*http.R
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	if c.Token != "" {
-		if Plaintext(c.BaseURL) {
-			return nil, fmt.Errorf("%w to %s: use https:// for a gateway that is not on this machine", ErrPlaintext, req.URL.Host)
-		}
-		req.Header.Set("Authorization", "Bearer "+c.Token)
+	if err := Authorize(req, c.Token); err != nil {
+		return nil, err
 	}
 	resp, err := c.hc().Do(req)
 	if err != nil {

@@ -1,6 +1,10 @@
 package wfapi
 
-import "strings"
+import (
+	"fmt"
+	"net/http"
+	"strings"
+)
 
 // GatewayTokenEnv names the environment variable that supplies the
 // gateway's bearer token when outrigger.toml has none (headless and CI
@@ -21,4 +25,20 @@ func GatewayCredential(saved string, getenv func(string) string) (token, source 
 		}
 	}
 	return "", ""
+}
+
+// Authorize puts token on req as "Authorization: Bearer …" — every request
+// to the gateway goes through it, the Workflows tab's and the mode
+// controller's /health check alike. A token is never sent over plain
+// http:// to a host that is not loopback: that is ErrPlaintext, and req is
+// left as it was. No token: nothing to do.
+func Authorize(req *http.Request, token string) error {
+	if token == "" {
+		return nil
+	}
+	if Plaintext(req.URL.String()) {
+		return fmt.Errorf("%w to %s: use https:// for a gateway that is not on this machine", ErrPlaintext, req.URL.Host)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	return nil
 }

@@ -438,6 +438,20 @@ func TestAppComesUpAndQuits(t *testing.T) {
 	r.assertNoRace()
 }
 
+// quitCleanly sends SIGTERM and checks the quit: exit code 0, no process
+// left, no race or Fyne threading error in the log.
+func (r *running) quitCleanly() {
+	r.t.Helper()
+	if err := r.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		r.t.Fatal(err)
+	}
+	if code := r.waitExit(60 * time.Second); code != 0 {
+		r.t.Fatalf("exit code %d after SIGTERM", code)
+	}
+	r.assertNothingLeft()
+	r.assertNoRace()
+}
+
 // assertNoRace fails when the app (built with OUTRIGGER_E2E_RACE=1, as
 // scripts/test.sh does) reported a data race or a Fyne threading error.
 func (r *running) assertNoRace() {

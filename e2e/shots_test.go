@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -110,14 +109,7 @@ func TestModeSwitchAndTabShots(t *testing.T) {
 		compareWithMaster(t, filepath.Join(dir, name), filepath.Join("testdata", name))
 	}
 
-	if err := r.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	if code := r.waitExit(60 * time.Second); code != 0 {
-		t.Fatalf("exit code %d after SIGTERM", code)
-	}
-	r.assertNothingLeft()
-	r.assertNoRace()
+	r.quitCleanly()
 }
 
 // probe asks each URL's /health in a loop until the returned func is

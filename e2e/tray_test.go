@@ -315,14 +315,7 @@ func TestStartHiddenInTray(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond) // the X server maps it when the app's UI thread gets to it: no event reaches us
 	}
-	if err := r.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	if code := r.waitExit(60 * time.Second); code != 0 {
-		t.Fatalf("exit code %d after SIGTERM", code)
-	}
-	r.assertNothingLeft()
-	r.assertNoRace()
+	r.quitCleanly()
 }
 
 // windowMapped reports whether a top-level window named "Outrigger…" is

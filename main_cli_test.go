@@ -195,12 +195,16 @@ port = %d
 		t.Fatalf("after restart --wait: %+v", now["alpha"])
 	}
 
-	// logs -f sees a line printed after it started.
-	out, _, code = cliRun(t, a.home, "logs", "-n", "1", "alpha")
+	// logs -f sees a line printed after it started. The restarted alpha's
+	// last line is its "listening" line until its first counted line
+	// reaches the ring (it prints 20 a second; a Ready sidecar's output is
+	// read every 100 ms): wait for one.
 	var before int
-	if _, err := fmt.Sscanf(strings.TrimSpace(out), "line %d", &before); code != 0 || err != nil {
-		t.Fatalf("logs -n 1: exit %d %q", code, out)
-	}
+	testutil.Eventually(t, wait, func() bool {
+		out, _, code = cliRun(t, a.home, "logs", "-n", "1", "alpha")
+		_, err := fmt.Sscanf(strings.TrimSpace(out), "line %d", &before)
+		return code == 0 && err == nil
+	}, "`logs -n 1 alpha` to show a counted line")
 	follow := streamCLI(t, a.home, "logs", "-f", "-n", "0", "alpha")
 	line := follow.expect(t, "a followed line", func(l string) bool { return strings.HasPrefix(l, "line ") })
 	var after int

@@ -3,6 +3,7 @@ package proc
 import (
 	"os"
 	"os/signal"
+	"path/filepath"
 	"sync"
 	"syscall"
 	"time"
@@ -57,6 +58,7 @@ type containment struct {
 	mu    sync.Mutex
 	trees map[*Tree]bool
 	old   []int          // pgids of recently forgotten trees, newest last
+	oldCg []string       // cgroup names of recently forgotten trees, newest last
 	left  map[int]uint64 // their last known members, until reaped or gone
 	stop  chan struct{}
 	done  chan struct{}
@@ -130,7 +132,32 @@ func (c *containment) forget(t *Tree) {
 	if len(c.old) > 64 {
 		c.old = c.old[len(c.old)-64:]
 	}
+	if t.cg != nil {
+		c.oldCg = append(c.oldCg, filepath.Base(t.cg.dir))
+		if len(c.oldCg) > 64 {
+			c.oldCg = c.oldCg[len(c.oldCg)-64:]
+		}
+	}
 	c.mu.Unlock()
+}
+
+// scanning reports whether a periodic pass has work: a tree held by its
+// token (escapes to find and tell the guardian), or members of forgotten
+// trees still to reap. A tree with a cgroup needs none: the guardian
+// knows its cgroup, and its orphans are reaped on the SIGCHLD of their
+// exit (run).
+func (c *containment) scanning() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.left) > 0 {
+		return true
+	}
+	for t := range c.trees {
+		if t.cg == nil {
+			return true
+		}
+	}
+	return false
 }
 
 // close ends the goroutine and gives up the subreaper flag, then reaps the
@@ -160,6 +187,7 @@ func (c *containment) run() {
 	defer t.Stop()
 	var last time.Time
 	for {
+		exited := false
 		select {
 		case <-t.C:
 		case <-c.fresh:
@@ -174,6 +202,7 @@ func (c *containment) run() {
 				}
 			}
 			gap = trackEvery
+			exited = true
 		case <-c.stop:
 			c.pass()
 			return
@@ -181,11 +210,14 @@ func (c *containment) run() {
 		c.mu.Lock()
 		idle := len(c.trees) == 0 && len(c.left) == 0
 		c.mu.Unlock()
+		scan := c.scanning()
 		switch {
-		case idle:
-			gap = trackMax // nothing to look for: Watch makes it fast again
-		case c.pass() > 0 || c.news:
+		case idle || (!scan && !exited):
+			gap = trackMax // nothing to look for: Watch or a SIGCHLD makes it fast again
+		case c.pass() > 0 && scan || c.news:
 			gap = trackEvery
+		case !scan:
+			gap = trackMax // only trees with a cgroup: the next SIGCHLD brings the next pass
 		default:
 			gap = min(2*gap, trackMax)
 		}
@@ -206,6 +238,10 @@ func (c *containment) pass() (pending int) {
 	pgids := map[int]bool{}
 	for _, p := range c.old {
 		pgids[p] = true
+	}
+	cgs := map[string]bool{} // names of the run cgroups whose zombies are ours to reap
+	for _, n := range c.oldCg {
+		cgs[n] = true
 	}
 	c.mu.Unlock()
 	for t := range c.told {
@@ -249,11 +285,14 @@ func (c *containment) pass() (pending int) {
 		for pid, start := range t.lastKnown() {
 			members[pid] = start // seen by the supervisor's own scan (at a kill, say)
 		}
+		if t.cg != nil {
+			cgs[filepath.Base(t.cg.dir)] = true
+		}
 		now := map[int]uint64{}
 		for _, m := range t.membersIn(all) {
 			members[m.PID] = m.Start
-			if m.Zombie {
-				continue
+			if m.Zombie || t.cg != nil {
+				continue // the guardian ends a cgroup as a whole
 			}
 			if m.PGID == t.PGID || m.PID == t.PID {
 				continue // the guardian ends the group as a whole
@@ -277,7 +316,12 @@ func (c *containment) pass() (pending int) {
 			continue
 		}
 		foreignGroup := st.PGID != pid && (pgids[st.PGID] || st.PGID != c.pgid)
-		if c.adopted[pid] == st.StartTicks || foreignGroup || st.SID != c.sid {
+		// A zombie child in a run's cgroup that is not its leader (those
+		// are excluded above; a forgotten tree's leader was waited for) is
+		// an orphan: no exec.Cmd of ours is started into a run's cgroup
+		// but the leader.
+		inRun := len(cgs) > 0 && cgs[zombieCgroup(pid)]
+		if c.adopted[pid] == st.StartTicks || foreignGroup || st.SID != c.sid || inRun {
 			var info unix.Siginfo
 			if unix.Waitid(unix.P_PID, pid, &info, unix.WEXITED|unix.WNOHANG, nil) != nil {
 				zombies++ // not reapable yet: look again
@@ -330,7 +374,12 @@ func (t *Tree) membersIn(all *procs) []Member {
 		known[k] = v
 	}
 	t.mu.Unlock()
-	ms := treeMembers(all, t.PID, t.PGID, t.token, t.start, known)
+	var ms []Member
+	if t.cg != nil {
+		ms = t.cg.members(all, known)
+	} else {
+		ms = treeMembers(all, t.PID, t.PGID, t.token, t.start, known)
+	}
 	t.remember(ms)
 	return ms
 }

@@ -23,3 +23,8 @@ func NewWatched(pid int, createTime int64, token string, members map[int]uint64)
 }
 
 func ParseRecords(data []byte) ([]Record, error) { return parseRecords(data) }
+
+// WithCgroup gives a watched tree the cgroup the app told the guardian of.
+func (w *Watched) WithCgroup(dir string) *Watched { w.cgroup = dir; return w }
+
+func (w *Watched) Cgroup() string { return w.cgroup }

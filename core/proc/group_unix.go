@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"strings"
@@ -51,8 +52,9 @@ type Tree struct {
 	PID  int
 	PGID int
 
-	token string // TreeEnv value of this run ("" for an adopted tree)
-	start uint64 // leader's start ticks: nothing older belongs to the run
+	token string  // TreeEnv value of this run ("" for an adopted tree)
+	start uint64  // leader's start ticks: nothing older belongs to the run
+	cg    *cgroup // the run's cgroup (Linux, where one could be made): its membership
 
 	mu    sync.Mutex
 	known map[int]uint64 // members at the last scan: pid → start ticks
@@ -67,7 +69,7 @@ func Attach(cmd *exec.Cmd) (*Tree, error) {
 		// because of Setpgid.
 		pgid = pid
 	}
-	t := &Tree{PID: pid, PGID: pgid, start: startTicks(pid)}
+	t := &Tree{PID: pid, PGID: pgid, start: startTicks(pid), cg: takeCgroup(cmd)}
 	for _, kv := range cmd.Env {
 		if v, ok := strings.CutPrefix(kv, TreeEnv+"="); ok {
 			t.token = v
@@ -79,9 +81,20 @@ func Attach(cmd *exec.Cmd) (*Tree, error) {
 // TreeToken is the TreeEnv token of t's run ("" if it has none).
 func TreeToken(t *Tree) string { return t.token }
 
-// Members scans for every process of the tree now (Linux; nil elsewhere)
-// and remembers them, so a member that later clears its environment or is
-// reparented is still found through its pid and start time.
+// TreeCgroup is the directory of t's cgroup ("" if it has none).
+func TreeCgroup(t *Tree) string {
+	if t.cg == nil {
+		return ""
+	}
+	return t.cg.dir
+}
+
+// Members lists every process of the tree now (Linux; nil elsewhere) and
+// remembers them. With a cgroup that is its cgroup.procs (and the zombies
+// among the members seen before: ours to reap); without, a scan of /proc
+// for the group, the token and descendants, remembered so that a member
+// that later clears its environment or is reparented is still found
+// through its pid and start time.
 func (t *Tree) Members() []Member {
 	t.mu.Lock()
 	known := make(map[int]uint64, len(t.known))
@@ -89,7 +102,12 @@ func (t *Tree) Members() []Member {
 		known[k] = v
 	}
 	t.mu.Unlock()
-	ms := scanTree(t.PID, t.PGID, t.token, t.start, known)
+	var ms []Member
+	if t.cg != nil {
+		ms = cgroupMembers(t.cg, known)
+	} else {
+		ms = scanTree(t.PID, t.PGID, t.token, t.start, known)
+	}
 	t.remember(ms)
 	return ms
 }
@@ -112,6 +130,11 @@ func (t *Tree) remember(ms []Member) {
 // still alive (zombies do not count): a group member that closed its
 // output, or a daemon. A run is over only when none is left.
 func Lingering(t *Tree) bool {
+	if t.cg != nil {
+		// Until the cgroup is empty: also a process on its way out, which
+		// would keep it from being removed.
+		return cgroupLingering(t.cg)
+	}
 	for _, m := range t.Members() {
 		if m.PID != t.PID && !m.Zombie {
 			return true
@@ -127,11 +150,17 @@ func Lingering(t *Tree) bool {
 func (t *Tree) Terminate() error { return t.signal(syscall.SIGTERM) }
 
 // Kill ends the whole tree at once: SIGKILL to the group and to every
-// member outside it.
+// member outside it, and to its cgroup (every process in it, forks in
+// flight included).
 func (t *Tree) Kill() error { return t.signal(syscall.SIGKILL) }
 
 func (t *Tree) signal(sig syscall.Signal) error {
 	err := signalGroup(t.PGID, sig)
+	if t.cg != nil && sig == syscall.SIGKILL {
+		if kerr := t.cg.kill(); kerr != nil && err == nil {
+			err = kerr
+		}
+	}
 	for _, m := range t.Members() {
 		if m.PGID != t.PGID && !m.Zombie {
 			if serr := signalMember(m, sig); serr != nil && err == nil {
@@ -142,8 +171,17 @@ func (t *Tree) signal(sig syscall.Signal) error {
 	return err
 }
 
-// Close releases what Attach acquired (nothing on Unix).
-func (t *Tree) Close() error { return nil }
+// Close releases what Attach acquired: the run's cgroup, which must be
+// empty by then (Lingering false). Nothing else on Unix.
+func (t *Tree) Close() error {
+	if t.cg == nil {
+		return nil
+	}
+	if err := t.cg.remove(); err != nil {
+		return fmt.Errorf("remove cgroup: %w", err)
+	}
+	return nil
+}
 
 // GroupAlive reports whether any process of the group still exists.
 func GroupAlive(pgid int) bool {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -64,6 +65,7 @@ func StartGuardian(exe string) (*Guardian, error) {
 //
 //	+ <pgid> <pid> <createTime ms> [<token>]  a tree started (again with its create time once read)
 //	d <pgid> <pid> <start ticks>              a process of that tree outside its group
+//	c <pgid> <cgroup dir>                     the tree's cgroup (Linux; the rest of the line)
 //	- <pgid>                                  the tree has ended
 //
 // A createTime of 0 means "not read yet": the guardian reads it itself.
@@ -78,7 +80,11 @@ func (g *Guardian) Watch(t *Tree, createTime int64) error {
 	if tok == "" {
 		tok = "-"
 	}
-	return g.send(fmt.Sprintf("+ %d %d %d %s\n", t.PGID, t.PID, createTime, tok))
+	line := fmt.Sprintf("+ %d %d %d %s\n", t.PGID, t.PID, createTime, tok)
+	if dir := TreeCgroup(t); dir != "" {
+		line += fmt.Sprintf("c %d %s\n", t.PGID, dir)
+	}
+	return g.send(line)
 }
 
 // Forget tells the guardian a tree has ended.
@@ -142,6 +148,7 @@ type watched struct {
 	createTime int64 // 0: the leader's identity could not be established
 	token      string
 	members    map[int]uint64 // outside the group: pid → start ticks
+	cgroup     string         // the run's cgroup dir ("" if none)
 }
 
 // guardianGrace is how long the guardian waits after SIGTERM before SIGKILL.
@@ -207,6 +214,12 @@ func readWatch(in io.Reader) map[int]*watched {
 				}
 				w.members[pid] = start // a pid names one member at a time
 			}
+		case "c":
+			// The dir is the rest of the line (a cgroup name may hold a space).
+			parts := strings.SplitN(sc.Text(), " ", 3)
+			if w := trees[pgid]; w != nil && len(parts) == 3 && filepath.IsAbs(parts[2]) {
+				w.cgroup = parts[2]
+			}
 		case "-":
 			delete(trees, pgid)
 		}
@@ -221,6 +234,7 @@ func readWatch(in io.Reader) map[int]*watched {
 func endTrees(trees map[int]*watched, grace time.Duration) {
 	var groups []int
 	var strays []Member
+	var cgs []*cgroup
 	for pgid, w := range trees {
 		if groupStillOurs(pgid, w.pid, w.createTime) {
 			groups = append(groups, pgid)
@@ -229,7 +243,18 @@ func endTrees(trees map[int]*watched, grace time.Duration) {
 			strays = append(strays, Member{PID: pid, Start: start})
 		}
 		strays = append(strays, tokenProcs(w.token)...)
+		// Told by the app: ended whether it is dead (the usual case) or
+		// closed us with runs still going.
+		if cg := runCgroupAt(w.cgroup); cg != nil {
+			cgs = append(cgs, cg)
+		}
 	}
+	defer func() {
+		// SIGKILL to whatever the cgroups still hold (forked since the
+		// SIGTERM, say), and their dirs removed.
+		_, _ = endCgroups(cgs, 0)
+	}()
+	strays = append(strays, cgroupStrays(cgs)...)
 	signalAll(groups, strays, false)
 	deadline := time.Now().Add(grace)
 	for time.Now().Before(deadline) {

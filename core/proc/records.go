@@ -26,6 +26,9 @@ type Record struct {
 	// Token is the run's TreeEnv value: the sweep ends every process that
 	// carries it, also one that left the group (a daemon).
 	Token string `json:"token,omitempty"`
+	// Cgroup is the run's cgroup dir (Linux, where one was made): the
+	// sweep ends every process in it if the app that made it is gone.
+	Cgroup string `json:"cgroup,omitempty"`
 }
 
 // StateFile is the on-disk list of running sidecar processes. Every change

@@ -26,8 +26,19 @@ type spawnReq struct {
 	done chan error
 }
 
-// Start starts cmd (see Prepare) from the spawner thread.
+// Start starts cmd (see Prepare) from the spawner thread; a sidecar's
+// run is born in a cgroup of its own where one can be made (see
+// cgroup_linux.go, and Attach, which takes it over).
 func Start(cmd *exec.Cmd) error {
+	cg, fd := placeInCgroup(cmd)
+	err := spawn(cmd)
+	if cg != nil {
+		cg.started(cmd, fd, err)
+	}
+	return err
+}
+
+func spawn(cmd *exec.Cmd) error {
 	spawner.once.Do(func() {
 		spawner.reqs = make(chan spawnReq)
 		// It never ends: an exit of its thread would be the parent death

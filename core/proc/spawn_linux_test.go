@@ -53,7 +53,15 @@ func TestSpawnerKeepsTheParentDeathSignal(t *testing.T) {
 	if pid <= 0 {
 		t.Fatal("the app printed no child pid")
 	}
-	t.Cleanup(func() { _ = syscall.Kill(-pid, syscall.SIGKILL) })
+	t.Cleanup(func() {
+		_ = syscall.Kill(-pid, syscall.SIGKILL)
+		// The killed app's run cgroup (where cgroups are used), as the
+		// next launch's sweep would remove it.
+		testutil.Eventually(t, wait, func() bool { return !testutil.ProcessAlive(pid) }, "the child to end")
+		if _, err := proc.EndLeftoverCgroups(0, nil); err != nil {
+			t.Error(err)
+		}
+	})
 	if !testutil.ProcessAlive(pid) {
 		t.Fatal("the child died with the goroutine that started it, or with another thread")
 	}

@@ -10,3 +10,6 @@ func TreeToken(*Tree) string { return "" }
 
 // Lingering is false: killing the job ends every member with the leader.
 func Lingering(*Tree) bool { return false }
+
+// TreeCgroup is "" where runs have no cgroup.
+func TreeCgroup(*Tree) string { return "" }

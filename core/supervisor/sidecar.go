@@ -435,7 +435,7 @@ func (s *sidecar) launch(p *preflight, port int, reason string) {
 	}
 	if s.sup.stateW != nil {
 		if err := s.sup.stateW.put(proc.Record{Name: s.name, PID: r.tree.PID, PGID: r.tree.PGID,
-			CreateTime: ct, Port: port, StartedAt: now, Token: proc.TreeToken(r.tree)}); err != nil {
+			CreateTime: ct, Port: port, StartedAt: now, Token: proc.TreeToken(r.tree), Cgroup: proc.TreeCgroup(r.tree)}); err != nil {
 			s.log.Warn("state file", "err", err)
 		}
 	}

@@ -378,5 +378,21 @@ func SweepOrphans(stateFile string, grace time.Duration, adopt map[string]bool, 
 			errs = append(errs, err)
 		}
 	}
+	// Run cgroups of a dead app instance that no record names (the app and
+	// its guardian were killed before the record was written, or the
+	// record was lost), except those of the runs adopted now.
+	keep := map[string]bool{}
+	for _, r := range adopted {
+		if r.Cgroup != "" {
+			keep[r.Cgroup] = true
+		}
+	}
+	dirs, err := proc.EndLeftoverCgroups(grace, keep)
+	for _, d := range dirs {
+		log.Warn("ended processes left in the cgroup of an earlier run", "cgroup", d)
+	}
+	if err != nil {
+		errs = append(errs, err)
+	}
 	return ended, adopted, errors.Join(errs...)
 }

@@ -48,7 +48,12 @@ type app struct {
 // in a temp folder and binaries from bin.
 func startApp(t *testing.T, cfg, bin string) *app {
 	t.Helper()
-	home := t.TempDir()
+	return startAppIn(t, t.TempDir(), cfg, bin)
+}
+
+// startAppIn is startApp with OUTRIGGER_HOME in home (a second launch).
+func startAppIn(t *testing.T, home, cfg, bin string) *app {
+	t.Helper()
 	cfgPath := filepath.Join(home, "test.toml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)

@@ -205,3 +205,106 @@ func TestTokenIsPerRun(t *testing.T) {
 		t.Fatalf("two runs share token %q", tokens[0])
 	}
 }
+
+// needCgroups skips what only a cgroup per run can do: hold a daemon that
+// clears its environment (the run token) and escapes at once.
+func needCgroups(t *testing.T) {
+	t.Helper()
+	if ok, why := proc.CgroupsInUse(); !ok {
+		t.Skipf("no cgroup v2 per run on this system (%s): the fallback (group + token) cannot hold a daemon that clears its environment", why)
+	}
+}
+
+// daemonIdent is the serving daemon's pid and start ticks: a pid alone may
+// be reused.
+func daemonIdent(t *testing.T, port int) (pid int, start uint64) {
+	t.Helper()
+	pid, _ = servingPID(t, port)
+	st, err := proc.ReadStat(pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pid, st.StartTicks
+}
+
+func sameProcessAlive(pid int, start uint64) bool {
+	st, err := proc.ReadStat(pid)
+	return err == nil && st.StartTicks == start && st.State != 'Z'
+}
+
+func cgroupGone(dir string) bool {
+	_, err := os.Stat(dir)
+	return os.IsNotExist(err)
+}
+
+// TestEnvClearingDaemonLeavesNothingAfterStop: `(env -i setsid server &)`
+// — nothing of the run's environment reaches the daemon, and it is out of
+// the group before any scan could see it — is ended by Stop, which returns
+// only once it is gone; the run's cgroup is removed.
+func TestEnvClearingDaemonLeavesNothingAfterStop(t *testing.T) {
+	needCgroups(t)
+	spec := fixtureSpec(t, "bare", "-daemonize-empty-env", "-ignore-sigterm")
+	spec.StopTimeout = 500 * time.Millisecond
+	h := newHarness(t, Options{Guardian: withGuardian(t)}, spec)
+	h.start("bare")
+	st := h.ready("bare")
+	daemon, start := daemonIdent(t, st.Port)
+	t.Cleanup(func() { _ = syscall.Kill(daemon, syscall.SIGKILL) })
+	if daemon == st.PID {
+		t.Fatalf("the leader %d serves: the fixture did not daemonize", daemon)
+	}
+	rec, ok := h.sup.state.Get("bare")
+	if !ok || rec.Cgroup == "" {
+		t.Fatalf("state file record %+v: want the run's cgroup", rec)
+	}
+	h.stop("bare")
+	if sameProcessAlive(daemon, start) {
+		t.Fatalf("daemon %d alive after Stop returned", daemon)
+	}
+	waitGone(t, daemon, "the daemon")
+	if !cgroupGone(rec.Cgroup) {
+		t.Fatalf("cgroup %s left after Stop", rec.Cgroup)
+	}
+	if !portFree("127.0.0.1", st.Port) {
+		t.Fatalf("port %d still taken after Stop", st.Port)
+	}
+}
+
+// TestEnvClearingDaemonOfCrashedLeaderIsEndedBeforeTheRestart: the leader
+// crashes; the restart begins only once the old daemon is gone, so the new
+// run gets the sidecar's own port back.
+func TestEnvClearingDaemonOfCrashedLeaderIsEndedBeforeTheRestart(t *testing.T) {
+	needCgroups(t)
+	spec := fixtureSpec(t, "bare", "-daemonize-empty-env")
+	h := newHarness(t, Options{Guardian: withGuardian(t), Policy: func(config.Spec) RestartPolicy { return alwaysRestart{} }}, spec)
+	h.start("bare")
+	st := h.ready("bare")
+	old, start := daemonIdent(t, st.Port)
+	t.Cleanup(func() {
+		if sameProcessAlive(old, start) {
+			_ = syscall.Kill(old, syscall.SIGKILL)
+		}
+	})
+	rec, _ := h.sup.state.Get("bare")
+	if err := syscall.Kill(st.PID, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	next := h.waitEvent("a new run started", func(e Event) bool {
+		return e.Sidecar == "bare" && e.Status.State == Starting && e.Status.PID != st.PID && e.Status.PID > 0
+	})
+	if sameProcessAlive(old, start) {
+		t.Fatalf("old daemon %d alive when the new run started", old)
+	}
+	if rec.Cgroup == "" || !cgroupGone(rec.Cgroup) {
+		t.Fatalf("the old run's cgroup %q still there when the new run started", rec.Cgroup)
+	}
+	if next.Status.Port != spec.Port || next.Status.Reason != "" {
+		t.Fatalf("new run on port %d (reason %q), want its own port %d", next.Status.Port, next.Status.Reason, spec.Port)
+	}
+	now := h.ready("bare")
+	if d, _ := servingPID(t, now.Port); d == old {
+		t.Fatalf("the old daemon %d still serves", old)
+	}
+	waitGone(t, old, "the old daemon")
+	h.stop("bare")
+}

@@ -113,9 +113,6 @@ func TestCgroupHoldsAnEnvClearingDaemon(t *testing.T) {
 	needCgroups(t)
 	c, tree, daemon := startBareDaemon(t)
 	dir := proc.TreeCgroup(tree)
-	if dir == "" || !strings.HasPrefix(filepath.Base(dir), fmt.Sprintf("outrigger-%d-", os.Getpid())) || !strings.HasSuffix(dir, "-bare_daemon") {
-		t.Fatalf("run cgroup %q: want outrigger-<our pid>-…-bare_daemon", dir)
-	}
 	found := false
 	for _, m := range tree.Members() {
 		found = found || m.PID == daemon.pid && m.Start == daemon.start
@@ -129,6 +126,9 @@ func TestCgroupHoldsAnEnvClearingDaemon(t *testing.T) {
 	c.waitExit(t)
 	waitEnded(t, daemon, "the env-clearing daemon")
 	testutil.Eventually(t, wait, func() bool { return !proc.Lingering(tree) }, "the run to stop lingering")
+	if dir == "" || !strings.HasPrefix(filepath.Base(dir), fmt.Sprintf("outrigger-%d-", os.Getpid())) || !strings.HasSuffix(dir, "-bare_daemon") {
+		t.Fatalf("run cgroup %q: want outrigger-<our pid>-…-bare_daemon", dir)
+	}
 	if err := tree.Close(); err != nil {
 		t.Fatal(err)
 	}

@@ -253,15 +253,15 @@ func TestEnvClearingDaemonLeavesNothingAfterStop(t *testing.T) {
 	if daemon == st.PID {
 		t.Fatalf("the leader %d serves: the fixture did not daemonize", daemon)
 	}
-	rec, ok := h.sup.state.Get("bare")
-	if !ok || rec.Cgroup == "" {
-		t.Fatalf("state file record %+v: want the run's cgroup", rec)
-	}
+	rec, _ := h.sup.state.Get("bare")
 	h.stop("bare")
 	if sameProcessAlive(daemon, start) {
 		t.Fatalf("daemon %d alive after Stop returned", daemon)
 	}
 	waitGone(t, daemon, "the daemon")
+	if rec.Cgroup == "" {
+		t.Fatalf("state file record %+v: want the run's cgroup", rec)
+	}
 	if !cgroupGone(rec.Cgroup) {
 		t.Fatalf("cgroup %s left after Stop", rec.Cgroup)
 	}

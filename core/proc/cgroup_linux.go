@@ -328,7 +328,41 @@ func leftoverCgroup(dir string) *cgroup {
 	if cg == nil {
 		return nil
 	}
-	if pid, ticks, _ := parseRunCgroup(filepath.Base(dir)); instanceAlive(pid, ticks) {
+	if pid, ticks := cgroupOwner(dir); instanceAlive(pid, ticks) {
+		return nil
+	}
+	return cg
+}
+
+// ownerXattr names the app instance ("<pid>-<start ticks>") that adopted
+// a run cgroup made by another (cgroup v2 has no rename): from then on the
+// cgroup is that instance's, to hold and to leave to its guardian.
+const ownerXattr = "user.outrigger.owner"
+
+// cgroupOwner is the app instance a run cgroup belongs to: the one that
+// adopted it, else the one that made it (its name).
+func cgroupOwner(dir string) (pid int, ticks uint64) {
+	buf := make([]byte, 64)
+	if n, err := unix.Getxattr(dir, ownerXattr, buf); err == nil {
+		if p, t, ok := parseRunCgroup("outrigger-" + string(buf[:n]) + "-adopted"); ok {
+			return p, t
+		}
+	}
+	pid, ticks, _ = parseRunCgroup(filepath.Base(dir))
+	return pid, ticks
+}
+
+// adoptCgroup takes over a dead instance's run cgroup (supervisor's Adopt)
+// by marking it ours; nil if it is none, or cannot be marked (then the
+// adopted run is held by its group alone, as before cgroups).
+func adoptCgroup(dir string) *cgroup {
+	cg := leftoverCgroup(dir)
+	if cg == nil {
+		return nil
+	}
+	me := fmt.Sprintf("%d-%d", os.Getpid(), startTicks(os.Getpid()))
+	if err := unix.Setxattr(cg.dir, ownerXattr, []byte(me), 0); err != nil {
+		slog.Debug("cannot adopt a run cgroup", "cgroup", cg.dir, "err", err)
 		return nil
 	}
 	return cg

@@ -283,3 +283,30 @@ func cgroupApp() {
 	fmt.Printf("CGROUP %s\n", proc.TreeCgroup(tree))
 	select {} // until killed
 }
+
+// TestAdoptedCgroupIsOurs: a dead instance's run that this one adopts is
+// held by its cgroup, which no sweep (ours or another instance's) takes
+// for a leftover from then on; Kill ends all of it.
+func TestAdoptedCgroupIsOurs(t *testing.T) {
+	needCgroups(t)
+	dir, daemon := killedAppWithBareDaemon(t)
+	rec := proc.Record{Name: "bare", PID: 99999999, PGID: 99999999, CreateTime: 1, Cgroup: dir}
+	tree := proc.AdoptTree(rec)
+	if proc.TreeCgroup(tree) != dir {
+		t.Fatalf("adopted tree's cgroup %q, want %s", proc.TreeCgroup(tree), dir)
+	}
+	if _, err := proc.EndLeftoverCgroups(time.Second, nil); err != nil {
+		t.Fatal(err)
+	}
+	if ended, _ := proc.EndLeftover(rec, time.Second); ended || !daemon.alive() {
+		t.Fatalf("a sweep ended an adopted run (EndLeftover %v, daemon alive %v)", ended, daemon.alive())
+	}
+	if err := tree.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	waitEnded(t, daemon, "the adopted run's daemon")
+	testutil.Eventually(t, wait, func() bool { return !proc.Lingering(tree) }, "the adopted run to end")
+	if err := tree.Close(); err != nil || !dirGone(dir) {
+		t.Fatalf("Close: %v; cgroup gone %v", err, dirGone(dir))
+	}
+}

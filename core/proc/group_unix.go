@@ -78,6 +78,15 @@ func Attach(cmd *exec.Cmd) (*Tree, error) {
 	return t, nil
 }
 
+// AdoptTree is the tree of a run an earlier app instance left running,
+// which this one takes over (supervisor Options.Adopt): its group, and on
+// Linux its cgroup, marked as ours from now on, so that Stop ends all of
+// it, our guardian ends it if we die, and no other instance's sweep takes
+// it for a dead instance's leftover.
+func AdoptTree(r Record) *Tree {
+	return &Tree{PID: r.PID, PGID: r.PGID, cg: adoptCgroup(r.Cgroup)}
+}
+
 // TreeToken is the TreeEnv token of t's run ("" if it has none).
 func TreeToken(t *Tree) string { return t.token }
 

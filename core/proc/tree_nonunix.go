@@ -13,3 +13,6 @@ func Lingering(*Tree) bool { return false }
 
 // TreeCgroup is "" where runs have no cgroup.
 func TreeCgroup(*Tree) string { return "" }
+
+// AdoptTree is the tree of a run an earlier app instance left running.
+func AdoptTree(r Record) *Tree { return &Tree{PID: r.PID, PGID: r.PGID} }

@@ -846,7 +846,7 @@ func (s *sidecar) awaitForeign(r *run) {
 func (s *sidecar) adopt(rec proc.Record) {
 	spec := s.specCopy()
 	s.runID++
-	r := &run{id: s.runID, tree: &proc.Tree{PID: rec.PID, PGID: rec.PGID}, adopted: true,
+	r := &run{id: s.runID, tree: proc.AdoptTree(rec), adopted: true,
 		startedAt: rec.StartedAt, kick: make(chan struct{}, 1)}
 	at := spec
 	at.Port = rec.Port

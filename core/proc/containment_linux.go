@@ -36,7 +36,9 @@ const (
 //     than to init while we live.
 //   - It scans /proc (see trackEvery; and on SIGCHLD) for each watched
 //     tree's members outside its process group and tells the guardian each
-//     new one (pid + start ticks), so the guardian ends them if we die.
+//     new one (pid + start ticks), so the guardian ends them if we die. A
+//     tree with a cgroup is not scanned for (the guardian ends its cgroup):
+//     when every tree has one, passes happen only on SIGCHLD, to reap.
 //   - It reaps the orphans reparented to us. It never waits on a pid that
 //     may belong to an exec.Cmd (that would steal the exit from its Wait):
 //     only on a child of ours that it saw alive as a member of a watched
@@ -49,7 +51,9 @@ const (
 //     before any pass saw it alive. The one gap: an orphan in our session
 //     that made itself a group leader (setpgid without setsid) and died
 //     within trackEvery of being reparented, unseen, stays a zombie until
-//     the app exits.
+//     the app exits. With cgroups there is no such gap: a zombie child of
+//     ours in a run's cgroup (/proc/<pid>/cgroup still names it) that is
+//     not the run's leader is such an orphan, and is reaped.
 type containment struct {
 	g     *Guardian
 	self  int

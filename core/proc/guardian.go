@@ -26,10 +26,12 @@ const GuardianEnv = "OUTRIGGER_GUARDIAN"
 // was told about. A parent-death signal alone reaches only direct children,
 // not the grandchild that serves in a PyInstaller --onefile sidecar.
 //
-// On Linux the guardian also learns every process a sidecar's tree gains
-// outside its group (a daemon), by pid and start time, from a goroutine of
-// ours that scans /proc (see containment_linux.go); that goroutine also
-// makes the app the subreaper of its sidecars' orphans and reaps them.
+// On Linux the guardian is told each run's cgroup where runs have one,
+// and ends every process in it; for a run without one it learns every
+// process the tree gains outside its group (a daemon), by pid and start
+// time, from a goroutine of ours that scans /proc (see
+// containment_linux.go). That goroutine also makes the app the subreaper
+// of its sidecars' orphans and reaps them.
 type Guardian struct {
 	mu      sync.Mutex
 	w       *os.File

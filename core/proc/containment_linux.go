@@ -211,12 +211,13 @@ func (c *containment) run() {
 			c.pass()
 			return
 		}
-		c.mu.Lock()
-		idle := len(c.trees) == 0 && len(c.left) == 0
-		c.mu.Unlock()
+		// A SIGCHLD always brings a pass, even with no tree watched: the
+		// exit of a run's last process can follow the end of its run (a
+		// cgroup is empty before its last process is a zombie), and no
+		// other signal tells us of that zombie.
 		scan := c.scanning()
 		switch {
-		case idle || (!scan && !exited):
+		case !scan && !exited:
 			gap = trackMax // nothing to look for: Watch or a SIGCHLD makes it fast again
 		case c.pass() > 0 && scan || c.news:
 			gap = trackEvery

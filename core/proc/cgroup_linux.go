@@ -58,7 +58,7 @@ type cgroupSetup struct {
 func CgroupsInUse() (bool, string) {
 	s, ok := cgroupsReady()
 	if !ok && s.why == "" {
-		return false, "a run's cgroup could not be made; using the fallback since"
+		return false, "a run's cgroup could not be made after the check at the first start passed (see the warning logged then)"
 	}
 	return ok, s.why
 }

@@ -59,7 +59,7 @@ func dirGone(dir string) bool {
 // startBareDaemon starts the fixture with -daemonize-empty-env the way the
 // supervisor starts a run (Prepare, Start, Attach), and returns it with
 // its daemon, whose environment is empty: no token.
-func startBareDaemon(t *testing.T) (*child, *proc.Tree, ident) {
+func startBareDaemon(t *testing.T, args ...string) (*child, *proc.Tree, ident) {
 	t.Helper()
 	bin := testutil.BuildFixture(t)
 	c := &child{stdout: filepath.Join(t.TempDir(), "stdout"), done: make(chan struct{})}
@@ -68,7 +68,7 @@ func startBareDaemon(t *testing.T) (*child, *proc.Tree, ident) {
 		t.Fatal(err)
 	}
 	defer out.Close()
-	c.cmd = exec.Command(bin, "-daemonize-empty-env")
+	c.cmd = exec.Command(bin, append([]string{"-daemonize-empty-env"}, args...)...)
 	c.cmd.Env = append(os.Environ(), "APP_PORT="+strconv.Itoa(testutil.FreePort(t)), "OUTRIGGER_SIDECAR=bare daemon")
 	c.cmd.Stdout, c.cmd.Stderr = out, out
 	proc.Prepare(c.cmd)
@@ -142,7 +142,7 @@ func TestCgroupHoldsAnEnvClearingDaemon(t *testing.T) {
 // removes it.
 func TestGuardianEndsACgroup(t *testing.T) {
 	needCgroups(t)
-	c, tree, daemon := startBareDaemon(t)
+	c, tree, daemon := startBareDaemon(t, "-ignore-sigterm", "-ignore-sigpipe")
 	dir := proc.TreeCgroup(tree)
 	w := proc.NewWatched(c.pid(), createTime(t, c.pid()), "", nil).WithCgroup(dir)
 	proc.EndTrees(map[int]*proc.Watched{tree.PGID: w}, 300*time.Millisecond)

@@ -433,17 +433,29 @@ func (s *sidecar) launch(p *preflight, port int, reason string) {
 	if err := s.sup.guardian.Watch(r.tree, ct); err != nil && s.sup.guardian != nil { // now with its identity
 		s.log.Warn("guardian: cannot watch", "err", err)
 	}
+	recorded := make(chan struct{}) // closed once the run's record is on disk (or failed to be)
 	if s.sup.stateW != nil {
-		if err := s.sup.stateW.put(proc.Record{Name: s.name, PID: r.tree.PID, PGID: r.tree.PGID,
-			CreateTime: ct, Port: port, StartedAt: now, Token: proc.TreeToken(r.tree), Cgroup: proc.TreeCgroup(r.tree)}); err != nil {
-			s.log.Warn("state file", "err", err)
-		}
+		// The record is written while the run starts (an fsync takes
+		// about as long as a small server takes to answer); Ready waits
+		// for it (probeReady), so a Ready run is always on disk.
+		wait := s.sup.stateW.put(proc.Record{Name: s.name, PID: r.tree.PID, PGID: r.tree.PGID,
+			CreateTime: ct, Port: port, StartedAt: now, Token: proc.TreeToken(r.tree), Cgroup: proc.TreeCgroup(r.tree)})
+		s.sup.wg.Add(1) // Close waits for the record to be on disk
+		go func() {
+			defer s.sup.wg.Done()
+			defer close(recorded)
+			if err := wait(); err != nil {
+				s.log.Warn("state file", "err", err)
+			}
+		}()
+	} else {
+		close(recorded)
 	}
 	s.log.Info("started", "pid", r.tree.PID, "port", port, "binary", path)
 	s.publish(EventState, nil)
 
 	r.ctx, r.cancel = context.WithCancel(context.Background())
-	r.probing.Go(func() { s.probeReady(r.ctx, r.id, url, spec.Health, r.kick) })
+	r.probing.Go(func() { s.probeReady(r.ctx, r.id, url, spec.Health, r.kick, recorded) })
 	if spec.StartupTimeout > 0 {
 		r.killTimer = s.after(spec.StartupTimeout, fact{kind: factStartupTimeout, run: r.id})
 	}
@@ -542,7 +554,11 @@ func (s *sidecar) spawn(spec config.Spec, path string, port int) (*run, error) {
 // prints its startup lines, then binds) is probed again a millisecond later,
 // while a sidecar flooding output as it starts costs at most one refused
 // connection per kickGapMax.
-func (s *sidecar) probeReady(ctx context.Context, id int, url string, paths []string, kick <-chan struct{}) {
+//
+// A healthy answer is reported once recorded is closed: the run's record
+// is then on disk, so the orphan sweep of a later launch knows every run
+// that was ever Ready.
+func (s *sidecar) probeReady(ctx context.Context, id int, url string, paths []string, kick, recorded <-chan struct{}) {
 	const (
 		kickGapMin = time.Millisecond
 		kickGapMax = 15 * time.Millisecond
@@ -587,6 +603,11 @@ func (s *sidecar) probeReady(ctx context.Context, id int, url string, paths []st
 		last = s.sup.now()
 		r := probes.Check(ctx, 2*time.Second)
 		if r.OK {
+			select {
+			case <-recorded:
+			case <-ctx.Done():
+				return
+			}
 			s.sendWhile(ctx, fact{kind: factReady, run: id, path: r.Path})
 			return
 		}
@@ -864,11 +885,19 @@ func (s *sidecar) adopt(rec proc.Record) {
 	s.log.Info("adopted", "pid", rec.PID, "port", rec.Port)
 	s.publish(EventState, nil)
 	r.ctx, r.cancel = context.WithCancel(context.Background())
-	r.probing.Go(func() { s.probeReady(r.ctx, r.id, r.url, spec.Health, r.kick) })
+	r.probing.Go(func() { s.probeReady(r.ctx, r.id, r.url, spec.Health, r.kick, alreadyRecorded) })
 	if spec.StartupTimeout > 0 {
 		r.killTimer = s.after(spec.StartupTimeout, fact{kind: factStartupTimeout, run: r.id})
 	}
 }
+
+// alreadyRecorded is the recorded channel of an adopted run: its record is
+// the one it was adopted from.
+var alreadyRecorded = func() chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
+}()
 
 func (s *sidecar) maybeFinish() {
 	r := s.run

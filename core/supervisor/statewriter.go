@@ -10,9 +10,10 @@ import (
 // together into one write (group commit). Each write rewrites the file with
 // an fsync, milliseconds on a busy disk; one write per change, under the
 // file's lock, made fifty sidecars starting together wait for each other
-// (about 400 ms for 50) before any could be probed. A change still returns
-// only once it is on disk, as before: whoever finds no write under way
-// writes everything queued so far, the others wait for that write.
+// (about 400 ms for 50) before any could be probed. Changes are queued in
+// the order they are made and reach the disk in that order: whoever awaits
+// a change and finds no write under way writes everything queued so far,
+// the others wait for that write.
 type stateWriter struct {
 	file    *proc.StateFile
 	mu      sync.Mutex
@@ -30,15 +31,28 @@ func newStateWriter(file *proc.StateFile) *stateWriter {
 	return w
 }
 
-func (w *stateWriter) put(r proc.Record) error { return w.change(r) }
+// put queues a run's record and returns at once; wait returns once it is
+// on disk. A sidecar's actor does not wait on the disk to go on with a
+// start: its probes begin at once (an fsync takes about as long as a
+// small server takes to answer), and only its Ready waits for the record.
+func (w *stateWriter) put(r proc.Record) (wait func() error) { return w.enqueue(r) }
 
-func (w *stateWriter) delete(name string) error { return w.change(proc.Record{Name: name}) }
+// delete forgets name's record and returns once that is on disk: a run is
+// over only when the file no longer names it.
+func (w *stateWriter) delete(name string) error { return w.enqueue(proc.Record{Name: name})() }
 
-func (w *stateWriter) change(r proc.Record) error {
+func (w *stateWriter) enqueue(r proc.Record) (wait func() error) {
 	w.mu.Lock()
-	defer w.mu.Unlock()
 	w.queued = append(w.queued, r)
 	mine := w.started + 1 // the next batch to be taken holds this change
+	w.mu.Unlock()
+	return func() error { return w.await(mine) }
+}
+
+// await returns once batch mine is on disk, writing it if no one is.
+func (w *stateWriter) await(mine uint64) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	for w.written < mine {
 		if w.writing {
 			w.cond.Wait()

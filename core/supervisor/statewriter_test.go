@@ -12,7 +12,8 @@ import (
 
 // TestStateWriterGroupsConcurrentChanges: fifty sidecars recording their
 // runs at once, then half forgetting them, leave exactly what each asked
-// for on disk, and every change has returned only once it was saved.
+// for on disk, and every change has returned (put: its wait) only once it
+// was saved.
 func TestStateWriterGroupsConcurrentChanges(t *testing.T) {
 	path := filepath.Join(t.TempDir(), StateFileName)
 	file, err := proc.OpenStateFile(path)
@@ -25,10 +26,10 @@ func TestStateWriterGroupsConcurrentChanges(t *testing.T) {
 	for i := range 50 {
 		wg.Go(func() {
 			if err := w.put(proc.Record{Name: name(i), PID: 1000 + i, PGID: 1000 + i, CreateTime: 1, Port: 20000 + i,
-				StartedAt: time.Now()}); err != nil {
+				StartedAt: time.Now()})(); err != nil {
 				t.Error(err)
 			}
-			// Saved when put returns: a fresh read of the file has it.
+			// Saved when put's wait returns: a fresh read of the file has it.
 			again, _ := proc.OpenStateFile(path)
 			if r, ok := again.Get(name(i)); !ok || r.PID != 1000+i {
 				t.Errorf("%s not on disk when put returned", name(i))
@@ -57,6 +58,31 @@ func TestStateWriterGroupsConcurrentChanges(t *testing.T) {
 		fmt.Sscanf(r.Name, "car-%d", &i)
 		if i%2 == 0 || r.PID != 1000+i {
 			t.Errorf("unexpected record %+v", r)
+		}
+	}
+}
+
+// A put that nobody awaited yet and a delete of the same name made after
+// it reach the disk in that order: the delete wins (a run that ended at
+// once leaves no record behind).
+func TestStateWriterKeepsOrder(t *testing.T) {
+	path := filepath.Join(t.TempDir(), StateFileName)
+	file, err := proc.OpenStateFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := newStateWriter(file)
+	for i := range 20 {
+		wait := w.put(proc.Record{Name: "car", PID: 1000 + i, PGID: 1000 + i, CreateTime: 1, StartedAt: time.Now()})
+		if err := w.delete("car"); err != nil {
+			t.Fatal(err)
+		}
+		if err := wait(); err != nil {
+			t.Fatal(err)
+		}
+		again, _ := proc.OpenStateFile(path)
+		if r, ok := again.Get("car"); ok {
+			t.Fatalf("round %d: the put came after the delete: %+v on disk", i, r)
 		}
 	}
 }

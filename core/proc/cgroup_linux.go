@@ -562,5 +562,24 @@ func endCgroups(cgs []*cgroup, grace time.Duration) (ended []string, err error) 
 // cgroupMembers is cg.members on a fresh look (Tree.Members).
 func cgroupMembers(cg *cgroup, known map[int]uint64) []Member { return cg.members(nil, known) }
 
-// cgroupLingering reports whether a process is still in the cgroup.
-func cgroupLingering(cg *cgroup) bool { return !cg.empty() }
+// cgroupLingering reports whether a process of the run is still there: in
+// the cgroup, or one of its members seen last (known, pid → start ticks;
+// the leader aside) still shown alive. The kernel takes an exiting task out
+// of its cgroup (cgroup_exit) a moment before it becomes a zombie
+// (exit_notify): between the two the cgroup is empty while /proc still
+// shows the process running, and a Stop that returned then left it
+// visibly alive (1 in 10 race runs of the daemon test under load).
+func cgroupLingering(cg *cgroup, known map[int]uint64, leader int) bool {
+	if !cg.empty() {
+		return true
+	}
+	for pid, start := range known {
+		if pid == leader {
+			continue
+		}
+		if st, err := ReadStat(pid); err == nil && st.StartTicks == start && st.State != 'Z' && st.State != 'X' {
+			return true
+		}
+	}
+	return false
+}

@@ -31,6 +31,6 @@ func runCgroupAt(string) *cgroup { return nil }
 
 func cgroupStrays([]*cgroup) []Member { return nil }
 
-func cgroupLingering(*cgroup) bool { return false }
+func cgroupLingering(*cgroup, map[int]uint64, int) bool { return false }
 
 func adoptCgroup(string) *cgroup { return nil }

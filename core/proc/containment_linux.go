@@ -355,13 +355,6 @@ type knownToken struct {
 	token string
 }
 
-// lastKnown is the tree's members at its last scan.
-func (t *Tree) lastKnown() map[int]uint64 {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.known // replaced, never modified, by remember
-}
-
 func containsTree(ts []*Tree, t *Tree) bool {
 	for _, x := range ts {
 		if x == t {

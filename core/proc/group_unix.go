@@ -121,6 +121,13 @@ func (t *Tree) Members() []Member {
 	return ms
 }
 
+// lastKnown is the tree's members at its last scan.
+func (t *Tree) lastKnown() map[int]uint64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.known // replaced, never modified, by remember
+}
+
 // remember keeps the members of this scan (not every process ever
 // seen: a sidecar that runs a short command each second must not grow it).
 func (t *Tree) remember(ms []Member) {
@@ -140,9 +147,9 @@ func (t *Tree) remember(ms []Member) {
 // output, or a daemon. A run is over only when none is left.
 func Lingering(t *Tree) bool {
 	if t.cg != nil {
-		// Until the cgroup is empty: also a process on its way out, which
-		// would keep it from being removed.
-		return cgroupLingering(t.cg)
+		// Until the cgroup is empty and its last members are done exiting
+		// (a process on its way out would also keep it from being removed).
+		return cgroupLingering(t.cg, t.lastKnown(), t.PID)
 	}
 	for _, m := range t.Members() {
 		if m.PID != t.PID && !m.Zombie {

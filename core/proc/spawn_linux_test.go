@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	"runtime"
 	"strconv"
 	"strings"
@@ -90,5 +91,10 @@ func spawnerChild() {
 	}
 	wg.Wait()
 	fmt.Printf("CHILD %d\n", cmd.Process.Pid)
-	select {} // until killed
+	// Until killed. Not select {}: with every goroutine blocked the
+	// runtime may call it a deadlock and exit (see cgroupApp).
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM)
+	<-sig
+	os.Exit(0)
 }

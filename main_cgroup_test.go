@@ -36,13 +36,6 @@ port = %d
 `, port)
 }
 
-func needCgroups(t *testing.T) {
-	t.Helper()
-	if ok, why := proc.CgroupsInUse(); !ok {
-		t.Skipf("no cgroup v2 per run on this system (%s): the fallback (group + token) cannot hold a daemon that clears its environment", why)
-	}
-}
-
 type pidStart struct {
 	pid   int
 	start uint64
@@ -115,7 +108,7 @@ func cgroupGone(dir string) bool {
 // TestKill9OfAppEndsEnvClearingDaemon: the guardian ends the run's cgroup,
 // the daemon with it, and removes it.
 func TestKill9OfAppEndsEnvClearingDaemon(t *testing.T) {
-	needCgroups(t)
+	testutil.NeedCgroups(t)
 	port := testutil.FreePort(t)
 	a := startApp(t, bareDaemonConfig(port), testutil.BinDir(t, "onefile"))
 	daemon, cg := bareDaemonUp(t, a, port)
@@ -130,7 +123,7 @@ func TestKill9OfAppEndsEnvClearingDaemon(t *testing.T) {
 // guardian killed too, the daemon survives; the next launch's sweep ends
 // it, and the sidecar starts again on its own port.
 func TestKill9OfAppAndGuardianNextLaunchEndsEnvClearingDaemon(t *testing.T) {
-	needCgroups(t)
+	testutil.NeedCgroups(t)
 	port := testutil.FreePort(t)
 	cfg, bin := bareDaemonConfig(port), testutil.BinDir(t, "onefile")
 	a := startApp(t, cfg, bin)

@@ -17,15 +17,6 @@ import (
 	"outrigger/internal/testutil"
 )
 
-// needCgroups skips a test of what only a cgroup per run can do: hold a
-// daemon that cleared its environment (the token) and escaped at once.
-func needCgroups(t *testing.T) {
-	t.Helper()
-	if ok, why := proc.CgroupsInUse(); !ok {
-		t.Skipf("no cgroup v2 per run on this system (%s): the fallback (group + token) cannot hold a daemon that clears its environment", why)
-	}
-}
-
 // ident is a process named by pid and start ticks.
 type ident struct {
 	pid   int
@@ -111,7 +102,7 @@ func startBareDaemon(t *testing.T, args ...string) (*child, *proc.Tree, ident) {
 // Terminate ends it, the run lingers until it is gone, and Close removes
 // the cgroup.
 func TestCgroupHoldsAnEnvClearingDaemon(t *testing.T) {
-	needCgroups(t)
+	testutil.NeedCgroups(t)
 	c, tree, daemon := startBareDaemon(t)
 	dir := proc.TreeCgroup(tree)
 	found := false
@@ -142,7 +133,7 @@ func TestCgroupHoldsAnEnvClearingDaemon(t *testing.T) {
 // process in it (one that ignores SIGTERM by the cgroup's SIGKILL) and
 // removes it.
 func TestGuardianEndsACgroup(t *testing.T) {
-	needCgroups(t)
+	testutil.NeedCgroups(t)
 	c, tree, daemon := startBareDaemon(t, "-ignore-sigterm", "-ignore-sigpipe")
 	dir := proc.TreeCgroup(tree)
 	w := proc.NewWatched(c.pid(), createTime(t, c.pid()), "", nil).WithCgroup(dir)
@@ -172,7 +163,7 @@ func TestSweepEndsADeadInstancesCgroup(t *testing.T) {
 		cgroupApp()
 		return
 	}
-	needCgroups(t)
+	testutil.NeedCgroups(t)
 	for _, how := range []string{"record", "no record"} {
 		t.Run(how, func(t *testing.T) {
 			dir, daemon := killedAppWithBareDaemon(t)
@@ -206,7 +197,7 @@ func TestSweepEndsADeadInstancesCgroup(t *testing.T) {
 // TestSweepLeavesLiveInstancesAlone: a run cgroup of a live app instance
 // (ours) is not a leftover, record or not.
 func TestSweepLeavesLiveInstancesAlone(t *testing.T) {
-	needCgroups(t)
+	testutil.NeedCgroups(t)
 	_, tree, daemon := startBareDaemon(t)
 	dir := proc.TreeCgroup(tree)
 	if _, err := proc.EndLeftoverCgroups(time.Second, nil); err != nil {
@@ -295,7 +286,7 @@ func cgroupApp() {
 // held by its cgroup, which no sweep (ours or another instance's) takes
 // for a leftover from then on; Kill ends all of it.
 func TestAdoptedCgroupIsOurs(t *testing.T) {
-	needCgroups(t)
+	testutil.NeedCgroups(t)
 	dir, daemon := killedAppWithBareDaemon(t)
 	rec := proc.Record{Name: "bare", PID: 99999999, PGID: 99999999, CreateTime: 1, Cgroup: dir}
 	tree := proc.AdoptTree(rec)

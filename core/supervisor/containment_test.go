@@ -206,15 +206,6 @@ func TestTokenIsPerRun(t *testing.T) {
 	}
 }
 
-// needCgroups skips what only a cgroup per run can do: hold a daemon that
-// clears its environment (the run token) and escapes at once.
-func needCgroups(t *testing.T) {
-	t.Helper()
-	if ok, why := proc.CgroupsInUse(); !ok {
-		t.Skipf("no cgroup v2 per run on this system (%s): the fallback (group + token) cannot hold a daemon that clears its environment", why)
-	}
-}
-
 // daemonIdent is the serving daemon's pid and start ticks: a pid alone may
 // be reused.
 func daemonIdent(t *testing.T, port int) (pid int, start uint64) {
@@ -242,7 +233,7 @@ func cgroupGone(dir string) bool {
 // the group before any scan could see it — is ended by Stop, which returns
 // only once it is gone; the run's cgroup is removed.
 func TestEnvClearingDaemonLeavesNothingAfterStop(t *testing.T) {
-	needCgroups(t)
+	testutil.NeedCgroups(t)
 	spec := fixtureSpec(t, "bare", "-daemonize-empty-env", "-ignore-sigterm")
 	spec.StopTimeout = 500 * time.Millisecond
 	h := newHarness(t, Options{Guardian: withGuardian(t)}, spec)
@@ -274,7 +265,7 @@ func TestEnvClearingDaemonLeavesNothingAfterStop(t *testing.T) {
 // crashes; the restart begins only once the old daemon is gone, so the new
 // run gets the sidecar's own port back.
 func TestEnvClearingDaemonOfCrashedLeaderIsEndedBeforeTheRestart(t *testing.T) {
-	needCgroups(t)
+	testutil.NeedCgroups(t)
 	spec := fixtureSpec(t, "bare", "-daemonize-empty-env")
 	h := newHarness(t, Options{Guardian: withGuardian(t), Policy: func(config.Spec) RestartPolicy { return alwaysRestart{} }}, spec)
 	h.start("bare")

@@ -316,3 +316,12 @@ func Unzip(t testing.TB, data []byte) map[string][]byte {
 	}
 	return out
 }
+
+// NeedCgroups skips a test of what only a cgroup per run can do: hold a
+// daemon that clears its environment (the run token) and escapes at once.
+func NeedCgroups(t testing.TB) {
+	t.Helper()
+	if ok, why := proc.CgroupsInUse(); !ok {
+		t.Skipf("no cgroup v2 per run on this system (%s): the fallback (group + token) cannot hold a daemon that clears its environment", why)
+	}
+}

@@ -193,23 +193,41 @@ func linkOrCopy(src, dst string) error {
 // made a sidecar's own port look "busy". Ports below the ephemeral range are
 // only ever taken by someone who asks for them by number, so a random one
 // there collides only with another test that picked the same number.
+//
+// A port is never handed out twice in one test binary: two specs built one
+// after the other in the same test would otherwise get the same number about
+// once in ten thousand calls (the first was free again the moment its probe
+// closed), and a supervisor refuses two sidecars on one port. That made
+// TestConcurrentRandomTransitions fail one CI run.
 func FreePort(t testing.TB) int {
 	t.Helper()
 	lo, hi := 20000, ephemeralStart()
 	if hi-lo < 1000 {
 		lo, hi = 10000, 20000
 	}
+	handedOut.Lock()
+	defer handedOut.Unlock()
 	for range 200 {
 		port := lo + rand.IntN(hi-lo)
+		if handedOut.ports[port] {
+			continue
+		}
 		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
 		if err == nil {
 			l.Close()
+			handedOut.ports[port] = true
 			return port
 		}
 	}
 	t.Fatalf("testutil: FreePort: no free port in [%d, %d) after 200 tries", lo, hi)
 	return 0
 }
+
+// handedOut holds every port FreePort has returned in this process.
+var handedOut = struct {
+	sync.Mutex
+	ports map[int]bool
+}{ports: map[int]bool{}}
 
 // ephemeralStart is the first port of the kernel's ephemeral range (Linux:
 // ip_local_port_range; 32768 where it cannot be read: Linux's default, and

@@ -57,3 +57,16 @@ func TestFreePortAndAlive(t *testing.T) {
 	n := 0
 	Eventually(t, time.Second, func() bool { n++; return n == 3 })
 }
+
+// FreePort never returns the same port twice in one process, even when the
+// range is tiny and the first port is free again at once.
+func TestFreePortNeverRepeats(t *testing.T) {
+	seen := map[int]bool{}
+	for range 500 {
+		p := FreePort(t)
+		if seen[p] {
+			t.Fatalf("FreePort returned %d twice", p)
+		}
+		seen[p] = true
+	}
+}

@@ -178,5 +178,8 @@ func (s *StateFile) saveLocked() error {
 	if err != nil {
 		return err
 	}
-	return safefile.Write(s.path, data, 0o600)
+	// Not fsynced: the file names processes that are running now, and a
+	// crash of the system that could lose it ends them all. Against a crash
+	// of the app the rename alone is enough.
+	return safefile.WriteVolatile(s.path, data, 0o600)
 }

@@ -18,7 +18,22 @@ import (
 // written, fsynced, closed and renamed over path, then the folder is
 // fsynced (not on Windows). Missing folders are created (0700). A symbolic
 // link at path is kept and the file it points to replaced.
-func Write(path string, data []byte, perm os.FileMode) (err error) {
+func Write(path string, data []byte, perm os.FileMode) error {
+	return write(path, data, perm, true)
+}
+
+// WriteVolatile replaces path with data like Write, without the two fsyncs.
+// Readers and a crash of this process still see the old or the new content
+// (the rename is atomic and the page cache outlives the process), but a
+// crash of the whole system may lose or empty the file. That suits a file
+// that describes only what is running now, which a reboot ends anyway: the
+// state file of live sidecars. Its fsyncs cost 1–4 ms each on a virtual
+// disk, paid before a sidecar could be Ready.
+func WriteVolatile(path string, data []byte, perm os.FileMode) error {
+	return write(path, data, perm, false)
+}
+
+func write(path string, data []byte, perm os.FileMode, durable bool) (err error) {
 	if target, lerr := filepath.EvalSymlinks(path); lerr == nil {
 		path = target
 	}
@@ -42,14 +57,19 @@ func Write(path string, data []byte, perm os.FileMode) (err error) {
 	if err = tmp.Chmod(perm); err != nil {
 		return err
 	}
-	if err = tmp.Sync(); err != nil {
-		return fmt.Errorf("fsync %s: %w", tmp.Name(), err)
+	if durable {
+		if err = tmp.Sync(); err != nil {
+			return fmt.Errorf("fsync %s: %w", tmp.Name(), err)
+		}
 	}
 	if err = tmp.Close(); err != nil {
 		return err
 	}
 	if err = os.Rename(tmp.Name(), path); err != nil {
 		return err
+	}
+	if !durable {
+		return nil
 	}
 	return syncDir(dir)
 }

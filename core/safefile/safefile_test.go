@@ -1,6 +1,7 @@
 package safefile
 
 import (
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -8,11 +9,37 @@ import (
 	"testing"
 )
 
+// Write and WriteVolatile differ only in the fsyncs, which no test can
+// observe short of crashing the machine; everything else is the same.
 func TestWrite(t *testing.T) {
+	for name, write := range map[string]func(string, []byte, os.FileMode) error{
+		"Write": Write, "WriteVolatile": WriteVolatile,
+	} {
+		t.Run(name, func(t *testing.T) { testWrite(t, write) })
+	}
+}
+
+func testWrite(t *testing.T, Write func(string, []byte, os.FileMode) error) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "sub", "state.json")
 	if err := Write(p, []byte("one"), 0o644); err != nil {
 		t.Fatal(err)
+	}
+	// A reader that opened the old file reads the old content whole: the
+	// new one arrives by rename, never by writing over it. (Windows cannot
+	// rename over a file that is open.)
+	if runtime.GOOS != "windows" {
+		old, err := os.Open(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer old.Close()
+		if err := Write(p, []byte("two"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if b, _ := io.ReadAll(old); string(b) != "one" {
+			t.Errorf("a reader of the old file read %q", b)
+		}
 	}
 	if err := Write(p, []byte("two"), 0o600); err != nil {
 		t.Fatal(err)

@@ -198,7 +198,8 @@ func linkOrCopy(src, dst string) error {
 // after the other in the same test would otherwise get the same number about
 // once in ten thousand calls (the first was free again the moment its probe
 // closed), and a supervisor refuses two sidecars on one port. That made
-// TestConcurrentRandomTransitions fail one CI run.
+// TestConcurrentRandomTransitions fail one CI run. Nor, on Unix, is it
+// handed to two test binaries running at once (claimPort).
 func FreePort(t testing.TB) int {
 	t.Helper()
 	lo, hi := 20000, ephemeralStart()
@@ -209,7 +210,7 @@ func FreePort(t testing.TB) int {
 	defer handedOut.Unlock()
 	for range 200 {
 		port := lo + rand.IntN(hi-lo)
-		if handedOut.ports[port] {
+		if handedOut.ports[port] || !claimPort(port) {
 			continue
 		}
 		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))

@@ -50,6 +50,7 @@ var (
 	maxStartup = flag.Duration("startup", 5*time.Minute, "give up waiting for all Ready after this")
 	label      = flag.String("label", "", "printed above the table")
 	noLiveness = flag.Bool("no-liveness", false, "disable liveness probes (to see what they cost)")
+	starts     = flag.Int("starts", 5, "start → all Ready is measured this many times per size up to 50 sidecars, each beside a start of the bare floor (a single start on a 2-core machine swings by tens of ms)")
 	hold       = flag.Duration("hold", 0, "instead of measuring: start the first size (with -loggers of them logging), print the app's pid once all are Ready, keep it running this long (for perf, strace, pprof)")
 )
 
@@ -118,11 +119,8 @@ func run() error {
 		if err != nil {
 			return fmt.Errorf("%d sidecars: %w", n, err)
 		}
-		if r.bareReady, err = bareStart(filepath.Join(binDir, "fixture"), n); err != nil {
-			// A floor we could not take (a port taken by someone else
-			// meanwhile, on a shared machine) leaves the rest of the table.
-			fmt.Fprintf(os.Stderr, "benchscale: %d bare sidecars: %v\n", n, err)
-			r.bareReady = 0
+		if err := startRuns(&r, app, binDir, tmp); err != nil {
+			return fmt.Errorf("%d sidecars, start runs: %w", n, err)
 		}
 		if *loggers > 0 && n >= 50 {
 			k := min(*loggers, n)
@@ -141,8 +139,7 @@ func run() error {
 
 type row struct {
 	n          int
-	startReady time.Duration // app exec → the last sidecar's "ready" line
-	bareReady  time.Duration // the same sidecars started by a bare loop → all answer HTTP: their own floor
+	startReady time.Duration // app exec → the last sidecar's "ready" line, in the idle run
 	idleCPU    float64       // % of one core
 	idleSched  float64       // % of one core, from the threads' schedstat (ns, not 10 ms ticks)
 	rss        uint64        // VmRSS after the idle window, bytes
@@ -152,6 +149,12 @@ type row struct {
 	loggers    int
 	logCPU     float64
 	logRSS     uint64
+
+	// startReadies are fresh starts (startRuns); bareReadies the same
+	// sidecars started by a bare loop → all answer HTTP (their own floor),
+	// each measured right after the start beside it; aboveFloor the
+	// differences of those pairs.
+	startReadies, bareReadies, aboveFloor []time.Duration
 }
 
 func print(rows []row, floors []floor, own *floor) {
@@ -169,10 +172,10 @@ func print(rows []row, floors []floor, own *floor) {
 			}
 			return ""
 		}
-		fmt.Printf("| %d | start → all Ready (ms) | %.0f | %s |\n", r.n, ms(r.startReady), target(50, "≤ 100"))
-		if r.bareReady > 0 {
-			fmt.Printf("| %d | floor: the sidecars alone, started by a bare loop → all answer HTTP (ms) | %.0f | |\n", r.n, ms(r.bareReady))
-			fmt.Printf("| %d | ours above that floor (ms) | %.0f | |\n", r.n, ms(r.startReady-r.bareReady))
+		fmt.Printf("| %d | start → all Ready (ms), median (min–max) of %d | %s | %s |\n", r.n, len(r.startReadies), spread(r.startReadies), target(50, "≤ 100"))
+		if len(r.bareReadies) > 0 {
+			fmt.Printf("| %d | floor: the sidecars alone, started by a bare loop → all answer HTTP (ms), median (min–max) of %d | %s | |\n", r.n, len(r.bareReadies), spread(r.bareReadies))
+			fmt.Printf("| %d | ours above that floor, start by start (ms), median (min–max) | %s | |\n", r.n, spread(r.aboveFloor))
 		}
 		fmt.Printf("| %d | idle CPU (%% of a core) | %.3f | ≤ 0.05 |\n", r.n, r.idleCPU)
 		rssTarget := target(50, "≤ 25")
@@ -202,7 +205,64 @@ func print(rows []row, floors []floor, own *floor) {
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-func mib(b uint64) float64       { return float64(b) / (1 << 20) }
+
+// spread is "median (min–max)" in ms, or just the one value.
+func spread(ds []time.Duration) string {
+	if len(ds) == 0 {
+		return "–"
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	if len(s) == 1 {
+		return fmt.Sprintf("%.0f", ms(s[0]))
+	}
+	return fmt.Sprintf("%.0f (%.0f–%.0f)", ms(s[len(s)/2]), ms(s[0]), ms(s[len(s)-1]))
+}
+
+// startRuns measures start → all Ready -starts times, each start followed
+// by a start of the bare floor so that a pair shares the machine's load of
+// the moment. Past 50 sidecars, where a start takes seconds, the idle run's
+// start is the one figure.
+func startRuns(r *row, app, binDir, tmp string) error {
+	for i := 0; i < *starts || i == 0; i++ {
+		d := r.startReady
+		if r.n <= 50 {
+			var err error
+			if d, err = startOnce(app, binDir, tmp, r.n); err != nil {
+				return err
+			}
+		} else if i > 0 {
+			break
+		}
+		r.startReadies = append(r.startReadies, d)
+		bare, err := bareStart(filepath.Join(binDir, "fixture"), r.n)
+		if err != nil {
+			// A floor we could not take (a port taken by someone else
+			// meanwhile, on a shared machine) leaves the rest of the table.
+			fmt.Fprintf(os.Stderr, "benchscale: %d bare sidecars: %v\n", r.n, err)
+			continue
+		}
+		r.bareReadies = append(r.bareReadies, bare)
+		r.aboveFloor = append(r.aboveFloor, d-bare)
+	}
+	return nil
+}
+
+// startOnce launches the app, waits for all Ready and stops it.
+func startOnce(app, binDir, tmp string, n int) (time.Duration, error) {
+	in, err := launch(app, binDir, tmp, n, 0)
+	if err != nil {
+		return 0, err
+	}
+	d, err := in.allReady(n)
+	if err != nil {
+		in.kill()
+		return 0, err
+	}
+	_, err = in.stop()
+	return d, err
+}
+func mib(b uint64) float64 { return float64(b) / (1 << 20) }
 
 // writeConfig writes an outrigger.toml with n fixture sidecars (the first
 // logging ones printing lines), Service mode on the first, the built-in

@@ -32,8 +32,9 @@ type Record struct {
 }
 
 // StateFile is the on-disk list of running sidecar processes. Every change
-// is written atomically (temp file, fsync, rename) so a crash at any moment
-// leaves either the old or the new list, never half of one.
+// is written atomically (temp file, rename) so a crash of the app at any
+// moment leaves either the old or the new list, never half of one; it is
+// not fsynced (see saveLocked).
 type StateFile struct {
 	path string
 	mu   sync.Mutex

@@ -435,9 +435,8 @@ func (s *sidecar) launch(p *preflight, port int, reason string) {
 	}
 	recorded := make(chan struct{}) // closed once the run's record is on disk (or failed to be)
 	if s.sup.stateW != nil {
-		// The record is written while the run starts (an fsync takes
-		// about as long as a small server takes to answer); Ready waits
-		// for it (probeReady), so a Ready run is always on disk.
+		// The record is written while the run starts; Ready waits for
+		// it (probeReady), so a Ready run is always in the file.
 		wait := s.sup.stateW.put(proc.Record{Name: s.name, PID: r.tree.PID, PGID: r.tree.PGID,
 			CreateTime: ct, Port: port, StartedAt: now, Token: proc.TreeToken(r.tree), Cgroup: proc.TreeCgroup(r.tree)})
 		s.sup.wg.Add(1) // Close waits for the record to be on disk

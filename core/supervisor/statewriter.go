@@ -7,9 +7,9 @@ import (
 )
 
 // stateWriter gathers the state-file changes of sidecars that start or stop
-// together into one write (group commit). Each write rewrites the file with
-// an fsync, milliseconds on a busy disk; one write per change, under the
-// file's lock, made fifty sidecars starting together wait for each other
+// together into one write (group commit). Each write rewrites the whole
+// file; one write per change, under the file's lock (with an fsync each, as
+// it was then), made fifty sidecars starting together wait for each other
 // (about 400 ms for 50) before any could be probed. Changes are queued in
 // the order they are made and reach the disk in that order: whoever awaits
 // a change and finds no write under way writes everything queued so far,
@@ -33,8 +33,7 @@ func newStateWriter(file *proc.StateFile) *stateWriter {
 
 // put queues a run's record and returns at once; wait returns once it is
 // on disk. A sidecar's actor does not wait on the disk to go on with a
-// start: its probes begin at once (an fsync takes about as long as a
-// small server takes to answer), and only its Ready waits for the record.
+// start: its probes begin at once, and only its Ready waits for the record.
 func (w *stateWriter) put(r proc.Record) (wait func() error) { return w.enqueue(r) }
 
 // delete forgets name's record and returns once that is on disk: a run is

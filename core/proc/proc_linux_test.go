@@ -410,6 +410,9 @@ func TestCorruptStateFile(t *testing.T) {
 		{"not a list", `{"name": "a"}`, "cannot unmarshal", 0, true},
 		{"bad record", `[{"name":"a","pid":55,"pgid":55,"createTime":1},{"name":"","pid":3,"pgid":3},{"name":"c","pid":0,"pgid":3}]`, `record 2 (""): no name`, 1, false},
 		{"empty", "", "unexpected end", 0, true},
+		// What a power cut can leave of a file renamed in without fsync
+		// (the state file is written so: see StateFile.saveLocked).
+		{"zeros", "\x00\x00\x00\x00", "invalid character", 0, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()

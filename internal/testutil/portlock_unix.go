@@ -5,32 +5,29 @@ package testutil
 import (
 	"os"
 	"path/filepath"
-	"strconv"
 	"syscall"
 )
 
 // claimPort takes a machine-wide claim on port for as long as this process
-// lives: an flock on a file named for it in a shared folder. Test binaries
+// lives: a write lock on byte number port of one shared file. Test binaries
 // of different packages run at once (go test -p), and each probes a port
 // free the moment before its sidecar binds it; the claim keeps another
-// binary from picking the same port in between. The kernel drops the lock
-// when the process ends, so a killed test leaves no stale claim.
+// binary from picking the same port in between. The kernel drops the locks
+// when the process ends, so a killed test leaves no stale claim. (POSIX
+// record locks belong to the process and go when any descriptor of the
+// file is closed: the one descriptor stays open, and nothing else here
+// opens that file.) Called with handedOut held.
 func claimPort(port int) bool {
-	dir := filepath.Join(os.TempDir(), "outrigger-test-ports")
-	if err := os.MkdirAll(dir, 0o777); err != nil {
-		return true // no shared folder: the listen probe alone decides
+	if portsFile == nil {
+		f, err := os.OpenFile(filepath.Join(os.TempDir(), "outrigger-test-ports.lock"), os.O_RDWR|os.O_CREATE, 0o666)
+		if err != nil {
+			return true // no shared file: the listen probe alone decides
+		}
+		portsFile = f
 	}
-	f, err := os.OpenFile(filepath.Join(dir, strconv.Itoa(port)), os.O_RDWR|os.O_CREATE, 0o666)
-	if err != nil {
-		return true
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		f.Close()
-		return false // another test binary holds it
-	}
-	claims = append(claims, f) // held open, so locked, until the process ends
-	return true
+	lk := syscall.Flock_t{Type: syscall.F_WRLCK, Whence: 0, Start: int64(port), Len: 1}
+	return syscall.FcntlFlock(portsFile.Fd(), syscall.F_SETLK, &lk) == nil
 }
 
-// claims are the open lock files of claimPort (guarded by handedOut).
-var claims []*os.File
+// portsFile is the open lock file of claimPort (guarded by handedOut).
+var portsFile *os.File

@@ -22,3 +22,7 @@ func ContainmentPass(w *os.File, trees ...*Tree) {
 }
 
 func StartTicks(pid int) uint64 { return startTicks(pid) }
+
+// AwaitExitAfter is AwaitExit with registered run once the pidfd is in the
+// poller.
+func AwaitExitAfter(pid int, registered func()) { awaitExit(pid, registered) }

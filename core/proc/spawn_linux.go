@@ -61,7 +61,11 @@ func spawn(cmd *exec.Cmd) error {
 // per sidecar. A pidfd in the runtime's poller parks only the goroutine.
 // Where pidfds are missing (before Linux 5.3) it returns at once, and Wait
 // blocks as before.
-func AwaitExit(pid int) {
+func AwaitExit(pid int) { awaitExit(pid, nil) }
+
+// awaitExit is AwaitExit; registered, when set, runs once the pidfd is in
+// the poller (a test widens the window there).
+func awaitExit(pid int, registered func()) {
 	fd, err := unix.PidfdOpen(pid, unix.PIDFD_NONBLOCK)
 	if err != nil {
 		return
@@ -72,12 +76,31 @@ func AwaitExit(pid int) {
 	if err != nil {
 		return
 	}
-	polled := false
-	// A pidfd is readable once its process has exited: the first call
-	// asks the poller to wait for that, the second (after it) returns.
-	_ = rc.Read(func(uintptr) bool {
-		done := polled
-		polled = true
-		return done
-	})
+	if registered != nil {
+		registered()
+	}
+	// The callback looks at the pidfd itself, every time: the poller only
+	// says when to look again. Its readiness is edge-triggered, and a wait
+	// begins by clearing it (RawConn.Read's prepareRead). A process that
+	// exited before that, its one edge already taken in by the poller,
+	// would never be announced again: a callback that said "not yet" the
+	// first time without looking waited for ever. That happened to a
+	// crash-looping sidecar on a loaded machine — its exit never seen, a
+	// zombie for minutes, its Stop never answered — as it does to pipes
+	// (see logs.pipeReader.waitReadable).
+	_ = rc.Read(func(fd uintptr) bool { return exited(int(fd)) })
+}
+
+// exited reports whether the process of pidfd has exited (the pidfd is
+// readable, or hung up once the process is reaped). An error says yes too:
+// the caller's Wait then blocks as it would without a pidfd.
+func exited(pidfd int) bool {
+	pfd := []unix.PollFd{{Fd: int32(pidfd), Events: unix.POLLIN}}
+	for {
+		n, err := unix.Poll(pfd, 0)
+		if err == unix.EINTR {
+			continue
+		}
+		return err != nil || n > 0
+	}
 }

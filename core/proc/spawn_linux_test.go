@@ -12,6 +12,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"outrigger/core/proc"
 	"outrigger/internal/testutil"
@@ -97,4 +98,69 @@ func spawnerChild() {
 	signal.Notify(sig, syscall.SIGTERM)
 	<-sig
 	os.Exit(0)
+}
+
+// TestAwaitExitSeesAnExitTheNetpollerTookIn: a child that has already
+// exited when AwaitExit registers its pidfd, and a pause after the
+// registration in which the runtime's poller takes in the pidfd's one
+// (edge-triggered) readiness. AwaitExit must still return: it once waited
+// for ever there, a crash-looping sidecar's exit never seen (a zombie for
+// minutes, its Stop never answered) on a loaded machine.
+func TestAwaitExitSeesAnExitTheNetpollerTookIn(t *testing.T) {
+	for i := range 5 {
+		cmd := exec.Command("/bin/true")
+		if err := proc.Start(cmd); err != nil {
+			t.Fatal(err)
+		}
+		pid := cmd.Process.Pid
+		testutil.Eventually(t, wait, func() bool {
+			st, err := proc.ReadStat(pid)
+			return err == nil && st.State == 'Z'
+		}, "child %d to exit", pid)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			// The pause parks this goroutine on a timer: the idle
+			// scheduler sits in the poller until then and collects the
+			// pidfd's readiness, which the wait then clears.
+			proc.AwaitExitAfter(pid, func() { time.Sleep(50 * time.Millisecond) })
+		}()
+		select {
+		case <-done:
+		case <-time.After(wait):
+			t.Fatalf("round %d: AwaitExit did not return for child %d, a zombie since before it began", i, pid)
+		}
+		if err := cmd.Wait(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestAwaitExitWaitsForTheExit: AwaitExit returns only once the child has
+// exited.
+func TestAwaitExitWaitsForTheExit(t *testing.T) {
+	cmd := exec.Command("/bin/sh", "-c", "read line || true")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := proc.Start(cmd); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { defer close(done); proc.AwaitExit(cmd.Process.Pid) }()
+	select {
+	case <-done:
+		t.Fatal("AwaitExit returned while the child still runs")
+	case <-time.After(200 * time.Millisecond): // a while for a wrong return to show; not a synchronisation
+	}
+	stdin.Close() // the child's read ends: it exits
+	select {
+	case <-done:
+	case <-time.After(wait):
+		t.Fatal("AwaitExit did not return after the child exited")
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatal(err)
+	}
 }

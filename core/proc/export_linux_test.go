@@ -26,3 +26,5 @@ func StartTicks(pid int) uint64 { return startTicks(pid) }
 // AwaitExitAfter is AwaitExit with registered run once the pidfd is in the
 // poller.
 func AwaitExitAfter(pid int, registered func()) { awaitExit(pid, registered) }
+
+var ParseBootTime = parseBootTime

@@ -160,6 +160,7 @@ const guardianGrace = 750 * time.Millisecond
 // still watched: SIGTERM, a short grace, SIGKILL.
 func runGuardian(in io.Reader) {
 	ignoreSignals()
+	primeIdentity() // the boot time now, as the app read it: before any clock step
 	endTrees(readWatch(in), guardianGrace)
 }
 

@@ -1,32 +1,20 @@
 package proc
 
-import (
-	"errors"
-	"fmt"
+import "github.com/shirou/gopsutil/v3/process"
 
-	"github.com/shirou/gopsutil/v3/process"
-)
+// A process is named for its whole life by its pid and its create time (ms
+// since the epoch, CreateTime): a reused pid gets a different create time.
+// Records, the guardian's watch list and the orphan sweep all name
+// processes that way, and Check is the one test of whether a pid is still
+// the process that was recorded. Linux computes the create time itself
+// (identity_linux.go); elsewhere gopsutil does.
 
-// Boot time does not change while we run; without the cache gopsutil reads
-// /proc/stat again for every create time it computes. The switch is a
-// package variable of gopsutil's, read by every create time, so it is set
-// once here, before any goroutine can compute one.
+// gopsutil's own create times (the watchdog's per-process samples off the
+// /proc scan) add the boot time to a process's start; without the cache it
+// is read again for every one. The switch is a package variable of
+// gopsutil's, read by every create time, so it is set once here, before
+// any goroutine can compute one.
 func init() { process.EnableBootTimeCache(true) }
-
-// CreateTime returns the process's start time in milliseconds since the
-// epoch, as gopsutil reports it. Together with the pid it names one process
-// for its whole life: a reused pid gets a different create time.
-func CreateTime(pid int) (int64, error) {
-	p, err := process.NewProcess(int32(pid))
-	if err != nil {
-		return 0, fmt.Errorf("process %d: %w", pid, err)
-	}
-	ct, err := p.CreateTime()
-	if err != nil {
-		return 0, fmt.Errorf("process %d create time: %w", pid, err)
-	}
-	return ct, nil
-}
 
 // Liveness is what a look at one recorded process found.
 type Liveness int
@@ -52,46 +40,4 @@ func (l Liveness) String() string {
 	default:
 		return "gone"
 	}
-}
-
-// Check tells whether pid is still the process that had createTime. When
-// the identity cannot be established — createTime is 0 (it could not be
-// read when the process was recorded) or the process's create time cannot
-// be read now — and a process exists under pid, the answer is Unknown, and
-// no caller ever signals, adopts or counts as ours a process it was told
-// is Unknown: the pid may have been reused.
-func Check(pid int, createTime int64) Liveness {
-	if pid <= 0 {
-		return Gone
-	}
-	p, err := process.NewProcess(int32(pid))
-	if err != nil {
-		return Gone
-	}
-	ct, err := p.CreateTime()
-	switch {
-	case err != nil:
-		if ok, _ := process.PidExists(int32(pid)); ok {
-			return Unknown
-		}
-		return Gone
-	case createTime == 0:
-		return Unknown
-	case ct != createTime:
-		return Replaced
-	}
-	st, err := p.Status()
-	if err != nil {
-		if errors.Is(err, process.ErrorProcessNotRunning) {
-			return Gone
-		}
-		// Status is unsupported on some platforms; existence is enough there.
-		return Alive
-	}
-	for _, s := range st {
-		if s == process.Zombie {
-			return Zombie
-		}
-	}
-	return Alive
 }

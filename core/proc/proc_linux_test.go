@@ -19,6 +19,7 @@ import (
 
 func TestMain(m *testing.M) {
 	proc.RunGuardianIfRequested()
+	printCreateTimeIfAsked()
 	testutil.RunMain(m)
 }
 

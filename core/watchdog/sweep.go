@@ -52,7 +52,7 @@ type Target interface {
 }
 
 // procKey names one process for its whole life: a pid plus its start time
-// (gopsutil's create time for leaders, minus the /proc start ticks for
+// (proc.CreateTime for leaders, minus the /proc start ticks for
 // other tree members, so the two kinds never collide).
 type procKey struct {
 	pid   int32
@@ -237,8 +237,8 @@ func (w *Watchdog) check() {
 // fromScan answers from this sweep's single read of /proc (Linux): one file
 // per process instead of the four gopsutil reads (stat for IsRunning and
 // again for Percent, status for the zombie check, statm for memory), which
-// is what keeps 100 sidecars under 1 % of a core. gopsutil still vouches for
-// a leader's identity (pid + create time) the first time it is seen; after
+// is what keeps 100 sidecars under 1 % of a core. proc.Check vouches for a
+// leader's identity (pid + create time) the first time it is seen; after
 // that its start ticks in /proc identify it.
 func (w *Watchdog) fromScan(st supervisor.Status, seen map[procKey]bool) (proc.Liveness, float64, uint64) {
 	lk := procKey{int32(st.PID), st.CreateTime}

@@ -265,26 +265,40 @@ func (q *streamQueue) Push(f *frame) {
 	q.pending[f.key] = p
 }
 
-// Pop takes the oldest frame, round-robin across keys.
+// Pop takes the lowest-numbered frame pending: frames go out in the order
+// they were numbered, so the id of the last frame a client received is a
+// true resume point (Last-Event-ID): nothing older is still queued. Served
+// round-robin across keys (as before), a client could get e-4 of one
+// sidecar before e-3 of another and, resuming from e-4 after a drop, never
+// get e-3. Keys tie only in a snapshot (all its frames carry the hub's
+// current seq); they go in queue order there. Fairness between sidecars
+// costs nothing here: each key's backlog is a few coalesced frames.
 func (q *streamQueue) Pop() (*frame, bool) {
-	for len(q.order) > 0 {
-		key := q.order[0]
-		q.order = q.order[1:]
+	best := -1
+	for i, key := range q.order {
 		p := q.pending[key]
 		if len(p) == 0 {
-			delete(q.pending, key)
 			continue
 		}
-		f := p[0]
-		if len(p) == 1 {
-			delete(q.pending, key)
-		} else {
-			q.pending[key] = p[1:]
-			q.order = append(q.order, key)
+		if best < 0 || p[0].seq < q.pending[q.order[best]][0].seq {
+			best = i
 		}
-		return f, true
 	}
-	return nil, false
+	if best < 0 {
+		q.order, q.pending = q.order[:0], map[string][]*frame{}
+		return nil, false
+	}
+	key := q.order[best]
+	p := q.pending[key]
+	f := p[0]
+	p[0] = nil
+	if len(p) == 1 {
+		delete(q.pending, key)
+		q.order = append(q.order[:best], q.order[best+1:]...)
+	} else {
+		q.pending[key] = p[1:]
+	}
+	return f, true
 }
 
 // events is GET /v1/events. ?metrics=1 adds the CPU/memory updates (about

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"syscall"
 	"testing"
+	"time"
 
+	"outrigger/core/eventbus"
 	"outrigger/core/supervisor"
 )
 
@@ -48,8 +50,10 @@ func TestStreamQueueKeepsNewestState(t *testing.T) {
 	if lastA == nil || lastA.seq != seq-1 || lastA.typ != "state" || states != 1 {
 		t.Fatalf("a's last frame %+v (%d state frames), want the newest state once", lastA, states)
 	}
-	if got[1].key != "b" {
-		t.Errorf("keys are not served round-robin: %v then %v", got[0].key, got[1].key)
+	for i := 1; i < len(got); i++ {
+		if got[i].seq < got[i-1].seq {
+			t.Errorf("frame %d (seq %d) served after seq %d: ids must rise for Last-Event-ID", i, got[i].seq, got[i-1].seq)
+		}
 	}
 }
 
@@ -109,5 +113,58 @@ func TestEventsResume(t *testing.T) {
 			return e.Type == "modeChanged"
 		})
 		fresh.close()
+	}
+}
+
+// A slow stream's frames go out in id order, so the id of the last frame a
+// client received is a true resume point. Served round-robin across
+// sidecars (as before), a client got e-4 of one sidecar while e-2 and e-3
+// of another were still queued; resuming from e-4 (EventSource sends the
+// last id it saw) it never got them.
+func TestResumeAfterASlowStreamLosesNoFrame(t *testing.T) {
+	h := &hub{
+		epoch: "e",
+		bus: eventbus.New(func() eventbus.Queue[*frame] {
+			return &streamQueue{pending: map[string][]*frame{}}
+		}),
+		state: map[string]*supervisor.Status{},
+	}
+	defer h.bus.Close()
+
+	frames, unsub := h.subscribe("e-0") // resume from the start: no snapshot
+	// The client is slow: these four are published before it reads.
+	h.sidecarEvent(supervisor.Event{Sidecar: "a", Kind: supervisor.EventUnhealthy, Status: supervisor.Status{Name: "a"}})                         // e-1
+	h.sidecarEvent(supervisor.Event{Sidecar: "a", Kind: supervisor.EventRestarting, Status: supervisor.Status{Name: "a"}})                        // e-2
+	h.sidecarEvent(supervisor.Event{Sidecar: "a", Kind: supervisor.EventState, Status: supervisor.Status{Name: "a", State: supervisor.Starting}}) // e-3
+	h.sidecarEvent(supervisor.Event{Sidecar: "b", Kind: supervisor.EventState, Status: supervisor.Status{Name: "b", State: supervisor.Ready}})    // e-4
+
+	got := map[uint64]bool{}
+	var order []uint64
+	var last *frame
+	for last == nil || last.seq != 4 {
+		select {
+		case f := <-frames:
+			got[f.seq] = true
+			order = append(order, f.seq)
+			last = f
+		case <-time.After(10 * time.Second):
+			t.Fatalf("frames so far %v", order)
+		}
+	}
+	// The connection drops here; the client resumes from the last id it saw.
+	unsub()
+	h.mu.Lock()
+	replay, ok := h.replayLocked("e-" + "4")
+	h.mu.Unlock()
+	if !ok {
+		t.Fatal("e-4 not resumable")
+	}
+	for _, f := range replay {
+		got[f.seq] = true
+	}
+	for seq := uint64(1); seq <= 4; seq++ {
+		if !got[seq] {
+			t.Errorf("frame e-%d never reaches the client: delivered %v, then resumed from e-4 (replay %d frames)", seq, order, len(replay))
+		}
 	}
 }

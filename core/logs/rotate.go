@@ -28,7 +28,16 @@ type rotatingFile struct {
 	backups int
 	f       *os.File
 	size    int64
+	// retryAt, once a rotation failed, is the size at which the next is
+	// tried (0: none failed). Until then the file grows past maxSize: the
+	// lines are kept rather than dropped. On Windows a rename fails while
+	// another program holds the file open without FILE_SHARE_DELETE (an
+	// editor, a tail tool, a virus scanner); here too if it was deleted.
+	retryAt int64
 }
+
+// renameFile is os.Rename; a test makes it fail.
+var renameFile = os.Rename
 
 func newRotatingFile(path string, maxSize int64, backups int) *rotatingFile {
 	return &rotatingFile{path: path, maxSize: maxSize, backups: backups}
@@ -40,9 +49,20 @@ func (r *rotatingFile) Write(p []byte) (int, error) {
 			return 0, err
 		}
 	}
-	if r.size > 0 && r.size+int64(len(p)) > r.maxSize {
+	limit := r.maxSize
+	if r.retryAt > 0 {
+		limit = r.retryAt
+	}
+	if r.size > 0 && r.size+int64(len(p)) > limit {
 		if err := r.rotate(); err != nil {
-			return 0, err
+			if r.f == nil {
+				if err := r.open(); err != nil {
+					return 0, err
+				}
+			}
+			r.retryAt = max(r.size+int64(len(p)), r.maxSize) + r.maxSize/8
+		} else {
+			r.retryAt = 0
 		}
 	}
 	n, err := r.f.Write(p)
@@ -64,12 +84,14 @@ func (r *rotatingFile) open() error {
 	return nil
 }
 
-// rotate moves the current file aside and opens a new one.
+// rotate moves the current file aside and opens a new one. When it fails
+// the file may be closed (r.f nil): Write opens it again.
 func (r *rotatingFile) rotate() error {
-	if err := r.f.Close(); err != nil {
+	err := r.f.Close()
+	r.f = nil
+	if err != nil {
 		return fmt.Errorf("logs: close %s: %w", r.path, err)
 	}
-	r.f = nil
 	ext := filepath.Ext(r.path)
 	base := strings.TrimSuffix(r.path, ext)
 	at := time.Now().UTC()
@@ -82,7 +104,7 @@ func (r *rotatingFile) rotate() error {
 		at = at.Add(time.Millisecond)
 		backup = base + "-" + at.Format(backupTimeFormat) + ext
 	}
-	if err := os.Rename(r.path, backup); err != nil {
+	if err := renameFile(r.path, backup); err != nil {
 		return fmt.Errorf("logs: rotate %s: %w", r.path, err)
 	}
 	if err := r.open(); err != nil {

@@ -58,3 +58,71 @@ func TestRotatingFileKeepsBackupsAndStartsNoGoroutine(t *testing.T) {
 		t.Errorf("a's files keep %d bytes, want 3000", kept)
 	}
 }
+
+// A rotation that cannot rename the file keeps the lines: the write goes
+// to the file, past its size, and the rotation is tried again only after
+// another eighth of the size. Before, the batch being written was dropped,
+// and on Windows, while another program held the file open, every later
+// batch too.
+func TestFailedRotationKeepsTheLines(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "a.log")
+	f := newRotatingFile(path, 1000, 2)
+	defer f.Close()
+	fails, tries := true, 0
+	renameFile = func(from, to string) error {
+		tries++
+		if fails {
+			return &os.LinkError{Op: "rename", Old: from, New: to, Err: os.ErrPermission}
+		}
+		return os.Rename(from, to)
+	}
+	defer func() { renameFile = os.Rename }()
+	rec := []byte(strings.Repeat("r", 49) + "\n")
+	for range 60 { // 3 000 bytes: rotations due from 1 000 on, and they fail
+		if _, err := f.Write(rec); err != nil {
+			t.Fatalf("write while the rename fails: %v", err)
+		}
+	}
+	if data, _ := os.ReadFile(path); len(data) != 3000 {
+		t.Fatalf("a.log holds %d bytes after 3 000 written while the rename failed", len(data))
+	}
+	if tries > 17 { // one try per 125 bytes past 1 000
+		t.Errorf("%d renames tried for 2 000 bytes past the size", tries)
+	}
+	fails = false
+	for range 3 { // the first write past the retry point rotates
+		if _, err := f.Write(rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	all, _ := filepath.Glob(filepath.Join(filepath.Dir(path), "a-*.log"))
+	if len(all) != 1 {
+		t.Fatalf("backups once the rename works again: %v", all)
+	}
+	old, _ := os.ReadFile(all[0])
+	cur, _ := os.ReadFile(path)
+	if len(old)+len(cur) != 3150 || len(old) < 3000 {
+		t.Errorf("backup %d + current %d bytes, want the 3 000 and more in the backup, 3 150 in all", len(old), len(cur))
+	}
+}
+
+// The file deleted under us (the rename then fails: nothing to rename) is
+// made again, with the batch that found it gone.
+func TestRotationOfADeletedFileKeepsTheBatch(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "a.log")
+	f := newRotatingFile(path, 1000, 2)
+	defer f.Close()
+	if _, err := f.Write([]byte(strings.Repeat("x", 899) + "\n")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	rec := []byte("the line that must not be lost\n")
+	if _, err := f.Write(append(rec, strings.Repeat("y", 200)...)); err != nil { // past the size: a rotation
+		t.Fatalf("write: %v", err)
+	}
+	if data, _ := os.ReadFile(path); !strings.Contains(string(data), string(rec)) {
+		t.Errorf("the batch written when the rotation failed is in no file (a.log holds %q)", data)
+	}
+}

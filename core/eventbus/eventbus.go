@@ -41,15 +41,25 @@ func New[E any](newQueue func() Queue[E]) *Bus[E] {
 // published event (as the queue keeps them), and a function that ends the
 // subscription. The channel closes when the subscription or the bus ends.
 func (b *Bus[E]) Subscribe(initial []E) (<-chan E, func()) {
+	return b.SubscribeFunc(func() []E { return initial })
+}
+
+// SubscribeFunc is Subscribe with initial computed under the lock Publish
+// takes, as the subscriber is registered: an event published before is
+// reflected in what initial returns (a snapshot of the state it changed),
+// every later one is queued after it. A snapshot taken before registering
+// would miss an event published in between, and the subscriber would not
+// hear of that change until the next one.
+func (b *Bus[E]) SubscribeFunc(initial func() []E) (<-chan E, func()) {
 	s := &sub[E]{q: b.newQueue(), wake: make(chan struct{}, 1), done: make(chan struct{}), out: make(chan E)}
-	for _, e := range initial {
-		s.push(e)
-	}
 	b.mu.Lock()
 	if b.closed {
 		b.mu.Unlock()
 		close(s.out)
 		return s.out, func() {}
+	}
+	for _, e := range initial() {
+		s.push(e)
 	}
 	b.subs[s] = struct{}{}
 	b.wg.Add(1)

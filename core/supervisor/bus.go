@@ -25,7 +25,13 @@ func (q *latestPerSidecar) Push(e Event) {
 	}
 	switch {
 	case !e.Kind.notable() && len(p) > 0 && !p[len(p)-1].Kind.notable():
-		p[len(p)-1] = e // coalesce: only the newest state matters
+		// Coalesce: only the newest status matters. A metrics sample does
+		// not demote a pending state change to "metrics": subscribers that
+		// act on EventState only would never hear of the change.
+		if p[len(p)-1].Kind == EventState {
+			e.Kind = EventState
+		}
+		p[len(p)-1] = e
 	default:
 		p = append(p, e)
 		if len(p) > maxPendingPerSidecar {

@@ -70,3 +70,40 @@ func TestBusCloseEndsSubscriptions(t *testing.T) {
 	for range ch {
 	}
 }
+
+// A state change followed by a metrics sample of the same sidecar, both
+// queued for a subscriber that is busy with an earlier event, reach it as
+// one event of kind state with the newest status. Coalesced into a metrics
+// event (as before), subscribers that act on EventState only (the control
+// API's /v1/events without ?metrics=1, the mode controller, the address
+// follower, transition progress, the window's tray and overall status)
+// never heard of the change.
+func TestBusKeepsAStateChangeAMetricsSampleFollows(t *testing.T) {
+	b := newBus()
+	defer b.Close()
+	ch, cancel := b.Subscribe(nil)
+	defer cancel()
+	// The subscriber is busy (not reading): the pump holds at most this one.
+	b.Publish(Event{Sidecar: "other", Kind: EventState, Status: Status{Name: "other", State: Starting}})
+	b.Publish(Event{Sidecar: "b", Kind: EventState, Status: Status{Name: "b", State: Ready}})
+	b.Publish(Event{Sidecar: "b", Kind: EventMetrics, Status: Status{Name: "b", State: Ready, RSSBytes: 1}})
+	b.Publish(Event{Sidecar: "end", Kind: EventState}) // sentinel
+	var got []Event
+	for {
+		select {
+		case e := <-ch:
+			if e.Sidecar == "b" {
+				got = append(got, e)
+			}
+			if e.Sidecar != "end" {
+				continue
+			}
+			if len(got) != 1 || got[0].Kind != EventState || got[0].Status.RSSBytes != 1 {
+				t.Fatalf("b's events %+v, want one state event with the newest status", got)
+			}
+			return
+		case <-time.After(wait):
+			t.Fatal("no sentinel")
+		}
+	}
+}

@@ -319,6 +319,13 @@ func (s *sidecar) userStop(reply chan error) {
 }
 
 func (s *sidecar) userRestart(reply chan error) {
+	// As Start is: a Stop under way ends in Stopped, and a Restart that
+	// joined it would be answered nil with nothing started (and leave
+	// Wanted set on a stopped sidecar, so WaitReady never returned).
+	if s.run != nil && s.run.ending == endUser {
+		reply <- fmt.Errorf("restart %s: it is stopping", s.name)
+		return
+	}
 	s.st.Wanted = true
 	if s.policy != nil {
 		s.policy.Reset()

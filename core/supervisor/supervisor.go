@@ -229,12 +229,14 @@ func (s *Supervisor) Snapshot() []Status {
 // such as GaveUp are kept). The channel closes when the subscription or the
 // supervisor ends.
 func (s *Supervisor) Subscribe() (<-chan Event, func()) {
-	now := s.now()
-	var initial []Event
-	for _, st := range s.Snapshot() {
-		initial = append(initial, Event{Sidecar: st.Name, Kind: EventState, Time: now, Status: st})
-	}
-	return s.bus.Subscribe(initial)
+	return s.bus.SubscribeFunc(func() []Event {
+		now := s.now()
+		var initial []Event
+		for _, st := range s.Snapshot() {
+			initial = append(initial, Event{Sidecar: st.Name, Kind: EventState, Time: now, Status: st})
+		}
+		return initial
+	})
 }
 
 // Start starts one sidecar (not its dependencies) and returns once its
@@ -372,7 +374,15 @@ func (s *Supervisor) StartAll(ctx context.Context) error {
 // (one by one, gentler on a disk busy unpacking PyInstaller binaries).
 // Sidecars already running are left as they are.
 func (s *Supervisor) StartGroup(ctx context.Context, names []string) error {
-	order, err := s.Closure(names)
+	// One reading of the specs for the closure and every wait below: a
+	// depends_on changed meanwhile (a settings save, the API) could name a
+	// sidecar outside the closure, whose ready channel does not exist.
+	specs := s.specs()
+	deps := map[string][]string{}
+	for _, sp := range specs {
+		deps[sp.Name] = sp.DependsOn
+	}
+	order, err := config.NewGraph(specs).Closure(names)
 	if err != nil {
 		return err
 	}
@@ -398,7 +408,7 @@ func (s *Supervisor) StartGroup(ctx context.Context, names []string) error {
 		wg.Add(1)
 		go func(n string) {
 			defer wg.Done()
-			ready[n] <- s.startAfterDeps(ctx, n, ready)
+			ready[n] <- s.startAfterDeps(ctx, n, deps[n], ready)
 		}(n)
 	}
 	wg.Wait()
@@ -411,9 +421,14 @@ func (s *Supervisor) StartGroup(ctx context.Context, names []string) error {
 	return errors.Join(errs...)
 }
 
-func (s *Supervisor) startAfterDeps(ctx context.Context, n string, ready map[string]chan error) error {
-	for _, d := range s.cars[n].specCopy().DependsOn {
-		err := <-ready[d]
+func (s *Supervisor) startAfterDeps(ctx context.Context, n string, deps []string, ready map[string]chan error) error {
+	for _, d := range deps {
+		var err error
+		select {
+		case err = <-ready[d]:
+		case <-ctx.Done():
+			return fmt.Errorf("start %s: %w", n, ctx.Err())
+		}
 		ready[d] <- err // put it back for the other dependents
 		if err != nil {
 			return fmt.Errorf("start %s: dependency %s is not ready", n, d)
@@ -442,12 +457,15 @@ func (s *Supervisor) Closure(names []string) ([]string, error) {
 
 // graph is the dependency graph of the current specs (UpdateSpec may have
 // changed a depends_on).
-func (s *Supervisor) graph() depgraph.Graph {
-	specs := make([]config.Spec, 0, len(s.order))
+func (s *Supervisor) graph() depgraph.Graph { return config.NewGraph(s.specs()) }
+
+// specs is every sidecar's spec as it is now, in config order.
+func (s *Supervisor) specs() []config.Spec {
+	out := make([]config.Spec, 0, len(s.order))
 	for _, n := range s.order {
-		specs = append(specs, s.cars[n].specCopy())
+		out = append(out, s.cars[n].specCopy())
 	}
-	return config.NewGraph(specs)
+	return out
 }
 
 // StopAll stops every sidecar: dependents before what they depend on,

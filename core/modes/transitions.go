@@ -158,11 +158,18 @@ func (c *Controller) toService(ctx context.Context, j *job) (bool, error) {
 			c.log.Warn("mode: "+warn.Error(), "service", name)
 		}
 		c.stopGateway()
-		wasDegraded := c.degraded && prev.Kind == Service && deref(prev.ServiceName) == name
+		// A degraded spell ends here whichever sidecar now serves the mode:
+		// subscribers were told Degraded and must hear it end, or they keep
+		// showing the new service as degraded (nothing else will end it).
+		wasDegraded := c.degraded
 		c.active, c.degraded, c.since = true, false, time.Now()
 		c.setMode(ServiceMode(name, st.URL), true, warn)
 		if wasDegraded {
-			c.emit(Event{Kind: Restored, Message: name + " is ready again"})
+			msg := name + " is ready again"
+			if prevName := deref(prev.ServiceName); prev.Kind == Service && prevName != name {
+				msg = name + " is ready; " + prevName + " no longer serves the mode"
+			}
+			c.emit(Event{Kind: Restored, Message: msg})
 		}
 		return true, warn
 	}

@@ -89,6 +89,9 @@ func (p *Policy) delay(n int) time.Duration {
 	if mult < 1 {
 		mult = 2
 	}
+	if p.spec.InitialBackoff <= 0 {
+		return 0 // 0 × Multiplier^k is 0, also when Multiplier^k overflows to +Inf (0 × Inf = NaN)
+	}
 	base := float64(p.spec.InitialBackoff) * math.Pow(mult, float64(n-2))
 	if max := float64(p.spec.MaxBackoff); max > 0 && base > max {
 		base = max
@@ -96,6 +99,11 @@ func (p *Policy) delay(n int) time.Duration {
 	j := p.spec.Jitter
 	if j > 0 {
 		base *= 1 + j*(2*p.rand()-1)
+	}
+	// A float beyond int64 (or NaN) converts to MinInt64 on amd64: a
+	// negative delay. Keep it within what a Duration holds.
+	if !(base < float64(math.MaxInt64)) {
+		return time.Duration(math.MaxInt64)
 	}
 	return time.Duration(base)
 }

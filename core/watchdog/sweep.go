@@ -142,13 +142,19 @@ func (w *Watchdog) Run(ctx context.Context) {
 			p, _ = w.period()
 			t.Reset(p)
 		case <-w.changed:
+			prev := p
 			var now bool
 			p, now = w.period()
-			if now && !watched {
+			swept := now && !watched
+			if swept {
 				w.Sweep() // a new look: show figures at once, and set the CPU baseline
 			}
 			watched = now
-			t.Reset(p) // Go ≥ 1.23: no stale tick survives a Reset
+			// A watcher that comes and goes without changing the period
+			// must not push the next sweep back: reset only on a change.
+			if swept || p != prev {
+				t.Reset(p) // Go ≥ 1.23: no stale tick survives a Reset
+			}
 		case <-ctx.Done():
 			return
 		}

@@ -94,6 +94,9 @@ type rigOpts struct {
 	// log receives the supervisor's, the mode controller's and the UI's
 	// logs; nil discards them.
 	log io.Writer
+	// persist is the mode controller's Persist (as main's saves the mode
+	// to outrigger.toml); nil: not remembered.
+	persist func(modes.Mode) error
 }
 
 // trayApp is the test app with a system tray that records what it is
@@ -167,7 +170,7 @@ func newRig(t testing.TB, o *rigOpts, specs ...config.Spec) *rig {
 	close(modesDone)
 	if o.modes {
 		ctrl := modes.New(modes.Options{Sup: sup, Service: cfg.Service, GatewayInterval: 200 * time.Millisecond,
-			HTTPClient: o.gatewayHTTP, Logger: slog.New(slog.NewTextHandler(logTo, nil))}, modes.StandaloneMode())
+			HTTPClient: o.gatewayHTTP, Persist: o.persist, Logger: slog.New(slog.NewTextHandler(logTo, nil))}, modes.StandaloneMode())
 		ctx, cancel := context.WithCancel(context.Background())
 		cancelModes = cancel
 		modesDone = make(chan struct{})

@@ -532,6 +532,9 @@ func (m *modeSwitcher) track(t *modes.Transition) {
 				m.say(theme.ErrorIcon(), "Could not switch to "+modeTitle(t.Target().Kind)+": "+err.Error())
 			}
 			m.render()
+			// busy() changed: the tray's Mode item follows (the
+			// ModeChanged event usually came first, while still busy).
+			m.d.applied()
 		})
 	}()
 }

@@ -111,8 +111,9 @@ func (c *client) open(ctx context.Context, method, path string, body any, accept
 
 func (c *client) close() { c.http.CloseIdleConnections() }
 
-// requestTimeout bounds a request that does not wait for anything.
-const requestTimeout = 30 * time.Second
+// requestTimeout bounds a request that does not wait for anything (a var:
+// a test shortens it).
+var requestTimeout = 30 * time.Second
 
 // timeoutParam renders a wait timeout for the query.
 func timeoutParam(d time.Duration) string { return d.String() }

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/url"
@@ -34,8 +35,16 @@ func (r *runner) logs(args []string) int {
 	if *stream != "" {
 		q.Set("stream", *stream)
 	}
-	ctx, cancel := interrupted()
+	sig, cancel := interrupted()
 	defer cancel()
+	ctx := sig
+	if !*follow {
+		// A one-shot request, like status: an instance that does not
+		// answer must not hang it (see client.do).
+		var stop context.CancelFunc
+		ctx, stop = context.WithTimeout(sig, requestTimeout)
+		defer stop()
+	}
 	resp, err := r.c.open(ctx, "GET", "/v1/sidecars/"+url.PathEscape(rest[0])+"/logs?"+q.Encode(), nil, "")
 	if err != nil {
 		return r.failed("logs", err)
@@ -59,7 +68,7 @@ func (r *runner) logs(args []string) int {
 		}
 	}
 	out.Flush()
-	if ctx.Err() != nil {
+	if sig.Err() != nil {
 		return ExitOK // Ctrl-C ends -f
 	}
 	if err := sc.Err(); err != nil {

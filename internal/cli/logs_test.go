@@ -1,0 +1,61 @@
+//go:build unix
+
+package cli
+
+import (
+	"bytes"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// hungInstance is an endpoint that accepts connections and reads the
+// requests but never answers: a running instance whose API is stuck.
+func hungInstance(t *testing.T) string {
+	dir, err := os.MkdirTemp("", "rd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	addr := filepath.Join(dir, "s")
+	ln, err := net.Listen("unix", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			t.Cleanup(func() { c.Close() })
+			go io.Copy(io.Discard, c)
+		}
+	}()
+	return addr
+}
+
+// `outrigger logs NAME` (no -f) is a one-shot request like status: an
+// instance that does not answer must not hang it for ever (client.do's
+// rule; status gives up after requestTimeout). Before, it waited until
+// Ctrl-C, and a script calling it hung.
+func TestLogsGivesUpOnHungInstance(t *testing.T) {
+	defer func(d time.Duration) { requestTimeout = d }(requestTimeout)
+	requestTimeout = time.Second
+	addr := hungInstance(t)
+	var out, errb bytes.Buffer
+	done := make(chan int, 1)
+	go func() { done <- Run(Env{Addr: addr, Stdout: &out, Stderr: &errb}, []string{"logs", "alpha"}) }()
+	select {
+	case code := <-done:
+		if code == ExitOK {
+			t.Errorf("logs against a hung instance: exit 0")
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("outrigger logs still waiting 30 s after asking a hung instance (status gives up after %s)", requestTimeout)
+	}
+}

@@ -403,7 +403,8 @@ func (cg *cgroup) pids() ([]int, error) {
 }
 
 // members is the cgroup's processes as Members, plus those of known
-// (pid → start ticks) that are zombies now: still ours to reap.
+// (pid → start ticks) that are zombies now (still ours to reap) or on
+// their way to it.
 func (cg *cgroup) members(all *procs, known map[int]uint64) []Member {
 	pids, _ := cg.pids() // gone: no members
 	stat := func(pid int) (Stat, bool) {
@@ -426,8 +427,18 @@ func (cg *cgroup) members(all *procs, known map[int]uint64) []Member {
 		if in[pid] {
 			continue
 		}
-		if st, ok := stat(pid); ok && st.StartTicks == start && st.State == 'Z' {
+		st, ok := stat(pid)
+		switch {
+		case !ok || st.StartTicks != start:
+		case st.State == 'Z':
 			out = append(out, Member{PID: pid, Start: start, PGID: st.PGID, Zombie: true})
+		case st.Flags&pfExiting != 0:
+			// Killed and on its way out: the kernel takes an exiting
+			// process out of cgroup.procs (cgroup_exit) a moment before
+			// it becomes a zombie (exit_notify). Forgotten by a scan in
+			// that moment (Kill's, right after cgroup.kill), it no longer
+			// kept the run Lingering, and Stop returned with it alive.
+			out = append(out, Member{PID: pid, Start: start, PGID: st.PGID})
 		}
 	}
 	return out

@@ -28,3 +28,9 @@ func StartTicks(pid int) uint64 { return startTicks(pid) }
 func AwaitExitAfter(pid int, registered func()) { awaitExit(pid, registered) }
 
 var ParseBootTime = parseBootTime
+
+// CgroupMembersFrom is the members of a cgroup whose cgroup.procs is in
+// dir, with the processes' stats given instead of read from /proc.
+func CgroupMembersFrom(dir string, stats map[int]Stat, known map[int]uint64) []Member {
+	return (&cgroup{dir: dir}).members(&procs{stat: stats}, known)
+}

@@ -16,6 +16,7 @@ type Stat struct {
 	PGID       int
 	SID        int    // session id: a daemon that called setsid leads its own
 	State      byte   // R, S, D, Z, ...
+	Flags      uint64 // the kernel's PF_* flags of the task (pfExiting)
 	CPUTicks   uint64 // utime + stime, in clock ticks
 	StartTicks uint64 // start time after boot, in clock ticks: with PID, names one process
 	RSSPages   int64
@@ -51,8 +52,13 @@ func parseStat(pid int, data []byte) (Stat, error) {
 		PPID:       int(num(4)),
 		PGID:       int(num(5)),
 		SID:        int(num(6)),
+		Flags:      uint64(num(9)),
 		CPUTicks:   uint64(num(14) + num(15)),
 		StartTicks: uint64(num(22)),
 		RSSPages:   num(24),
 	}, nil
 }
+
+// pfExiting is PF_EXITING: the task is in do_exit, on its way to being a
+// zombie.
+const pfExiting = 0x4

@@ -166,9 +166,10 @@ func TestSweepEndsADeadInstancesCgroup(t *testing.T) {
 	testutil.NeedCgroups(t)
 	for _, how := range []string{"record", "no record"} {
 		t.Run(how, func(t *testing.T) {
-			dir, daemon := killedAppWithBareDaemon(t)
+			dir, daemon, daemonLog := killedAppWithBareDaemon(t)
 			if !daemon.alive() {
-				t.Fatal("the daemon died with the app: nothing for the sweep to do, the test proves nothing")
+				said, _ := os.ReadFile(daemonLog)
+				t.Fatalf("the daemon died with the app: nothing for the sweep to do, the test proves nothing; the daemon said: %q", said)
 			}
 			if how == "record" {
 				ended, err := proc.EndLeftover(proc.Record{Name: "bare", PID: 99999999, PGID: 99999999, CreateTime: 1, Cgroup: dir}, wait)
@@ -213,7 +214,7 @@ func TestSweepLeavesLiveInstancesAlone(t *testing.T) {
 
 // killedAppWithBareDaemon runs cgroupApp in a child test process, kills it
 // -9 once its run's daemon is up, and returns the run's cgroup and daemon.
-func killedAppWithBareDaemon(t *testing.T) (string, ident) {
+func killedAppWithBareDaemon(t *testing.T) (dir string, daemon ident, daemonLog string) {
 	t.Helper()
 	self, err := os.Executable()
 	if err != nil {
@@ -232,7 +233,6 @@ func killedAppWithBareDaemon(t *testing.T) (string, ident) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = app.Process.Kill(); _ = app.Wait() })
-	dir := ""
 	sc := bufio.NewScanner(pipe)
 	for dir == "" && sc.Scan() {
 		dir, _ = strings.CutPrefix(sc.Text(), "CGROUP ")
@@ -242,7 +242,7 @@ func killedAppWithBareDaemon(t *testing.T) (string, ident) {
 	}
 	c := &child{stdout: out}
 	c.waitOutput(t, "daemonized")
-	daemon := identOf(t, daemonOf(t, c))
+	daemon = identOf(t, daemonOf(t, c))
 	t.Cleanup(func() {
 		if daemon.alive() {
 			_ = syscall.Kill(daemon.pid, syscall.SIGKILL)
@@ -251,7 +251,7 @@ func killedAppWithBareDaemon(t *testing.T) (string, ident) {
 	})
 	_ = app.Process.Kill()
 	_ = app.Wait()
-	return dir, daemon
+	return dir, daemon, out + ".daemon"
 }
 
 func cgroupApp() {
@@ -260,7 +260,7 @@ func cgroupApp() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	cmd := exec.Command(os.Getenv("FIXTURE"), "-daemonize-empty-env")
+	cmd := exec.Command(os.Getenv("FIXTURE"), "-daemonize-empty-env", "-daemon-log="+os.Getenv("FIXTURE_OUT")+".daemon")
 	cmd.Stdout, cmd.Stderr = out, out
 	proc.Prepare(cmd)
 	if err := proc.Start(cmd); err != nil {
@@ -287,7 +287,7 @@ func cgroupApp() {
 // for a leftover from then on; Kill ends all of it.
 func TestAdoptedCgroupIsOurs(t *testing.T) {
 	testutil.NeedCgroups(t)
-	dir, daemon := killedAppWithBareDaemon(t)
+	dir, daemon, _ := killedAppWithBareDaemon(t)
 	rec := proc.Record{Name: "bare", PID: 99999999, PGID: 99999999, CreateTime: 1, Cgroup: dir}
 	tree := proc.AdoptTree(rec)
 	if proc.TreeCgroup(tree) != dir {

@@ -197,8 +197,10 @@ func TestTrayMenuQuit(t *testing.T) {
 	var err error
 
 	// The menu follows the events: wait until both sidecars show Ready in
-	// a whole menu (Fyne rebuilds it item by item, Quit last, so a read
-	// can see half of one).
+	// a whole menu. Fyne rebuilds it item by item, so a read can see half
+	// of one: Quit last with Show window, Start all and the head still
+	// missing was read once (loop, round six). A whole menu has them all.
+	wants := []string{"Show window", "Start all", "Stop all", "Mode: Service", "Quit"}
 	var root menuItem
 	deadline := time.Now().Add(upTimeout)
 	for {
@@ -213,16 +215,20 @@ func TestTrayMenuQuit(t *testing.T) {
 			}
 		}
 		labels := root.labels()
-		if ready == 2 && labels[len(labels)-1] == "Quit" {
+		whole := true
+		for _, want := range wants {
+			whole = whole && root.find(func(m menuItem) bool { return m.Label == want }) != nil
+		}
+		if ready == 2 && labels[len(labels)-1] == "Quit" && whole {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("tray menu never showed both sidecars Ready: %q", labels)
+			t.Fatalf("tray menu never showed both sidecars Ready in a whole menu: %q", labels)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
 	t.Logf("tray menu: %q", root.labels())
-	for _, want := range []string{"Show window", "Start all", "Stop all", "Mode: Service", "Quit"} {
+	for _, want := range wants {
 		if root.find(func(m menuItem) bool { return m.Label == want }) == nil {
 			t.Errorf("no %q in the tray menu %q", want, root.labels())
 		}

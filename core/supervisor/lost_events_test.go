@@ -53,13 +53,8 @@ func TestAddressFollowerHearsAReadyAMetricsSampleFollowed(t *testing.T) {
 		defer c.mail.mu.Unlock()
 		return c.mail.pending[cmdAddresses] != nil
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for !pending(s.cars["w"]) { // the follower has handled everything before z's Ready
-		if time.Now().After(deadline) {
-			t.Fatal("follower never handled the sentinel")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	// The follower has handled everything before z's Ready once w is asked.
+	testutil.Eventually(t, wait, func() bool { return pending(s.cars["w"]) }, "the follower to handle the sentinel")
 	if !pending(s.cars["y"]) {
 		t.Fatal("x became Ready (possibly on a moved port) but y was never asked to refresh its addresses: " +
 			"x's EventState was coalesced into an EventMetrics and followAddresses skips those")

@@ -107,7 +107,9 @@ func moduleRoot() (string, error) {
 }
 
 func TestMain(m *testing.M) {
+	undo := testutil.IsolateCgroup()
 	code := m.Run()
+	undo()
 	if built.dir != "" {
 		os.RemoveAll(built.dir)
 	}

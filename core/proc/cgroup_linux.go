@@ -84,7 +84,7 @@ func detectCgroups() cgroupSetup {
 	if os.Getenv(NoCgroupEnv) == "1" {
 		return cgroupSetup{why: NoCgroupEnv + "=1"}
 	}
-	base, err := ownCgroupDir()
+	base, err := OwnCgroupDir()
 	if err != nil {
 		return cgroupSetup{why: err.Error()}
 	}
@@ -122,9 +122,10 @@ func probeCgroup(dir string) error {
 	return nil
 }
 
-// ownCgroupDir is our cgroup v2 directory: /proc/self/cgroup's 0:: line
-// under the cgroup2 mount of /proc/self/mountinfo.
-func ownCgroupDir() (string, error) {
+// OwnCgroupDir is our cgroup v2 directory: /proc/self/cgroup's 0:: line
+// under the cgroup2 mount of /proc/self/mountinfo. Our runs' cgroups are
+// made in it, and a sweep looks in it for a dead instance's.
+func OwnCgroupDir() (string, error) {
 	mount, root, err := cgroup2Mount()
 	if err != nil {
 		return "", err
@@ -525,7 +526,7 @@ func zombieCgroup(pid int) string {
 // still held processes. Cgroups of live instances (another app running
 // beside us, tests in parallel) are never touched.
 func EndLeftoverCgroups(grace time.Duration, keep map[string]bool) ([]string, error) {
-	base, err := ownCgroupDir()
+	base, err := OwnCgroupDir()
 	if err != nil {
 		return nil, nil // no cgroup v2: nothing of ours can be there
 	}

@@ -3,6 +3,7 @@
 package proc
 
 import (
+	"errors"
 	"os/exec"
 	"time"
 )
@@ -12,6 +13,9 @@ import (
 
 // CgroupsInUse is false outside Linux.
 func CgroupsInUse() (bool, string) { return false, "cgroups are Linux only" }
+
+// OwnCgroupDir: there is no cgroup outside Linux.
+func OwnCgroupDir() (string, error) { return "", errors.New("cgroups are Linux only") }
 
 // EndLeftoverCgroups has nothing to end outside Linux.
 func EndLeftoverCgroups(time.Duration, map[string]bool) ([]string, error) { return nil, nil }

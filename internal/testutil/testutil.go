@@ -129,10 +129,13 @@ func moduleRoot() (string, error) {
 	return filepath.Dir(gomod), nil
 }
 
-// RunMain runs the tests and then removes the builds' temp dir. Use it from
-// TestMain: func TestMain(m *testing.M) { testutil.RunMain(m) }.
+// RunMain runs the tests in a cgroup of their own (IsolateCgroup) and then
+// removes the builds' temp dir. Use it from TestMain:
+// func TestMain(m *testing.M) { testutil.RunMain(m) }.
 func RunMain(m *testing.M) {
+	undo := IsolateCgroup()
 	code := m.Run()
+	undo()
 	buildMu.Lock()
 	if buildDir != "" {
 		os.RemoveAll(buildDir)

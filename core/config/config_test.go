@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"github.com/BurntSushi/toml"
 	"os"
+	"outrigger/core/health"
 	"path/filepath"
 	"reflect"
 	"runtime"
@@ -480,6 +481,35 @@ func TestBadValues(t *testing.T) {
 	wantErr(t, err, "f.toml:1: sidecar #1: has no name")
 	_, err = Parse("f.toml", []byte("[[sidecar]]\nname = \"a\"\n\n[[sidecar]]\nname = \"a\"\n"))
 	wantErr(t, err, `f.toml:4: sidecar "a": declared twice (first at line 1)`)
+}
+
+// A host or health path the probe cannot make a URL of is refused: such a
+// sidecar would start but never become Ready (its probe URL does not
+// parse). What is accepted makes a URL health.NewProber takes.
+func TestProbeURLMustParse(t *testing.T) {
+	bad := map[string]string{
+		`host = "fe80::1%eth0"`:   `outrigger.toml:4: sidecar "xgen-workflow": host: an IPv6 zone (%...) is not supported`,
+		`host = "fe80::1%25eth0"`: `outrigger.toml:4: sidecar "xgen-workflow": host: an IPv6 zone`,
+		`host = "1.2.3.4:5"`:      `outrigger.toml:4: sidecar "xgen-workflow": host: "1.2.3.4:5" does not make a valid probe URL`,
+		`health = ["/health%zz"]`: `outrigger.toml:4: sidecar "xgen-workflow": health: probe path "/health%zz" does not make a valid URL: invalid URL escape "%zz"`,
+		`health = ["/ok", "/a%"]`: `outrigger.toml:4: sidecar "xgen-workflow": health: probe path "/a%" does not make a valid URL`,
+	}
+	for line, want := range bad {
+		t.Run(line, func(t *testing.T) {
+			_, err := Parse("outrigger.toml", []byte("[[sidecar]]\nname = \"xgen-workflow\"\nport = 9001\n"+line+"\n"))
+			wantErr(t, err, want)
+		})
+	}
+	for _, line := range []string{`host = "::1"`, `host = "fe80::1"`, `host = "localhost"`, `host = "0.0.0.0"`,
+		`health = ["/a%20b", "/ready?x=1", "/ü"]`} {
+		f := mustParse(t, "[[sidecar]]\nname = \"xgen-workflow\"\nport = 9001\n"+line+"\n")
+		s, _ := mustMerge(t, Defaults(), f).Sidecar("xgen-workflow")
+		for _, p := range s.Health {
+			if _, err := health.NewProber(s.URL() + p); err != nil {
+				t.Errorf("%s: accepted, but the probe refuses it: %v", line, err)
+			}
+		}
+	}
 }
 
 func TestBinaryMustBePlainName(t *testing.T) {

@@ -2,6 +2,7 @@ package config
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"maps"
 	"math"
@@ -11,6 +12,8 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"outrigger/core/health"
 )
 
 // Validate is Problems joined into one error, or nil.
@@ -90,14 +93,22 @@ func (c Config) validate(disabled map[string]bool) []*Error {
 		default:
 			byPort[s.Port] = s.Name
 		}
-		add(label, "host", checkHost(s.Host))
+		hostMsg := checkHost(s.Host)
+		if hostMsg == "" {
+			hostMsg = checkProbeURL(s, "")
+		}
+		add(label, "host", hostMsg)
 		for _, k := range slices.Sorted(maps.Keys(s.Env)) {
 			add(label, "env."+k, checkEnvKey(k))
 			add(label, "env."+k, msgIf(strings.ContainsRune(s.Env[k], 0), "value contains a NUL byte"))
 		}
 		add(label, "health", msgIf(len(s.Health) == 0, "needs at least one probe path (default %q)", DefaultHealth()))
 		for _, p := range s.Health {
-			add(label, "health", checkHealthPath(p))
+			m := checkHealthPath(p)
+			if m == "" && hostMsg == "" { // a bad host would fail every path's URL
+				m = checkProbeURL(s, p)
+			}
+			add(label, "health", m)
 		}
 		add(label, "startup_timeout", msgIf(s.StartupTimeout <= 0, "must be greater than 0, got %s", s.StartupTimeout))
 		add(label, "stop_timeout", nonNegative(s.StopTimeout))
@@ -239,12 +250,38 @@ func checkHost(h string) string {
 	switch {
 	case h == "":
 		return "must not be empty"
+	case strings.ContainsRune(h, '%'):
+		// Neither form works: "fe80::1%eth0" makes a probe URL that does not
+		// parse, "fe80::1%25eth0" an APP_HOST and a port check that cannot bind.
+		return fmt.Sprintf("an IPv6 zone (%%...) is not supported, got %q", clip(h))
 	case strings.ContainsFunc(h, func(r rune) bool {
-		return !(unicode.IsLetter(r) || unicode.IsDigit(r) || strings.ContainsRune(".-_:%", r))
+		return !(unicode.IsLetter(r) || unicode.IsDigit(r) || strings.ContainsRune(".-_:", r))
 	}):
 		return fmt.Sprintf("not a host name or IP address: %q (write IPv6 without brackets)", clip(h))
 	}
 	return ""
+}
+
+// checkProbeURL builds the URL the readiness and liveness probes build from
+// s's host and path (Spec.URL, then the path, through health.NewProber)
+// and reports why it is refused: a sidecar whose probe URL does not parse
+// never becomes Ready. The port is a stand-in, as the sidecar may run on
+// another port than s.Port (one moved off a busy port).
+func checkProbeURL(s Spec, path string) string {
+	at := s
+	at.Port = 1
+	_, err := health.NewProber(at.URL() + path)
+	if err == nil {
+		return ""
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	if path == "" {
+		return fmt.Sprintf("%q does not make a valid probe URL: %v", clip(s.Host), err)
+	}
+	return fmt.Sprintf("probe path %q does not make a valid URL: %v (write a literal %% as %%25)", clip(path), err)
 }
 
 func checkEnvKey(k string) string {

@@ -413,6 +413,11 @@ func (r *runner) show(args []string) int {
 
 // quit asks the instance to quit and waits until it has: its event stream
 // ends only when it has stopped every sidecar and closed its endpoint.
+//
+// Asking (opening the stream, then POST /v1/quit) is bounded by
+// requestTimeout, like status: an instance that takes the connection but
+// never answers must not hang quit. The wait once it has said yes is not:
+// it lasts up to the longest stop_timeout, which only the instance knows.
 func (r *runner) quit(args []string) int {
 	fs := r.flags("quit")
 	rest, code := parse(fs, args)
@@ -422,14 +427,21 @@ func (r *runner) quit(args []string) int {
 	if len(rest) > 0 {
 		return r.usageErr(fs, "takes no arguments")
 	}
-	ctx, cancel := interrupted()
+	sig, cancel := interrupted()
 	defer cancel()
+	ctx, stop := context.WithCancel(sig) // not WithTimeout: it would end the stream too
+	defer stop()
+	asking := time.AfterFunc(requestTimeout, stop)
 	stream, err := r.c.open(ctx, "GET", "/v1/events", nil, "text/event-stream")
-	if err != nil {
-		return r.failed("quit", err)
+	if err == nil {
+		defer stream.Body.Close()
+		err = r.c.do(ctx, "POST", "/v1/quit", nil, nil)
 	}
-	defer stream.Body.Close()
-	if err := r.c.do(ctx, "POST", "/v1/quit", nil, nil); err != nil {
+	if !asking.Stop() && sig.Err() == nil { // ctx is ended: the stream cannot be read
+		fmt.Fprintf(r.env.Stderr, "outrigger: quit: the instance did not answer within %s (is it hung?)\n", requestTimeout)
+		return ExitFailed
+	}
+	if err != nil {
 		return r.failed("quit", err)
 	}
 	_, _ = io.Copy(io.Discard, stream.Body)

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -57,5 +58,25 @@ func TestLogsGivesUpOnHungInstance(t *testing.T) {
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatalf("outrigger logs still waiting 30 s after asking a hung instance (status gives up after %s)", requestTimeout)
+	}
+}
+
+// `outrigger quit` against an instance that takes the connection but never
+// answers gives up after requestTimeout, with a message and exit 1. Before,
+// it waited for the event stream's answer without limit.
+func TestQuitGivesUpOnHungInstance(t *testing.T) {
+	defer func(d time.Duration) { requestTimeout = d }(requestTimeout)
+	requestTimeout = time.Second
+	addr := hungInstance(t)
+	var out, errb bytes.Buffer
+	done := make(chan int, 1)
+	go func() { done <- Run(Env{Addr: addr, Stdout: &out, Stderr: &errb}, []string{"quit"}) }()
+	select {
+	case code := <-done:
+		if code != ExitFailed || !strings.Contains(errb.String(), "did not answer within 1s") {
+			t.Errorf("quit against a hung instance: exit %d, stderr %q; want %d and \"did not answer within 1s\"", code, errb.String(), ExitFailed)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("outrigger quit still waiting 30 s after asking a hung instance (it should give up after %s)", requestTimeout)
 	}
 }

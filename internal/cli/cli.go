@@ -307,7 +307,7 @@ func actionCmd(act string) func(*runner, []string) int {
 		w := &waitFlag{}
 		fs.Var(w, "wait", "wait until done before returning: --wait (Ready, or stopped for stop), --wait ready, --wait stopped")
 		wait := &w.on
-		timeout := fs.Duration("timeout", control.DefaultWait, "how long --wait waits")
+		timeout := fs.Duration("timeout", control.DefaultWait, "how long --wait waits for each sidecar")
 		names, code := parse(fs, joinWaitState(args))
 		if code >= 0 {
 			return code
@@ -331,11 +331,15 @@ func actionCmd(act string) func(*runner, []string) int {
 		if len(q) > 0 {
 			query = "?" + q.Encode()
 		}
-		// A wait is bounded by the instance (--timeout); the request by that
-		// and a margin.
-		ctx, cancel := context.WithTimeout(context.Background(), *timeout+requestTimeout)
-		defer cancel()
+		// A wait is bounded by the instance (--timeout, per request, so per
+		// name); each request by that and a margin, not one limit shared by
+		// all the names, which would leave the later ones less.
+		bound := func() (context.Context, context.CancelFunc) {
+			return context.WithTimeout(context.Background(), *timeout+requestTimeout)
+		}
 		if *all && act != "restart" {
+			ctx, cancel := bound()
+			defer cancel()
 			var res control.ActionResult
 			if err := r.c.do(ctx, "POST", "/v1/sidecars/"+act+query, nil, &res); err != nil {
 				return r.failed(act+" --all", err)
@@ -349,7 +353,7 @@ func actionCmd(act string) func(*runner, []string) int {
 		}
 		if *all { // restart --all: each one, as the window's buttons would
 			var list control.SidecarList
-			if err := r.c.do(ctx, "GET", "/v1/sidecars", nil, &list); err != nil {
+			if err := r.c.do(context.Background(), "GET", "/v1/sidecars", nil, &list); err != nil {
 				return r.failed(act, err)
 			}
 			for _, s := range list.Sidecars {
@@ -361,7 +365,9 @@ func actionCmd(act string) func(*runner, []string) int {
 		exit := ExitOK
 		for _, n := range names {
 			var res control.ActionResult
+			ctx, cancel := bound()
 			err := r.c.do(ctx, "POST", "/v1/sidecars/"+url.PathEscape(n)+"/"+act+query, nil, &res)
+			cancel()
 			if err != nil {
 				if c := r.failed(act+" "+n, err); c == ExitNotRunning {
 					return c

@@ -405,16 +405,34 @@ func (cg *cgroup) pids() ([]int, error) {
 
 // members is the cgroup's processes as Members, plus those of known
 // (pid → start ticks) that are zombies now (still ours to reap) or on
-// their way to it.
+// their way to it. all, if not nil, is a read of /proc to take the
+// members' stats from.
 func (cg *cgroup) members(all *procs, known map[int]uint64) []Member {
+	return cg.membersAt(all, known, statNow)
+}
+
+// statNow is pid's stat read from /proc now.
+func statNow(pid int) (Stat, bool) {
+	st, err := ReadStat(pid)
+	return st, err == nil
+}
+
+// membersAt is members with now as the read of a known process that is
+// no longer in cgroup.procs. That one is always read after cgroup.procs,
+// never taken from all: all may be older (the containment pass reads
+// /proc, then each run's cgroup.procs), and a member that began to exit
+// in between looks there alive and not exiting, like one moved to
+// another cgroup. Dropped for that, it no longer kept its run Lingering,
+// and a Stop returned with it still exiting (a pass on SIGCHLD runs just
+// as a stopped run's leader and daemon exit together; 1 make test in 20).
+func (cg *cgroup) membersAt(all *procs, known map[int]uint64, now func(int) (Stat, bool)) []Member {
 	pids, _ := cg.pids() // gone: no members
 	stat := func(pid int) (Stat, bool) {
 		if all != nil {
 			st, ok := all.stat[pid]
 			return st, ok
 		}
-		st, err := ReadStat(pid)
-		return st, err == nil
+		return now(pid)
 	}
 	out := make([]Member, 0, len(pids))
 	in := map[int]bool{}
@@ -428,7 +446,7 @@ func (cg *cgroup) members(all *procs, known map[int]uint64) []Member {
 		if in[pid] {
 			continue
 		}
-		st, ok := stat(pid)
+		st, ok := now(pid)
 		switch {
 		case !ok || st.StartTicks != start:
 		case st.State == 'Z':

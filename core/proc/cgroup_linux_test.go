@@ -329,7 +329,7 @@ func TestCgroupMembersKeepAnExitingOne(t *testing.T) {
 	}
 	known := map[int]uint64{200: 7, 300: 8, 400: 9, 500: 10}
 	got := map[int]proc.Member{}
-	for _, m := range proc.CgroupMembersFrom(dir, stats, known) {
+	for _, m := range proc.CgroupMembersFrom(dir, stats, stats, known) {
 		got[m.PID] = m
 	}
 	want := map[int]bool{100: false, 200: false, 300: true} // pid → zombie
@@ -340,5 +340,37 @@ func TestCgroupMembersKeepAnExitingOne(t *testing.T) {
 		if m, ok := got[pid]; !ok || m.Zombie != zombie {
 			t.Errorf("member %d: %+v (present %v), want zombie %v", pid, m, ok, zombie)
 		}
+	}
+}
+
+// TestCgroupMembersReadALeaverNow: the containment pass reads /proc, then
+// each run's cgroup.procs. A member that began to exit in between is in
+// that read alive and not exiting, out of cgroup.procs: whether it left
+// the cgroup alive or is on its way out is told by a read made after
+// cgroup.procs, not by the older one.
+func TestCgroupMembersReadALeaverNow(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "cgroup.procs"), []byte("100\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	before := map[int]proc.Stat{
+		100: {PID: 100, State: 'S', StartTicks: 5},
+		200: {PID: 200, State: 'S', StartTicks: 7}, // the daemon, before SIGTERM
+		300: {PID: 300, State: 'S', StartTicks: 8},
+	}
+	now := map[int]proc.Stat{
+		100: {PID: 100, State: 'S', StartTicks: 5},
+		200: {PID: 200, State: 'R', Flags: 0x4, StartTicks: 7}, // PF_EXITING
+		300: {PID: 300, State: 'Z', StartTicks: 8},
+	}
+	got := map[int]proc.Member{}
+	for _, m := range proc.CgroupMembersFrom(dir, before, now, map[int]uint64{200: 7, 300: 8}) {
+		got[m.PID] = m
+	}
+	if _, ok := got[200]; !ok || got[200].Zombie {
+		t.Errorf("the exiting member: %+v (present %v), want it kept, not a zombie; members %v", got[200], ok, got)
+	}
+	if m, ok := got[300]; !ok || !m.Zombie {
+		t.Errorf("the exited member: %+v (present %v), want it kept as a zombie; members %v", m, ok, got)
 	}
 }

@@ -30,7 +30,11 @@ func AwaitExitAfter(pid int, registered func()) { awaitExit(pid, registered) }
 var ParseBootTime = parseBootTime
 
 // CgroupMembersFrom is the members of a cgroup whose cgroup.procs is in
-// dir, with the processes' stats given instead of read from /proc.
-func CgroupMembersFrom(dir string, stats map[int]Stat, known map[int]uint64) []Member {
-	return (&cgroup{dir: dir}).members(&procs{stat: stats}, known)
+// dir, with the processes' stats given instead of read from /proc: those
+// of an earlier read of it (snapshot) and those read now.
+func CgroupMembersFrom(dir string, snapshot, now map[int]Stat, known map[int]uint64) []Member {
+	return (&cgroup{dir: dir}).membersAt(&procs{stat: snapshot}, known, func(pid int) (Stat, bool) {
+		st, ok := now[pid]
+		return st, ok
+	})
 }

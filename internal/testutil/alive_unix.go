@@ -18,14 +18,14 @@ func ProcessAlive(pid int) bool {
 	if pid <= 0 {
 		return false
 	}
-	err := syscall.Kill(pid, 0)
-	// EPERM: it exists but belongs to someone else.
-	if err != nil && !errors.Is(err, syscall.EPERM) {
-		return false
-	}
+	// /proc first, the signal second: a process reaped between the two
+	// looks then reads as gone. The other order saw a zombie being reaped
+	// still there, then no /proc entry, and took it for alive.
 	stat, rerr := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if rerr != nil {
-		// No /proc (macOS, BSD) or it vanished meanwhile: trust kill.
+		// Gone, or no /proc (macOS, BSD): ask the kernel.
+		err := syscall.Kill(pid, 0)
+		// EPERM: it exists but belongs to someone else.
 		return err == nil || errors.Is(err, syscall.EPERM)
 	}
 	// Format: "pid (comm) S ..."; comm may contain spaces and parentheses,

@@ -96,11 +96,16 @@ func ctxT(t testing.TB, d time.Duration) context.Context {
 
 func raw(s string) json.RawMessage { return json.RawMessage(s) }
 
+// wait bounds the helpers' polls: generous, since a run may wait behind a
+// whole queue (TestStalledStreamsMemory's 100 runs of 3 MB on 4 workers
+// took over 30 s under -race beside a second make test, load 7).
+const wait = 90 * time.Second
+
 // waitResult polls GET /results until the execution reaches a terminal status.
 func waitResult(t testing.TB, c *Client, id string) Result {
 	t.Helper()
 	var res Result
-	testutil.Eventually(t, 20*time.Second, func() bool {
+	testutil.Eventually(t, wait, func() bool {
 		r, err := c.Result(context.Background(), id)
 		if err != nil {
 			return false
@@ -114,7 +119,7 @@ func waitResult(t testing.TB, c *Client, id string) Result {
 // waitStatus polls GET /executions/status until cond holds.
 func waitStatus(t testing.TB, c *Client, cond func(ExecStatus) bool, what string) {
 	t.Helper()
-	testutil.Eventually(t, 20*time.Second, func() bool {
+	testutil.Eventually(t, wait, func() bool {
 		s, err := c.Status(context.Background())
 		return err == nil && cond(s)
 	}, "%s", what)

@@ -13,20 +13,28 @@ import (
 	"time"
 )
 
-// hungInstance is an endpoint that accepts connections and reads the
-// requests but never answers: a running instance whose API is stuck.
-func hungInstance(t *testing.T) string {
+// instanceSocket listens where a test instance's endpoint would be: a
+// short path (a Unix socket's is limited to about 100 bytes, too little for
+// t.TempDir under a long TMPDIR).
+func instanceSocket(t *testing.T) (addr string, ln net.Listener) {
+	t.Helper()
 	dir, err := os.MkdirTemp("", "rd")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	addr := filepath.Join(dir, "s")
-	ln, err := net.Listen("unix", addr)
-	if err != nil {
+	addr = filepath.Join(dir, "s")
+	if ln, err = net.Listen("unix", addr); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ln.Close() })
+	return addr, ln
+}
+
+// hungInstance is an endpoint that accepts connections and reads the
+// requests but never answers: a running instance whose API is stuck.
+func hungInstance(t *testing.T) string {
+	addr, ln := instanceSocket(t)
 	go func() {
 		for {
 			c, err := ln.Accept()

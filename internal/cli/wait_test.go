@@ -5,10 +5,7 @@ package cli
 import (
 	"bytes"
 	"encoding/json"
-	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -27,16 +24,7 @@ func TestWaitLimitIsPerName(t *testing.T) {
 	defer func(d time.Duration) { requestTimeout = d }(requestTimeout)
 	requestTimeout = 500 * time.Millisecond
 	const took = 800 * time.Millisecond // each within --timeout 1s, all three not within 1.5s
-	dir, err := os.MkdirTemp("", "rd")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	addr := filepath.Join(dir, "s")
-	ln, err := net.Listen("unix", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
+	addr, ln := instanceSocket(t)
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/sidecars/{name}/start", func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Query().Get("timeout") != "1s" {

@@ -72,8 +72,10 @@ func enterCgroup(dir string) error {
 // many processes were there.
 func endCgroupTree(dir string) (int, error) {
 	n := 0
+	var dirs []string // parents before their children
 	_ = filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
 		if err == nil && d.IsDir() {
+			dirs = append(dirs, p)
 			data, _ := os.ReadFile(filepath.Join(p, "cgroup.procs"))
 			n += len(strings.Fields(string(data)))
 		}
@@ -84,13 +86,6 @@ func endCgroupTree(dir string) (int, error) {
 			return n, fmt.Errorf("end the processes left in %s: %w", dir, err)
 		}
 	}
-	var dirs []string
-	_ = filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-		if err == nil && d.IsDir() {
-			dirs = append(dirs, p)
-		}
-		return nil
-	})
 	deadline := time.Now().Add(10 * time.Second)
 	for i := len(dirs) - 1; i >= 0; i-- {
 		// rmdir fails (EBUSY) until the killed processes have left.

@@ -36,8 +36,8 @@ func IsolateCgroup() (undo func()) {
 	if err != nil {
 		return noop
 	}
-	// Not a run cgroup's name ("outrigger-<pid>-<ticks>-…"): no sweep takes it.
-	dir := filepath.Join(base, "test-outrigger-"+strconv.Itoa(os.Getpid()))
+	endStale(base)
+	dir := filepath.Join(base, testCgroupPrefix+strconv.Itoa(os.Getpid()))
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		return noop
 	}
@@ -55,6 +55,36 @@ func IsolateCgroup() (undo func()) {
 		n, err := endCgroupTree(dir)
 		if n > 0 {
 			fmt.Fprintf(os.Stderr, "testutil: ended %d processes the tests left running in %s\n", n, dir)
+		}
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "testutil: %v\n", err)
+		}
+	}
+}
+
+// testCgroupPrefix names the tests' cgroups, followed by the test
+// process's pid. Not a run cgroup's name ("outrigger-<pid>-<ticks>-…"):
+// no sweep takes it.
+const testCgroupPrefix = "test-outrigger-"
+
+// endStale removes the tests' cgroups in base whose test process is gone,
+// ending what they still hold: a test binary killed from outside (a go
+// test timeout, Ctrl-C) never runs its undo. A live process with that pid
+// (a reused one included) keeps its directory: it costs nothing.
+func endStale(base string) {
+	entries, err := os.ReadDir(base)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		pid, err := strconv.Atoi(strings.TrimPrefix(e.Name(), testCgroupPrefix))
+		if !e.IsDir() || !strings.HasPrefix(e.Name(), testCgroupPrefix) || err != nil || ProcessAlive(pid) {
+			continue
+		}
+		dir := filepath.Join(base, e.Name())
+		n, err := endCgroupTree(dir)
+		if n > 0 {
+			fmt.Fprintf(os.Stderr, "testutil: ended %d processes a killed test process (pid %d) left running in %s\n", n, pid, dir)
 		}
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "testutil: %v\n", err)

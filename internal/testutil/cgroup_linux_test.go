@@ -85,3 +85,54 @@ func TestIsolateCgroup(t *testing.T) {
 		t.Fatalf("the child's cgroup is still there: %v", err)
 	}
 }
+
+// TestEndStale leaves a tests' cgroup as a test binary killed from outside
+// does (named for a pid that is gone, a process still in it) beside one
+// named for a live process: the next isolation ends and removes the first
+// and leaves the second.
+func TestEndStale(t *testing.T) {
+	ours := os.Getenv(isolatedEnv)
+	if ours == "" {
+		t.Skip("this test process is not in a cgroup of its own (no writable cgroup v2 here)")
+	}
+	gone := exec.Command("true")
+	if err := gone.Run(); err != nil {
+		t.Fatal(err)
+	}
+	stale := filepath.Join(ours, testCgroupPrefix+strconv.Itoa(gone.Process.Pid))
+	live := filepath.Join(ours, testCgroupPrefix+strconv.Itoa(os.Getpid()))
+	for _, d := range []string{stale, live} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() { _, _ = endCgroupTree(live); _, _ = endCgroupTree(stale) })
+	left := exec.Command("sleep", "300")
+	if err := left.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(stale, "cgroup.procs"), []byte(strconv.Itoa(left.Process.Pid)), 0); err != nil {
+		_ = left.Process.Kill()
+		_ = left.Wait()
+		t.Fatal(err)
+	}
+	waited := make(chan error, 1)
+	go func() { waited <- left.Wait() }()
+
+	endStale(ours)
+
+	select {
+	case err := <-waited:
+		if ws, ok := left.ProcessState.Sys().(syscall.WaitStatus); !ok || ws.Signal() != syscall.SIGKILL {
+			t.Fatalf("the process left in the stale cgroup ended with %v, want killed", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the process left in the stale cgroup is still running")
+	}
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Fatalf("the stale cgroup is still there: %v", err)
+	}
+	if _, err := os.Stat(live); err != nil {
+		t.Fatalf("the live test process's cgroup was removed: %v", err)
+	}
+}

@@ -209,6 +209,12 @@ func (r *runner) failed(what string, err error) int {
 			"Start one with `outrigger` (window) or `outrigger --headless`, then try again.\n", r.env.Addr)
 		return ExitNotRunning
 	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		// Every request is bounded (client.do): an instance that takes the
+		// connection but never answers ends here, not in a raw
+		// "context deadline exceeded".
+		err = errors.New("the instance took the request but did not answer in time (is it hung?)")
+	}
 	if what != "" {
 		fmt.Fprintf(r.env.Stderr, "outrigger: %s: %v\n", what, err)
 	} else {
@@ -334,8 +340,13 @@ func actionCmd(act string) func(*runner, []string) int {
 		// A wait is bounded by the instance (--timeout, per request, so per
 		// name); each request by that and a margin, not one limit shared by
 		// all the names, which would leave the later ones less.
+		// Without --wait a request waits for nothing: requestTimeout alone.
 		bound := func() (context.Context, context.CancelFunc) {
-			return context.WithTimeout(context.Background(), *timeout+requestTimeout)
+			limit := requestTimeout
+			if *wait {
+				limit += *timeout
+			}
+			return context.WithTimeout(context.Background(), limit)
 		}
 		if *all && act != "restart" {
 			ctx, cancel := bound()

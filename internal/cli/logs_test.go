@@ -48,24 +48,37 @@ func hungInstance(t *testing.T) string {
 	return addr
 }
 
-// `outrigger logs NAME` (no -f) is a one-shot request like status: an
-// instance that does not answer must not hang it for ever (client.do's
-// rule; status gives up after requestTimeout). Before, it waited until
-// Ctrl-C, and a script calling it hung.
-func TestLogsGivesUpOnHungInstance(t *testing.T) {
+// Every one-shot command gives up on an instance that takes the
+// connection but never answers, after requestTimeout, with exit 1 and a
+// message that says so. Before, `logs NAME` waited until Ctrl-C, `start
+// NAME` (no --wait) waited 60 s more than that for a wait it had not asked
+// for, and all of them printed a raw "context deadline exceeded".
+func TestCommandsGiveUpOnHungInstance(t *testing.T) {
 	defer func(d time.Duration) { requestTimeout = d }(requestTimeout)
 	requestTimeout = time.Second
 	addr := hungInstance(t)
-	var out, errb bytes.Buffer
-	done := make(chan int, 1)
-	go func() { done <- Run(Env{Addr: addr, Stdout: &out, Stderr: &errb}, []string{"logs", "alpha"}) }()
-	select {
-	case code := <-done:
-		if code == ExitOK {
-			t.Errorf("logs against a hung instance: exit 0")
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatalf("outrigger logs still waiting 30 s after asking a hung instance (status gives up after %s)", requestTimeout)
+	for _, args := range [][]string{
+		{"status"},
+		{"logs", "alpha"},
+		{"start", "alpha"},
+		{"stop", "--all"},
+		{"restart", "--all"},
+		{"show"},
+		{"mode"},
+	} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			var out, errb bytes.Buffer
+			done := make(chan int, 1)
+			go func() { done <- Run(Env{Addr: addr, Stdout: &out, Stderr: &errb}, args) }()
+			select {
+			case code := <-done:
+				if code != ExitFailed || !strings.Contains(errb.String(), "did not answer in time (is it hung?)") {
+					t.Errorf("exit %d, stderr %q; want %d and \"did not answer in time (is it hung?)\"", code, errb.String(), ExitFailed)
+				}
+			case <-time.After(30 * time.Second):
+				t.Fatalf("still waiting 30 s after asking a hung instance (it should give up after %s)", requestTimeout)
+			}
+		})
 	}
 }
 

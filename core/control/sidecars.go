@@ -70,6 +70,9 @@ func ParseWait(q url.Values) (Wait, error) {
 			if nerr != nil {
 				return w, fmt.Errorf("timeout must be a duration such as \"30s\", got %s", clip(t))
 			}
+			if n > int(MaxWait/time.Second) {
+				n = int(MaxWait/time.Second) + 1 // refused below; n seconds would overflow a Duration
+			}
 			d = time.Duration(n) * time.Second
 		}
 		if d <= 0 || d > MaxWait {

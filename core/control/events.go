@@ -197,6 +197,14 @@ func (h *hub) subscribe(lastID string) (<-chan *frame, func()) {
 		m := h.mode
 		initial = append(initial, h.frameLocked(h.seq, "", false,
 			Event{Type: string(modes.ModeChanged), Time: now, Mode: &m, Message: m.String()}))
+		// Every frame of the snapshot is as of event h.seq, but only its
+		// last one (the mode) completes it: a client that resumed from the
+		// id of an earlier one would miss the sidecars after it. Without an
+		// id line an SSE client keeps the id it had (none, or one this hub
+		// answers with a snapshot again).
+		for _, f := range initial[:len(initial)-1] {
+			f.data = f.data[bytes.IndexByte(f.data, '\n')+1:]
+		}
 	}
 	return h.bus.Subscribe(initial)
 }

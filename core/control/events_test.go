@@ -4,6 +4,7 @@ package control
 
 import (
 	"fmt"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -165,6 +166,63 @@ func TestResumeAfterASlowStreamLosesNoFrame(t *testing.T) {
 	for seq := uint64(1); seq <= 4; seq++ {
 		if !got[seq] {
 			t.Errorf("frame e-%d never reaches the client: delivered %v, then resumed from e-4 (replay %d frames)", seq, order, len(replay))
+		}
+	}
+}
+
+// Every frame of a snapshot describes the state as of one published event,
+// so they all carried that event's id: a client whose connection dropped
+// after the first of them (EventSource remembers the last id it got)
+// resumed "after" the whole snapshot and never heard of the sidecars whose
+// frames it had not received, until they next changed. Only the snapshot's
+// last frame may carry the id.
+func TestResumeMidSnapshotLosesNoSidecar(t *testing.T) {
+	h := &hub{
+		epoch: "e",
+		bus: eventbus.New(func() eventbus.Queue[*frame] {
+			return &streamQueue{pending: map[string][]*frame{}}
+		}),
+		state: map[string]*supervisor.Status{},
+	}
+	defer h.bus.Close()
+	for _, n := range []string{"a", "b", "c"} {
+		h.sidecarEvent(supervisor.Event{Sidecar: n, Kind: supervisor.EventState, Status: supervisor.Status{Name: n, State: supervisor.Ready}})
+	}
+
+	// sseID is what an SSE client keeps as its last event id after a frame.
+	sseID := func(last string, f *frame) string {
+		for _, line := range strings.Split(string(f.data), "\n") {
+			if id, ok := strings.CutPrefix(line, "id: "); ok {
+				return id
+			}
+		}
+		return last
+	}
+	next := func(frames <-chan *frame) *frame {
+		select {
+		case f := <-frames:
+			return f
+		case <-time.After(10 * time.Second):
+			t.Fatal("no frame")
+			return nil
+		}
+	}
+
+	frames, unsub := h.subscribe("")
+	first := next(frames)
+	lastID := sseID("", first)
+	unsub() // the connection drops after the snapshot's first frame
+
+	got := map[string]bool{first.key: true}
+	frames, unsub = h.subscribe(lastID)
+	defer unsub()
+	deadline := time.After(10 * time.Second) // what a resume has to send is queued at subscribe
+	for len(got) < 4 {
+		select {
+		case f := <-frames:
+			got[f.key] = true
+		case <-deadline:
+			t.Fatalf("resumed from %q after the snapshot's first frame (%s): got only %v of a, b, c and the mode", lastID, first.key, got)
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -101,8 +102,14 @@ func (s *Server) ListenTCP(api config.API, configFile string) (net.Addr, error) 
 	}
 	policy := httpguard.Policy{Origins: api.AllowedOrigins}
 	if api.AllowRemote {
-		if host, _, err := net.SplitHostPort(api.Listen); err == nil && host != "" {
-			policy.Hosts = []string{strings.Trim(host, "[]")}
+		host, _, _ := net.SplitHostPort(api.Listen)
+		host = strings.Trim(host, "[]")
+		if ip, err := netip.ParseAddr(host); host == "" || (err == nil && ip.IsUnspecified()) {
+			// All interfaces: clients name whichever address they reach
+			// us by. Naming only "0.0.0.0" refused every one of them.
+			policy.AnyIP = true
+		} else {
+			policy.Hosts = []string{host}
 		}
 	}
 	h := policy.Wrap(requireToken(token, s.mux))

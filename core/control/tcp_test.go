@@ -4,6 +4,7 @@ package control
 
 import (
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"strconv"
@@ -110,5 +111,49 @@ func TestTCPListenerRefusesRemote(t *testing.T) {
 		if err := CheckListen(config.API{Listen: ok}); err != nil {
 			t.Errorf("%s: %v", ok, err)
 		}
+	}
+}
+
+// With allow_remote and listen on all interfaces, a client on another
+// machine names this one by whichever address it reaches: that passes the
+// Host check (and still needs the token); a DNS name still does not.
+// Before, the only Host accepted beyond loopback was "0.0.0.0", so every
+// remote request got 403.
+func TestRemoteListenerOnAllInterfaces(t *testing.T) {
+	r := newRig(t, rigOpts{}, fixtureSpec(t, "alpha"))
+	cfgFile := r.home + "/outrigger.toml"
+	addr, err := r.srv.ListenTCP(config.API{Listen: "0.0.0.0:0", AllowRemote: true}, cfgFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, token, err := Token(cfgFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := strconv.Itoa(addr.(*net.TCPAddr).Port)
+	call := func(host string, auth bool) int {
+		req, err := http.NewRequest("GET", "http://127.0.0.1:"+port+"/v1/sidecars", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Host = host // as a client on the LAN would send it
+		if auth {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if got := call("192.168.1.5:"+port, true); got != 200 {
+		t.Errorf("Host 192.168.1.5 (a LAN address of this machine) with the token: %d, want 200", got)
+	}
+	if got := call("192.168.1.5:"+port, false); got != 401 {
+		t.Errorf("Host 192.168.1.5 without the token: %d, want 401", got)
+	}
+	if got := call("attacker.example:"+port, true); got != 403 {
+		t.Errorf("Host attacker.example: %d, want 403", got)
 	}
 }

@@ -39,6 +39,11 @@ type Policy struct {
 	// compared case-insensitively. Loopback addresses and "localhost" are
 	// always accepted.
 	Hosts []string
+	// AnyIP accepts a Host that is any IP address: for a listener on all
+	// interfaces (0.0.0.0, ::), which clients reach by whichever of the
+	// machine's addresses they see. A rebinding page's Host is its own DNS
+	// name, never an IP literal, so this keeps check 1's protection.
+	AnyIP bool
 	// Origins are the browser origins ("http://localhost:5173", exact
 	// scheme://host[:port]) allowed to call the service cross-origin.
 	Origins []string
@@ -101,6 +106,9 @@ func (p Policy) hostAllowed(hostport string) bool {
 	}
 	host = strings.TrimSuffix(strings.Trim(host, "[]"), ".")
 	if IsLoopbackName(host) {
+		return true
+	}
+	if _, err := netip.ParseAddr(host); err == nil && p.AnyIP {
 		return true
 	}
 	return slices.ContainsFunc(p.Hosts, func(h string) bool { return strings.EqualFold(h, host) })

@@ -87,3 +87,26 @@ func TestPreflight(t *testing.T) {
 		}
 	}
 }
+
+// A listener on all interfaces (AnyIP) is reached by any of the machine's
+// addresses, so any IP literal is a good Host; a name still is not (a
+// rebinding page's Host is its own name).
+func TestAnyIP(t *testing.T) {
+	p := Policy{AnyIP: true}
+	for host, want := range map[string]bool{
+		"192.168.1.5:7777":   true,
+		"[fe80::1]:7777":     true,
+		"10.0.0.2":           true,
+		"127.0.0.1:7777":     true,
+		"attacker.example":   false,
+		"192.168.1.5.nip.io": false,
+		"":                   false,
+	} {
+		if got := p.HostAllowed(host); got != want {
+			t.Errorf("AnyIP: Host %q allowed %v, want %v", host, got, want)
+		}
+	}
+	if (Policy{}).HostAllowed("192.168.1.5:7777") {
+		t.Error("without AnyIP a LAN address passed")
+	}
+}

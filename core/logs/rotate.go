@@ -110,29 +110,45 @@ func (r *rotatingFile) rotate() error {
 	if err := r.open(); err != nil {
 		return err
 	}
-	r.prune(base, ext)
+	r.prune()
 	return nil
 }
 
-// prune removes the oldest backups beyond r.backups. The timestamp sorts
-// as text, so the names sort oldest first.
-func (r *rotatingFile) prune(base, ext string) {
-	old, err := filepath.Glob(base + "-*" + ext)
-	if err != nil {
-		return
-	}
-	var backups []string
-	for _, p := range old {
-		stamp := strings.TrimSuffix(strings.TrimPrefix(p, base+"-"), ext)
-		if _, err := time.Parse(backupTimeFormat, stamp); err == nil {
-			backups = append(backups, p)
-		}
-	}
-	slices.Sort(backups)
+// prune removes the oldest backups beyond r.backups.
+func (r *rotatingFile) prune() {
+	backups := Backups(r.path)
 	for len(backups) > r.backups {
 		_ = os.Remove(backups[0])
 		backups = backups[1:]
 	}
+}
+
+// Backups lists the rotated copies of the log file path
+// (<name>-<time>.<ext> beside it), oldest first: the timestamp sorts as
+// text. The folder is listed, not globbed, so a folder whose name holds a
+// glob metacharacter ("[", "\", "*") still finds them, and only names whose
+// middle is a timestamp count, so the log of another sidecar whose name
+// starts the same ("xgen" and "xgen-workflow") is not taken for a backup.
+func Backups(path string) []string {
+	dir, name := filepath.Split(path)
+	ext := filepath.Ext(name)
+	prefix := strings.TrimSuffix(name, ext) + "-"
+	entries, err := os.ReadDir(filepath.Clean(dir))
+	if err != nil {
+		return nil
+	}
+	var backups []string
+	for _, e := range entries {
+		n := e.Name()
+		if !strings.HasPrefix(n, prefix) || !strings.HasSuffix(n, ext) || len(n) < len(prefix)+len(ext) {
+			continue
+		}
+		if _, err := time.Parse(backupTimeFormat, n[len(prefix):len(n)-len(ext)]); err == nil {
+			backups = append(backups, filepath.Join(dir, n))
+		}
+	}
+	slices.Sort(backups)
+	return backups
 }
 
 func (r *rotatingFile) Close() error {

@@ -126,3 +126,57 @@ func TestRotationOfADeletedFileKeepsTheBatch(t *testing.T) {
 		t.Errorf("the batch written when the rotation failed is in no file (a.log holds %q)", data)
 	}
 }
+
+// A log folder whose path holds a glob metacharacter (OUTRIGGER_HOME set
+// to "/media/usb/Outrigger [portable]", a Windows "D:\Apps [x]") still has
+// its backups pruned: before, the folder name was read as a pattern that
+// matched nothing, and every rotation left one more 10 MB backup for ever.
+func TestRotationPrunesInFolderWithGlobCharacters(t *testing.T) {
+	for _, folder := range []string{"Outrigger [portable]", "logs [", `back\slash`, "star*q?"} {
+		if runtime.GOOS == "windows" && strings.ContainsAny(folder, `\*?`) {
+			continue // not a file name there
+		}
+		dir := filepath.Join(t.TempDir(), folder)
+		f := newRotatingFile(filepath.Join(dir, "a.log"), 1000, 2)
+		if err := os.Mkdir(dir, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		rec := []byte(strings.Repeat("r", 99) + "\n")
+		for range 100 { // 9 rotations
+			if _, err := f.Write(rec); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := f.Close(); err != nil {
+			t.Fatal(err)
+		}
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(entries) != 3 { // a.log and two backups
+			var names []string
+			for _, e := range entries {
+				names = append(names, e.Name())
+			}
+			t.Errorf("folder %q: %d files, want a.log and 2 backups: %q", folder, len(entries), names)
+		}
+	}
+}
+
+// Backups lists only the rotated files of the log named, not those of a
+// log whose name starts with the same text and a "-".
+func TestBackupsAreOnlyThisLogs(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{"xgen.log", "xgen-2026-01-02T00-00-00.000.log", "xgen-2026-01-01T00-00-00.000.log",
+		"xgen-workflow.log", "xgen-workflow-2026-01-03T00-00-00.000.log", "xgen-notes.log"} {
+		if err := os.WriteFile(filepath.Join(dir, name), nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := Backups(filepath.Join(dir, "xgen.log"))
+	want := []string{filepath.Join(dir, "xgen-2026-01-01T00-00-00.000.log"), filepath.Join(dir, "xgen-2026-01-02T00-00-00.000.log")}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("Backups = %q, want %q", got, want)
+	}
+}

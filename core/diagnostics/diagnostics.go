@@ -232,14 +232,14 @@ func sidecarLines(ring *logs.Ring, file string, n int) ([]byte, error) {
 
 // tailLog returns the last n lines of the log file path. When the file was
 // rotated recently and holds fewer, the rest comes from the newest backup
-// lumberjack left beside it (<name>-<time>.<ext>, which sort by time).
+// the rotation left beside it (logs.Backups: <name>-<time>.<ext>, never
+// the log of another sidecar whose name starts the same).
 func tailLog(path string, n int) ([]byte, error) {
 	cur, got, err := tailFile(path, n)
 	if err != nil || got >= n {
 		return cur, err
 	}
-	ext := filepath.Ext(path)
-	backups, _ := filepath.Glob(path[:len(path)-len(ext)] + "-*" + ext)
+	backups := logs.Backups(path)
 	if len(backups) == 0 {
 		return cur, nil
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"reflect"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -173,7 +174,21 @@ func syntaxError(file string, data []byte, err error) error {
 	if pe.Position.Line > 0 && line != pe.Position.Line-1 {
 		line = pe.Position.Line
 	}
-	return &Error{File: file, Line: line, Key: clip(pe.LastKey), Msg: clip(pe.Message)}
+	msg := pe.Message
+	if secretKey(pe.LastKey) { // "expected value but found "hunter" instead": never quote a secret
+		msg = quoted.ReplaceAllString(msg, `"`+Mask+`"`)
+	}
+	return &Error{File: file, Line: line, Key: clip(pe.LastKey), Msg: clip(msg)}
+}
+
+// quoted is a quoted piece of a message of the TOML library.
+var quoted = regexp.MustCompile(`"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'`)
+
+// secretKey reports whether the dotted key's last part names a secret
+// (Secret: gateway_token, env.API_KEY), whose value a message must not
+// quote: it is logged, and reaches the diagnostics report.
+func secretKey(key string) bool {
+	return Secret(key[strings.LastIndexByte(key, '.')+1:])
 }
 
 // decoder decodes the library's tables into File one key at a time, so
@@ -252,7 +267,7 @@ func (d *decoder) value(p toml.Primitive, f reflect.Value, a at) {
 			switch v.(type) {
 			case string, int64, float64, bool:
 			default:
-				d.errorf(a.child(k), "must be a string, got %s", describe(v))
+				d.errorf(a.child(k), "must be a string, got %s", describeFor(k, v))
 			}
 			env[k] = fmt.Sprint(v)
 		}
@@ -263,8 +278,8 @@ func (d *decoder) value(p toml.Primitive, f reflect.Value, a at) {
 		v := reflect.New(t)
 		d.table(sub, v.Elem(), a)
 		f.Set(v)
-	case badValue(t, raw) != "":
-		d.errorf(a, "%s", badValue(t, raw))
+	case badValue(t, raw, secretKey(a.key)) != "":
+		d.errorf(a, "%s", badValue(t, raw, secretKey(a.key)))
 	default:
 		v := reflect.New(f.Type())
 		if err := d.md.PrimitiveDecode(p, v.Interface()); err != nil {
@@ -276,9 +291,13 @@ func (d *decoder) value(p toml.Primitive, f reflect.Value, a at) {
 }
 
 // badValue says what is wrong when raw, as the library decoded it, is not
-// a value of the field type t; "" when it is one.
-func badValue(t reflect.Type, raw any) string {
+// a value of the field type t; "" when it is one. With secret, raw is not
+// quoted, only its type named.
+func badValue(t reflect.Type, raw any, secret bool) string {
 	got := ", got " + describe(raw)
+	if secret {
+		got = ", got " + describeKind(raw)
+	}
 	var ok bool
 	switch {
 	case t == durationType:
@@ -383,6 +402,21 @@ func (d *decoder) place(e *Error) {
 	if e.Line == 0 {
 		e.Msg += " (a built-in default, not written in the file)"
 	}
+}
+
+// describeFor is describe for the value of key: only the type when key
+// names a secret.
+func describeFor(key string, v any) string {
+	if Secret(key) {
+		return describeKind(v)
+	}
+	return describe(v)
+}
+
+// describeKind is describe without the value: "an integer", "a string".
+func describeKind(v any) string {
+	d, _, _ := strings.Cut(describe(v), " (")
+	return d
 }
 
 // describe names v's type and, for scalars, its value (clipped).

@@ -65,3 +65,17 @@ func TestHugeValueIsClippedInTheError(t *testing.T) {
 		}
 	}
 }
+
+// An env variable name is text from the user's file too: a bad one of
+// 900 KB must not make a 1.8 MB error (it names the key twice) that goes
+// to the log whole.
+func TestHugeEnvKeyIsClippedInTheError(t *testing.T) {
+	key := strings.Repeat("K", 900<<10) + "=X"
+	_, err := Parse("o.toml", []byte("[[sidecar]]\nname = \"a\"\nport = 9\n[sidecar.env]\n\""+key+"\" = \"v\"\n"))
+	if err == nil || !strings.HasPrefix(err.Error(), "o.toml:5: sidecar \"a\": env.KKK") {
+		t.Fatalf("error %.200v", err)
+	}
+	if l := len(err.Error()); l > 1024 {
+		t.Fatalf("a %d-byte error for one %d-byte variable name", l, len(key))
+	}
+}

@@ -149,8 +149,9 @@ func load(file string, data []byte) (Config, File, error) {
 	}
 	c, errs := merge(Defaults(), d.unique(f))
 	for _, e := range errs {
-		if !schema[e.Sidecar+"\x00"+e.Key] {
+		if !schema[e.Sidecar+"\x00"+clip(e.Key)] { // the decoder's keys are clipped
 			d.place(e)
+			e.Key = clip(e.Key) // after place, which looks the whole key up
 			d.errs = append(d.errs, e)
 		}
 	}

@@ -289,7 +289,7 @@ func checkEnvKey(k string) string {
 	case k == "":
 		return "empty variable name"
 	case strings.ContainsAny(k, "=\x00"):
-		return fmt.Sprintf("variable name %q contains \"=\" or NUL", k)
+		return fmt.Sprintf("variable name %q contains \"=\" or NUL", clip(k))
 	}
 	return ""
 }

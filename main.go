@@ -39,7 +39,7 @@ import (
 var version = "dev"
 
 // appLogName is Outrigger's own log file in the log folder.
-const appLogName = "outrigger.log"
+const appLogName = config.ReservedName + ".log"
 
 func main() {
 	// The guardian is this same executable in a hidden mode; it must never

@@ -453,6 +453,7 @@ func TestBadDuration(t *testing.T) {
 func TestBadValues(t *testing.T) {
 	cases := map[string]string{
 		`name = "Bad_Name"`:                                         "name: must use only a-z, 0-9",
+		`name = "outrigger"`:                                        `name: "outrigger" is reserved: logs/outrigger.log is the app's own log`,
 		`host = "[::1]"`:                                            "host: not a host name",
 		`health = ["health"]`:                                       `health: probe path must start with "/"`,
 		`health = []`:                                               "health: needs at least one probe path",

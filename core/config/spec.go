@@ -62,7 +62,7 @@ func DefaultHealth() []string { return []string{"/health", "/docs", "/"} }
 
 // Spec is one sidecar, fully resolved.
 type Spec struct {
-	Name           string            // [a-z0-9-]+, unique
+	Name           string            // [a-z0-9-]+, unique, not ReservedName
 	Binary         string            // plain file name (never a path); "" is read as Name
 	Args           []string          // arguments
 	Port           int               // 1..65535, passed as APP_PORT

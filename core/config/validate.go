@@ -220,12 +220,20 @@ func checkGatewayToken(t string) string {
 	return ""
 }
 
+// ReservedName is the name no sidecar may take: the app's own log is
+// <log folder>/ReservedName.log, beside each sidecar's <name>.log.
+const ReservedName = "outrigger"
+
 func checkName(n string) string {
 	switch {
 	case n == "":
 		return "must not be empty"
 	case strings.ContainsFunc(n, func(r rune) bool { return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') }):
 		return fmt.Sprintf("must use only a-z, 0-9 and \"-\", got %q", clip(n))
+	case n == ReservedName:
+		// A sidecar's log is logs/<name>.log: this one would share, and
+		// rotate, the app's own log file.
+		return fmt.Sprintf("%q is reserved: logs/%s.log is the app's own log", n, n)
 	}
 	return ""
 }

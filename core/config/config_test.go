@@ -843,6 +843,23 @@ func TestUpdateConcurrent(t *testing.T) {
 	}
 }
 
+// A clone shares nothing with its original: the store hands clones out,
+// and a caller that edits one must not change the store's copy.
+func TestCloneIsDeep(t *testing.T) {
+	c := Defaults()
+	c.API.AllowedOrigins = []string{"http://localhost:5173"}
+	d := c.Clone()
+	d.API.AllowedOrigins[0] = "http://evil.example"
+	d.Sidecars[0].Env["EMBEDDING_URL"] = "changed"
+	d.Sidecars[0].Health[0] = "/changed"
+	if c.API.AllowedOrigins[0] != "http://localhost:5173" {
+		t.Errorf("editing a clone's allowed_origins changed the original: %v", c.API.AllowedOrigins)
+	}
+	if c.Sidecars[0].Env["EMBEDDING_URL"] == "changed" || c.Sidecars[0].Health[0] == "/changed" {
+		t.Errorf("editing a clone's sidecar changed the original: %+v", c.Sidecars[0])
+	}
+}
+
 func TestFromSpec(t *testing.T) {
 	def, _ := Defaults().Sidecar("xgen-workflow")
 	if sf := FromSpec(def, def); !reflect.DeepEqual(sf, SidecarFile{Name: "xgen-workflow"}) {

@@ -207,6 +207,7 @@ func (c Config) Sidecar(name string) (Spec, bool) {
 
 // Clone returns a deep copy.
 func (c Config) Clone() Config {
+	c.API.AllowedOrigins = slices.Clone(c.API.AllowedOrigins)
 	c.Sidecars = slices.Clone(c.Sidecars)
 	for i, s := range c.Sidecars {
 		c.Sidecars[i] = s.Clone()

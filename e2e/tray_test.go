@@ -10,6 +10,8 @@ import (
 
 	"github.com/godbus/dbus/v5"
 	"github.com/godbus/dbus/v5/prop"
+
+	"outrigger/internal/testutil"
 )
 
 // fakeWatcher stands in for a desktop's tray host: it owns
@@ -92,11 +94,13 @@ func (w *fakeWatcher) menuOf(t testing.TB) dbus.BusObject {
 	} else {
 		t.Logf("icon pixmap signature %s", px.Signature())
 	}
-	// The tray's title is the app's name, not its ID, and its tooltip
-	// says the overall state.
-	if v, err := item.GetProperty("org.kde.StatusNotifierItem.Title"); err != nil || v.Value() != "Outrigger" {
-		t.Errorf("tray title %v (%v), want Outrigger", v, err)
-	}
+	// The tray's title is the app's name, not its ID. Fyne sets it in the
+	// tray's ready callback, just after the item registers, so a read at
+	// once can find it still empty (1 make test in about 50).
+	testutil.Eventually(t, upTimeout, func() bool {
+		v, err := item.GetProperty("org.kde.StatusNotifierItem.Title")
+		return err == nil && v.Value() == "Outrigger"
+	}, "the tray's title to become \"Outrigger\" (its name, not its ID)")
 	return w.conn.Object(reg.sender, menuPath)
 }
 

@@ -19,10 +19,23 @@ import (
 	"outrigger/internal/testutil"
 )
 
-// memoryBound is what 1 600 one-megabyte lines may leave the supervising
-// process at: the output is 1.6 GB, the ring keeps at most
-// logs.DefaultMaxBytes of it.
-const memoryBound = 100 << 20
+// The two bounds of 1 600 one-megabyte lines (1.6 GB of output, of which
+// the ring keeps at most logs.DefaultMaxBytes):
+//
+//   - retainedBound: the heap still in use once they are through and a GC
+//     has run. It is what the supervisor keeps, the ring included, and it
+//     does not depend on the machine's load, so it is tight.
+//   - memoryBound: the process's peak resident memory while they pass. It
+//     also holds garbage the GC has not yet collected or returned, which
+//     swings with load: 27–40 MiB alone, 27–53 MiB beside three busy
+//     loops, and once 136 MiB in about fifty make tests beside a second
+//     make test (garbage the GC, short of CPU, had not yet collected). It
+//     is loose, but a supervisor that queued the flood instead of pacing
+//     it would still go past it by far.
+const (
+	retainedBound = 16 << 20
+	memoryBound   = 256 << 20
+)
 
 // TestMegabyteLinesKeepMemoryBounded: a sidecar prints 1 600 lines of 1 MB
 // each (a stand-in logging 1 MB URLs). The supervising process stays under
@@ -49,18 +62,26 @@ func TestMegabyteLinesKeepMemoryBounded(t *testing.T) {
 	if err != nil {
 		t.Fatalf("child: %v\n%s", err, out)
 	}
-	var hwm int64 = -1
-	for _, l := range strings.Split(string(out), "\n") {
-		if _, v, ok := strings.Cut(l, "peak-rss-bytes "); ok {
-			hwm, _ = strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+	figure := func(name string) int64 {
+		for _, l := range strings.Split(string(out), "\n") {
+			if _, v, ok := strings.Cut(l, name+" "); ok {
+				n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+				if err == nil {
+					return n
+				}
+			}
 		}
+		t.Fatalf("child reported no %s:\n%s", name, out)
+		return 0
 	}
-	if hwm < 0 {
-		t.Fatalf("child reported no peak RSS:\n%s", out)
+	hwm, retained := figure("peak-rss-bytes"), figure("retained-heap-bytes")
+	t.Logf("peak RSS of the supervising process: %.1f MiB, heap retained after a GC: %.1f MiB\n%s",
+		float64(hwm)/(1<<20), float64(retained)/(1<<20), out)
+	if retained > retainedBound {
+		t.Errorf("%.1f MiB of heap retained after 1 600 lines of 1 MB, want under %d MiB", float64(retained)/(1<<20), retainedBound>>20)
 	}
-	t.Logf("peak RSS of the supervising process: %.1f MiB\n%s", float64(hwm)/(1<<20), out)
 	if hwm > memoryBound {
-		t.Fatalf("peak RSS %d MiB after 1 600 lines of 1 MB, want under %d MiB", hwm>>20, memoryBound>>20)
+		t.Errorf("peak RSS %d MiB after 1 600 lines of 1 MB, want under %d MiB", hwm>>20, memoryBound>>20)
 	}
 }
 
@@ -82,6 +103,9 @@ func megabyteLinesChild(t *testing.T) {
 	}
 	// Measured before the checks below, which read the 9 MB file.
 	peak := peakRSS()
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms) // the ring is still in use: it is counted
 	// The file writer batches for up to a quarter second when busy.
 	whole := []byte(" stdout " + strings.Repeat("x", size) + "\n")
 	var data []byte
@@ -94,7 +118,9 @@ func megabyteLinesChild(t *testing.T) {
 		return last >= 0 && listening > last
 	}, "the log file to hold whole 1 MB lines followed by the listening line")
 	t.Logf("log file %d bytes, ring %d lines / %d bytes", len(data), ring.Len(), ring.Bytes())
+	t.Logf("gc cycles %d, heap obtained from the OS %d MiB", ms.NumGC, ms.HeapSys>>20)
 	t.Logf("peak-rss-bytes %d", peak)
+	t.Logf("retained-heap-bytes %d", ms.HeapAlloc)
 }
 
 // goroutinesPerSidecar is what a Ready sidecar with liveness on costs: its

@@ -268,7 +268,7 @@ func (d *decoder) value(p toml.Primitive, f reflect.Value, a at) {
 			switch v.(type) {
 			case string, int64, float64, bool:
 			default:
-				d.errorf(a.child(k), "must be a string, got %s", describeFor(k, v))
+				d.errorf(a.child(k), "must be a string, got %s", describeAs(v, Secret(k)))
 			}
 			env[k] = fmt.Sprint(v)
 		}
@@ -295,10 +295,7 @@ func (d *decoder) value(p toml.Primitive, f reflect.Value, a at) {
 // a value of the field type t; "" when it is one. With secret, raw is not
 // quoted, only its type named.
 func badValue(t reflect.Type, raw any, secret bool) string {
-	got := ", got " + describe(raw)
-	if secret {
-		got = ", got " + describeKind(raw)
-	}
+	got := ", got " + describeAs(raw, secret)
 	var ok bool
 	switch {
 	case t == durationType:
@@ -405,18 +402,13 @@ func (d *decoder) place(e *Error) {
 	}
 }
 
-// describeFor is describe for the value of key: only the type when key
-// names a secret.
-func describeFor(key string, v any) string {
-	if Secret(key) {
-		return describeKind(v)
+// describeAs is describe, or for a secret only its type ("an integer",
+// "a string"): the value must not reach the log.
+func describeAs(v any, secret bool) string {
+	d := describe(v)
+	if secret {
+		d, _, _ = strings.Cut(d, " (")
 	}
-	return describe(v)
-}
-
-// describeKind is describe without the value: "an integer", "a string".
-func describeKind(v any) string {
-	d, _, _ := strings.Cut(describe(v), " (")
 	return d
 }
 

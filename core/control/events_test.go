@@ -123,14 +123,7 @@ func TestEventsResume(t *testing.T) {
 // of another were still queued; resuming from e-4 (EventSource sends the
 // last id it saw) it never got them.
 func TestResumeAfterASlowStreamLosesNoFrame(t *testing.T) {
-	h := &hub{
-		epoch: "e",
-		bus: eventbus.New(func() eventbus.Queue[*frame] {
-			return &streamQueue{pending: map[string][]*frame{}}
-		}),
-		state: map[string]*supervisor.Status{},
-	}
-	defer h.bus.Close()
+	h := newTestHub(t)
 
 	frames, unsub := h.subscribe("e-0") // resume from the start: no snapshot
 	// The client is slow: these four are published before it reads.
@@ -177,14 +170,7 @@ func TestResumeAfterASlowStreamLosesNoFrame(t *testing.T) {
 // frames it had not received, until they next changed. Only the snapshot's
 // last frame may carry the id.
 func TestResumeMidSnapshotLosesNoSidecar(t *testing.T) {
-	h := &hub{
-		epoch: "e",
-		bus: eventbus.New(func() eventbus.Queue[*frame] {
-			return &streamQueue{pending: map[string][]*frame{}}
-		}),
-		state: map[string]*supervisor.Status{},
-	}
-	defer h.bus.Close()
+	h := newTestHub(t)
 	for _, n := range []string{"a", "b", "c"} {
 		h.sidecarEvent(supervisor.Event{Sidecar: n, Kind: supervisor.EventState, Status: supervisor.Status{Name: n, State: supervisor.Ready}})
 	}
@@ -225,4 +211,18 @@ func TestResumeMidSnapshotLosesNoSidecar(t *testing.T) {
 			t.Fatalf("resumed from %q after the snapshot's first frame (%s): got only %v of a, b, c and the mode", lastID, first.key, got)
 		}
 	}
+}
+
+// newTestHub is a hub with epoch "e" and the streams' own queue, closed
+// when the test ends.
+func newTestHub(t *testing.T) *hub {
+	h := &hub{
+		epoch: "e",
+		bus: eventbus.New(func() eventbus.Queue[*frame] {
+			return &streamQueue{pending: map[string][]*frame{}}
+		}),
+		state: map[string]*supervisor.Status{},
+	}
+	t.Cleanup(h.bus.Close)
+	return h
 }

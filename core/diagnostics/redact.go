@@ -1,9 +1,12 @@
 package diagnostics
 
 import (
+	"bytes"
 	"cmp"
+	"encoding/json"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"outrigger/core/config"
@@ -34,8 +37,17 @@ type redactor struct {
 func newRedactor(cfg config.Config, rawConfig []byte, environ []string) *redactor {
 	var secrets []string
 	add := func(v string) {
-		if len(v) >= minSecretLen && v != config.Mask {
-			secrets = append(secrets, v)
+		if len(v) < minSecretLen || v == config.Mask {
+			return
+		}
+		secrets = append(secrets, v)
+		// A secret holding a quote or a backslash appears escaped in the
+		// app's JSON log and in slog's quoted text values; a mask of the
+		// raw bytes alone would leave it there in clear.
+		for _, q := range quotedForms(v) {
+			if body := q[1 : len(q)-1]; body != v {
+				secrets = append(secrets, body)
+			}
 		}
 	}
 	add(cfg.GatewayToken)
@@ -74,6 +86,18 @@ func newRedactor(cfg config.Config, rawConfig []byte, environ []string) *redacto
 }
 
 const minSecretLen = 4
+
+// quotedForms are v as JSON (with and without encoding/json's HTML escapes;
+// slog's JSON handler has none) and as a Go-quoted string (slog's text
+// handler), each with its quotes.
+func quotedForms(v string) []string {
+	html, _ := json.Marshal(v)
+	var plain bytes.Buffer
+	enc := json.NewEncoder(&plain)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+	return []string{string(html), strings.TrimSuffix(plain.String(), "\n"), strconv.Quote(v)}
+}
 
 // assignment is a name followed by = or : and a value, with the quotes of
 // TOML, JSON, shell and slog's text format. Groups: 1 name, 2 the

@@ -1,7 +1,10 @@
 package diagnostics
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -91,4 +94,29 @@ func TestTailLogAcrossRotation(t *testing.T) {
 
 func lines(b []byte) []string {
 	return strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+}
+
+// A secret holding a quote, a backslash or '<' is written escaped by the
+// app's JSON log and quoted by slog's text format; it is masked there too,
+// not only where it appears raw.
+func TestRedactEscapedValues(t *testing.T) {
+	const secret = `pa"ss\w<rd&`
+	cfg := config.Config{Sidecars: []config.Spec{{Name: "a", Env: map[string]string{"DB_PASSWORD": secret}}}}
+	r := newRedactor(cfg, nil, nil)
+	var buf bytes.Buffer
+	// An attribute whose name says nothing of a secret: only the value
+	// mask can catch it.
+	slog.New(slog.NewJSONHandler(&buf, nil)).Info("sidecar line", "line", "connecting with "+secret)
+	slog.New(slog.NewTextHandler(&buf, nil)).Info("sidecar line", "line", "connecting with "+secret)
+	enc, _ := json.Marshal("connecting with " + secret) // encoding/json's HTML escapes
+	buf.WriteString(string(enc) + "\n")
+	got := string(r.redact(buf.Bytes()))
+	for _, leak := range []string{"pa", "ss", "rd"} {
+		if strings.Contains(got, leak) {
+			t.Errorf("part %q of the secret is left in:\n%s", leak, got)
+		}
+	}
+	if n := strings.Count(got, config.Mask); n != 3 {
+		t.Errorf("%d masks, want 3:\n%s", n, got)
+	}
 }

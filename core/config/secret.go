@@ -1,6 +1,9 @@
 package config
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // Mask replaces a secret value wherever one would be shown or logged.
 const Mask = "••••••"
@@ -20,4 +23,32 @@ func Secret(key string) bool {
 		}
 	}
 	return false
+}
+
+// MaskArgs returns a copy of a sidecar's args with the value of every flag
+// whose name says secret masked ("--api-key=VALUE" and "--api-key VALUE";
+// one or two dashes), and the values it masked. A value that is itself a
+// flag is left alone: "--token --verbose" names no token.
+func MaskArgs(args []string) (masked, secrets []string) {
+	masked = slices.Clone(args)
+	for i := 0; i < len(masked); i++ {
+		name, ok := strings.CutPrefix(masked[i], "-")
+		if !ok {
+			continue
+		}
+		name = strings.TrimPrefix(name, "-")
+		if key, v, hasValue := strings.Cut(name, "="); hasValue {
+			if Secret(key) && v != "" {
+				secrets = append(secrets, v)
+				masked[i] = strings.TrimSuffix(masked[i], v) + Mask
+			}
+			continue
+		}
+		if Secret(name) && i+1 < len(masked) && !strings.HasPrefix(masked[i+1], "-") {
+			i++
+			secrets = append(secrets, masked[i])
+			masked[i] = Mask
+		}
+	}
+	return masked, secrets
 }

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"slices"
 	"strings"
 	"testing"
 )
@@ -32,5 +33,26 @@ func TestErrorsDoNotQuoteSecretValues(t *testing.T) {
 	// Other keys still quote what was found: it helps to fix the file.
 	if _, _, err := load("f.toml", []byte("mode = standalone\n")); err == nil || !strings.Contains(err.Error(), `"standalone"`) {
 		t.Errorf("mode = standalone: %v, want the value quoted", err)
+	}
+}
+
+func TestMaskArgs(t *testing.T) {
+	m := Mask
+	for _, c := range []struct {
+		in, want, secrets []string
+	}{
+		{[]string{"--api-key", "sk-123", "--port", "8001"}, []string{"--api-key", m, "--port", "8001"}, []string{"sk-123"}},
+		{[]string{"-token=abc", "--PASSWORD=p=w"}, []string{"-token=" + m, "--PASSWORD=" + m}, []string{"abc", "p=w"}},
+		{[]string{"--token", "--verbose", "--secret"}, []string{"--token", "--verbose", "--secret"}, nil},
+		{[]string{"serve", "key", "--token="}, []string{"serve", "key", "--token="}, nil},
+	} {
+		got, secrets := MaskArgs(c.in)
+		if !slices.Equal(got, c.want) || !slices.Equal(secrets, c.secrets) {
+			t.Errorf("MaskArgs(%q) = %q, %q; want %q, %q", c.in, got, secrets, c.want, c.secrets)
+		}
+	}
+	in := []string{"--token", "x"}
+	if MaskArgs(in); in[1] != "x" {
+		t.Error("MaskArgs changed its argument")
 	}
 }

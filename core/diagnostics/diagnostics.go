@@ -116,6 +116,7 @@ func Write(w io.Writer, o Options) error {
 		masked.GatewayToken = config.Mask
 	}
 	for i := range masked.Sidecars {
+		masked.Sidecars[i].Args, _ = config.MaskArgs(masked.Sidecars[i].Args)
 		for k := range masked.Sidecars[i].Env {
 			if config.Secret(k) {
 				masked.Sidecars[i].Env[k] = config.Mask

@@ -281,3 +281,32 @@ func keys(m map[string][]byte) []string {
 	}
 	return k
 }
+
+// A secret given as a flag's value in args is masked in the report's
+// configuration, and wherever a log repeats it.
+func TestReportMasksSecretArgs(t *testing.T) {
+	const secret = "sk-live-0123456789"
+	cfg := config.Defaults()
+	cfg.Sidecars[0].Args = []string{"--port", "8001", "--api-key", secret}
+	logDir := t.TempDir()
+	name := cfg.Sidecars[0].Name
+	if err := os.WriteFile(filepath.Join(logDir, name+".log"), []byte("started with "+secret+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := Write(&buf, Options{Config: cfg, LogDir: logDir, AppLog: filepath.Join(logDir, "outrigger.log")}); err != nil {
+		t.Fatal(err)
+	}
+	entries := unzip(t, buf.Bytes())
+	for entry, data := range entries {
+		if bytes.Contains(data, []byte(secret)) {
+			t.Errorf("%s holds the secret:\n%s", entry, data)
+		}
+	}
+	if !bytes.Contains(entries[EntryConfig], []byte(`"--api-key", "`+config.Mask+`"`)) {
+		t.Errorf("the config does not show the masked flag:\n%s", entries[EntryConfig])
+	}
+	if !bytes.Contains(entries[SidecarLogEntry(name)], []byte("started with "+config.Mask)) {
+		t.Errorf("the log is not masked:\n%s", entries[SidecarLogEntry(name)])
+	}
+}

@@ -15,8 +15,9 @@ import (
 // redactor masks secrets in the bytes of an entry, in two ways:
 //
 //   - by value: every value we know to be secret (the configuration's
-//     secret environment values, the app's own secret environment, which
-//     sidecars inherit, and passwords in URLs) is replaced wherever it
+//     secret environment values and the values of secret flags in args,
+//     the app's own secret environment, which sidecars inherit, and
+//     passwords in URLs) is replaced wherever it
 //     appears, whatever a sidecar printed around it;
 //   - by shape: "name=value", "name: value", "name = \"value\"" and
 //     "\"name\":\"value\"" where config.Secret(name) holds, the password of
@@ -52,6 +53,10 @@ func newRedactor(cfg config.Config, rawConfig []byte, environ []string) *redacto
 	}
 	add(cfg.GatewayToken)
 	for _, s := range cfg.Sidecars {
+		_, inArgs := config.MaskArgs(s.Args)
+		for _, v := range inArgs {
+			add(v)
+		}
 		for k, v := range s.Env {
 			if config.Secret(k) {
 				add(v)

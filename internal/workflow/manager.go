@@ -190,6 +190,7 @@ type Execution struct {
 
 	start   chan struct{} // closed when a worker slot is handed to it
 	granted bool          // under Manager.mu
+	ending  bool          // under Manager.mu: finish has begun, its status is decided
 
 	follow    bool
 	maxBuffer int64
@@ -433,12 +434,23 @@ func (m *Manager) Lookup(interactionID string) *Execution {
 
 // Cancel cancels the queued or running execution for interactionID. It
 // returns ErrFinished when the latest stored execution has already ended
-// and ErrNotFound when there is none.
+// (or its end is being stored) and ErrNotFound when there is none.
 func (m *Manager) Cancel(ctx context.Context, interactionID string) error {
 	m.mu.Lock()
 	ex := m.active[interactionID]
+	ending := ex != nil && ex.ending
 	m.mu.Unlock()
-	if ex != nil {
+	switch {
+	case ending:
+		// Its end is decided and being stored: cancelling now would say
+		// "cancelling" of a run that ends completed. Answer as for a
+		// finished one once the end is stored.
+		select {
+		case <-ex.done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	case ex != nil:
 		m.log.Info("execution cancel requested", "interaction_id", interactionID) // ex.id may still be being set
 		ex.cancel(errCancelled)
 		return nil
@@ -615,6 +627,9 @@ func statusFor(cause error) string {
 // is what the stream says (never the status it could not store), and the
 // store is asked once more to record store_failed.
 func (m *Manager) finish(ex *Execution, log *slog.Logger, status string, output json.RawMessage, errMsg string, holdsWorker bool) {
+	m.mu.Lock()
+	ex.ending = true
+	m.mu.Unlock()
 	now := time.Now()
 	if err := m.store.finishExecution(ex.id, status, output, errMsg, now); err != nil {
 		log.Error("store: finish execution", "status", status, "err", err)

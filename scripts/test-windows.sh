@@ -96,6 +96,7 @@ declare -A runs=(
 	[core/health]='.'
 	[core/watchdog]='.'
 	[core/appdirs]='^TestWindows'
+	[core/instance]='^TestWindows'
 	[core/proc]='.'
 	[core/supervisor]='^(TestWindows|TestResolve|TestDefaultBinDirs|TestLookup|TestBus)'
 )

@@ -30,27 +30,37 @@ func Address(runtimeDir string) string {
 	return `\\.\pipe\outrigger-` + hex.EncodeToString(sum[:8])
 }
 
-// listen creates the pipe with a DACL that grants the current user full
-// access and nobody else anything (P: protected, no inherited entries).
+// listen creates the pipe owned by the current user (named, not left to
+// the token's default owner: an elevated administrator's is the
+// Administrators group, which dial would not take for ours) with a DACL
+// that grants that user full access and nobody else anything (P:
+// protected, no inherited entries).
 func listen(addr string) (net.Listener, error) {
 	sid, err := currentUserSID()
 	if err != nil {
 		return nil, err
 	}
 	return winio.ListenPipe(addr, &winio.PipeConfig{
-		SecurityDescriptor: "D:P(A;;GA;;;" + sid + ")",
+		SecurityDescriptor: "O:" + sid + "D:P(A;;GA;;;" + sid + ")",
 		InputBufferSize:    64 << 10,
 		OutputBufferSize:   64 << 10,
 	})
 }
 
 func currentUserSID() (string, error) {
-	tok := windows.GetCurrentProcessToken()
-	u, err := tok.GetTokenUser()
+	sid, err := currentUser()
 	if err != nil {
-		return "", fmt.Errorf("instance: current user: %w", err)
+		return "", err
 	}
-	return u.User.Sid.String(), nil
+	return sid.String(), nil
+}
+
+func currentUser() (*windows.SID, error) {
+	u, err := windows.GetCurrentProcessToken().GetTokenUser()
+	if err != nil {
+		return nil, fmt.Errorf("instance: current user: %w", err)
+	}
+	return u.User.Sid, nil
 }
 
 // clearStale: a pipe disappears with the process that created it, so
@@ -72,8 +82,46 @@ func clearStale(addr string) (bool, error) {
 
 func removeEndpoint(string) error { return nil }
 
+// dial connects to the pipe and checks that the current user owns it.
+// Pipe names are global and derived from a folder anyone can guess, so
+// another user of the machine could create ours before the app starts; the
+// CLI would then send its commands to that user's program and believe its
+// answers.
 func dial(ctx context.Context, addr string) (net.Conn, error) {
-	return winio.DialPipeContext(ctx, addr)
+	c, err := winio.DialPipeContext(ctx, addr)
+	if err != nil {
+		return nil, err
+	}
+	me, err := currentUser()
+	if err == nil {
+		err = checkOwner(c, me)
+	}
+	if err != nil {
+		c.Close()
+		return nil, fmt.Errorf("%s: %w", addr, err)
+	}
+	return c, nil
+}
+
+// checkOwner reads the owner of the pipe c is connected to and returns
+// ErrForeignPipe unless it is want.
+func checkOwner(c net.Conn, want *windows.SID) error {
+	f, ok := c.(interface{ Fd() uintptr })
+	if !ok {
+		return fmt.Errorf("instance: no handle to check the pipe's owner (%T)", c)
+	}
+	sd, err := windows.GetSecurityInfo(windows.Handle(f.Fd()), windows.SE_KERNEL_OBJECT, windows.OWNER_SECURITY_INFORMATION)
+	if err != nil {
+		return fmt.Errorf("instance: the pipe's owner: %w", err)
+	}
+	owner, _, err := sd.Owner()
+	if err != nil {
+		return fmt.Errorf("instance: the pipe's owner: %w", err)
+	}
+	if owner == nil || !owner.Equals(want) {
+		return fmt.Errorf("%w (owner %v)", ErrForeignPipe, owner)
+	}
+	return nil
 }
 
 func notRunning(err error) bool {

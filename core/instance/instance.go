@@ -41,6 +41,10 @@ const (
 	LockName   = "outrigger.lock"
 )
 
+// ErrForeignPipe is returned by Dial on Windows when the instance's named
+// pipe belongs to another user of the machine.
+var ErrForeignPipe = errors.New("instance: the pipe belongs to another user")
+
 // ErrRunning is returned by Acquire when another instance is running.
 var ErrRunning = errors.New("instance: Outrigger is already running")
 

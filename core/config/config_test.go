@@ -405,7 +405,11 @@ func TestSyntaxError(t *testing.T) {
 	_, err := Parse("outrigger.toml", []byte("mode = \"service\"\n\n[[sidecar]]\nname = \"x\"\nport = 80 80\n"))
 	wantErr(t, err, "outrigger.toml:5:")
 	_, err = Parse("outrigger.toml", []byte("mode = \"service\"\n[[sidecar]\n"))
-	wantErr(t, err, "outrigger.toml:2:")
+	wantErr(t, err, "outrigger.toml:2:", "delimiter ']', but got '\\n' instead") // the library's whole message
+	_, err = Parse("outrigger.toml", []byte("a = \""+strings.Repeat("x", 5000)+"\\q\"\n"))
+	if len(err.Error()) > 400 {
+		t.Errorf("a %d-byte error for a bad escape in a 5 000-byte string", len(err.Error()))
+	}
 	_, err = Parse("outrigger.toml", []byte("[[sidecar]]\nname = \"a\"\nname = \"b\"\n"))
 	wantErr(t, err, "outrigger.toml:3:")
 	p := writeTemp(t, "[[sidecar]]\nname = \"x\"\nport = \n")

@@ -76,11 +76,18 @@ func joinErrors(errs []*Error) error {
 
 // clip shortens text from the user's file that goes into a message, so
 // that a 5 MB value is not copied into the log.
-func clip(s string) string {
-	if len(s) <= MaxQuote {
+func clip(s string) string { return clipTo(s, MaxQuote) }
+
+// maxLibMessage bounds a message of the TOML library: it quotes a token of
+// the file at most, but its own words run past MaxQuote ("expected end of
+// table array name delimiter ']', but got '\n' instead" is 68 bytes).
+const maxLibMessage = 4 * MaxQuote
+
+func clipTo(s string, limit int) string {
+	if len(s) <= limit {
 		return s
 	}
-	cut := MaxQuote
+	cut := limit
 	for cut > 0 && !utf8.RuneStart(s[cut]) {
 		cut--
 	}

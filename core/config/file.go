@@ -165,7 +165,7 @@ func load(file string, data []byte) (Config, File, error) {
 func syntaxError(file string, data []byte, err error) error {
 	var pe toml.ParseError
 	if !errors.As(err, &pe) {
-		return &Error{File: file, Msg: clip(err.Error()) + " (the TOML library gave no position)"}
+		return &Error{File: file, Msg: clipTo(err.Error(), maxLibMessage) + " (the TOML library gave no position)"}
 	}
 	// The library counts a newline it stopped at as the next line
 	// ("[[sidecar]" + "\n" is reported one line late), and gives no line
@@ -179,7 +179,7 @@ func syntaxError(file string, data []byte, err error) error {
 	if secretKey(pe.LastKey) { // "expected value but found "hunter" instead": never quote a secret
 		msg = quoted.ReplaceAllString(msg, `"`+Mask+`"`)
 	}
-	return &Error{File: file, Line: line, Key: clip(pe.LastKey), Msg: clip(msg)}
+	return &Error{File: file, Line: line, Key: clip(pe.LastKey), Msg: clipTo(msg, maxLibMessage)}
 }
 
 // quoted is a quoted piece of a message of the TOML library.

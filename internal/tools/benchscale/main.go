@@ -155,6 +155,11 @@ type row struct {
 	// each measured right after the start beside it; aboveFloor the
 	// differences of those pairs.
 	startReadies, bareReadies, aboveFloor []time.Duration
+	// startCPU and sidecarsCPU are the CPU time (schedstat) the app and
+	// the sidecars had used by the time all were Ready, start by start:
+	// on a machine saturated while they start, their sum over the cores
+	// bounds the start from below, whoever supervises.
+	startCPU, sidecarsCPU []time.Duration
 }
 
 func print(rows []row, floors []floor, own *floor) {
@@ -176,6 +181,10 @@ func print(rows []row, floors []floor, own *floor) {
 		if len(r.bareReadies) > 0 {
 			fmt.Printf("| %d | floor: the sidecars alone, started by a bare loop → all answer HTTP (ms), median (min–max) of %d | %s | |\n", r.n, len(r.bareReadies), spread(r.bareReadies))
 			fmt.Printf("| %d | ours above that floor, start by start (ms), median (min–max) | %s | |\n", r.n, spread(r.aboveFloor))
+		}
+		if len(r.startCPU) > 0 {
+			fmt.Printf("| %d | CPU used by all Ready: the app / the sidecars (ms of CPU), median (min–max) | %s / %s | |\n", r.n, spread(r.startCPU), spread(r.sidecarsCPU))
+			fmt.Printf("| %d | … the sidecars' CPU over %d cores: no start can be shorter (ms), median | %.0f | |\n", r.n, runtime.NumCPU(), ms(median(r.sidecarsCPU))/float64(runtime.NumCPU()))
 		}
 		fmt.Printf("| %d | idle CPU (%% of a core) | %.3f | ≤ 0.05 |\n", r.n, r.idleCPU)
 		rssTarget := target(50, "≤ 25")
@@ -228,9 +237,12 @@ func startRuns(r *row, app, binDir, tmp string) error {
 		d := r.startReady
 		if r.n <= 50 {
 			var err error
-			if d, err = startOnce(app, binDir, tmp, r.n); err != nil {
+			var cpu, sidecars time.Duration
+			if d, cpu, sidecars, err = startOnce(app, binDir, tmp, r.n); err != nil {
 				return err
 			}
+			r.startCPU = append(r.startCPU, cpu)
+			r.sidecarsCPU = append(r.sidecarsCPU, sidecars)
 		} else if i > 0 {
 			break
 		}
@@ -248,19 +260,30 @@ func startRuns(r *row, app, binDir, tmp string) error {
 	return nil
 }
 
-// startOnce launches the app, waits for all Ready and stops it.
-func startOnce(app, binDir, tmp string, n int) (time.Duration, error) {
+// startOnce launches the app, waits for all Ready and stops it. It also
+// returns the CPU time the app and the sidecars had used by then.
+func startOnce(app, binDir, tmp string, n int) (d, cpu, sidecars time.Duration, err error) {
 	in, err := launch(app, binDir, tmp, n, 0)
 	if err != nil {
-		return 0, err
+		return 0, 0, 0, err
 	}
-	d, err := in.allReady(n)
+	d, err = in.allReady(n)
 	if err != nil {
 		in.kill()
-		return 0, err
+		return 0, 0, 0, err
+	}
+	cpu = time.Duration(schedNanos(in.cmd.Process.Pid))
+	for _, pid := range in.pids {
+		sidecars += time.Duration(schedNanos(pid))
 	}
 	_, err = in.stop()
-	return d, err
+	return d, cpu, sidecars, err
+}
+
+func median(ds []time.Duration) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[len(s)/2]
 }
 func mib(b uint64) float64 { return float64(b) / (1 << 20) }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -77,6 +78,7 @@ type settingsPanel struct {
 
 	name      string
 	base      config.Spec // the spec being edited, as it was loaded
+	saving    int         // saves of ours under way: the store's changes they make are not news
 	knownForm *widget.Form
 	knownOn   bool // the seed's workflow variables are offered (not for xgen-embedding, which reads none of them)
 	rules     map[*widget.Entry]func(string) error
@@ -266,6 +268,41 @@ func validateEnvValue(s string) error {
 		return errors.New("a value cannot contain NUL")
 	}
 	return nil
+}
+
+// follow keeps the panel in step with the store: a change of the shown
+// sidecar that someone else made (an editor's change the store read in
+// when the mode was remembered, say) is shown at once when nothing is
+// edited; over unsaved edits the next save is refused (see saveSpec). The
+// returned func ends it. UI thread (the hook itself runs in the saving
+// goroutine and only hands over).
+func (s *settingsPanel) follow(store *config.Store) (stop func()) {
+	if store == nil {
+		return func() {}
+	}
+	first := true
+	return store.OnChange(func(_, _ config.Config) {
+		if first { // the config the panel was filled from
+			first = false
+			return
+		}
+		s.d.do(s.storeChanged)
+	})
+}
+
+// storeChanged reloads the shown sidecar if its saved spec changed and
+// nothing is edited. UI thread.
+func (s *settingsPanel) storeChanged() {
+	if s.name == "" || s.saving > 0 {
+		return
+	}
+	cur, ok := s.d.spec(s.name)
+	if !ok || reflect.DeepEqual(cur, s.base) {
+		return
+	}
+	if sp, _ := s.edited(); !s.dirty(sp) {
+		s.load(s.name)
+	}
 }
 
 // syncLogin shows whether Outrigger starts at login now (the entry may
@@ -552,22 +589,30 @@ func (s *settingsPanel) doSave() {
 		s.probBox.Show()
 		return
 	}
-	name, store := s.name, s.d.store
+	name, store, base := s.name, s.d.store, s.base.Clone()
 	s.save.Disable()
+	s.saving++
 	go func() {
 		// The supervisor follows the store (supervisor.Follow, a synchronous
 		// hook): when Update returns it has the new spec, so the "Restart
 		// now" offered next starts the sidecar with it.
-		err := saveSpec(store, sp)
+		err := saveSpec(store, base, sp)
 		s.d.do(func() { s.afterSave(name, sp, err) })
 	}()
 }
 
-// saveSpec writes sp into the [[sidecar]] entry of file, keeping the file
-// minimal (only what differs from the built-in defaults).
-func saveSpec(store *config.Store, sp config.Spec) error {
+// saveSpec writes sp, edited from base, into the [[sidecar]] entry of
+// file, keeping the file minimal (only what differs from the built-in
+// defaults). sp is a whole spec: written over a spec the store holds now
+// that is not base (another change taken in since the panel loaded it),
+// it would silently undo that change, so then it is refused as a change
+// on disk is.
+func saveSpec(store *config.Store, base, sp config.Spec) error {
 	if store == nil {
 		return errors.New("no settings file was given")
+	}
+	if cur, ok := store.Config().Sidecar(sp.Name); ok && !reflect.DeepEqual(cur, base) {
+		return fmt.Errorf("config: not saving %s: %w", store.Path(), config.ErrChangedOnDisk)
 	}
 	return store.Update(func(f *config.File) error {
 		f.SetSidecar(config.FromSpec(sp, defaultSpec(sp.Name)))
@@ -576,6 +621,7 @@ func saveSpec(store *config.Store, sp config.Spec) error {
 }
 
 func (s *settingsPanel) afterSave(name string, sp config.Spec, err error) {
+	s.saving--
 	if err != nil {
 		s.changed()
 		msg := "Could not save: " + err.Error()
@@ -589,7 +635,12 @@ func (s *settingsPanel) afterSave(name string, sp config.Spec, err error) {
 		return
 	}
 	if s.name == name {
+		// The spec as the store holds it, which the next save is checked
+		// against (loading may have resolved a field sp left unset).
 		s.base = sp.Clone()
+		if cur, ok := s.d.spec(name); ok {
+			s.base = cur
+		}
 		s.changed()
 		s.saved.SetText("Saved")
 	}

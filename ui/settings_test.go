@@ -10,6 +10,7 @@ import (
 	"fyne.io/fyne/v2/test"
 
 	"outrigger/core/config"
+	"outrigger/core/modes"
 	"outrigger/core/supervisor"
 	"outrigger/internal/testutil"
 )
@@ -287,5 +288,114 @@ func TestSettingsProblemAtItsField(t *testing.T) {
 		if !s.save.Disabled() || !strings.Contains(s.problems.Text, "startup_timeout: must be greater than 0") {
 			t.Errorf("startup 0s: %q", s.problems.Text)
 		}
+	})
+}
+
+// addEnvOutside adds key=value to name's entry in the settings file, as an
+// editor would.
+func addEnvOutside(t *testing.T, path, name, key, value string) {
+	t.Helper()
+	f, err := config.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range f.Sidecars {
+		if f.Sidecars[i].Name == name {
+			if f.Sidecars[i].Env == nil {
+				f.Sidecars[i].Env = map[string]string{}
+			}
+			f.Sidecars[i].Env[key] = value
+		}
+	}
+	data, err := config.Marshal(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A change to a sidecar's entry that the store took in after the panel
+// loaded it (an editor's change, read in when the mode was remembered)
+// is neither shown stale nor overwritten: the untouched panel shows it,
+// and a save made over it keeps it. Before, the panel saved its stale
+// copy of the whole spec and the other change was silently lost.
+func TestSettingsSaveKeepsChangeTakenInMeanwhile(t *testing.T) {
+	r := newRig(t, nil, fixtureSpec(t, "alpha"))
+	s := r.ui.sets
+	onUI(func() { s.selectSidecar("alpha") })
+	addEnvOutside(t, r.file, "alpha", "LOG_LEVEL", "debug")
+	// The mode switch remembers the mode through the same store (main's
+	// Persist): the store reads the file in, alpha's change included.
+	if err := modes.Remember(r.ui.d.Store)(modes.StandaloneMode()); err != nil {
+		t.Fatal(err)
+	}
+	newPort := testutil.FreePort(t)
+	onUI(func() {
+		// The store's hooks have run when Remember returns.
+		shown := false
+		for _, row := range s.rows {
+			shown = shown || row.key.Text == "LOG_LEVEL" && row.value.Text == "debug"
+		}
+		if !shown {
+			t.Error("the panel still shows alpha as it was before the change")
+		}
+		s.port.SetText(strconv.Itoa(newPort))
+		test.Tap(s.save)
+	})
+	r.until("saved", func() bool { return s.saved.Text == "Saved" || s.probBox.Visible() })
+	f, err := config.ReadFile(r.file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Sidecars) != 1 || f.Sidecars[0].Port == nil || *f.Sidecars[0].Port != newPort ||
+		f.Sidecars[0].Env["LOG_LEVEL"] != "debug" {
+		t.Errorf("saved entry = %+v (env %v), want port %d and LOG_LEVEL kept", f.Sidecars, f.Sidecars[0].Env, newPort)
+	}
+}
+
+// The same while the panel holds unsaved edits: the save is refused with
+// Reload from file offered, and the file keeps the other change.
+func TestSettingsSaveOverChangeTakenInRefused(t *testing.T) {
+	r := newRig(t, nil, fixtureSpec(t, "alpha"))
+	s := r.ui.sets
+	var port int
+	onUI(func() {
+		s.selectSidecar("alpha")
+		port = s.base.Port
+		s.auto.SetChecked(false) // edited, not saved yet
+	})
+	addEnvOutside(t, r.file, "alpha", "LOG_LEVEL", "debug")
+	if err := modes.Remember(r.ui.d.Store)(modes.StandaloneMode()); err != nil {
+		t.Fatal(err)
+	}
+	onUI(func() {
+		if !s.auto.Checked && s.save.Disabled() {
+			t.Error("the unsaved edit was dropped")
+		}
+		test.Tap(s.save)
+	})
+	r.until("the save's answer", func() bool { return s.saved.Text == "Saved" || s.probBox.Visible() })
+	onUI(func() {
+		if !s.reload.Visible() || !strings.Contains(s.problems.Text, "changed outside") {
+			t.Errorf("save over the change not refused: saved %q, problems %q", s.saved.Text, s.problems.Text)
+		}
+	})
+	f, err := config.ReadFile(r.file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Sidecars[0].Env["LOG_LEVEL"] != "debug" {
+		t.Errorf("the other change was overwritten: env %v", f.Sidecars[0].Env)
+	}
+	onUI(func() { test.Tap(s.reload) })
+	r.until("reloaded", func() bool {
+		for _, row := range s.rows {
+			if row.key.Text == "LOG_LEVEL" {
+				return s.auto.Checked && s.port.Text == strconv.Itoa(port)
+			}
+		}
+		return false
 	})
 }

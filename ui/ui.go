@@ -513,6 +513,9 @@ func (u *UI) start() {
 	if u.d.Modes != nil && u.modeSw != nil {
 		u.unsub = append(u.unsub, u.modeSw.start(u.d.Store, u.done))
 	}
+	if u.sets != nil {
+		u.unsub = append(u.unsub, u.sets.follow(u.d.Store))
+	}
 	if u.tray != nil {
 		u.tray.start()
 	}

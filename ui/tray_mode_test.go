@@ -64,3 +64,42 @@ func TestTrayModeItemAfterSwitch(t *testing.T) {
 		}
 	})
 }
+
+// Standalone chosen in the tray while sidecars run and the window is
+// hidden asks first, in the window: the window comes up with the
+// question. Before, the question was put on the hidden window, and the
+// tray's choice seemed to do nothing.
+func TestTrayStandaloneAsksInShownWindow(t *testing.T) {
+	r := newRig(t, &rigOpts{tray: true, modes: true, hidden: true}, fixtureSpec(t, "alpha"))
+	m := r.ui.modeSw
+	r.until("standalone shown", func() bool { return m.mode.Kind == modes.Standalone })
+	onUI(func() { m.choose(modes.Service) })
+	r.until("service mode, alpha running", func() bool {
+		return m.mode.Kind == modes.Service && !m.busy() && r.ui.anyRunning()
+	})
+	onUI(func() {
+		if r.ui.visible {
+			t.Fatal("the window is shown; the test wants it hidden in the tray")
+		}
+		var standalone *fyne.MenuItem
+		for _, it := range r.ui.tray.menu.Items {
+			if strings.HasPrefix(it.Label, "Mode:") {
+				for _, c := range it.ChildMenu.Items {
+					if c.Label == "Standalone" {
+						standalone = c
+					}
+				}
+			}
+		}
+		if standalone == nil {
+			t.Fatal("no Mode › Standalone in the tray menu")
+		}
+		standalone.Action()
+		if r.ui.win.Canvas().Overlays().Top() == nil {
+			t.Fatal("no question asked")
+		}
+		if !r.ui.visible {
+			t.Error("the question was asked in the hidden window")
+		}
+	})
+}

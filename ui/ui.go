@@ -163,6 +163,11 @@ func New(a fyne.App, d Deps) *UI {
 			then(false)
 			return
 		}
+		// Asked from the tray (Mode › Standalone) the window may be
+		// hidden: a question on it would never be seen.
+		if !u.visible {
+			u.showWindow()
+		}
 		dialog.ShowConfirm(title, message, then, u.win)
 	}
 	return u

@@ -3,6 +3,7 @@ package ui
 import (
 	"errors"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 
@@ -117,17 +118,39 @@ func (f *tokenField) commit() {
 			}
 			return nil
 		})
-		f.do(func() { f.afterSave(tok, err) })
+		// The token in the file was changed outside Outrigger too: read
+		// that change in, so that the typed token replaces it only when
+		// the user saves again, knowingly.
+		var reloaded *string
+		if errors.Is(err, config.ErrChangedOnDisk) {
+			if rerr := store.Reload(); rerr != nil {
+				err = rerr
+			} else if now := store.Config().GatewayToken; now == tok {
+				err = nil // the other writer saved the same token
+			} else {
+				reloaded = &now
+			}
+		}
+		f.do(func() { f.afterSave(tok, err, reloaded) })
 	}()
 }
 
-func (f *tokenField) afterSave(tok string, err error) {
+// afterSave shows how a save went. reloaded, when not nil, is the token
+// the file was found to hold after a change outside Outrigger. UI thread.
+func (f *tokenField) afterSave(tok string, err error, reloaded *string) {
 	f.saving = false
 	if err != nil {
+		if reloaded != nil {
+			f.saved = *reloaded
+			if f.onSaved != nil {
+				f.onSaved() // the token in effect is the reloaded one now
+			}
+		}
 		f.render()
 		msg := "Token not saved: " + err.Error()
-		if errors.Is(err, config.ErrChangedOnDisk) {
-			msg = "Token not saved: the settings file was changed outside Outrigger; reload it in Settings first."
+		if reloaded != nil {
+			msg = "Token not saved: the token in " + filepath.Base(f.store.Path()) + " was changed outside Outrigger. " +
+				"Save token again to replace it with the one typed here."
 		}
 		// The store's messages name file, line and key, never a value.
 		f.note.Importance = widget.DangerImportance

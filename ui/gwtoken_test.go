@@ -204,3 +204,53 @@ func TestConnectedModeRunsWorkflows(t *testing.T) {
 		t.Error("the report's config does not show the gateway token masked")
 	}
 }
+
+// A token saved while the file's token was changed outside Outrigger is
+// not written over that change unasked, and does not leave the field
+// stuck: the note says so and a second Save token saves it. Before, the
+// note sent the user to a reload in Settings that is not offered there,
+// and every later save was refused the same way.
+func TestTokenSaveAfterOutsideChange(t *testing.T) {
+	t.Setenv(wfapi.GatewayTokenEnv, "")
+	r := newRig(t, &rigOpts{modes: true}, fixtureSpec(t, "alpha"))
+	m := r.ui.modeSw
+	f, err := config.ReadFile(r.file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.GatewayToken = config.Ptr(oldToken) // an editor's change
+	data, err := config.Marshal(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(r.file, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	token := func() string {
+		f, err := config.ReadFile(r.file)
+		if err != nil || f.GatewayToken == nil {
+			return ""
+		}
+		return *f.GatewayToken
+	}
+	save := func() {
+		onUI(func() {
+			m.token.entry.SetText(uiToken)
+			test.Tap(m.token.save)
+		})
+		m.token.wg.Wait()
+	}
+	save()
+	if got := token(); got != oldToken {
+		t.Fatalf("the first save wrote over the outside change unasked: file token %q", got)
+	}
+	onUI(func() {
+		if !strings.Contains(m.token.note.Text, "changed outside") {
+			t.Errorf("note = %q", m.token.note.Text)
+		}
+	})
+	save()
+	if got := token(); got != uiToken {
+		onUI(func() { t.Errorf("the second save did not save the token (file %q): note %q", got, m.token.note.Text) })
+	}
+}

@@ -389,3 +389,35 @@ func TestLogsFooterPathWhole(t *testing.T) {
 		}
 	})
 }
+
+// Outrigger's own log, longer than the backlog shown at first, starts at
+// a whole record: before, the first row was the tail of a record cut in
+// the middle, shown as raw JSON.
+func TestOwnLogTailStartsAtARecord(t *testing.T) {
+	path := filepath.Join(t.TempDir(), ownLogFile)
+	var b strings.Builder
+	for i := 0; b.Len() < 2*ownLogBacklog; i++ {
+		fmt.Fprintf(&b, `{"time":"2026-11-27T11:00:00Z","level":"INFO","msg":"tick","n":%d}`+"\n", i)
+	}
+	data := b.String()
+	if cut := len(data) - ownLogBacklog; data[cut-1] == '\n' {
+		t.Fatal("self-check: the backlog starts at a record; the test needs one cut")
+	}
+	if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tail := &fileTail{path: path, ring: logs.NewRing(50_000)}
+	tail.read()
+	lines := tail.ring.Lines()
+	if len(lines) == 0 {
+		t.Fatal("nothing read")
+	}
+	for _, l := range lines {
+		if !strings.HasPrefix(l.Text, "INFO tick n=") {
+			t.Fatalf("row %q is not a record", l.Text)
+		}
+	}
+	if last := lines[len(lines)-1].Text; !strings.HasSuffix(strings.TrimSpace(data), fmt.Sprintf(`"n":%s}`, strings.TrimPrefix(last, "INFO tick n="))) {
+		t.Errorf("last row %q is not the file's last record", last)
+	}
+}

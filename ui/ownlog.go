@@ -37,6 +37,7 @@ type fileTail struct {
 	off     int64
 	partial []byte
 	started bool
+	skip    bool // the next bytes up to a newline end a record begun before off
 }
 
 // run reads what is new now, then every ownLogPoll until stop or done.
@@ -70,9 +71,16 @@ func (t *fileTail) read() {
 	if !t.started {
 		t.started = true
 		t.off = max(0, st.Size()-ownLogBacklog)
+		if t.off > 0 {
+			// Started inside the file: up to the first newline from the
+			// byte before is the end of a record cut in two (or just
+			// that newline), not a line to show.
+			t.off--
+			t.skip = true
+		}
 	}
 	if st.Size() < t.off { // rotated or truncated: start over
-		t.off, t.partial = 0, nil
+		t.off, t.partial, t.skip = 0, nil, false
 	}
 	if st.Size() == t.off {
 		return
@@ -85,6 +93,13 @@ func (t *fileTail) read() {
 		return
 	}
 	t.off += int64(len(b))
+	if t.skip {
+		i := bytes.IndexByte(b, '\n')
+		if i < 0 {
+			return // still inside the cut record
+		}
+		b, t.skip = b[i+1:], false
+	}
 	b = append(t.partial, b...)
 	last := bytes.LastIndexByte(b, '\n')
 	if last < 0 {

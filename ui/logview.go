@@ -587,9 +587,12 @@ func (v *logView) flush() {
 	if isCur {
 		p.beforeAppend()
 	}
-	v.append(in)
+	gone := v.append(in)
 	if isCur {
 		p.list.Refresh()
+		if gone > 0 {
+			p.rowsDropped(gone)
+		}
 		if p.following() {
 			p.scrollToEnd()
 		}
@@ -598,8 +601,29 @@ func (v *logView) flush() {
 	p.d.applied()
 }
 
-// append adds lines, keeping at most maxViewLines. UI thread.
-func (v *logView) append(in []logs.Line) {
+// rowsDropped keeps the selection and, while not following, the reading
+// place on their lines after the first gone rows were dropped: the rows
+// after them moved up by as many. UI thread.
+func (p *logsPanel) rowsDropped(gone int) {
+	off := p.list.GetScrollOffset()
+	if !p.following() {
+		pad := p.list.Theme().Size(theme.SizeNamePadding)
+		off = max(0, off-float32(gone)*(p.rowH+pad))
+	}
+	switch id := p.selected - gone; {
+	case p.selected < 0:
+	case id < 0:
+		p.list.UnselectAll() // the selected line itself was dropped
+	default:
+		p.list.Select(id) // scrolls to it when out of view: the offset is set below
+	}
+	p.list.ScrollToOffset(off)
+}
+
+// append adds lines, keeping at most maxViewLines; it returns how many of
+// the first rows shown (lines passing the filter) were dropped. UI
+// thread.
+func (v *logView) append(in []logs.Line) (gone int) {
 	start := v.base + len(v.lines)
 	v.lines = append(v.lines, in...)
 	v.appended += len(in)
@@ -613,12 +637,14 @@ func (v *logView) append(in []logs.Line) {
 	// Drop the oldest in chunks, so that appends stay cheap: at most
 	// maxViewLines plus a tenth are ever held.
 	if len(v.lines) > maxViewLines+maxViewLines/10 {
-		v.trim(len(v.lines) - maxViewLines)
+		return v.trim(len(v.lines) - maxViewLines)
 	}
+	return 0
 }
 
-// trim drops the n oldest lines.
-func (v *logView) trim(n int) {
+// trim drops the n oldest lines; it returns how many rows shown were
+// dropped with them.
+func (v *logView) trim(n int) (gone int) {
 	kept := make([]logs.Line, len(v.lines)-n, maxViewLines+maxViewLines/10+1)
 	copy(kept, v.lines[n:])
 	v.lines = kept
@@ -629,7 +655,9 @@ func (v *logView) trim(n int) {
 			i++
 		}
 		v.shown = append(v.shown[:0:0], v.shown[i:]...)
+		return i
 	}
+	return n
 }
 
 func (v *logView) clear() {

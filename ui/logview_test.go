@@ -10,6 +10,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"outrigger/core/config"
@@ -420,4 +421,88 @@ func TestOwnLogTailStartsAtARecord(t *testing.T) {
 	if last := lines[len(lines)-1].Text; !strings.HasSuffix(strings.TrimSpace(data), fmt.Sprintf(`"n":%s}`, strings.TrimPrefix(last, "INFO tick n="))) {
 		t.Errorf("last row %q is not the file's last record", last)
 	}
+}
+
+// floodPanel is a Logs panel over ring alone, in a window, with what it
+// copies recorded.
+func floodPanel(t *testing.T, ring *logs.Ring) (*logsPanel, *string) {
+	var copied string
+	var p *logsPanel
+	onUI(func() {
+		p = newLogsPanel(logsDeps{names: []string{"alpha"}, ring: func(string) *logs.Ring { return ring },
+			logFile: func(string) string { return "" }, openFolder: func() {}, copy: func(s string) { copied = s },
+			do: func(f func()) { f() }, done: make(chan struct{}), applied: func() {}})
+	})
+	w := test.NewTempWindow(t, p.root)
+	onUI(func() { w.Resize(fyne.NewSize(800, 600)) })
+	return p, &copied
+}
+
+// pour appends n numbered lines to ring from next on and applies them, as
+// the follower and a batch would.
+func pour(p *logsPanel, ring *logs.Ring, next, n int) int {
+	now := time.Now()
+	for i := next; i < next+n; i++ {
+		ring.Append(logs.Line{Time: now, Stream: logs.Stdout, Text: fmt.Sprintf("line %06d", i)})
+	}
+	onUI(func() {
+		p.cur.take()
+		p.cur.flush()
+	})
+	return next + n
+}
+
+// A selected line stays the one selected when a flood drops the oldest
+// lines: Copy line copies what the detail shows. Before, the selection
+// kept its row number and Copy line took whatever line had moved there.
+func TestLogSelectionSurvivesTrim(t *testing.T) {
+	ring := logs.NewRing(maxViewLines + maxViewLines/2)
+	p, copied := floodPanel(t, ring)
+	next := pour(p, ring, 0, maxViewLines)
+	onUI(func() {
+		p.list.Select(maxViewLines - 10)
+		if p.detail.Text != fmt.Sprintf("line %06d", maxViewLines-10) {
+			t.Fatalf("detail %q", p.detail.Text)
+		}
+	})
+	pour(p, ring, next, maxViewLines/5) // past the slack: the oldest are dropped
+	onUI(func() {
+		if p.cur.base == 0 {
+			t.Fatal("self-check: nothing was dropped")
+		}
+		test.Tap(p.copySel)
+		want := fmt.Sprintf("line %06d", maxViewLines-10)
+		if *copied != want || p.detail.Text != want {
+			t.Errorf("Copy line copied %q, the detail shows %q; selected was %q", *copied, p.detail.Text, want)
+		}
+	})
+}
+
+// A user reading older lines (Follow off) keeps seeing them when a flood
+// drops the oldest: before, the view stayed at its offset and showed lines
+// thousands further on.
+func TestLogReadingPlaceSurvivesTrim(t *testing.T) {
+	ring := logs.NewRing(maxViewLines + maxViewLines/2)
+	p, _ := floodPanel(t, ring)
+	next := pour(p, ring, 0, maxViewLines)
+	top := func() string {
+		pad := p.list.Theme().Size(theme.SizeNamePadding)
+		l, _ := p.cur.at(int(p.list.GetScrollOffset()/(p.rowH+pad) + 0.5))
+		return l.Text
+	}
+	var before string
+	onUI(func() {
+		p.follow.SetChecked(false)
+		p.list.ScrollTo(60_000)
+		before = top()
+	})
+	pour(p, ring, next, maxViewLines/5)
+	onUI(func() {
+		if p.cur.base == 0 {
+			t.Fatal("self-check: nothing was dropped")
+		}
+		if after := top(); after != before {
+			t.Errorf("the top row was %q, is %q after the oldest lines were dropped", before, after)
+		}
+	})
 }

@@ -55,8 +55,10 @@ type logsPanel struct {
 	status  *widget.Label
 	path    *widget.Label // the sidecar's log file, whole and selectable
 	pathRow *fyne.Container
-	detail  *widget.Label
+	detail  *widget.Label // the selected line in full
 	list    *widget.List
+
+	detailBox *fyne.Container // detail, scrolled past detailRows
 
 	views  map[string]*logView
 	cur    *logView
@@ -164,7 +166,10 @@ func newLogsPanel(d logsDeps) *logsPanel {
 	p.detail.Wrapping = fyne.TextWrapBreak
 	p.detail.Selectable = true
 	p.detail.TextStyle = fyne.TextStyle{Monospace: true}
-	p.detail.Hide()
+	// At most detailRows high, scrolled beyond: a long line (a traceback
+	// on one line) would otherwise take the tab and leave the list a row.
+	p.detailBox = container.New(&capHeight{of: p.detail, rows: detailRows}, container.NewVScroll(p.detail))
+	p.detailBox.Hide()
 	p.list.OnSelected = func(id widget.ListItemID) {
 		p.selected = id
 		p.copySel.Enable()
@@ -183,7 +188,7 @@ func newLogsPanel(d logsDeps) *logsPanel {
 		container.NewHBox(minWidth(180, p.picker), minWidth(120, p.streams)),
 		p.follow,
 		p.filter)
-	foot := container.NewVBox(p.detail, container.NewBorder(nil, nil, nil,
+	foot := container.NewVBox(p.detailBox, container.NewBorder(nil, nil, nil,
 		container.NewHBox(p.copySel, p.copyAll, p.clear, p.folder),
 		p.status), p.pathRow)
 	p.root = container.NewPadded(container.NewBorder(bar, foot, nil, nil, listArea))
@@ -254,13 +259,40 @@ func (p *logsPanel) showDetail() {
 		l, ok = p.cur.at(p.selected)
 	}
 	if !ok {
-		if p.detail.Visible() {
-			p.detail.Hide()
+		if p.detailBox.Visible() {
+			p.detailBox.Hide()
 		}
 		return
 	}
+	if w := p.list.Size().Width; p.detail.Size().Width < w {
+		// Wrap at about the width the box will give it: a scroll never
+		// laid out leaves its content at its minimum, a few pixels, and
+		// wrapping a long line at that width would take the UI thread
+		// for seconds.
+		p.detail.Resize(fyne.NewSize(w, p.detail.Size().Height))
+	}
 	p.detail.SetText(l.Text)
-	p.detail.Show()
+	p.detailBox.Show()
+}
+
+// detailRows is the most text rows the selected line's detail takes.
+const detailRows = 5
+
+// capHeight lays its one object (a scroll over of) out as high as of
+// needs, up to rows text rows.
+type capHeight struct {
+	of   *widget.Label
+	rows int
+}
+
+func (c *capHeight) MinSize(objs []fyne.CanvasObject) fyne.Size {
+	most := float32(c.rows)*fyne.MeasureText("M", theme.TextSize(), c.of.TextStyle).Height + 2*theme.InnerPadding()
+	return fyne.NewSize(objs[0].MinSize().Width, min(c.of.MinSize().Height, most))
+}
+
+func (c *capHeight) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	objs[0].Move(fyne.NewPos(0, 0))
+	objs[0].Resize(size)
 }
 
 // selectSidecar shows name's lines. UI thread.

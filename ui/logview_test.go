@@ -506,3 +506,53 @@ func TestLogReadingPlaceSurvivesTrim(t *testing.T) {
 		}
 	})
 }
+
+// Selecting a long line (a Python traceback on one line, say) shows it
+// whole below the list without squeezing the list: before, the wrapped
+// line took the tab's height and left the list one row.
+func TestLogLongLineDetailKeepsList(t *testing.T) {
+	r := newRig(t, nil, fixtureSpec(t, "alpha"))
+	ring := r.sup.Logs("alpha")
+	for range 50 {
+		ring.Append(logs.Line{Time: time.Now(), Text: "short line"})
+	}
+	long := strings.Repeat("Traceback frame value=0123456789 ", logs.MaxRingLine/33)
+	ring.Append(logs.Line{Time: time.Now(), Stream: logs.Stderr, Text: long})
+	p := r.ui.logs
+	onUI(func() { r.ui.showLogs("alpha") })
+	r.until("the lines", func() bool { return p.length() == 51 })
+	relayout := func() {
+		r.ui.win.Resize(fyne.NewSize(961, 600))
+		r.ui.win.Resize(fyne.NewSize(960, 600))
+	}
+	var before float32
+	onUI(func() {
+		relayout()
+		before = p.list.Size().Height
+		p.list.Select(50)
+		relayout()
+		if p.detail.Text != long || !p.detail.Visible() {
+			t.Errorf("the detail does not hold the whole line (%d of %d bytes)", len(p.detail.Text), len(long))
+		}
+		if h := p.list.Size().Height; h < before*2/3 {
+			t.Errorf("the list went from %v to %v px high when a long line was selected", before, h)
+		}
+	})
+}
+
+// A short selected line takes one row below the list, not the box's most.
+func TestLogShortLineDetailOneRow(t *testing.T) {
+	r := newRig(t, nil, fixtureSpec(t, "alpha"))
+	r.sup.Logs("alpha").Append(logs.Line{Time: time.Now(), Text: "short line"})
+	p := r.ui.logs
+	onUI(func() { r.ui.showLogs("alpha") })
+	r.until("the line", func() bool { return p.length() == 1 })
+	onUI(func() {
+		p.list.Select(0)
+		r.ui.win.Resize(fyne.NewSize(961, 600))
+		r.ui.win.Resize(fyne.NewSize(960, 600))
+		if h, one := p.detailBox.Size().Height, p.detail.MinSize().Height; h > one+1 {
+			t.Errorf("the detail of a short line is %v px high, its text %v", h, one)
+		}
+	})
+}

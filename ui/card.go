@@ -34,8 +34,14 @@ type cardDeps struct {
 	showChart func(title string, body fyne.CanvasObject, closed func())
 }
 
-// crashTail is how many stderr lines the crash details show.
-const crashTail = 5
+// crashTail is how many stderr lines the crash details show, and
+// crashTailRunes how much of each: about two rows of a card, so that a
+// long line (a traceback on one line, up to 8 KiB) cannot make the card
+// screens high. Copy details copies them whole.
+const (
+	crashTail      = 5
+	crashTailRunes = 160
+)
 
 // card shows one sidecar: a coloured accent and a state pill, its address,
 // live numbers, the reason for its state, and what can be done with it.
@@ -223,6 +229,11 @@ func (c *card) setCrash(prev supervisor.Status) {
 		return // unchanged
 	}
 	lines := c.d.stderrTail(c.name, crashTail)
+	for i, l := range lines {
+		if r := []rune(l); len(r) > crashTailRunes {
+			lines[i] = string(r[:crashTailRunes]) + " …"
+		}
+	}
 	text := c.st.LastExit.String()
 	if len(lines) > 0 {
 		text += " · last stderr:\n" + strings.Join(lines, "\n")

@@ -1,8 +1,10 @@
 package ui
 
 import (
+	"strings"
 	"testing"
 
+	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 
 	"outrigger/core/supervisor"
@@ -43,4 +45,30 @@ func TestCardDrivesSupervisor(t *testing.T) {
 	r.until("Stop to be enabled after the restart", func() bool { return !c.stop.Disabled() })
 	onUI(func() { test.Tap(c.stop) })
 	r.cardState("alpha", supervisor.Stopped)
+}
+
+// A crash whose last stderr line is long (a traceback on one line) shows
+// the start of it in the card, which keeps a card's size; Copy details
+// copies it whole. Before, the whole 8 KiB line wrapped in the card, some
+// 1,500 px high, several screens for one card.
+func TestCardCrashTailLongLine(t *testing.T) {
+	long := strings.Repeat("Traceback frame value=0123456789 ", 240)
+	r := newRig(t, nil, fixtureSpec(t, "alpha", "-crash-after", "300ms", "-stderr-line", long))
+	c := r.ui.cards["alpha"]
+	onUI(func() { test.Tap(c.start) })
+	r.until("the crash details", func() bool { return c.copyDet.Visible() })
+	onUI(func() {
+		r.ui.win.Resize(fyne.NewSize(961, 600))
+		r.ui.win.Resize(fyne.NewSize(960, 600))
+		if h := c.root.Size().Height; h > 400 {
+			t.Errorf("the card is %v px high in a 600 px window", h)
+		}
+		if !strings.Contains(c.tail.Text, "Traceback frame") {
+			t.Errorf("the crash details do not show the line: %q", c.tail.Text)
+		}
+		test.Tap(c.copyDet)
+		if got := r.app.Clipboard().Content(); !strings.Contains(got, long) {
+			t.Errorf("Copy details lost the whole line (%d bytes copied)", len(got))
+		}
+	})
 }

@@ -135,6 +135,24 @@ func (f *tokenField) commit() {
 	}()
 }
 
+// storeChanged follows a saved change of gateway_token (one of ours, or
+// an editor's the store read in): the entry shows it unless the user
+// typed another token there, and the Workflows tab takes it up. UI
+// thread.
+func (f *tokenField) storeChanged(tok string) {
+	if tok == f.saved || f.saving {
+		return // ours: afterSave follows
+	}
+	if f.typed() == f.saved {
+		f.entry.SetText(tok)
+	}
+	f.saved = tok
+	f.render()
+	if f.onSaved != nil {
+		f.onSaved()
+	}
+}
+
 // afterSave shows how a save went. reloaded, when not nil, is the token
 // the file was found to hold after a change outside Outrigger. UI thread.
 func (f *tokenField) afterSave(tok string, err error, reloaded *string) {

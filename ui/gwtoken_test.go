@@ -254,3 +254,48 @@ func TestTokenSaveAfterOutsideChange(t *testing.T) {
 		onUI(func() { t.Errorf("the second save did not save the token (file %q): note %q", got, m.token.note.Text) })
 	}
 }
+
+// The token field follows a change of gateway_token the store took in
+// (an editor's change, read in when the mode was remembered): it shows
+// the file's token, and the token it showed before can be saved again.
+// Before, it kept the old token as "saved", so typing that one back left
+// Save token disabled while the file held the other.
+func TestTokenFieldFollowsStore(t *testing.T) {
+	t.Setenv(wfapi.GatewayTokenEnv, "")
+	r := newRig(t, &rigOpts{modes: true}, fixtureSpec(t, "alpha"))
+	m := r.ui.modeSw
+	onUI(func() {
+		m.token.entry.SetText(uiToken)
+		test.Tap(m.token.save)
+	})
+	m.token.wg.Wait()
+	f, err := config.ReadFile(r.file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.GatewayToken = config.Ptr(oldToken) // an editor's change
+	data, err := config.Marshal(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(r.file, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := modes.Remember(r.ui.d.Store)(modes.StandaloneMode()); err != nil {
+		t.Fatal(err)
+	}
+	onUI(func() {
+		if m.token.entry.Text != oldToken || m.token.saved != oldToken {
+			t.Error("the token field does not show the file's token")
+		}
+		m.token.entry.SetText(uiToken)
+		if m.token.save.Disabled() {
+			t.Fatal("Save token disabled for a token the file does not hold")
+		}
+		test.Tap(m.token.save)
+	})
+	m.token.wg.Wait()
+	if f, err := config.ReadFile(r.file); err != nil || f.GatewayToken == nil || *f.GatewayToken != uiToken {
+		t.Errorf("the token typed back was not saved (%v)", err)
+	}
+}

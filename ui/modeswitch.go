@@ -203,7 +203,7 @@ func (m *modeSwitcher) start(store *config.Store, done <-chan struct{}) (stop fu
 		return cancel
 	}
 	// The hook runs in the saving goroutine (hooks are serialised): it only
-	// hands the new gateway to the UI thread. Its first call, at
+	// hands the new gateway and token to the UI thread. Its first call, at
 	// registration on the UI thread, is the config the entry was filled
 	// from.
 	first := true
@@ -212,7 +212,7 @@ func (m *modeSwitcher) start(store *config.Store, done <-chan struct{}) (stop fu
 			first = false
 			return
 		}
-		if old.GatewayURL != cur.GatewayURL {
+		if old.GatewayURL != cur.GatewayURL || old.GatewayToken != cur.GatewayToken {
 			m.d.do(func() { m.settingsChanged(cur) })
 		}
 	})
@@ -220,8 +220,10 @@ func (m *modeSwitcher) start(store *config.Store, done <-chan struct{}) (stop fu
 }
 
 // settingsChanged follows a saved change of gateway_url into the gateway
-// entry, unless the user typed another address there. UI thread.
+// entry, unless the user typed another address there, and one of
+// gateway_token into the token field. UI thread.
 func (m *modeSwitcher) settingsChanged(c config.Config) {
+	m.token.storeChanged(c.GatewayToken)
 	if c.GatewayURL == m.gwSaved {
 		return
 	}

@@ -615,7 +615,14 @@ func saveSpec(store *config.Store, base, sp config.Spec) error {
 		return fmt.Errorf("config: not saving %s: %w", store.Path(), config.ErrChangedOnDisk)
 	}
 	return store.Update(func(f *config.File) error {
-		f.SetSidecar(config.FromSpec(sp, defaultSpec(sp.Name)))
+		sc := config.FromSpec(sp, defaultSpec(sp.Name))
+		// The panel edits a sidecar's settings, not whether it is on: an
+		// entry with enabled = false (the sidecar still runs until
+		// Outrigger restarts, so the panel shows it) stays off.
+		if i := slices.IndexFunc(f.Sidecars, func(e config.SidecarFile) bool { return e.Name == sp.Name }); i >= 0 {
+			sc.Enabled = f.Sidecars[i].Enabled
+		}
+		f.SetSidecar(sc)
 		return nil
 	})
 }
@@ -638,7 +645,7 @@ func (s *settingsPanel) afterSave(name string, sp config.Spec, err error) {
 		// The spec as the store holds it, which the next save is checked
 		// against (loading may have resolved a field sp left unset).
 		s.base = sp.Clone()
-		if cur, ok := s.d.spec(name); ok {
+		if cur, ok := s.d.config().Sidecar(name); ok {
 			s.base = cur
 		}
 		s.changed()

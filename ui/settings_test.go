@@ -399,3 +399,57 @@ func TestSettingsSaveOverChangeTakenInRefused(t *testing.T) {
 		return false
 	})
 }
+
+// Saving a sidecar that the file turns off (enabled = false; it runs on
+// until Outrigger restarts) keeps it off: before, the saved entry dropped
+// enabled = false and the sidecar came back at the next launch, though
+// the user had only changed, say, its auto-start.
+func TestSettingsSaveKeepsSidecarDisabled(t *testing.T) {
+	r := newRig(t, nil, fixtureSpec(t, "alpha"), fixtureSpec(t, "beta"))
+	f, err := config.ReadFile(r.file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range f.Sidecars {
+		if f.Sidecars[i].Name == "beta" {
+			f.Sidecars[i].Enabled = config.Ptr(false)
+		}
+	}
+	data, err := config.Marshal(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(r.file, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.ui.d.Store.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := r.ui.d.Store.Config().Sidecar("beta"); ok {
+		t.Fatal("self-check: beta is still in the configuration")
+	}
+	s := r.ui.sets
+	onUI(func() {
+		s.selectSidecar("beta")
+		s.auto.SetChecked(!s.auto.Checked)
+		test.Tap(s.save)
+	})
+	r.until("the save's answer", func() bool { return s.saved.Text == "Saved" || s.probBox.Visible() })
+	onUI(func() {
+		if !s.save.Disabled() {
+			t.Error("Save still enabled after the save")
+		}
+	})
+	f, err = config.ReadFile(r.file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sc := range f.Sidecars {
+		if sc.Name == "beta" && (sc.Enabled == nil || *sc.Enabled) {
+			t.Errorf("saving beta's settings turned it back on: %+v", sc)
+		}
+	}
+	if _, ok := r.ui.d.Store.Config().Sidecar("beta"); ok {
+		t.Error("beta is back in the configuration")
+	}
+}

@@ -79,6 +79,7 @@ type settingsPanel struct {
 	name      string
 	base      config.Spec // the spec being edited, as it was loaded
 	saving    int         // saves of ours under way: the store's changes they make are not news
+	repick    bool        // the picker is being set back to the edited sidecar
 	knownForm *widget.Form
 	knownOn   bool // the seed's workflow variables are offered (not for xgen-embedding, which reads none of them)
 	rules     map[*widget.Entry]func(string) error
@@ -110,7 +111,9 @@ type settingsDeps struct {
 	restart    func(ctx context.Context, name string) error
 	do         func(func())                  // to the UI thread
 	showError  func(title string, err error) // UI thread
-	win        fyne.Window                   // dialogs; nil: none
+	// confirm asks a yes/no question (UI thread); nil: the answer is yes.
+	confirm func(title, message string, then func(bool))
+	win     fyne.Window // dialogs; nil: none
 	// loginChanged follows a change of Start at login (the File menu
 	// shows it too). UI thread.
 	loginChanged func()
@@ -118,7 +121,7 @@ type settingsDeps struct {
 
 func newSettingsPanel(d settingsDeps) *settingsPanel {
 	s := &settingsPanel{d: d, known: map[string]*widget.Entry{}, rules: map[*widget.Entry]func(string) error{}}
-	s.picker = widget.NewSelect(d.names, func(name string) { s.load(name) })
+	s.picker = widget.NewSelect(d.names, s.pick)
 	s.picker.PlaceHolder = "Sidecar"
 
 	s.port = s.entry(validatePort)
@@ -314,6 +317,53 @@ func (s *settingsPanel) selectSidecar(name string) {
 	if s.picker.Selected != name {
 		s.picker.SetSelected(name)
 	}
+}
+
+// pick is a choice in the picker (or selectSidecar): name's settings are
+// shown, unless that would drop unsaved edits the user wants to keep.
+// UI thread.
+func (s *settingsPanel) pick(name string) {
+	if s.repick {
+		return
+	}
+	if s.name == "" || !s.edits() {
+		s.load(name)
+		return
+	}
+	edited := s.name
+	if name == edited {
+		return // picked again: the edits stay
+	}
+	s.setPicker(edited) // until the user says so
+	show := func() {
+		s.setPicker(name)
+		s.load(name)
+	}
+	if s.d.confirm == nil {
+		show()
+		return
+	}
+	s.d.confirm("Discard the changes to "+edited+"?",
+		edited+"'s settings have changes that are not saved.\nShow "+name+" and drop them?",
+		func(ok bool) {
+			if ok && s.name == edited {
+				show()
+			}
+		})
+}
+
+// setPicker shows name in the picker without loading it. UI thread.
+func (s *settingsPanel) setPicker(name string) {
+	s.repick = true
+	s.picker.SetSelected(name)
+	s.repick = false
+}
+
+// edits reports whether the fields hold something not saved: a change,
+// or a value that is not valid. UI thread.
+func (s *settingsPanel) edits() bool {
+	sp, probs := s.edited()
+	return s.dirty(sp) || len(probs) > 0
 }
 
 // load fills the fields from name's current spec. UI thread.

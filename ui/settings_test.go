@@ -453,3 +453,38 @@ func TestSettingsSaveKeepsSidecarDisabled(t *testing.T) {
 		t.Error("beta is back in the configuration")
 	}
 }
+
+// Unsaved edits are not dropped by picking another sidecar (in the picker,
+// or a card's Settings button): the panel asks first, and "keep editing"
+// keeps them. Picking the same sidecar again keeps them too. Before, the
+// other sidecar was loaded over them without a word.
+func TestSettingsSwitchKeepsUnsavedEdits(t *testing.T) {
+	r := newRig(t, nil, fixtureSpec(t, "alpha"), fixtureSpec(t, "beta"))
+	s := r.ui.sets
+	var asked []string
+	answer := false
+	r.ui.confirm = func(title, _ string, then func(bool)) {
+		asked = append(asked, title)
+		then(answer)
+	}
+	onUI(func() {
+		s.selectSidecar("alpha")
+		s.port.SetText("8123")
+		s.picker.SetSelected("alpha") // the same one, from the picker's list
+		if s.port.Text != "8123" || len(asked) != 0 {
+			t.Errorf("picking alpha again: port %q, asked %q", s.port.Text, asked)
+		}
+		r.ui.showSettings("beta") // a card's Settings button
+		if len(asked) != 1 {
+			t.Errorf("asked %q before dropping the edits", asked)
+		}
+		if s.name != "alpha" || s.picker.Selected != "alpha" || s.port.Text != "8123" {
+			t.Errorf("keep editing: showing %q (picker %q), port %q", s.name, s.picker.Selected, s.port.Text)
+		}
+		answer = true
+		s.picker.SetSelected("beta")
+		if s.name != "beta" || s.picker.Selected != "beta" || s.port.Text == "8123" {
+			t.Errorf("discard: showing %q (picker %q), port %q", s.name, s.picker.Selected, s.port.Text)
+		}
+	})
+}

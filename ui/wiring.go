@@ -134,6 +134,7 @@ func (u *UI) settingsDeps() settingsDeps {
 		},
 		do:           u.do,
 		showError:    u.showError,
+		confirm:      func(title, msg string, then func(bool)) { u.confirm(title, msg, then) },
 		win:          u.win,
 		loginChanged: u.loginChanged,
 	}

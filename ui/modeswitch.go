@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
@@ -308,11 +310,14 @@ func (m *modeSwitcher) say(icon fyne.Resource, text string) {
 	m.msgRow.Show()
 }
 
+// capitalize upper-cases the first letter of a message, which may be a
+// sidecar's own words in any language (the seed's services print Korean).
 func capitalize(s string) string {
-	if s == "" {
-		return s
+	r, n := utf8.DecodeRuneInString(s)
+	if r == utf8.RuneError {
+		return s // empty, or not UTF-8: leave the bytes as they are
 	}
-	return strings.ToUpper(s[:1]) + s[1:]
+	return string(unicode.ToUpper(r)) + s[n:]
 }
 
 // describeMode is the mode in words for the header.

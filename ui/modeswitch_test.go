@@ -211,3 +211,19 @@ func TestModeSwitcherFollowsSettings(t *testing.T) {
 		}
 	})
 }
+
+// A message's first letter is upper-cased as a letter, not as a byte: a
+// crash reason in Korean or with an accent stays readable.
+func TestCapitalize(t *testing.T) {
+	for in, want := range map[string]string{
+		"":             "",
+		"crashed":      "Crashed",
+		"éxito":        "Éxito",
+		"데이터베이스 연결 실패": "데이터베이스 연결 실패",
+		"\xffbad":      "\xffbad",
+	} {
+		if got := capitalize(in); got != want {
+			t.Errorf("capitalize(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

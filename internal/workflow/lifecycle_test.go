@@ -354,3 +354,47 @@ func TestQueueIsFIFO(t *testing.T) {
 		t.Fatalf("start order %v, want %v", order, want)
 	}
 }
+
+// A second service opened on a DATA_DIR that a live one serves from (a
+// second xgen-workflow started by hand, or before the old one has exited)
+// is refused: opening would mark the live one's running executions
+// interrupted (and so prunable) and fail their pending webhooks while they
+// go on. Once the first has shut down, the folder opens again.
+func TestSecondOpenOfALiveDataDirRefused(t *testing.T) {
+	release := make(chan struct{})
+	ts := startService(t, func(o *Options) { o.Workflows = append(Builtin("", nil), gatedWorkflow("gated", 2, release)) })
+	ex, err := ts.Manager().Submit(RunRequest{WorkflowID: "gated", Input: raw(`{"text":"x"}`), InteractionID: "live"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	testutil.Eventually(t, wait, func() bool {
+		r, err := ts.Client.Result(context.Background(), "live")
+		return err == nil && r.Status == StatusRunning && len(r.Nodes) == 2
+	}, "the execution to run its gated second node")
+
+	other, err := Open(context.Background(), Options{DataDir: ts.Dir})
+	if err == nil {
+		other.Shutdown(ctxT(t, 30*time.Second))
+		t.Error("a second Open of a data folder in use succeeded")
+	} else if !contains(err.Error(), "in use") {
+		t.Errorf("second Open: %v, want an error saying the folder is in use", err)
+	}
+	if r, err := ts.Client.Result(context.Background(), "live"); err != nil || r.Status != StatusRunning || r.FinishedAt != nil {
+		t.Fatalf("the live execution after a second Open: %v %s (finished %v), want still running", err, r.Status, r.FinishedAt)
+	}
+	close(release)
+	<-ex.Done()
+	if r := waitResult(t, ts.Client, "live"); r.Status != StatusCompleted {
+		t.Fatalf("live: %s %s, want completed", r.Status, r.Error)
+	}
+	if err := ts.Shutdown(ctxT(t, 30*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	again, err := Open(context.Background(), Options{DataDir: ts.Dir})
+	if err != nil {
+		t.Fatalf("Open after the first service stopped: %v", err)
+	}
+	if err := again.Shutdown(ctxT(t, 30*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+}

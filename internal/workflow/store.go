@@ -63,6 +63,7 @@ type Store struct {
 	path string
 	w    *sql.DB
 	r    *sql.DB
+	lock *os.File // held (tryLock) from OpenStore to Close: one Store per file
 
 	mu    sync.Mutex
 	stmts map[stmtKey]*sql.Stmt // prepared once: SQLite parsing is a large part of a write
@@ -111,6 +112,10 @@ func dsn(path string, readOnly bool) string {
 // every execution left queued or running by a previous process as
 // interrupted. It returns how many it marked.
 //
+// Only one Store at a time may have the file open (a lock on path+".lock",
+// dropped by Close or when the process dies): a second one would mark the
+// first one's live executions interrupted. It is refused with an error.
+//
 // The folder is created 0700 and the database 0600 (SQLite gives its -wal
 // and -shm files the database's mode): executions hold user data. Opening
 // does work bounded by the number of unfinished executions, not by the
@@ -120,6 +125,38 @@ func OpenStore(ctx context.Context, path string) (*Store, int, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, 0, err
 	}
+	lock, err := lockDB(path)
+	if err != nil {
+		return nil, 0, err
+	}
+	s, n, err := openLocked(ctx, path)
+	if err != nil {
+		lock.Close()
+		return nil, 0, err
+	}
+	s.lock = lock
+	return s, n, nil
+}
+
+// lockDB takes the lock that makes a Store the only one on path.
+func lockDB(path string) (*os.File, error) {
+	name := path + ".lock"
+	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", name, err)
+	}
+	held, err := tryLock(f)
+	if err == nil && !held {
+		err = fmt.Errorf("%s is in use by another process (another xgen-workflow with this DATA_DIR?)", path)
+	}
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	return f, nil
+}
+
+func openLocked(ctx context.Context, path string) (*Store, int, error) {
 	if err := ensurePrivate(path); err != nil {
 		return nil, 0, err
 	}
@@ -222,7 +259,8 @@ func (s *Store) backgroundCheck(ctx context.Context, log *slog.Logger) {
 // Path is the database file.
 func (s *Store) Path() string { return s.path }
 
-// Close closes both pools (the last connection checkpoints the WAL).
+// Close closes both pools (the last connection checkpoints the WAL), then
+// lets another Store open the file.
 func (s *Store) Close() error {
 	s.mu.Lock()
 	for _, st := range s.stmts {
@@ -230,7 +268,12 @@ func (s *Store) Close() error {
 	}
 	s.stmts = map[stmtKey]*sql.Stmt{}
 	s.mu.Unlock()
-	return errors.Join(s.r.Close(), s.w.Close())
+	err := errors.Join(s.r.Close(), s.w.Close())
+	if s.lock != nil {
+		s.lock.Close() // closing the descriptor drops the lock
+		s.lock = nil
+	}
+	return err
 }
 
 func ms(t time.Time) int64 { return t.UnixMilli() }

@@ -435,6 +435,11 @@ func (s *Service) deployStream(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, err.Error(), "")
 		return
 	}
+	if end := ex.End(); res.Status != end.Status {
+		// No record of the end could be stored (the store still says
+		// queued or running): answer how it ended, as the stream does.
+		res.Status, res.Error, res.Output = end.Status, end.Error, end.Output
+	}
 	writeJSON(w, http.StatusOK, res)
 }
 

@@ -520,3 +520,28 @@ func TestCancelWhileTheEndIsStored(t *testing.T) {
 		t.Fatalf("/results: %s, want completed", r.Status)
 	}
 }
+
+// When no record of the end can be stored at all, the JSON reply of
+// /deploy/stream says how the execution ended (store_failed, as its stream
+// would), not the "running" the store was left with: the reply comes after
+// the end, and a caller must not poll a run that is over.
+func TestDeployReplyWhenNoEndIsStored(t *testing.T) {
+	ts := startService(t, func(o *Options) {
+		o.failWrite = func(query string, args []any) error {
+			if strings.HasPrefix(query, "UPDATE execution_meta SET status = ?, output") {
+				return errors.New("disk I/O error (injected)")
+			}
+			return nil
+		}
+	})
+	r, err := ts.Client.Deploy(ctxT(t, wait), RunRequest{WorkflowID: "echo", Input: raw(`{"text":"a"}`), InteractionID: "nostore"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Status != StatusStoreFailed || !contains(r.Error, "injected") || r.Output != nil {
+		t.Fatalf("deploy reply: status %q error %q output %s, want store_failed with the store's error", r.Status, r.Error, r.Output)
+	}
+	if len(r.Nodes) != 1 || r.Nodes[0].Status != StatusCompleted {
+		t.Fatalf("deploy reply nodes %+v, want the stored node", r.Nodes)
+	}
+}

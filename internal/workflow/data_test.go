@@ -65,10 +65,11 @@ func post(t testing.TB, url, body string) (*http.Response, []byte) {
 }
 
 // An interaction_id is a path segment of /results/{id}: ".", ".." and ids
-// holding "/" or "\" are refused; every accepted id reaches its result.
+// holding "/" or "\" are refused, and so are control characters, C1 ones
+// (U+0080–U+009F: NEL, CSI…) included; every accepted id reaches its result.
 func TestInteractionIDsArePathSegments(t *testing.T) {
 	ts := startService(t, nil)
-	for _, id := range []string{".", "..", "a/b", "../x", `a\b`, "a\x00", strings.Repeat("x", MaxInteractionID+1)} {
+	for _, id := range []string{".", "..", "a/b", "../x", `a\b`, "a\x00", "a\u0085b", "a\u009b31m", strings.Repeat("x", MaxInteractionID+1)} {
 		err := ts.Client.Stream(ctxT(t, 10*time.Second), "echo", raw(`{"text":"a"}`), id, nil)
 		var he *HTTPError
 		if !errors.As(err, &he) || he.StatusCode != http.StatusBadRequest {

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"outrigger/internal/workflow/jsoncheck"
@@ -747,7 +748,7 @@ func validInteractionID(id string) error {
 		return errors.New("interaction_id is not valid UTF-8")
 	}
 	for _, r := range id {
-		if r < 0x20 || r == 0x7f || r == '/' || r == '\\' || r == 0xfffd {
+		if unicode.IsControl(r) || r == '/' || r == '\\' || r == 0xfffd { // C0, DEL and C1 (U+0080–U+009F)
 			return fmt.Errorf("interaction_id contains %q", r)
 		}
 	}

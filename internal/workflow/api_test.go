@@ -491,3 +491,52 @@ func TestEmbedRetriesWhileLoading(t *testing.T) {
 		t.Fatalf("%d calls, want 2", calls)
 	}
 }
+
+// webhook_attempts counts the POSTs made. A delivery that shutdown ends
+// before it could post (waiting for room in the webhook byte budget, here
+// held by another delivery whose receiver does not answer) made none, and
+// says so: attempts 0, not 1.
+func TestWebhookNotPostedIsNoAttempt(t *testing.T) {
+	var mu sync.Mutex
+	posts := map[string]int{}
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body) // then the server notices the sender leave
+		mu.Lock()
+		posts[r.URL.Path]++
+		mu.Unlock()
+		<-r.Context().Done() // never answers: the sender gives up at shutdown
+	}))
+	defer receiver.Close()
+	// A budget of one byte: each delivery's attempt takes all of it.
+	ts := startService(t, func(o *Options) { o.WebhookBudget = 1 })
+	for _, id := range []string{"holder", "waiter"} {
+		if _, err := ts.Client.Deploy(ctxT(t, wait), RunRequest{WorkflowID: "echo", Input: raw(`{"text":"a"}`),
+			InteractionID: id, CallbackURL: receiver.URL + "/" + id}); err != nil {
+			t.Fatal(err)
+		}
+		if id == "holder" {
+			testutil.Eventually(t, wait, func() bool {
+				mu.Lock()
+				defer mu.Unlock()
+				return posts["/holder"] == 1
+			}, "the first delivery to post (and hold the budget)")
+		}
+	}
+	if err := ts.Shutdown(ctxT(t, wait)); err != nil {
+		t.Fatal(err)
+	}
+	s, _, err := OpenStore(context.Background(), filepath.Join(ts.Dir, DBFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	mu.Lock()
+	defer mu.Unlock()
+	for id, want := range map[string]int{"deploy_holder": 1, "deploy_waiter": 0} {
+		r, err := s.Result(context.Background(), id)
+		if err != nil || r.Webhook != "failed" || r.WebhookAttempts != want || posts["/"+id[len("deploy_"):]] != want {
+			t.Errorf("%s: %v webhook %q attempts %d (%q), receiver saw %d posts; want failed after %d",
+				id, err, r.Webhook, r.WebhookAttempts, r.WebhookError, posts["/"+id[len("deploy_"):]], want)
+		}
+	}
+}

@@ -40,6 +40,9 @@ type Options struct {
 	// Webhook retry tuning; zero: the Manager's defaults.
 	WebhookAttempts int
 	WebhookBackoff  time.Duration
+	// WebhookBudget bounds the bytes of webhook bodies held at once; zero:
+	// DefaultWebhookBudget.
+	WebhookBudget int64
 	// PingInterval is the SSE keep-alive comment interval; default 15s.
 	PingInterval time.Duration
 
@@ -145,6 +148,7 @@ func Open(ctx context.Context, opts Options) (*Service, error) {
 		Store: store, Workflows: wfs, Logger: log,
 		MaxWorkers: opts.MaxWorkers, MaxQueued: opts.MaxQueued,
 		WebhookSecret: opts.WebhookSecret, WebhookAttempts: opts.WebhookAttempts, WebhookBackoff: opts.WebhookBackoff,
+		WebhookBudget:   opts.WebhookBudget,
 		MaxStreamBuffer: opts.MaxStreamBuffer, beforePublish: opts.beforePublish,
 	})
 	if err != nil {

@@ -75,18 +75,20 @@ func (m *Manager) deliver(ex *Execution, log *slog.Logger) {
 
 	backoff := m.cfg.WebhookBackoff
 	var lastErr error
-	attempt := 0
+	attempt := 0 // POSTs made: what webhook_attempts and X-Outrigger-Attempt count
 retry:
 	for attempt < m.cfg.WebhookAttempts {
-		attempt++
-		again, err := m.attemptWebhook(ex, attempt)
+		posted, again, err := m.attemptWebhook(ex, attempt+1)
+		if posted {
+			attempt++
+		}
 		if err == nil {
 			log.Info("webhook delivered", "attempt", attempt)
 			m.setWebhook(log, ex.id, "delivered", attempt, "")
 			return
 		}
 		lastErr = err
-		if !again || attempt == m.cfg.WebhookAttempts {
+		if !again || !posted || attempt == m.cfg.WebhookAttempts {
 			break
 		}
 		log.Warn("webhook attempt failed; retrying", "attempt", attempt, "in", backoff, "err", err)
@@ -106,30 +108,33 @@ retry:
 }
 
 // attemptWebhook reads the result from the store and makes one attempt,
-// within the webhook byte budget; retry says whether another may succeed.
-func (m *Manager) attemptWebhook(ex *Execution, attempt int) (retry bool, err error) {
+// within the webhook byte budget. posted says whether it got as far as the
+// POST (a failure before it, such as shutdown while waiting for the budget,
+// is no attempt); retry whether another may succeed.
+func (m *Manager) attemptWebhook(ex *Execution, attempt int) (posted, retry bool, err error) {
 	size, err := m.store.resultSize(m.hookCtx, ex.id)
 	if err != nil {
-		return false, fmt.Errorf("load result: %w", err)
+		return false, false, fmt.Errorf("load result: %w", err)
 	}
 	// The result is held twice during an attempt: decoded, and as the body.
 	weight := 2*size + 4<<10
 	if err := m.hookBudget.acquire(m.hookCtx, weight); err != nil {
-		return false, fmt.Errorf("shutdown before delivery: %w", err)
+		return false, false, fmt.Errorf("shutdown before delivery: %w", err)
 	}
 	defer m.hookBudget.release(weight)
 	res, err := m.store.resultByID(m.hookCtx, ex.id)
 	if err != nil {
-		return false, fmt.Errorf("load result: %w", err)
+		return false, false, fmt.Errorf("load result: %w", err)
 	}
 	res.Webhook, res.WebhookAttempts, res.WebhookError = "", 0, ""
 	body, err := json.Marshal(res)
 	if err != nil {
-		return false, err
+		return false, false, err
 	}
 	status := res.Status
 	res = Result{} // the body is all the attempt needs
-	return m.postWebhook(ex, status, body, attempt)
+	retry, err = m.postWebhook(ex, status, body, attempt)
+	return true, retry, err
 }
 
 func (m *Manager) setWebhook(log *slog.Logger, id int64, status string, attempts int, errMsg string) {

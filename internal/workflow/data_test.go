@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -305,5 +306,45 @@ func TestBinaryOwnFolderPrivate(t *testing.T) {
 		if st, err := os.Stat(filepath.Join(own, f)); err != nil || st.Mode().Perm() != 0o600 {
 			t.Errorf("%s: %v %v, want 0600", f, st.Mode(), err)
 		}
+	}
+}
+
+// A result is read as one snapshot: when pruning deletes an execution while
+// GET /results reads it, the reply is the whole result as it was stored (or
+// 404), never its row without its nodes.
+func TestResultReadIsOneSnapshot(t *testing.T) {
+	var armed atomic.Bool
+	var ts *testService
+	var pruned atomic.Int64
+	pruneErr := make(chan error, 1)
+	ts = startService(t, func(o *Options) {
+		o.Keep, o.MaxDBBytes = -1, -1 // only the test prunes
+		o.betweenReads = func() {
+			if armed.CompareAndSwap(true, false) {
+				// Two days on, with one hour kept: the finished run goes.
+				n, err := ts.Store().Prune(context.Background(), time.Now().Add(48*time.Hour), time.Hour, -1)
+				pruned.Store(int64(n))
+				pruneErr <- err
+			}
+		}
+	})
+	if _, err := ts.Client.Deploy(ctxT(t, wait), RunRequest{WorkflowID: "pipeline", Input: raw(`{"delay_ms":0,"nodes":3}`),
+		InteractionID: "snap"}); err != nil {
+		t.Fatal(err)
+	}
+	armed.Store(true)
+	r, err := ts.Client.Result(ctxT(t, wait), "deploy_snap")
+	if perr := <-pruneErr; perr != nil || pruned.Load() != 1 {
+		t.Fatalf("pruning during the read: %d pruned, %v; want 1", pruned.Load(), perr)
+	}
+	switch {
+	case errors.Is(err, ErrNotFound):
+	case err != nil:
+		t.Fatal(err)
+	case r.Status != StatusCompleted || len(r.Nodes) != 3:
+		t.Fatalf("result read while pruned: status %s with %d nodes, want completed with 3 (or 404)", r.Status, len(r.Nodes))
+	}
+	if _, err := ts.Client.Result(ctxT(t, wait), "deploy_snap"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("after pruning: %v, want 404", err)
 	}
 }

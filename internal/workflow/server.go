@@ -72,9 +72,11 @@ type Options struct {
 	MaxDBBytes    int64
 	PruneInterval time.Duration
 
-	// Test seams (see ManagerConfig.beforePublish and Store.failWrite).
+	// Test seams (see ManagerConfig.beforePublish, Store.failWrite and
+	// Store.betweenReads).
 	beforePublish func(ex *Execution, name string, data []byte)
 	failWrite     func(query string, args []any) error
+	betweenReads  func()
 }
 
 // Defaults of Options. Every HTTP server has all four timeouts: a client
@@ -139,6 +141,7 @@ func Open(ctx context.Context, opts Options) (*Service, error) {
 		return nil, err
 	}
 	store.failWrite = opts.failWrite
+	store.betweenReads = opts.betweenReads
 	log.Info("database open", "path", path, "marked_interrupted", interrupted)
 	wfs := opts.Workflows
 	if wfs == nil {

@@ -71,6 +71,9 @@ type Store struct {
 	// failWrite, when set (tests), is asked before every write and fails it
 	// with the error it returns.
 	failWrite func(query string, args []any) error
+	// betweenReads, when set (tests), runs in resultByID after the
+	// execution's row is read and before its nodes are.
+	betweenReads func()
 }
 
 type stmtKey struct {
@@ -420,21 +423,48 @@ func (s *Store) resultSize(ctx context.Context, id int64) (int64, error) {
 // Result returns the latest execution stored for interactionID, or
 // ErrNotFound.
 func (s *Store) Result(ctx context.Context, interactionID string) (Result, error) {
-	st, err := s.stmt(ctx, false, `SELECT id FROM execution_meta WHERE interaction_id = ? ORDER BY id DESC LIMIT 1`)
-	if err != nil {
-		return Result{}, err
-	}
-	var id int64
-	if err := st.QueryRowContext(ctx, interactionID).Scan(&id); err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
-			return Result{}, ErrNotFound
+	var r Result
+	err := s.readTx(ctx, func(tx *sql.Tx) error {
+		st, err := s.stmt(ctx, false, `SELECT id FROM execution_meta WHERE interaction_id = ? ORDER BY id DESC LIMIT 1`)
+		if err != nil {
+			return err
 		}
-		return Result{}, err
-	}
-	return s.resultByID(ctx, id)
+		var id int64
+		if err := tx.StmtContext(ctx, st).QueryRowContext(ctx, interactionID).Scan(&id); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return ErrNotFound
+			}
+			return err
+		}
+		r, err = s.resultIn(ctx, tx, id)
+		return err
+	})
+	return r, err
 }
 
 func (s *Store) resultByID(ctx context.Context, id int64) (Result, error) {
+	var r Result
+	err := s.readTx(ctx, func(tx *sql.Tx) (err error) {
+		r, err = s.resultIn(ctx, tx, id)
+		return err
+	})
+	return r, err
+}
+
+// readTx runs fn in one read transaction: its queries all see the same
+// snapshot (WAL), so a write between two of them (a node stored, pruning)
+// never shows as an execution's row without its nodes, or the reverse.
+func (s *Store) readTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	return fn(tx)
+}
+
+// resultIn reads execution id and its nodes within tx.
+func (s *Store) resultIn(ctx context.Context, tx *sql.Tx, id int64) (Result, error) {
 	var (
 		r                 Result
 		input, output     sql.NullString
@@ -447,7 +477,7 @@ func (s *Store) resultByID(ctx context.Context, id int64) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	err = meta.QueryRowContext(ctx, id).Scan(&r.ExecutionID, &r.InteractionID, &r.WorkflowID, &r.Status,
+	err = tx.StmtContext(ctx, meta).QueryRowContext(ctx, id).Scan(&r.ExecutionID, &r.InteractionID, &r.WorkflowID, &r.Status,
 		&input, &output, &r.Error, &r.Webhook, &r.WebhookAttempts, &r.WebhookError, &created, &started, &finished)
 	if err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
@@ -461,13 +491,16 @@ func (s *Store) resultByID(ctx context.Context, id int64) (Result, error) {
 	r.StartedAt = timeOrNil(started)
 	r.FinishedAt = timeOrNil(finished)
 	r.DurationMS = duration(started, finished)
+	if s.betweenReads != nil {
+		s.betweenReads()
+	}
 
 	nodes, err := s.stmt(ctx, false, `SELECT idx, node_id, status, input, output, error, started_at, finished_at
 		FROM execution_io WHERE execution_id = ? ORDER BY idx`)
 	if err != nil {
 		return Result{}, err
 	}
-	rows, err := nodes.QueryContext(ctx, id)
+	rows, err := tx.StmtContext(ctx, nodes).QueryContext(ctx, id)
 	if err != nil {
 		return Result{}, err
 	}

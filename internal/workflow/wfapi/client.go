@@ -195,7 +195,7 @@ var ErrStreamEnded = errors.New("xgen-workflow: stream ended before its end even
 // calling goroutine. It returns nil after the end event, ctx.Err() when ctx
 // is cancelled (how a caller disconnects: the execution goes on), an
 // *HTTPError when the server refuses the run (429: queue full), or
-// ErrStreamEnded.
+// ErrStreamEnded (wrapping the read error when the connection broke).
 func (c *Client) Stream(ctx context.Context, workflowID string, input json.RawMessage, interactionID string, onEvent func(StreamEvent)) error {
 	if len(input) == 0 {
 		input = json.RawMessage("{}")
@@ -214,6 +214,11 @@ func (c *Client) Stream(ctx context.Context, workflowID string, input json.RawMe
 	})
 	if ctx.Err() != nil {
 		return ctx.Err()
+	}
+	if err != nil && !errors.Is(err, ErrStreamEnded) {
+		// The connection broke before the end event (the server died, or
+		// a proxy cut it): for the caller, the stream ended early.
+		return fmt.Errorf("%w: %w", ErrStreamEnded, err)
 	}
 	return err
 }

@@ -149,12 +149,13 @@ func lockDB(path string) (*os.File, error) {
 		return nil, fmt.Errorf("open %s: %w", name, err)
 	}
 	held, err := tryLock(f)
-	if err == nil && !held {
-		err = fmt.Errorf("%s is in use by another process (another xgen-workflow with this DATA_DIR?)", path)
-	}
-	if err != nil {
+	switch {
+	case err != nil:
 		f.Close()
-		return nil, fmt.Errorf("open %s: %w", path, err)
+		return nil, fmt.Errorf("lock %s: %w", name, err)
+	case !held:
+		f.Close()
+		return nil, fmt.Errorf("%s is in use by another process (another xgen-workflow with this DATA_DIR?)", path)
 	}
 	return f, nil
 }

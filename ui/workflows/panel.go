@@ -385,6 +385,11 @@ func (p *Panel) streamEnded(end *wfapi.EndEvent, err error) {
 			msg += " (" + end.Error + ")"
 		}
 		p.setState(msg + ". Fetch result for every node's output.")
+	case err == nil:
+		// An end event whose data did not decode: the engine (or a
+		// gateway in front of it) said the run ended, not how.
+		p.ended = true
+		p.setState("Stream ended, with an end event that could not be read. Fetch result to see what was stored.")
 	case errors.Is(err, context.Canceled):
 		p.setState("Disconnected. The run goes on in the engine: Fetch result to see it.")
 	case errors.Is(err, wfapi.ErrStreamEnded):
@@ -435,7 +440,7 @@ func (p *Panel) showResult(res wfapi.Result, err error) {
 	default:
 		head.SetText(resultHead(res))
 		head.Importance = statusImportance(res.Status)
-		if finished(res.Status) {
+		if wfapi.Terminal(res.Status) {
 			p.ended = true
 			p.updateButtons()
 		}
@@ -540,15 +545,6 @@ func failHead(err error) string {
 		return "Not sent: plain http"
 	}
 	return "Engine not reachable"
-}
-
-// finished: a stored status after which nothing runs any more.
-func finished(status string) bool {
-	switch status {
-	case wfapi.StatusCompleted, wfapi.StatusFailed, wfapi.StatusCancelled, wfapi.StatusInterrupted:
-		return true
-	}
-	return false
 }
 
 // errText says what went wrong and, for what the user can fix here, how.

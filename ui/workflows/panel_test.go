@@ -4,6 +4,11 @@ import (
 	"context"
 	"fmt"
 	"image/png"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -454,4 +459,30 @@ func TestStatusImportance(t *testing.T) {
 			t.Errorf("%s: importance %v, want %v", status, got, imp)
 		}
 	}
+}
+
+// An end event whose data does not decode (a gateway in front of the
+// engine may send anything) ends the stream in words; it crashed the
+// panel (errText of a nil error) and took the app with it.
+func TestUnreadableEndEvent(t *testing.T) {
+	target, err := url.Parse(engine(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/workflow/stream" {
+			proxy.ServeHTTP(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "text/event-stream")
+		io.WriteString(w, "event: end\ndata: {not json\n\n")
+	}))
+	t.Cleanup(srv.Close)
+	p, _ := newPanel(t, func() string { return srv.URL })
+	pick(t, p, "pipeline", `{"text":"x","delay_ms":1,"nodes":1}`)
+	onUI(func() { test.Tap(p.w.run) })
+	until(t, "the stream's end to be told", func() bool {
+		return strings.Contains(p.w.state.Text, "could not be read") && !p.w.err.Visible()
+	})
 }

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -307,5 +308,61 @@ func TestMetricsWatchedOnlyWhileShown(t *testing.T) {
 	r.until("shown again", func() bool { return r.ui.visible })
 	if n := r.watching.Load(); n != 1 {
 		t.Fatalf("shown again (twice): %d watch requests, want 1", n)
+	}
+}
+
+// A quit the user asks for (the File menu, Ctrl+Q, the tray) over unsaved
+// settings edits asks first; "no" keeps the app and the edits. A quit with
+// nothing unsaved does not ask.
+func TestQuitAsksBeforeDroppingSettingsEdits(t *testing.T) {
+	r := newRig(t, nil, fixtureSpec(t, "alpha"))
+	var asked []string
+	answer := false
+	r.ui.confirm = func(title, _ string, then func(bool)) {
+		asked = append(asked, title)
+		then(answer)
+	}
+	var menuQuit *fyne.MenuItem
+	onUI(func() {
+		for _, it := range r.ui.mainMenu().Items[0].Items {
+			if it.IsQuit {
+				menuQuit = it
+			}
+		}
+		r.ui.sets.selectSidecar("alpha")
+		r.ui.sets.port.SetText("8123")
+	})
+	for _, quit := range []struct {
+		how string
+		do  func()
+	}{
+		{"File → Quit", func() { menuQuit.Action() }},
+		{"Ctrl+Q", func() { r.ui.win.Canvas().(fyne.Shortcutable).TypedShortcut(quitShortcut) }},
+		{"the tray's Quit", func() { r.ui.trayDeps().quit() }},
+	} {
+		asked = nil
+		onUI(quit.do)
+		onUI(func() {
+			if len(asked) != 1 || !strings.Contains(asked[0], "alpha") {
+				t.Errorf("%s over unsaved edits asked %q", quit.how, asked)
+			}
+			if r.ui.quitting || r.ui.sets.port.Text != "8123" {
+				t.Errorf("%s, answered no: quitting %v, port %q", quit.how, r.ui.quitting, r.ui.sets.port.Text)
+			}
+		})
+	}
+	// Saved (here: put back), nothing is asked.
+	asked = nil
+	onUI(func() {
+		r.ui.sets.port.SetText(strconv.Itoa(r.ui.sets.base.Port))
+		menuQuit.Action()
+	})
+	select {
+	case <-r.ui.shutdownDone:
+	case <-time.After(wait):
+		t.Fatal("the quit with nothing unsaved did not finish")
+	}
+	if len(asked) != 0 {
+		t.Errorf("a quit with nothing unsaved asked %q", asked)
 	}
 }

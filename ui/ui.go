@@ -315,7 +315,7 @@ func (u *UI) build() {
 		quitting: func() bool { return u.quitting }, status: u.status})
 	u.win.SetCloseIntercept(u.onClose)
 	u.win.Canvas().AddShortcut(closeShortcut, func(fyne.Shortcut) { u.onClose() })
-	u.win.Canvas().AddShortcut(quitShortcut, func(fyne.Shortcut) { u.Quit() })
+	u.win.Canvas().AddShortcut(quitShortcut, func(fyne.Shortcut) { u.requestQuit() })
 	u.app.Settings().AddListener(func(fyne.Settings) { u.do(u.restyle) })
 }
 
@@ -431,7 +431,7 @@ var (
 )
 
 func (u *UI) mainMenu() *fyne.MainMenu {
-	quit := fyne.NewMenuItem("Quit", u.Quit)
+	quit := fyne.NewMenuItem("Quit", u.requestQuit)
 	quit.IsQuit = true
 	quit.Shortcut = quitShortcut
 	login := fyne.NewMenuItem("Start at login", nil)
@@ -495,13 +495,42 @@ func (u *UI) onClose() {
 		u.notes.hiddenOnce()
 		return
 	}
-	u.confirm("Quit Outrigger?",
-		"There is no system tray to keep Outrigger in.\nQuitting stops every sidecar.",
+	msg := "There is no system tray to keep Outrigger in.\nQuitting stops every sidecar."
+	if name := u.unsavedSettings(); name != "" {
+		msg += "\nThe changes to " + name + "'s settings are not saved: quitting drops them."
+	}
+	u.confirm("Quit Outrigger?", msg, func(ok bool) {
+		if ok {
+			u.Quit()
+		}
+	})
+}
+
+// requestQuit is a quit the user asked for (the File menu, Ctrl+Q, the
+// tray): unsaved settings edits are not dropped without asking. A quit
+// from a signal or the session goes straight to Quit. UI thread.
+func (u *UI) requestQuit() {
+	name := u.unsavedSettings()
+	if name == "" {
+		u.Quit()
+		return
+	}
+	u.confirm("Quit and drop the changes to "+name+"?",
+		name+"'s settings have changes that are not saved.\nQuitting drops them; Save them in Settings first to keep them.",
 		func(ok bool) {
 			if ok {
 				u.Quit()
 			}
 		})
+}
+
+// unsavedSettings is the sidecar whose settings hold unsaved edits, or "".
+// UI thread.
+func (u *UI) unsavedSettings() string {
+	if u.sets == nil || u.sets.name == "" || u.quitting || !u.sets.edits() {
+		return ""
+	}
+	return u.sets.name
 }
 
 // start subscribes to the core. Before Run, or on the UI thread.

@@ -152,7 +152,7 @@ func (u *UI) trayDeps() trayDeps {
 		startAll:   u.startAll,
 		stopAll:    u.stopAll,
 		diagnose:   u.saveDiagnostics,
-		quit:       u.Quit,
+		quit:       u.requestQuit,
 	}
 	if u.modeSw != nil {
 		d.modes = u.modeSw

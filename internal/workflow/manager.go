@@ -451,6 +451,9 @@ func (m *Manager) Cancel(ctx context.Context, interactionID string) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		}
+		// How it ended, which the store may not hold: an end that could
+		// not be stored at all leaves the store saying running.
+		return &finishedError{status: ex.End().Status}
 	case ex != nil:
 		m.log.Info("execution cancel requested", "interaction_id", interactionID) // ex.id may still be being set
 		ex.cancel(errCancelled)
@@ -461,6 +464,12 @@ func (m *Manager) Cancel(ctx context.Context, interactionID string) error {
 	}
 	return ErrFinished
 }
+
+// finishedError is ErrFinished with the status the execution ended with.
+type finishedError struct{ status string }
+
+func (e *finishedError) Error() string { return ErrFinished.Error() }
+func (e *finishedError) Unwrap() error { return ErrFinished }
 
 func (m *Manager) run(ex *Execution) {
 	defer m.execWG.Done()

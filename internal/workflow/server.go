@@ -307,9 +307,11 @@ func (s *Service) cancel(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, ErrNotFound):
 		writeError(w, http.StatusNotFound, fmt.Sprintf("no execution with interaction_id %q", id), "")
 	case errors.Is(err, ErrFinished):
-		res, rerr := s.store.Result(r.Context(), id)
 		st := ""
-		if rerr == nil {
+		var fe *finishedError
+		if errors.As(err, &fe) {
+			st = fe.status
+		} else if res, rerr := s.store.Result(r.Context(), id); rerr == nil {
 			st = res.Status
 		}
 		writeError(w, http.StatusConflict, err.Error(), st)

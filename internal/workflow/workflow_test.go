@@ -474,50 +474,68 @@ func leave(t testing.TB, c *Client, wf string, input json.RawMessage, id string)
 
 // A cancel that arrives while a completed execution's end is being stored
 // is answered 409 with the status it ended with, not 202 "cancelling" of a
-// run that then ends completed.
+// run that then ends completed; when no record of the end can be stored,
+// with store_failed, not the "running" the store was left with.
 func TestCancelWhileTheEndIsStored(t *testing.T) {
-	storing := make(chan struct{})
-	release := make(chan struct{})
-	var once sync.Once
-	ts := startService(t, func(o *Options) {
-		o.failWrite = func(query string, args []any) error {
-			if strings.HasPrefix(query, "UPDATE execution_meta SET status = ?, output") && args[0] == StatusCompleted {
-				once.Do(func() { close(storing) })
-				<-release
+	errDisk := errors.New("disk I/O error (injected)")
+	for _, c := range []struct {
+		name    string
+		failEnd bool
+		want    string
+	}{{"stored", false, StatusCompleted}, {"not stored", true, StatusStoreFailed}} {
+		t.Run(c.name, func(t *testing.T) {
+			storing := make(chan struct{})
+			release := make(chan struct{})
+			var once sync.Once
+			ts := startService(t, func(o *Options) {
+				o.failWrite = func(query string, args []any) error {
+					if !strings.HasPrefix(query, "UPDATE execution_meta SET status = ?, output") {
+						return nil
+					}
+					if args[0] == StatusCompleted {
+						once.Do(func() { close(storing) })
+						<-release
+					}
+					if c.failEnd {
+						return errDisk
+					}
+					return nil
+				}
+			})
+			cl := ts.Client
+			ctx := ctxT(t, 30*time.Second)
+			ran := make(chan error, 1)
+			go func() { ran <- cl.Stream(ctx, "echo", raw(`{"text":"a"}`), "end-race", nil) }()
+			select {
+			case <-storing:
+			case <-ctx.Done():
+				t.Fatal("the end was never stored")
 			}
-			return nil
-		}
-	})
-	c := ts.Client
-	ctx := ctxT(t, 30*time.Second)
-	ran := make(chan error, 1)
-	go func() { ran <- c.Stream(ctx, "echo", raw(`{"text":"a"}`), "end-race", nil) }()
-	select {
-	case <-storing:
-	case <-ctx.Done():
-		t.Fatal("the end was never stored")
-	}
-	cancelled := make(chan error, 1)
-	go func() { cancelled <- c.Cancel(ctx, "end-race") }()
-	// The cancel must not be answered before the end is on disk: give it
-	// the chance to answer wrongly, then let the store go on.
-	select {
-	case err := <-cancelled:
-		close(release)
-		t.Fatalf("cancel answered while the end was being stored: %v", err)
-	case <-time.After(200 * time.Millisecond):
-	}
-	close(release)
-	err := <-cancelled
-	var he *HTTPError
-	if !errors.Is(err, ErrFinished) || !errors.As(err, &he) || he.Status != StatusCompleted {
-		t.Fatalf("cancel during the end: %v, want 409 already finished (completed)", err)
-	}
-	if err := <-ran; err != nil {
-		t.Fatal(err)
-	}
-	if r := waitResult(t, c, "end-race"); r.Status != StatusCompleted {
-		t.Fatalf("/results: %s, want completed", r.Status)
+			cancelled := make(chan error, 1)
+			go func() { cancelled <- cl.Cancel(ctx, "end-race") }()
+			// The cancel must not be answered before the end is stored:
+			// give it the chance to answer wrongly, then let the store go on.
+			select {
+			case err := <-cancelled:
+				close(release)
+				t.Fatalf("cancel answered while the end was being stored: %v", err)
+			case <-time.After(200 * time.Millisecond):
+			}
+			close(release)
+			err := <-cancelled
+			var he *HTTPError
+			if !errors.Is(err, ErrFinished) || !errors.As(err, &he) || he.Status != c.want {
+				t.Fatalf("cancel during the end: %v, want 409 already finished (%s)", err, c.want)
+			}
+			if err := <-ran; err != nil {
+				t.Fatal(err)
+			}
+			if !c.failEnd {
+				if r := waitResult(t, cl, "end-race"); r.Status != StatusCompleted {
+					t.Fatalf("/results: %s, want completed", r.Status)
+				}
+			}
+		})
 	}
 }
 

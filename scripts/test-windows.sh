@@ -97,6 +97,7 @@ declare -A runs=(
 	[core/watchdog]='.'
 	[core/appdirs]='^TestWindows'
 	[core/instance]='^TestWindows'
+	[core/filelock]='.'
 	[core/proc]='.'
 	[core/supervisor]='^(TestWindows|TestResolve|TestDefaultBinDirs|TestLookup|TestBus)'
 )

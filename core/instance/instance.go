@@ -33,6 +33,8 @@ import (
 	"runtime"
 	"sync"
 	"time"
+
+	"outrigger/core/filelock"
 )
 
 const (
@@ -83,7 +85,7 @@ func Acquire(runtimeDir string) (*Instance, error) {
 	if err != nil {
 		return nil, fmt.Errorf("instance: %w", err)
 	}
-	held, err := tryLock(lock)
+	held, err := filelock.TryLock(lock)
 	if err != nil {
 		lock.Close()
 		return nil, fmt.Errorf("instance: lock %s: %w", lockPath, err)
@@ -166,7 +168,7 @@ func (i *Instance) Close() error {
 }
 
 func (i *Instance) release() error {
-	err := unlock(i.lock)
+	err := filelock.Unlock(i.lock)
 	if cerr := i.lock.Close(); err == nil {
 		err = cerr
 	}

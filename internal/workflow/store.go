@@ -14,6 +14,8 @@ import (
 	"time"
 
 	_ "modernc.org/sqlite" // pure-Go SQLite driver "sqlite"
+
+	"outrigger/core/filelock"
 )
 
 // DBFile is the database's file name under DATA_DIR.
@@ -63,7 +65,7 @@ type Store struct {
 	path string
 	w    *sql.DB
 	r    *sql.DB
-	lock *os.File // held (tryLock) from OpenStore to Close: one Store per file
+	lock *os.File // held (filelock.TryLock) from OpenStore to Close: one Store per file
 
 	mu    sync.Mutex
 	stmts map[stmtKey]*sql.Stmt // prepared once: SQLite parsing is a large part of a write
@@ -148,7 +150,7 @@ func lockDB(path string) (*os.File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", name, err)
 	}
-	held, err := tryLock(f)
+	held, err := filelock.TryLock(f)
 	switch {
 	case err != nil:
 		f.Close()

@@ -1,6 +1,6 @@
 //go:build windows
 
-package instance
+package filelock
 
 import (
 	"errors"
@@ -9,11 +9,10 @@ import (
 	"golang.org/x/sys/windows"
 )
 
-// tryLock takes an exclusive lock on f's first byte without waiting; false
-// means another handle (another process, or another Acquire) holds it.
-// Windows releases it when the holder's handle closes, as it does when the
-// process dies.
-func tryLock(f *os.File) (bool, error) {
+// TryLock takes an exclusive lock on f's first byte without waiting; false
+// means another handle (another process, or another open in this one)
+// holds it.
+func TryLock(f *os.File) (bool, error) {
 	ol := new(windows.Overlapped)
 	err := windows.LockFileEx(windows.Handle(f.Fd()), windows.LOCKFILE_EXCLUSIVE_LOCK|windows.LOCKFILE_FAIL_IMMEDIATELY, 0, 1, 0, ol)
 	switch {
@@ -26,7 +25,8 @@ func tryLock(f *os.File) (bool, error) {
 	}
 }
 
-func unlock(f *os.File) error {
+// Unlock releases a lock TryLock took.
+func Unlock(f *os.File) error {
 	ol := new(windows.Overlapped)
 	return windows.UnlockFileEx(windows.Handle(f.Fd()), 0, 1, 0, ol)
 }

@@ -1,6 +1,6 @@
 //go:build !windows
 
-package instance
+package filelock
 
 import (
 	"errors"
@@ -8,11 +8,10 @@ import (
 	"syscall"
 )
 
-// tryLock takes an exclusive flock on f without waiting; false means
-// another open file (another process, or another Acquire) holds it. The
-// kernel drops it when the holder's descriptor closes, as it does when the
-// process dies; Go opens files close-on-exec, so sidecars never inherit it.
-func tryLock(f *os.File) (bool, error) {
+// TryLock takes an exclusive flock on f without waiting; false means
+// another open file description (another process, or another open in this
+// one) holds it.
+func TryLock(f *os.File) (bool, error) {
 	for {
 		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
 		switch {
@@ -28,6 +27,7 @@ func tryLock(f *os.File) (bool, error) {
 	}
 }
 
-func unlock(f *os.File) error {
+// Unlock releases a lock TryLock took.
+func Unlock(f *os.File) error {
 	return syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
 }

@@ -45,7 +45,11 @@ func onUI(f func()) {
 	f()
 }
 
-const deadline = 30 * time.Second
+// deadline bounds every wait: generous, since a wait returns as soon as
+// its condition holds. Beside three busy loops and a make test, with
+// -race, TestPanelThroughGateway took 80 s (17 s alone), and one run of
+// this package failed once at 43 s, its output lost, with 30 s here.
+const deadline = 90 * time.Second
 
 // until polls cond on the "UI goroutine" until it holds.
 func until(t *testing.T, what string, cond func() bool) {

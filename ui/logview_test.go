@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -555,4 +557,52 @@ func TestLogShortLineDetailOneRow(t *testing.T) {
 			t.Errorf("the detail of a short line is %v px high, its text %v", h, one)
 		}
 	})
+}
+
+// Outrigger's own log rotating between two reads of the Logs tab: the
+// records written before the rotation (now at the end of the backup) and
+// those of the new file all show, once and in order. Before, the first
+// were lost and the new file was read from the old file's offset, its
+// first rows cut records or missing.
+func TestOwnLogTailFollowsRotation(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, ownLogFile)
+	rec := func(i int) string {
+		return fmt.Sprintf(`{"time":"2026-11-28T10:00:00Z","level":"INFO","msg":"tick","n":%d}`+"\n", i)
+	}
+	appendRecs := func(p string, from, to int) {
+		f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := from; i < to; i++ {
+			f.WriteString(rec(i))
+		}
+		if err := f.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tail := &fileTail{path: path, ring: logs.NewRing(50_000)}
+	appendRecs(path, 0, 10)
+	tail.read()
+	appendRecs(path, 10, 15) // written before the rotation, not yet read
+	// The rotation, as core/logs names it: an older backup beside it too.
+	appendRecs(filepath.Join(dir, "outrigger-2026-11-28T09-00-00.000.log"), 1000, 1003)
+	if err := os.Rename(path, filepath.Join(dir, "outrigger-2026-11-28T10-00-00.000.log")); err != nil {
+		t.Fatal(err)
+	}
+	appendRecs(path, 15, 40) // the new file, longer than the old offset
+	tail.read()
+	lines := tail.ring.Lines()
+	var got []string
+	for _, l := range lines {
+		got = append(got, strings.TrimPrefix(l.Text, "INFO tick n="))
+	}
+	var want []string
+	for i := range 40 {
+		want = append(want, strconv.Itoa(i))
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("rows after a rotation:\n got %q\nwant %q", got, want)
+	}
 }

@@ -37,7 +37,8 @@ type fileTail struct {
 	off     int64
 	partial []byte
 	started bool
-	skip    bool // the next bytes up to a newline end a record begun before off
+	skip    bool        // the next bytes up to a newline end a record begun before off
+	file    os.FileInfo // the file off is in: path names another once it rotates
 }
 
 // run reads what is new now, then every ownLogPoll until stop or done.
@@ -56,6 +57,9 @@ func (t *fileTail) run(stop, done <-chan struct{}) {
 	}
 }
 
+// read shows what was written since the last read. The file is opened
+// only while it is read, never held: on Windows a held file could not be
+// renamed by its rotation.
 func (t *fileTail) read() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -79,16 +83,48 @@ func (t *fileTail) read() {
 			t.skip = true
 		}
 	}
-	if st.Size() < t.off { // rotated or truncated: start over
+	if t.file != nil && !os.SameFile(t.file, st) {
+		// Rotated: the records written since the last read, before the
+		// rotation, are at the end of the newest backup. Then the new
+		// file from its start.
+		t.readRotated()
 		t.off, t.partial, t.skip = 0, nil, false
 	}
-	if st.Size() == t.off {
+	t.file = st
+	if st.Size() < t.off { // truncated: start over
+		t.off, t.partial, t.skip = 0, nil, false
+	}
+	t.readFrom(f, st.Size())
+}
+
+// readRotated reads the rest of the file read last, now a backup, if it is
+// still there (an app writing faster than a poll may rotate it away).
+func (t *fileTail) readRotated() {
+	backups := logs.Backups(t.path)
+	for i := len(backups) - 1; i >= 0; i-- {
+		f, err := os.Open(backups[i])
+		if err != nil {
+			continue
+		}
+		st, err := f.Stat()
+		if err == nil && os.SameFile(t.file, st) {
+			t.readFrom(f, st.Size())
+			f.Close()
+			return
+		}
+		f.Close()
+	}
+}
+
+// readFrom appends the whole records of f from t.off up to size to the ring.
+func (t *fileTail) readFrom(f *os.File, size int64) {
+	if size <= t.off {
 		return
 	}
 	if _, err := f.Seek(t.off, io.SeekStart); err != nil {
 		return
 	}
-	b, err := io.ReadAll(io.LimitReader(f, st.Size()-t.off))
+	b, err := io.ReadAll(io.LimitReader(f, size-t.off))
 	if err != nil {
 		return
 	}

@@ -7,6 +7,7 @@ import (
 	"github.com/BurntSushi/toml"
 	"os"
 	"outrigger/core/health"
+	"outrigger/core/safefile"
 	"path/filepath"
 	"reflect"
 	"runtime"
@@ -1067,5 +1068,32 @@ func TestOpenSetsCorruptFileAside(t *testing.T) {
 	}
 	if _, err := os.Stat(asDir); err != nil {
 		t.Errorf("the unreadable file was moved: %v", err)
+	}
+}
+
+// A corrupt file that was moved aside, whose folder then failed to sync,
+// is moved: the store opens with the defaults. Before, it said the file
+// "could not be set aside" (and the app did not start) while the file was
+// no longer in place.
+func TestOpenSetAsideSyncFailure(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "outrigger.toml")
+	if err := os.WriteFile(path, []byte("mode = [\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	moveAside = func(p string) (string, error) {
+		moved, err := safefile.SetAside(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return moved, errors.New("fsync: input/output error")
+	}
+	t.Cleanup(func() { moveAside = safefile.SetAside })
+	st, err := Open(path, true)
+	var ce *CorruptError
+	if st == nil || !errors.As(err, &ce) || ce.MovedTo == "" {
+		t.Fatalf("Open = %v, %v; want the defaults and where the file went", st, err)
+	}
+	if _, err := os.Stat(ce.MovedTo); err != nil {
+		t.Errorf("the moved file: %v", err)
 	}
 }

@@ -76,13 +76,16 @@ func Open(path string, setAside bool) (*Store, error) {
 	case !errors.As(err, &ce): // unreadable: the defaults, and saving will say why it cannot
 		return s, err
 	}
-	moved, merr := safefile.SetAside(path)
-	if merr != nil {
+	moved, merr := moveAside(path)
+	if moved == "" && merr != nil { // still in place (a name means it moved, even with an error)
 		return nil, fmt.Errorf("%w; and it could not be set aside: %v", err, merr)
 	}
 	s.cfg, s.data = Defaults(), nil
 	return s, &CorruptError{Err: err, MovedTo: moved}
 }
+
+// moveAside is safefile.SetAside; a test makes it fail after the move.
+var moveAside = safefile.SetAside
 
 // read loads the file into s. Called with mu held, or before s is shared.
 func (s *Store) read() error {

@@ -76,7 +76,10 @@ func write(path string, data []byte, perm os.FileMode, durable bool) (err error)
 
 // syncDir makes a rename in dir durable. Windows cannot open a folder for
 // syncing, and some file systems answer EINVAL: nothing more can be done.
-func syncDir(dir string) error {
+// A variable so a test can make it fail.
+var syncDir = syncDirFS
+
+func syncDirFS(dir string) error {
 	if runtime.GOOS == "windows" {
 		return nil
 	}
@@ -94,7 +97,9 @@ func syncDir(dir string) error {
 // SetAside renames a file that cannot be used to
 // path+".corrupt-YYYYMMDD-HHMMSS" (then "-1", "-2", ... when that exists),
 // so the caller can start afresh while the user's file is kept. It returns
-// the new name; a missing file is "" and no error.
+// the new name; a missing file is "" and no error. A name with an error
+// means the file was moved but the move may not survive a crash (the
+// folder could not be synced): the caller goes on as moved.
 func SetAside(path string) (string, error) {
 	if _, err := os.Lstat(path); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {

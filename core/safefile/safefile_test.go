@@ -1,6 +1,7 @@
 package safefile
 
 import (
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -100,5 +101,24 @@ func TestSetAside(t *testing.T) {
 	// Nothing there: nothing to do.
 	if b, err := SetAside(p); b != "" || err != nil {
 		t.Errorf("missing file: %q %v", b, err)
+	}
+}
+
+// A file set aside whose folder then fails to sync has still moved: its
+// new name comes back with the error, so the caller does not report it as
+// still in place.
+func TestSetAsideSyncFailureStillMoved(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "outrigger.toml")
+	if err := os.WriteFile(p, []byte("mode = [\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	syncDir = func(string) error { return errors.New("fsync: input/output error") }
+	t.Cleanup(func() { syncDir = syncDirFS })
+	moved, err := SetAside(p)
+	if err == nil || moved == "" {
+		t.Fatalf("SetAside = %q, %v; want the new name and the sync error", moved, err)
+	}
+	if _, err := os.Stat(moved); err != nil {
+		t.Errorf("the moved file: %v", err)
 	}
 }

@@ -189,9 +189,10 @@ type Execution struct {
 	cancel        context.CancelCauseFunc
 	created       time.Time
 
-	start   chan struct{} // closed when a worker slot is handed to it
-	granted bool          // under Manager.mu
-	ending  bool          // under Manager.mu: finish has begun, its status is decided
+	start    chan struct{} // closed when a worker slot is handed to it
+	admitted chan struct{} // closed when the submit's outcome is known: stored (id set) or refused and out of active
+	granted  bool          // under Manager.mu
+	ending   bool          // under Manager.mu: finish has begun, its status is decided
 
 	follow    bool
 	maxBuffer int64
@@ -346,6 +347,7 @@ func (m *Manager) submit(req RunRequest, follow bool) (*Execution, error) {
 		changed:       make(chan struct{}),
 		done:          make(chan struct{}),
 		start:         make(chan struct{}),
+		admitted:      make(chan struct{}),
 		follow:        follow,
 		maxBuffer:     m.cfg.MaxStreamBuffer,
 		hook:          m.cfg.beforePublish,
@@ -381,27 +383,18 @@ func (m *Manager) submit(req RunRequest, follow bool) (*Execution, error) {
 		err = nil
 	}
 	if err != nil {
-		m.mu.Lock()
-		delete(m.active, ex.InteractionID)
-		m.mu.Unlock()
-		m.queued.Add(-1)
-		m.execWG.Done()
-		cancel(nil)
+		m.unreserve(ex)
 		return nil, err
 	}
 
 	id, err := m.store.createExecution(ex.InteractionID, ex.WorkflowID, input, maskURL(ex.callbackURL), ex.created)
 	if err != nil {
-		m.mu.Lock()
-		delete(m.active, ex.InteractionID)
-		m.mu.Unlock()
-		m.queued.Add(-1)
-		m.execWG.Done()
-		cancel(nil)
+		m.unreserve(ex)
 		m.log.Error("store: create execution", "interaction_id", ex.InteractionID, "err", err)
 		return nil, fmt.Errorf("store: %w", err)
 	}
 	ex.id = id
+	close(ex.admitted)
 	m.log.Info("execution queued", "interaction_id", ex.InteractionID, "workflow", ex.WorkflowID,
 		"execution_id", id, "nodes", len(nodes))
 	ex.logEvent(StatusQueued, "", 0, "queued")
@@ -415,6 +408,18 @@ func (m *Manager) submit(req RunRequest, follow bool) (*Execution, error) {
 	m.mu.Unlock()
 	go m.run(ex)
 	return ex, nil
+}
+
+// unreserve undoes submit's reservation of ex when it is refused before
+// being stored, then tells a cancel waiting for it (see Cancel).
+func (m *Manager) unreserve(ex *Execution) {
+	m.mu.Lock()
+	delete(m.active, ex.InteractionID)
+	m.mu.Unlock()
+	m.queued.Add(-1)
+	m.execWG.Done()
+	ex.cancel(nil)
+	close(ex.admitted)
 }
 
 func safePlan(w Workflow, input json.RawMessage) (nodes []Node, err error) {
@@ -441,6 +446,21 @@ func (m *Manager) Cancel(ctx context.Context, interactionID string) error {
 	ex := m.active[interactionID]
 	ending := ex != nil && ex.ending
 	m.mu.Unlock()
+	for ex != nil && !isClosed(ex.admitted) {
+		// Its submit is still storing it: whether there is a run to cancel
+		// depends on that (a failed insert means there never was one).
+		// Answer once the outcome is known, as for whatever it left.
+		m.log.Debug("cancel waits for the submit to be stored", "interaction_id", interactionID)
+		select {
+		case <-ex.admitted:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		m.mu.Lock()
+		ex = m.active[interactionID] // nil when refused; or a later submit of the same id
+		ending = ex != nil && ex.ending
+		m.mu.Unlock()
+	}
 	switch {
 	case ending:
 		// Its end is decided and being stored: cancelling now would say
@@ -455,7 +475,7 @@ func (m *Manager) Cancel(ctx context.Context, interactionID string) error {
 		// not be stored at all leaves the store saying running.
 		return &finishedError{status: ex.End().Status}
 	case ex != nil:
-		m.log.Info("execution cancel requested", "interaction_id", interactionID) // ex.id may still be being set
+		m.log.Info("execution cancel requested", "interaction_id", interactionID, "execution_id", ex.id) // set before admitted closed
 		ex.cancel(errCancelled)
 		return nil
 	}

@@ -563,3 +563,87 @@ func TestDeployReplyWhenNoEndIsStored(t *testing.T) {
 		t.Fatalf("deploy reply nodes %+v, want the stored node", r.Nodes)
 	}
 }
+
+// A cancel that arrives while the submit is still storing the execution
+// waits for the submit's outcome: when the insert fails the run never
+// existed, and the answer is 404 (it was 202 "cancelling"); when it
+// succeeds, the answer is 202 and the run ends cancelled.
+func TestCancelWhileTheSubmitIsStored(t *testing.T) {
+	errDisk := errors.New("disk I/O error (injected)")
+	for _, c := range []struct {
+		name       string
+		failInsert bool
+	}{{"insert fails", true}, {"insert stored", false}} {
+		t.Run(c.name, func(t *testing.T) {
+			storing := make(chan struct{})
+			release := make(chan struct{})
+			var once sync.Once
+			ts := startService(t, func(o *Options) {
+				o.Workflows = append(Builtin("", nil), gatedWorkflow("gated", 2, nil))
+				o.failWrite = func(query string, args []any) error {
+					if !strings.HasPrefix(query, "INSERT INTO execution_meta") || args[0] != "submit-race" {
+						return nil
+					}
+					once.Do(func() { close(storing) })
+					<-release
+					if c.failInsert {
+						return errDisk
+					}
+					return nil
+				}
+			})
+			cl := ts.Client
+			ctx := ctxT(t, wait)
+			ran := make(chan error, 1)
+			go func() { ran <- cl.Stream(ctx, "gated", raw(`{"text":"a"}`), "submit-race", nil) }()
+			select {
+			case <-storing:
+			case <-ctx.Done():
+				t.Fatal("the execution was never stored")
+			}
+			cancelled := make(chan error, 1)
+			go func() { cancelled <- cl.Cancel(ctx, "submit-race") }()
+			// Let the insert go on once the cancel waits for it (or has
+			// answered without waiting: what this test catches).
+			var early error
+			answered := false
+			testutil.Eventually(t, wait, func() bool {
+				select {
+				case early = <-cancelled:
+					answered = true
+					return true
+				default:
+				}
+				return contains(ts.Logs.String(), "cancel waits for the submit")
+			}, "the cancel to answer or to wait for the submit")
+			close(release)
+			err := early
+			if !answered {
+				err = <-cancelled
+			}
+			runErr := <-ran
+			if c.failInsert {
+				if !errors.Is(err, ErrNotFound) {
+					t.Fatalf("cancel of a run whose insert failed: %v, want 404 (the run never existed)", err)
+				}
+				var he *HTTPError
+				if !errors.As(runErr, &he) || he.StatusCode != http.StatusInternalServerError {
+					t.Fatalf("the submit: %v, want 500", runErr)
+				}
+				if _, err := cl.Result(ctx, "submit-race"); !errors.Is(err, ErrNotFound) {
+					t.Fatalf("/results of a run never stored: %v, want 404", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("cancel of a run being stored: %v, want 202", err)
+			}
+			if runErr != nil {
+				t.Fatal(runErr)
+			}
+			if r := waitResult(t, cl, "submit-race"); r.Status != StatusCancelled {
+				t.Fatalf("/results: %s, want cancelled", r.Status)
+			}
+		})
+	}
+}

@@ -18,7 +18,8 @@
 // falls further behind is dropped; its execution goes on). Retention: KEEP
 // (30d; finished executions older than that are pruned; "0" keeps them) and
 // DB_MAX_MB (1024; the oldest finished executions are pruned while the
-// database uses more; "0": no cap). Pruning runs in the background.
+// database uses more; "0": no cap). Pruning runs in the background and
+// never takes a run within 5 s of its end, whatever KEEP says.
 // DATA_DIR is created 0700, workflow.db and its -wal/-shm are 0600; an
 // engine holds workflow.db.lock while it runs, so a second one started on
 // the same DATA_DIR is refused instead of taking the first one's running

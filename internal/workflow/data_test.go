@@ -218,6 +218,32 @@ func TestServicePrunesToCap(t *testing.T) {
 	}
 }
 
+// A KEEP of seconds does not take a run that has just ended: age-based
+// pruning has the size cap's pruneGrace (its /deploy reply or first
+// /results read may be under way); once that has passed, the run goes.
+func TestKeepHasTheGrace(t *testing.T) {
+	ts := startService(t, func(o *Options) { o.Keep, o.MaxDBBytes = -1, -1 }) // only the test prunes
+	r, err := ts.Client.Deploy(ctxT(t, wait), RunRequest{WorkflowID: "echo", Input: raw(`{"text":"a"}`), InteractionID: "young"})
+	if err != nil || r.FinishedAt == nil {
+		t.Fatalf("deploy: %v %+v", err, r)
+	}
+	const keep = 500 * time.Millisecond
+	ended := *r.FinishedAt
+	// A second after its end: older than keep, within the grace.
+	if n, err := ts.Store().Prune(context.Background(), ended.Add(time.Second), keep, -1); err != nil || n != 0 {
+		t.Fatalf("pruning a second after the end with keep %v: %d pruned (%v), want none within the grace", keep, n, err)
+	}
+	if _, err := ts.Client.Result(context.Background(), "deploy_young"); err != nil {
+		t.Fatalf("GET /results right after the end: %v", err)
+	}
+	if n, err := ts.Store().Prune(context.Background(), ended.Add(pruneGrace+time.Second), keep, -1); err != nil || n != 1 {
+		t.Fatalf("pruning after the grace: %d pruned (%v), want the run", n, err)
+	}
+	if _, err := ts.Client.Result(context.Background(), "deploy_young"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("GET /results after the grace: %v, want 404", err)
+	}
+}
+
 // Opening costs the same at any size: it reads the newest executions, not
 // every page. A damaged page among old rows does not stop the start; the
 // background quick_check reports it in the log.

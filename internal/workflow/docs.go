@@ -46,7 +46,7 @@ At most {{.Status.MaxWorkers}} executions run at once; up to {{.Status.MaxQueued
 <p>Only local callers: the Host header must name a loopback address or localhost (or a name in ALLOWED_HOSTS),
 a browser request from another origin is refused unless listed in ALLOWED_ORIGINS (403), and bodies must be
 <code>Content-Type: application/json</code> (415). Bodies are at most 1 MiB, headers 64 KiB. Finished executions are
-pruned after KEEP and while the database uses more than DB_MAX_MB.</p>
+pruned after KEEP and while the database uses more than DB_MAX_MB, never within 5 s of their end.</p>
 <h2>Endpoints</h2>
 <table><tr><th>Method</th><th>Path</th><th>What</th></tr>
 {{range .Endpoints}}<tr><td>{{.Method}}</td><td><code>{{.Path}}</code></td><td>{{.Summary}}</td></tr>

@@ -16,10 +16,10 @@ import (
 const (
 	pruneBatch  = 50
 	vacuumPages = 2000 // pages given back to the file system per pass
-	// pruneGrace: the size cap never takes an execution that finished this
-	// recently (its /deploy reply or first /results read may be under way).
-	// Under the cap executions go one per transaction, oldest first, so that
-	// no more goes than needed.
+	// pruneGrace: neither rule takes an execution that finished this
+	// recently (its /deploy reply or first /results read may be under way),
+	// however short Keep is. Under the cap executions go one per
+	// transaction, oldest first, so that no more goes than needed.
 	pruneGrace = 5 * time.Second
 )
 
@@ -49,9 +49,12 @@ func (s *Store) pruneLoop(ctx context.Context, log *slog.Logger, keep time.Durat
 // executions it deleted. keep ≤ 0 keeps them for ever; maxBytes ≤ 0 sets no
 // size cap.
 func (s *Store) Prune(ctx context.Context, now time.Time, keep time.Duration, maxBytes int64) (int, error) {
+	// finishedBefore is the one cutoff of both rules: an execution that
+	// finished less than age (and never less than pruneGrace) ago stays.
+	finishedBefore := func(age time.Duration) int64 { return ms(now.Add(-max(age, pruneGrace))) }
 	total := 0
 	if keep > 0 {
-		cutoff := ms(now.Add(-keep))
+		cutoff := finishedBefore(keep)
 		for ctx.Err() == nil {
 			n, err := s.deleteBatch(`DELETE FROM execution_meta WHERE id IN (SELECT id FROM execution_meta
 				WHERE finished_at IS NOT NULL AND finished_at < ? AND webhook_status != 'pending'
@@ -76,7 +79,7 @@ func (s *Store) Prune(ctx context.Context, now time.Time, keep time.Duration, ma
 			}
 			n, err := s.deleteBatch(`DELETE FROM execution_meta WHERE id IN (SELECT id FROM execution_meta
 				WHERE finished_at IS NOT NULL AND finished_at < ? AND webhook_status != 'pending'
-				ORDER BY finished_at LIMIT 1)`, ms(now.Add(-pruneGrace)))
+				ORDER BY finished_at LIMIT 1)`, finishedBefore(0))
 			total += n
 			if err != nil {
 				return total, err

@@ -400,3 +400,38 @@ func TestSecondOpenOfALiveDataDirRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Options is an API: a negative PruneInterval (which the environment cannot
+// give) panicked the pruning goroutine in time.NewTicker and took the
+// process down; a negative WriteTimeout set every write's deadline in the
+// past, so no stream or /deploy reply got out. Open refuses both, naming
+// the field, and leaves nothing open: the folder opens again at once.
+func TestOpenRefusesNegativeIntervals(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct {
+		field string
+		set   func(*Options)
+	}{
+		{"WriteTimeout", func(o *Options) { o.WriteTimeout = -time.Second }},
+		{"PruneInterval", func(o *Options) { o.PruneInterval = -time.Second }},
+	} {
+		opts := Options{DataDir: dir}
+		c.set(&opts)
+		svc, err := Open(context.Background(), opts)
+		if err == nil {
+			svc.Shutdown(ctxT(t, 30*time.Second))
+			t.Errorf("Open with a negative %s succeeded", c.field)
+			continue
+		}
+		if !contains(err.Error(), "Options."+c.field) || !contains(err.Error(), "-1s") {
+			t.Errorf("Open with a negative %s: %q, want an error naming the field and its value", c.field, err)
+		}
+	}
+	svc, err := Open(context.Background(), Options{DataDir: dir})
+	if err != nil {
+		t.Fatalf("Open after the refusals: %v", err)
+	}
+	if err := svc.Shutdown(ctxT(t, 30*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -54,7 +54,9 @@ type Options struct {
 
 	// HTTP server timeouts; zero: the Default* constants. WriteTimeout bounds
 	// a whole reply, and each write of a stream (extended per write, so a
-	// long stream that is read lives as long as its execution).
+	// long stream that is read lives as long as its execution); negative is
+	// refused. A negative ReadHeaderTimeout, ReadTimeout or IdleTimeout is
+	// none (as in net/http).
 	ReadHeaderTimeout time.Duration
 	ReadTimeout       time.Duration
 	WriteTimeout      time.Duration
@@ -67,7 +69,7 @@ type Options struct {
 	// negative: forever. MaxDBBytes caps the database's used size (oldest
 	// finished executions are pruned first); zero: DefaultMaxDBBytes;
 	// negative: no cap. PruneInterval is how often pruning runs at the
-	// latest; zero: DefaultPruneInterval.
+	// latest; zero: DefaultPruneInterval; negative is refused.
 	Keep          time.Duration
 	MaxDBBytes    int64
 	PruneInterval time.Duration
@@ -113,6 +115,17 @@ type Service struct {
 func Open(ctx context.Context, opts Options) (*Service, error) {
 	if opts.DataDir == "" {
 		return nil, errors.New("workflow: Options.DataDir is empty")
+	}
+	// No meaning to guess for these: a ticker cannot tick at a negative
+	// interval (time.NewTicker panics), and a write deadline in the past
+	// fails every write.
+	for _, d := range []struct {
+		field string
+		v     time.Duration
+	}{{"PruneInterval", opts.PruneInterval}, {"WriteTimeout", opts.WriteTimeout}} {
+		if d.v < 0 {
+			return nil, fmt.Errorf("workflow: Options.%s is negative (%v); zero takes the default", d.field, d.v)
+		}
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)

@@ -337,7 +337,12 @@ func (p *Panel) run() {
 					}
 				}
 			})
-			if ev.Type == wfapi.EventData || (ev.Log != nil && ev.Log.Status == wfapi.StatusRunning) {
+			// The engine's counts change when the run does (queued, then
+			// running; ended: after the stream), not with its node
+			// outputs: one status call per change, never one per event
+			// (each held up this reader). On this goroutine, so that the
+			// answers are shown in order and the one after the end is last.
+			if ev.Log != nil && (ev.Log.Status == wfapi.StatusQueued || ev.Log.Status == wfapi.StatusRunning) {
 				p.pollStatus(ctx, c)
 			}
 		})

@@ -239,6 +239,46 @@ func TestRunDisconnectFetch(t *testing.T) {
 	}
 }
 
+// The panel asks the engine for its status when the run changes state
+// (queued, running, ended), not once per streamed event: a run of 20 nodes
+// made 22 status calls, each holding up the stream's reader. What the
+// engine bar says at the end is still the engine's count after the run.
+func TestStatusCallsPerRunNotPerEvent(t *testing.T) {
+	var statusCalls atomic.Int64
+	url := wftest.EngineWith(t, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/executions/status" {
+				statusCalls.Add(1)
+			}
+			h.ServeHTTP(w, r)
+		})
+	})
+	p, _ := newPanel(t, func() string { return url })
+	const nodes = 20
+	pick(t, p, "pipeline", fmt.Sprintf(`{"text":"n","delay_ms":1,"nodes":%d}`, nodes))
+	var before int64
+	onUI(func() {
+		// The catalogue and the status of Refresh are shown together: that
+		// status call is over.
+		before = statusCalls.Load()
+		test.Tap(p.w.run)
+	})
+	until(t, "the run to end and its stream goroutine with it", func() bool {
+		return countTag(p.events, "end") == 1 && !p.w.run.Disabled() && p.w.disconnect.Disabled() &&
+			strings.HasPrefix(p.w.engine.Text, "Engine: 0 running · 0 queued")
+	})
+	onUI(func() {
+		if got := countTag(p.events, "data"); got != nodes {
+			t.Errorf("%d data rows, want %d", got, nodes)
+		}
+	})
+	// The panel's goroutines have all ended: no call is still to come.
+	closeWithin(t, p)
+	if n := statusCalls.Load() - before; n > 3 {
+		t.Fatalf("%d status calls for one run of %d nodes, want at most 3 (queued, running, ended)", n, nodes)
+	}
+}
+
 // TestCloseMidStream: Close ends a live stream's goroutine.
 func TestCloseMidStream(t *testing.T) {
 	url := engine(t)

@@ -32,6 +32,13 @@ import (
 // down.
 func Engine(t testing.TB) string {
 	t.Helper()
+	return EngineWith(t, nil)
+}
+
+// EngineWith is Engine with the service's handler wrapped by wrap (nil:
+// none), for tests that watch the requests the engine gets.
+func EngineWith(t testing.TB, wrap func(http.Handler) http.Handler) string {
+	t.Helper()
 	svc, err := workflow.Open(context.Background(), workflow.Options{
 		DataDir:       t.TempDir(),
 		MaxWorkers:    4,
@@ -41,7 +48,11 @@ func Engine(t testing.TB) string {
 	if err != nil {
 		t.Fatalf("workflow.Open: %v", err)
 	}
-	srv := httptest.NewServer(svc.Handler())
+	h := svc.Handler()
+	if wrap != nil {
+		h = wrap(h)
+	}
+	srv := httptest.NewServer(h)
 	t.Cleanup(func() {
 		srv.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -38,6 +39,9 @@ type tokenField struct {
 	saving bool
 
 	wg sync.WaitGroup // saves under way (tests wait for them)
+	// beforeUpdate, when set (tests), runs in the saving goroutine just
+	// before the store is asked to save: where a reload can land.
+	beforeUpdate func()
 }
 
 func newTokenField(store *config.Store, cfg config.Config, do func(func()), onSaved func()) *tokenField {
@@ -106,11 +110,20 @@ func (f *tokenField) commit() {
 	}
 	f.saving = true
 	f.render()
-	store := f.store
+	store, hook, base := f.store, f.beforeUpdate, f.saved
 	f.wg.Add(1)
 	go func() {
 		defer f.wg.Done()
-		err := store.Update(func(file *config.File) error {
+		if hook != nil {
+			hook()
+		}
+		// The typed token replaces the one the field knew of (base), not
+		// one another editor saved since: that is checked with the save,
+		// under the store's lock, and refused as an outside change is.
+		err := store.UpdateFrom(func(cur config.Config, file *config.File) error {
+			if cur.GatewayToken != base {
+				return fmt.Errorf("config: not saving %s: %w", store.Path(), config.ErrChangedOnDisk)
+			}
 			if tok == "" {
 				file.GatewayToken = nil
 			} else {

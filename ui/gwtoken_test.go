@@ -299,3 +299,49 @@ func TestTokenFieldFollowsStore(t *testing.T) {
 		t.Errorf("the token typed back was not saved (%v)", err)
 	}
 }
+
+// A change of gateway_token saved through the store by another editor
+// (the control API, say) just before a token save reaches the store (the
+// test's seam) is not overwritten unasked: the save is
+// refused as one over an outside change is, and a second Save token
+// saves the typed token knowingly. Before, the typed token replaced the
+// one just read in without a word.
+func TestTokenSaveRefusesReloadBeforeUpdate(t *testing.T) {
+	t.Setenv(wfapi.GatewayTokenEnv, "")
+	r := newRig(t, &rigOpts{modes: true}, fixtureSpec(t, "alpha"))
+	m := r.ui.modeSw
+	store := r.ui.d.Store
+	m.token.beforeUpdate = func() {
+		m.token.beforeUpdate = nil // the second save goes straight through (the seam runs off the UI thread, before it)
+		if err := store.Update(func(f *config.File) error { f.GatewayToken = config.Ptr(oldToken); return nil }); err != nil {
+			t.Error(err)
+		}
+	}
+	token := func() string {
+		f, err := config.ReadFile(r.file)
+		if err != nil || f.GatewayToken == nil {
+			return ""
+		}
+		return *f.GatewayToken
+	}
+	save := func() {
+		onUI(func() {
+			m.token.entry.SetText(uiToken)
+			test.Tap(m.token.save)
+		})
+		m.token.wg.Wait()
+	}
+	save()
+	if got := token(); got != oldToken {
+		t.Fatalf("the save wrote over the token taken in meanwhile: file token %q", got)
+	}
+	onUI(func() {
+		if !strings.Contains(m.token.note.Text, "changed outside") || m.token.saved != oldToken {
+			t.Errorf("note %q, saved is the file's token: %v", m.token.note.Text, m.token.saved == oldToken)
+		}
+	})
+	save()
+	if got := token(); got != uiToken {
+		onUI(func() { t.Errorf("the second save did not save the token (file %q): note %q", got, m.token.note.Text) })
+	}
+}

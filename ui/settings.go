@@ -84,8 +84,11 @@ type settingsPanel struct {
 	knownOn   bool // the seed's workflow variables are offered (not for xgen-embedding, which reads none of them)
 	rules     map[*widget.Entry]func(string) error
 
-	// saveHook, when set (tests), replaces the restart question's answer.
+	// askRestart, when set (tests), replaces the restart question's answer.
 	askRestart func(name string, restart func())
+	// beforeUpdate, when set (tests), runs in the saving goroutine just
+	// before the store is asked to save: where a reload can land.
+	beforeUpdate func()
 }
 
 // envRow is one free environment variable.
@@ -639,14 +642,14 @@ func (s *settingsPanel) doSave() {
 		s.probBox.Show()
 		return
 	}
-	name, store, base := s.name, s.d.store, s.base.Clone()
+	name, store, base, hook := s.name, s.d.store, s.base.Clone(), s.beforeUpdate
 	s.save.Disable()
 	s.saving++
 	go func() {
 		// The supervisor follows the store (supervisor.Follow, a synchronous
 		// hook): when Update returns it has the new spec, so the "Restart
 		// now" offered next starts the sidecar with it.
-		err := saveSpec(store, base, sp)
+		err := saveSpec(store, base, sp, hook)
 		s.d.do(func() { s.afterSave(name, sp, err) })
 	}()
 }
@@ -656,21 +659,26 @@ func (s *settingsPanel) doSave() {
 // defaults). sp is a whole spec: written over a spec the store holds now
 // that is not base (another change taken in since the panel loaded it),
 // it would silently undo that change, so then it is refused as a change
-// on disk is.
-func saveSpec(store *config.Store, base, sp config.Spec) error {
+// on disk is. The check is made under the store's lock, with the save
+// (config.Store.UpdateFrom): a reload cannot land between the two.
+// beforeUpdate (tests) runs just before the store is asked.
+func saveSpec(store *config.Store, base, sp config.Spec, beforeUpdate func()) error {
 	if store == nil {
 		return errors.New("no settings file was given")
 	}
-	if cur, ok := store.Config().Sidecar(sp.Name); ok && !reflect.DeepEqual(cur, base) {
-		return fmt.Errorf("config: not saving %s: %w", store.Path(), config.ErrChangedOnDisk)
+	if beforeUpdate != nil {
+		beforeUpdate()
 	}
-	return store.Update(func(f *config.File) error {
+	return store.UpdateFrom(func(cur config.Config, f *config.File) error {
+		if now, ok := cur.Sidecar(sp.Name); ok && !reflect.DeepEqual(now, base) {
+			return fmt.Errorf("config: not saving %s: %w", store.Path(), config.ErrChangedOnDisk)
+		}
 		sc := config.FromSpec(sp, defaultSpec(sp.Name))
 		// The panel edits a sidecar's settings, not whether it is on: an
 		// entry with enabled = false (the sidecar still runs until
 		// Outrigger restarts, so the panel shows it) stays off.
-		if i := slices.IndexFunc(f.Sidecars, func(e config.SidecarFile) bool { return e.Name == sp.Name }); i >= 0 {
-			sc.Enabled = f.Sidecars[i].Enabled
+		if e, ok := f.Sidecar(sp.Name); ok {
+			sc.Enabled = e.Enabled
 		}
 		f.SetSidecar(sc)
 		return nil

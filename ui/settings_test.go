@@ -488,3 +488,41 @@ func TestSettingsSwitchKeepsUnsavedEdits(t *testing.T) {
 		}
 	})
 }
+
+// The check that the store still holds the spec the panel loaded and the
+// save are one step under the store's lock: a reload that lands just
+// before the store is asked to save (the test's seam) is not overwritten.
+// Before, the panel checked, then asked the store to save, and a reload
+// between the two was silently undone.
+func TestSettingsSaveRefusesReloadBeforeUpdate(t *testing.T) {
+	r := newRig(t, nil, fixtureSpec(t, "alpha"))
+	s := r.ui.sets
+	store := r.ui.d.Store
+	s.beforeUpdate = func() {
+		addEnvOutside(t, r.file, "alpha", "LOG_LEVEL", "debug")
+		if err := store.Reload(); err != nil {
+			t.Error(err)
+		}
+	}
+	onUI(func() {
+		s.selectSidecar("alpha")
+		s.auto.SetChecked(!s.auto.Checked)
+		test.Tap(s.save)
+	})
+	r.until("the save's answer", func() bool { return s.saving == 0 && (s.saved.Text == "Saved" || s.probBox.Visible()) })
+	onUI(func() {
+		if !s.reload.Visible() || !strings.Contains(s.problems.Text, "changed outside") {
+			t.Errorf("save over the reloaded change not refused: saved %q, problems %q", s.saved.Text, s.problems.Text)
+		}
+	})
+	f, err := config.ReadFile(r.file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sc, _ := f.Sidecar("alpha"); sc.Env["LOG_LEVEL"] != "debug" {
+		t.Errorf("the reloaded change was overwritten: env %v", sc.Env)
+	}
+	if sp, _ := store.Config().Sidecar("alpha"); sp.Env["LOG_LEVEL"] != "debug" {
+		t.Errorf("the store lost the reloaded change: env %v", sp.Env)
+	}
+}

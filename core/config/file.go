@@ -89,6 +89,14 @@ func (f *File) SetSidecar(sc SidecarFile) {
 	}
 }
 
+// Sidecar returns the [[sidecar]] entry named name, and whether there is one.
+func (f File) Sidecar(name string) (SidecarFile, bool) {
+	if i := slices.IndexFunc(f.Sidecars, func(s SidecarFile) bool { return s.Name == name }); i >= 0 {
+		return f.Sidecars[i], true
+	}
+	return SidecarFile{}, false
+}
+
 // savedHeader opens every file Outrigger writes.
 const savedHeader = "# Outrigger configuration; every key is optional.\n" +
 	"# Saved by Outrigger: comments are not kept, the previous version is beside this file with \".bak\" added.\n\n"

@@ -137,7 +137,22 @@ func (s *Store) Reload() error {
 // changes too (ErrChangedOnDisk; a change elsewhere, say to another
 // sidecar, is kept and fn applied over it). fn may be called twice and
 // must not call the store. The OnChange hooks have run when it returns.
-func (s *Store) Update(fn func(*File) error) error { return s.thenHooks(s.update(fn)) }
+func (s *Store) Update(fn func(*File) error) error {
+	return s.UpdateFrom(func(_ Config, f *File) error { return fn(f) })
+}
+
+// UpdateFrom is Update for an editor that edits from a copy it loaded
+// earlier (the settings panel's spec, the token field's token): fn is also
+// given the config the store holds now, taken under the same lock as the
+// save, so a Reload or another save cannot land between fn's look at it
+// and the write. fn refuses (returns an error, ErrChangedOnDisk when what
+// it loaded is no longer what the store holds) and nothing is written. cur
+// is the store's resolved config (as Config returns it), f the file fn
+// edits; like Update's, fn may be called twice and must not call the
+// store.
+func (s *Store) UpdateFrom(fn func(cur Config, f *File) error) error {
+	return s.thenHooks(s.update(fn))
+}
 
 // thenHooks runs the hooks after a change that succeeded (err == nil),
 // without the store's lock, and returns err.
@@ -148,9 +163,11 @@ func (s *Store) thenHooks(err error) error {
 	return err
 }
 
-func (s *Store) update(fn func(*File) error) error {
+func (s *Store) update(edit func(Config, *File) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	cur := s.cfg.Clone()
+	fn := func(f *File) error { return edit(cur, f) }
 	old, err := readFile(s.path)
 	if err != nil {
 		return fmt.Errorf("config: cannot read %s: %w", s.path, err)
@@ -198,6 +215,21 @@ func (s *Store) update(fn func(*File) error) error {
 	}
 	s.cfg, s.data = cfg, data
 	return nil
+}
+
+// Entry is the [[sidecar]] entry named name in the file as the store last
+// read or wrote it, and whether there is one. A sidecar missing from
+// Config may still have an entry (enabled = false); one with neither was
+// removed from the file, or never was in it.
+func (s *Store) Entry(name string) (SidecarFile, bool) {
+	s.mu.Lock()
+	data := s.data
+	s.mu.Unlock()
+	_, f, err := load(s.path, data) // s.data loaded when it was taken in
+	if err != nil {
+		return SidecarFile{}, false
+	}
+	return f.Sidecar(name)
 }
 
 // write keeps old as path+".bak", then writes data.

@@ -155,3 +155,69 @@ func TestStoreOnChangeReadsStore(t *testing.T) {
 		t.Error("the hook read another config than it was given")
 	}
 }
+
+// UpdateFrom hands fn the config the store holds at the save, an outside
+// edit it reloaded included, so an editor can check that what it loaded
+// is still current; a refusal writes nothing and tells no hook.
+func TestStoreUpdateFrom(t *testing.T) {
+	p := writeTemp(t, specExample)
+	st := openT(t, p)
+	loaded, _ := st.Config().Sidecar("xgen-embedding") // the editor's copy
+	outside := strings.Replace(specExample, "startup_timeout = \"90s\"", "startup_timeout = \"120s\"", 1)
+	if err := os.WriteFile(p, []byte(outside), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	calls := 0
+	defer st.OnChange(func(_, _ Config) { calls++ })()
+	calls = 0
+	err := st.UpdateFrom(func(cur Config, f *File) error {
+		if now, _ := cur.Sidecar("xgen-embedding"); !reflect.DeepEqual(now, loaded) {
+			return ErrChangedOnDisk
+		}
+		f.SetSidecar(SidecarFile{Name: "xgen-embedding", Port: Ptr(8003)})
+		return nil
+	})
+	if !errors.Is(err, ErrChangedOnDisk) {
+		t.Fatalf("err = %v, want the editor's refusal", err)
+	}
+	if b, _ := os.ReadFile(p); string(b) != outside || calls != 0 {
+		t.Fatalf("a refused update wrote the file or told %d hooks", calls)
+	}
+	var seen Config
+	if err := st.UpdateFrom(func(cur Config, f *File) error {
+		seen = cur
+		cur.Sidecars[0].Port = 1 // the editor's copy: the store's is not changed
+		f.SequentialStart = Ptr(true)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := seen.Sidecar("xgen-embedding"); s.StartupTimeout != 120e9 || seen.SequentialStart {
+		t.Errorf("fn was given %v, sequential %v: not the store's config at the save", s.StartupTimeout, seen.SequentialStart)
+	}
+	if c := st.Config(); c.Sidecars[0].Port == 1 || !c.SequentialStart || calls != 1 {
+		t.Errorf("after the update: port %d, sequential %v, %d hook calls", c.Sidecars[0].Port, c.SequentialStart, calls)
+	}
+}
+
+// Entry tells a sidecar the file turns off (an entry, not in Config) from
+// one the file does not name.
+func TestStoreEntry(t *testing.T) {
+	src := specExample + "\n[[sidecar]]\nname = \"extra\"\nport = 8100\nenabled = false\n"
+	st := openT(t, writeTemp(t, src))
+	if e, ok := st.Entry("extra"); !ok || e.Enabled == nil || *e.Enabled {
+		t.Errorf("extra: %+v %v", e, ok)
+	}
+	if _, ok := st.Config().Sidecar("extra"); ok {
+		t.Error("a disabled sidecar in Config")
+	}
+	if _, ok := st.Entry("gone"); ok {
+		t.Error("an entry for a name the file does not have")
+	}
+	if e, ok := st.Entry("xgen-embedding"); !ok || e.Port == nil || *e.Port != 8002 {
+		t.Errorf("xgen-embedding: %+v %v", e, ok)
+	}
+}

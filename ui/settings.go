@@ -78,6 +78,7 @@ type settingsPanel struct {
 
 	name      string
 	base      config.Spec // the spec being edited, as it was loaded
+	gone      bool        // name was removed from the settings file: shown as it runs, read only
 	saving    int         // saves of ours under way: the store's changes they make are not news
 	repick    bool        // the picker is being set back to the edited sidecar
 	knownForm *widget.Form
@@ -107,8 +108,13 @@ type settingsDeps struct {
 	store *config.Store // saves; nil: nothing can be saved
 	// spec is a sidecar's spec as saved (else as run); config the whole
 	// configuration the edited spec is checked against.
-	spec       func(name string) (config.Spec, bool)
-	config     func() config.Config
+	spec   func(name string) (config.Spec, bool)
+	config func() config.Config
+	// removed reports whether a supervised sidecar has left the settings
+	// file (no entry; one with enabled = false is still the user's to
+	// edit): it runs as it is until Outrigger restarts, and saving its
+	// settings would write it back.
+	removed    func(name string) bool
 	configFile string                                      // where saving writes, without a store
 	status     func(name string) (supervisor.Status, bool) // UI thread
 	restart    func(ctx context.Context, name string) error
@@ -296,19 +302,55 @@ func (s *settingsPanel) follow(store *config.Store) (stop func()) {
 	})
 }
 
-// storeChanged reloads the shown sidecar if its saved spec changed and
-// nothing is edited. UI thread.
+// storeChanged reloads the shown sidecar if its saved spec changed, or
+// it left the settings file or came back, and nothing is edited. Over
+// edits, only whether it can be edited follows (the next save is checked
+// against the store, see saveSpec). UI thread.
 func (s *settingsPanel) storeChanged() {
 	if s.name == "" || s.saving > 0 {
 		return
 	}
 	cur, ok := s.d.spec(s.name)
-	if !ok || reflect.DeepEqual(cur, s.base) {
+	gone := s.removed(s.name)
+	if !ok || gone == s.gone && reflect.DeepEqual(cur, s.base) {
 		return
 	}
 	if sp, _ := s.edited(); !s.dirty(sp) {
 		s.load(s.name)
+	} else if gone != s.gone {
+		s.setGone(gone)
 	}
+}
+
+func (s *settingsPanel) removed(name string) bool { return s.d.removed != nil && s.d.removed(name) }
+
+// setGone shows the sidecar as removed from the settings file (read only,
+// with why) or as editable again. UI thread.
+func (s *settingsPanel) setGone(gone bool) {
+	s.gone = gone
+	ws := []fyne.Disableable{s.port, s.auto, s.policy, s.retries, s.startup, s.add}
+	for _, e := range s.known {
+		ws = append(ws, e)
+	}
+	for _, r := range s.rows {
+		ws = append(ws, r.value)
+		if !r.fixed { // a default's key and remove button stay off
+			ws = append(ws, r.key, r.remove)
+		}
+	}
+	for _, w := range ws {
+		if gone {
+			w.Disable()
+		} else {
+			w.Enable()
+		}
+	}
+	if gone {
+		s.reload.Show() // for when the entry is put back in the file
+	} else {
+		s.reload.Hide()
+	}
+	s.changed()
 }
 
 // syncLogin shows whether Outrigger starts at login now (the entry may
@@ -406,8 +448,7 @@ func (s *settingsPanel) load(name string) {
 	}
 	s.saved.SetText("")
 	s.probBox.Hide()
-	s.reload.Hide()
-	s.changed()
+	s.setGone(s.removed(name))
 }
 
 func isKnownEnv(k string) bool {
@@ -594,6 +635,9 @@ func (s *settingsPanel) changed() {
 		return
 	}
 	sp, probs := s.edited()
+	if s.gone {
+		probs = []string{s.removedText()}
+	}
 	if len(probs) > 0 {
 		s.problems.SetText(strings.Join(probs, "\n"))
 		s.probBox.Show()
@@ -609,11 +653,14 @@ func (s *settingsPanel) changed() {
 	s.statusChanged()
 }
 
-// statusChanged refreshes the note about when changes apply. UI thread.
-func (s *settingsPanel) statusChanged() {
-	if s.name == "" {
-		return
-	}
+// removedText says why the shown sidecar cannot be edited.
+func (s *settingsPanel) removedText() string {
+	return s.name + " is no longer in " + filepath.Base(s.file()) + ": it runs with the settings shown until Outrigger restarts, " +
+		"and is not supervised after that. To change its settings, put its [[sidecar]] entry back in the file, then Reload from file."
+}
+
+// file is the settings file saving writes.
+func (s *settingsPanel) file() string {
 	where := s.d.configFile
 	if s.d.store != nil {
 		where = s.d.store.Path()
@@ -621,9 +668,21 @@ func (s *settingsPanel) statusChanged() {
 	if where == "" {
 		where = "outrigger.toml"
 	}
+	return where
+}
+
+// statusChanged refreshes the note about when changes apply. UI thread.
+func (s *settingsPanel) statusChanged() {
+	if s.name == "" {
+		return
+	}
+	where := s.file()
 	text := "Changes apply at the next start of " + s.name + "."
 	if st, ok := s.d.status(s.name); ok && st.State.HasProcess() {
 		text = s.name + " is running: saved changes apply when it restarts."
+	}
+	if s.gone {
+		text = "Removed from " + filepath.Base(where) + "."
 	}
 	setLabel(s.note, text)
 	if w := "Saving writes " + where + " and keeps the previous version as " + filepath.Base(where) + ".bak"; s.where.Text != w {
@@ -654,12 +713,18 @@ func (s *settingsPanel) doSave() {
 	}()
 }
 
+// errRemoved refuses a save of a sidecar that was removed from the
+// settings file since the panel loaded it.
+var errRemoved = errors.New("no longer in the file (removed since it was loaded)")
+
 // saveSpec writes sp, edited from base, into the [[sidecar]] entry of
 // file, keeping the file minimal (only what differs from the built-in
 // defaults). sp is a whole spec: written over a spec the store holds now
 // that is not base (another change taken in since the panel loaded it),
 // it would silently undo that change, so then it is refused as a change
-// on disk is. The check is made under the store's lock, with the save
+// on disk is; a sidecar no longer in the file (neither in the store's
+// config nor an entry) is refused with errRemoved rather than written
+// back. The checks are made under the store's lock, with the save
 // (config.Store.UpdateFrom): a reload cannot land between the two.
 // beforeUpdate (tests) runs just before the store is asked.
 func saveSpec(store *config.Store, base, sp config.Spec, beforeUpdate func()) error {
@@ -670,15 +735,20 @@ func saveSpec(store *config.Store, base, sp config.Spec, beforeUpdate func()) er
 		beforeUpdate()
 	}
 	return store.UpdateFrom(func(cur config.Config, f *config.File) error {
-		if now, ok := cur.Sidecar(sp.Name); ok && !reflect.DeepEqual(now, base) {
+		now, ok := cur.Sidecar(sp.Name)
+		entry, inFile := f.Sidecar(sp.Name)
+		switch {
+		case ok && !reflect.DeepEqual(now, base):
 			return fmt.Errorf("config: not saving %s: %w", store.Path(), config.ErrChangedOnDisk)
+		case !ok && !inFile: // saving would put it back
+			return fmt.Errorf("config: not saving %s: %s: %w", store.Path(), sp.Name, errRemoved)
 		}
 		sc := config.FromSpec(sp, defaultSpec(sp.Name))
 		// The panel edits a sidecar's settings, not whether it is on: an
 		// entry with enabled = false (the sidecar still runs until
 		// Outrigger restarts, so the panel shows it) stays off.
-		if e, ok := f.Sidecar(sp.Name); ok {
-			sc.Enabled = e.Enabled
+		if inFile {
+			sc.Enabled = entry.Enabled
 		}
 		f.SetSidecar(sc)
 		return nil
@@ -687,6 +757,10 @@ func saveSpec(store *config.Store, base, sp config.Spec, beforeUpdate func()) er
 
 func (s *settingsPanel) afterSave(name string, sp config.Spec, err error) {
 	s.saving--
+	if errors.Is(err, errRemoved) && s.name == name {
+		s.setGone(true) // the edits stay in view, read only; removedText says why
+		return
+	}
 	if err != nil {
 		s.changed()
 		msg := "Could not save: " + err.Error()

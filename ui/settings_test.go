@@ -2,6 +2,7 @@ package ui
 
 import (
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -431,6 +432,9 @@ func TestSettingsSaveKeepsSidecarDisabled(t *testing.T) {
 	s := r.ui.sets
 	onUI(func() {
 		s.selectSidecar("beta")
+		if s.port.Disabled() || s.probBox.Visible() {
+			t.Errorf("beta, turned off in the file, is shown as removed: %q", s.problems.Text)
+		}
 		s.auto.SetChecked(!s.auto.Checked)
 		test.Tap(s.save)
 	})
@@ -524,5 +528,114 @@ func TestSettingsSaveRefusesReloadBeforeUpdate(t *testing.T) {
 	}
 	if sp, _ := store.Config().Sidecar("alpha"); sp.Env["LOG_LEVEL"] != "debug" {
 		t.Errorf("the store lost the reloaded change: env %v", sp.Env)
+	}
+}
+
+// editFile applies edit to the settings file as an editor would.
+func editFile(t *testing.T, path string, edit func(*config.File)) {
+	t.Helper()
+	f, err := config.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edit(&f)
+	data, err := config.Marshal(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// removeEntry drops name's [[sidecar]] entry from f.
+func removeEntry(name string) func(*config.File) {
+	return func(f *config.File) {
+		f.Sidecars = slices.DeleteFunc(f.Sidecars, func(e config.SidecarFile) bool { return e.Name == name })
+	}
+}
+
+// A sidecar removed from the settings file (the store took the edit in)
+// is shown as removed: what it runs with until Outrigger restarts, read
+// only, with why; nothing of it can be saved. When its entry is back, it
+// can be edited again. Before, the panel showed the supervisor's spec as
+// if nothing had happened, and a save wrote the entry back.
+func TestSettingsRemovedSidecarShownRemoved(t *testing.T) {
+	r := newRig(t, nil, fixtureSpec(t, "alpha"), fixtureSpec(t, "beta"))
+	follow(t, r, "mode = \"standalone\"\n")
+	s := r.ui.sets
+	store := r.ui.d.Store
+	onUI(func() { s.selectSidecar("beta") })
+	before, _ := config.ReadFile(r.file)
+	editFile(t, r.file, removeEntry("beta"))
+	if err := store.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	r.until("beta shown as removed", func() bool {
+		return s.probBox.Visible() && strings.Contains(s.problems.Text, "no longer in")
+	})
+	onUI(func() {
+		if !s.save.Disabled() || !s.port.Disabled() || !s.auto.Disabled() || !s.add.Disabled() {
+			t.Errorf("a removed sidecar is editable: save %v port %v auto %v add %v",
+				!s.save.Disabled(), !s.port.Disabled(), !s.auto.Disabled(), !s.add.Disabled())
+		}
+		if sp, _ := r.sup.Spec("beta"); s.port.Text != strconv.Itoa(sp.Port) {
+			t.Errorf("port shown %q, beta runs on %d", s.port.Text, sp.Port)
+		}
+		s.doSave() // as if Save could be pressed
+	})
+	r.until("the save's answer", func() bool { return s.saving == 0 })
+	if _, ok := store.Config().Sidecar("beta"); ok {
+		t.Fatal("saving a removed sidecar put it back in the configuration")
+	}
+	if f, _ := config.ReadFile(r.file); slices.ContainsFunc(f.Sidecars, func(e config.SidecarFile) bool { return e.Name == "beta" }) {
+		t.Fatal("saving a removed sidecar wrote its entry back")
+	}
+	// The entry is back: beta can be edited and saved again.
+	editFile(t, r.file, func(f *config.File) { *f = before })
+	onUI(func() { test.Tap(s.reload) })
+	r.until("beta editable again", func() bool { return !s.port.Disabled() && !s.probBox.Visible() })
+	onUI(func() {
+		s.auto.SetChecked(!s.auto.Checked)
+		test.Tap(s.save)
+	})
+	r.until("saved", func() bool { return s.saved.Text == "Saved" })
+}
+
+// A removal the store takes in while a save of that sidecar is on its way
+// (the test's seam) refuses the save with a clear message; the entry is
+// not written back.
+func TestSettingsSaveOfRemovedSidecarRefused(t *testing.T) {
+	r := newRig(t, nil, fixtureSpec(t, "alpha"), fixtureSpec(t, "beta"))
+	follow(t, r, "mode = \"standalone\"\n")
+	s := r.ui.sets
+	store := r.ui.d.Store
+	s.beforeUpdate = func() {
+		editFile(t, r.file, removeEntry("beta"))
+		if err := store.Reload(); err != nil {
+			t.Error(err)
+		}
+	}
+	var port string
+	onUI(func() {
+		s.selectSidecar("beta")
+		port = s.port.Text
+		s.port.SetText(strconv.Itoa(testutil.FreePort(t)))
+		test.Tap(s.save)
+	})
+	r.until("the save's answer", func() bool { return s.saving == 0 && (s.saved.Text == "Saved" || s.probBox.Visible()) })
+	onUI(func() {
+		if s.saved.Text == "Saved" || !strings.Contains(s.problems.Text, "beta is no longer in outrigger.toml") {
+			t.Errorf("save of a removed sidecar: saved %q, problems %q", s.saved.Text, s.problems.Text)
+		}
+		if !s.save.Disabled() || !s.port.Disabled() {
+			t.Error("the removed sidecar is still editable after the refusal")
+		}
+	})
+	if f, _ := config.ReadFile(r.file); slices.ContainsFunc(f.Sidecars, func(e config.SidecarFile) bool { return e.Name == "beta" }) {
+		t.Error("the save wrote the removed sidecar's entry back")
+	}
+	if sp, _ := r.sup.Spec("beta"); strconv.Itoa(sp.Port) != port {
+		t.Errorf("the supervisor's beta changed to port %d", sp.Port)
 	}
 }

@@ -47,6 +47,20 @@ func (u *UI) spec(name string) (config.Spec, bool) {
 	return u.d.Config.Sidecar(name)
 }
 
+// removed reports whether name, supervised by this run, has left the
+// settings file: it is not in the store's config and the file has no
+// entry for it (an entry with enabled = false is still there to edit).
+func (u *UI) removed(name string) bool {
+	if u.d.Store == nil {
+		return false
+	}
+	if _, ok := u.d.Store.Config().Sidecar(name); ok {
+		return false
+	}
+	_, ok := u.d.Store.Entry(name)
+	return !ok
+}
+
 // anyRunning reports whether a local sidecar runs or is about to. UI
 // thread.
 func (u *UI) anyRunning() bool {
@@ -127,6 +141,7 @@ func (u *UI) settingsDeps() settingsDeps {
 		store:      u.d.Store,
 		spec:       u.spec,
 		config:     u.settings,
+		removed:    u.removed,
 		configFile: u.d.ConfigFile,
 		status:     u.status,
 		restart: func(ctx context.Context, name string) error {

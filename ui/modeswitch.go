@@ -51,6 +51,7 @@ type modeSwitcher struct {
 	moving    bool        // a transition is under way (from the events)
 	target    *modes.Mode // where it heads
 	ours      int         // transitions we asked for that are not done
+	changes   int         // switches seen to begin, end or fail: a question asked before one is stale
 	degraded  string
 	reachKnow bool
 	reachOK   bool
@@ -244,6 +245,10 @@ func (m *modeSwitcher) apply(e modes.Event) {
 
 // event applies one mode event. UI thread.
 func (m *modeSwitcher) event(e modes.Event) {
+	switch e.Kind {
+	case modes.ModeChanged, modes.Transitioning, modes.TransitionFailed, modes.FellBack:
+		m.changes++
+	}
 	switch e.Kind {
 	case modes.ModeChanged:
 		m.mode = e.Mode
@@ -443,14 +448,9 @@ func (m *modeSwitcher) choose(k modes.Kind) {
 			return
 		}
 		if m.anyRunning() {
-			m.d.confirm("Switch to Standalone?",
+			m.ask("Switch to Standalone?",
 				"Standalone works offline without local services:\nevery running sidecar is stopped.",
-				func(ok bool) {
-					if ok {
-						m.track(m.mc.EnableStandalone())
-						m.render()
-					}
-				})
+				func() { m.track(m.mc.EnableStandalone()) })
 			return
 		}
 		m.track(m.mc.EnableStandalone())
@@ -485,20 +485,44 @@ func (m *modeSwitcher) connect() {
 	}
 	m.token.commit() // a token typed with the URL goes with it
 	if m.anyRunning() && m.mode.Kind != modes.Connected {
-		m.d.confirm("Connect to the gateway?",
+		m.ask("Connect to the gateway?",
 			"In Connected mode the remote gateway is the backend:\nevery local sidecar is stopped.",
-			func(ok bool) {
-				if ok {
-					m.wantGW = false
-					m.track(m.mc.EnableConnected(url))
-					m.render()
-				}
+			func() {
+				m.wantGW = false
+				m.track(m.mc.EnableConnected(url))
 			})
 		return
 	}
 	m.wantGW = false
 	m.track(m.mc.EnableConnected(url))
 	m.render()
+}
+
+// ask puts a question before a switch and makes it (act) on yes, but only
+// if the situation asked about still holds: while the question was open
+// another switch (one from the control API, say) may have begun or ended,
+// and the question's premise (which mode, which sidecars run) with it.
+// Then the answer does nothing and says why. UI thread.
+func (m *modeSwitcher) ask(title, message string, act func()) {
+	asked := m.changes
+	m.d.confirm(title, message, func(ok bool) {
+		switch {
+		case !ok || m.d.quitting():
+			return
+		case m.busy():
+			to := ""
+			if m.target != nil {
+				to = " (to " + modeTitle(m.target.Kind) + ")"
+			}
+			m.say(theme.WarningIcon(), "Nothing was done: another mode change is under way"+to+". Choose again once it is over.")
+		case m.changes != asked:
+			m.say(theme.WarningIcon(), "Nothing was done: the mode changed while the question was open and is now "+
+				modeTitle(m.mode.Kind)+". Choose again if you still want to switch.")
+		default:
+			act()
+		}
+		m.render()
+	})
 }
 
 // connectAnyway switches to the gateway that did not answer. UI thread.

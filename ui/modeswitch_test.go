@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -226,4 +227,106 @@ func TestCapitalize(t *testing.T) {
 			t.Errorf("capitalize(%q) = %q, want %q", in, got, want)
 		}
 	}
+}
+
+// An answered question acts only on the situation it asked about: when a
+// switch (from the control API, here the controller called directly)
+// ended or began while the question was open, "yes" does nothing and says
+// why. Before, the answer switched anyway: Standalone over the Connected
+// mode just chosen elsewhere, or a Connect queued behind another switch.
+func TestModeQuestionRechecksAtAnswer(t *testing.T) {
+	r := newRig(t, &rigOpts{modes: true}, fixtureSpec(t, "alpha"))
+	m := r.ui.modeSw
+	ctx, cancel := context.WithTimeout(context.Background(), 3*wait)
+	defer cancel()
+	var answer func(bool)
+	r.ui.confirm = func(_, _ string, then func(bool)) { answer = then } // UI thread
+	gw := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(200) }))
+	defer gw.Close()
+	release := make(chan struct{})
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select { // the gateway check, and with it the switch, waits for the test
+		case <-release:
+		case <-r.Context().Done():
+		}
+		w.WriteHeader(200)
+	}))
+	defer slow.Close()
+	defer func() {
+		select {
+		case <-release:
+		default:
+			close(release)
+		}
+	}()
+	inService := func() {
+		t.Helper()
+		if err := r.mc.EnableService("", nil).Wait(ctx); err != nil {
+			t.Fatal(err)
+		}
+		r.until("service mode with alpha running", func() bool {
+			return m.mode.Kind == modes.Service && !m.busy() && r.ui.anyRunning()
+		})
+	}
+	noAction := func(why string) {
+		t.Helper()
+		onUI(func() {
+			if answer == nil {
+				t.Fatal("no question asked")
+			}
+			answer(true)
+			answer = nil
+			if m.ours != 0 {
+				t.Errorf("the answer asked for a switch over a situation that changed (%s)", why)
+			}
+			if !m.msgRow.Visible() || !strings.Contains(m.msgText.Text, "Nothing was done") || !strings.Contains(m.msgText.Text, why) {
+				t.Errorf("message %q, want why nothing was done (%s)", m.msgText.Text, why)
+			}
+		})
+	}
+
+	// Asked about Standalone in Service mode; the control API connects
+	// meanwhile, and that switch is over at the answer.
+	inService()
+	onUI(func() { test.Tap(m.buttons[modes.Standalone]) })
+	if err := r.mc.EnableConnected(gw.URL).Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r.until("connected, as the control API asked", func() bool { return m.mode.Kind == modes.Connected && !m.busy() })
+	noAction("now Connected")
+	onUI(func() {
+		if m.mode.Kind != modes.Connected {
+			t.Errorf("mode %s", m.mode.Kind)
+		}
+	})
+
+	// Asked about Connect in Service mode; the control API's switch to
+	// another gateway is still under way at the answer.
+	inService()
+	onUI(func() {
+		test.Tap(m.buttons[modes.Connected])
+		m.gwEntry.SetText(gw.URL)
+		test.Tap(m.gwConnect)
+	})
+	other := r.mc.EnableConnected(slow.URL)
+	r.until("the other switch shown under way", func() bool { return m.moving })
+	noAction("under way")
+	close(release)
+	if err := other.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r.until("connected to the other gateway", func() bool {
+		return m.mode.Kind == modes.Connected && !m.busy() && *m.mode.ServerURL == slow.URL
+	})
+
+	// Nothing changed: yes switches.
+	inService()
+	onUI(func() { test.Tap(m.buttons[modes.Standalone]) })
+	onUI(func() {
+		answer(true)
+		if m.ours != 1 {
+			t.Error("yes over an unchanged situation did not switch")
+		}
+	})
+	r.until("standalone", func() bool { return m.mode.Kind == modes.Standalone && !m.busy() })
 }

@@ -646,7 +646,7 @@ func (s *settingsPanel) changed() {
 	}
 	d := s.dirty(sp)
 	enable(s.save, d && len(probs) == 0)
-	enable(s.revert, d || len(probs) > 0)
+	enable(s.revert, d || len(probs) > 0 && !s.gone)
 	if d {
 		s.saved.SetText("")
 	}
@@ -655,8 +655,8 @@ func (s *settingsPanel) changed() {
 
 // removedText says why the shown sidecar cannot be edited.
 func (s *settingsPanel) removedText() string {
-	return s.name + " is no longer in " + filepath.Base(s.file()) + ": it runs with the settings shown until Outrigger restarts, " +
-		"and is not supervised after that. To change its settings, put its [[sidecar]] entry back in the file, then Reload from file."
+	return s.name + " is no longer in " + filepath.Base(s.file()) + ": it runs as shown until Outrigger restarts. " +
+		"To edit it, put its [[sidecar]] entry back in the file and Reload from file."
 }
 
 // file is the settings file saving writes.

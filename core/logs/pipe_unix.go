@@ -10,9 +10,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// pipeReader reads a pipe in the runtime's poller without parking in Read:
-// an empty pipe answers errWouldBlock, so the Capture can give its buffer
-// back before it waits (waitReadable).
+// pipeReader reads a pipe without parking in Read: an empty pipe answers
+// errWouldBlock, so the Capture can give its buffer back before it waits
+// (waitReadable: here in the runtime's poller; a Linux Pipe has its own).
 type pipeReader struct {
 	rc  syscall.RawConn
 	pfd [1]unix.PollFd
@@ -20,6 +20,9 @@ type pipeReader struct {
 
 // readerFor returns r as a pipeReader when it is a pollable file.
 func readerFor(r io.Reader) io.Reader {
+	if _, ok := r.(readWaiter); ok {
+		return r // a Pipe's read end (Linux)
+	}
 	f, ok := r.(*os.File)
 	if !ok {
 		return r
@@ -44,6 +47,13 @@ func (p *pipeReader) Read(b []byte) (int, error) {
 			}
 		}
 	})
+	return pipeResult(n, len(b), err, rerr)
+}
+
+// pipeResult is a raw pipe read's answer as Read gives it: err from the
+// RawConn (the file closed under us), rerr and n from read(2) into a
+// buffer of size bytes.
+func pipeResult(n, size int, err, rerr error) (int, error) {
 	switch {
 	case err != nil: // closed under us (the run's readers closed by force)
 		return 0, err
@@ -51,7 +61,7 @@ func (p *pipeReader) Read(b []byte) (int, error) {
 		return 0, errWouldBlock
 	case rerr != nil:
 		return 0, &os.PathError{Op: "read", Path: "pipe", Err: rerr}
-	case n == 0 && len(b) > 0:
+	case n == 0 && size > 0:
 		return 0, io.EOF
 	}
 	return n, nil

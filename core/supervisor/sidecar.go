@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -64,7 +65,7 @@ type run struct {
 	id        int
 	cmd       *exec.Cmd
 	tree      *proc.Tree
-	readers   []*os.File
+	readers   []io.ReadCloser
 	ctx       context.Context // ends the probes of this run
 	cancel    context.CancelFunc
 	probing   sync.WaitGroup // the probes of this run, until they have closed their connections
@@ -486,11 +487,11 @@ func (s *sidecar) spawn(spec config.Spec, path string, port int) (*run, error) {
 	// Our own pipes, not cmd.StdoutPipe: exec then copies nothing, so a
 	// grandchild holding the write end can never hang Wait, and we keep
 	// reading its output until the whole group is gone.
-	outR, outW, err := os.Pipe()
+	outR, outW, err := logs.Pipe()
 	if err != nil {
 		return nil, err
 	}
-	errR, errW, err := os.Pipe()
+	errR, errW, err := logs.Pipe()
 	if err != nil {
 		outR.Close()
 		outW.Close()
@@ -529,14 +530,14 @@ func (s *sidecar) spawn(spec config.Spec, path string, port int) (*run, error) {
 		s.log.Warn("guardian: cannot watch", "err", err)
 	}
 	r.cmd, r.tree = cmd, tree
-	r.readers = []*os.File{outR, errR}
+	r.readers = []io.ReadCloser{outR, errR}
 	r.logsOpen = 2
 	for i, rd := range r.readers {
 		stream := logs.Stdout
 		if i == 1 {
 			stream = logs.Stderr
 		}
-		go func(rd *os.File, stream logs.Stream) {
+		go func(rd io.ReadCloser, stream logs.Stream) {
 			_ = s.out.Capture(rd, stream, func() {
 				select {
 				case r.kick <- struct{}{}:

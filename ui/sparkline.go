@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"bytes"
 	"image"
 	"image/color"
 	"image/draw"
@@ -27,12 +28,17 @@ type sample struct {
 
 // sparkline draws the last sparkWindow of one metric as a small line, from
 // the samples the watchdog already takes (metrics events): no timer of its
-// own, a repaint only when a sample arrives.
+// own, and a repaint only when a sample changes the line. Samples come
+// every second while the window shows; at 96 px for up to ten minutes most
+// of them move the line by less than a pixel, and every repaint of one
+// raster repaints the whole window (a few ms of a core under a software GL).
 type sparkline struct {
 	samples []sample
 	raster  *canvas.Raster
 	tap     *tapArea // the raster, tappable: the card puts this in its layout
 	col     color.Color
+	shown   []byte // the line as last painted, at sparkSize
+	paints  int    // repaints asked for (a test counts them)
 }
 
 func newSparkline() *sparkline {
@@ -83,7 +89,14 @@ func (s *sparkline) add(at time.Time, v float64) {
 			s.raster.Show()
 			s.tap.Show()
 		}
-		s.raster.Refresh()
+		// Compared at the card's size in points: on a high-DPI screen the
+		// line may wait for a change of a whole point, not of a pixel.
+		img := s.draw(int(sparkSize.Width), int(sparkSize.Height)).(*image.NRGBA)
+		if !bytes.Equal(img.Pix, s.shown) {
+			s.shown = img.Pix
+			s.paints++
+			s.raster.Refresh()
+		}
 	}
 }
 
@@ -93,12 +106,14 @@ func (s *sparkline) clear() {
 		return
 	}
 	s.samples = s.samples[:0]
+	s.shown = nil
 	s.raster.Hide()
 	s.tap.Hide()
 }
 
 func (s *sparkline) restyle() {
 	s.col = colorOf(theme.ColorNamePrimary)
+	s.shown = nil
 	if s.raster.Visible() {
 		s.raster.Refresh()
 	}

@@ -198,3 +198,22 @@ func TestSparklines(t *testing.T) {
 		t.Error("sparklines kept after the process ended")
 	}
 }
+
+// A sparkline repaints only when its line changes: an idle sidecar's
+// samples, one a second, leave it as it was (each repaint of a raster
+// repaints the whole window), and a change in the readings shows at once.
+func TestSparklineRepaintsOnlyOnChange(t *testing.T) {
+	test.NewTempApp(t)
+	s := newSparkline()
+	for i := range 600 {
+		s.add(fixedNow.Add(time.Duration(i)*time.Second), 12<<20)
+	}
+	if s.paints > 2 {
+		t.Errorf("600 equal samples: %d repaints, want at most 2", s.paints)
+	}
+	before := s.paints
+	s.add(fixedNow.Add(600*time.Second), 40<<20)
+	if s.paints != before+1 {
+		t.Errorf("a jump from 12 to 40 MiB: %d repaints, want 1", s.paints-before)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -827,5 +828,51 @@ func TestGatewayCheckIsAuthorized(t *testing.T) {
 	evs = r.rec.waitKinds(t, mark, ModeChanged, Reachable, Unreachable, Reachable, Unreachable)
 	if !errors.Is(evs[4].Err, refuse) {
 		t.Errorf("Authorize's error: %+v, want it in the Unreachable event", evs[4])
+	}
+}
+
+// A failed Service attempt puts back the spec it changed (its environment)
+// only if nobody replaced it meanwhile: settings saved during the attempt
+// (the store's follow hands them to the supervisor) are kept. It put the
+// old spec back over them: the supervisor ran with settings the file no
+// longer held.
+func TestFailedAttemptKeepsSettingsSavedMeanwhile(t *testing.T) {
+	sick := fixtureSpec(t, "sick", "-unhealthy")
+	sick.StartupTimeout = 5 * time.Minute // the test ends the attempt, with a Stop
+	sick.AutoStart = false
+	r := newRig(t, rigOpts{}, sick)
+	tr := r.c.EnableService("sick", map[string]string{"MODE_ENV": "on"})
+	testutil_Eventually(t, func() bool {
+		sp, _ := r.sup.Spec("sick")
+		return sp.Env["MODE_ENV"] == "on" && r.status("sick").State == supervisor.Starting
+	}, "the attempt to have set its environment and started sick")
+	saved := sick.Clone() // the file's spec, as a settings save hands it over
+	saved.StopTimeout = 7 * time.Second
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := r.sup.UpdateSpec(ctx, saved); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.sup.Stop(ctx, "sick"); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.done(tr); !errors.Is(err, ErrNotReady) {
+		t.Fatalf("attempt: %v, want ErrNotReady", err)
+	}
+	if got, _ := r.sup.Spec("sick"); !reflect.DeepEqual(got, saved) {
+		t.Errorf("after the failed attempt sick has stop_timeout %s and env %v; want the saved settings (stop_timeout %s, no mode env)",
+			got.StopTimeout, got.Env, saved.StopTimeout)
+	}
+	// Without a save meanwhile, the attempt's environment is taken back.
+	tr = r.c.EnableService("sick", map[string]string{"MODE_ENV": "again"})
+	testutil_Eventually(t, func() bool { return r.status("sick").State == supervisor.Starting }, "sick starting again")
+	if err := r.sup.Stop(ctx, "sick"); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.done(tr); !errors.Is(err, ErrNotReady) {
+		t.Fatalf("second attempt: %v, want ErrNotReady", err)
+	}
+	if got, _ := r.sup.Spec("sick"); !reflect.DeepEqual(got, saved) {
+		t.Errorf("after the second attempt sick has env %v; want it put back", got.Env)
 	}
 }

@@ -114,7 +114,7 @@ func (c *Controller) toService(ctx context.Context, j *job) (bool, error) {
 		}
 	}
 
-	var restore *config.Spec
+	var restore *specChange
 	var restarted bool
 	var startErr error
 	budget := c.startBudget(group)
@@ -129,7 +129,7 @@ func (c *Controller) toService(ctx context.Context, j *job) (bool, error) {
 			if err := c.sup.UpdateSpec(ctx, ns); err != nil {
 				return false, fmt.Errorf("service mode: set the environment of %s: %w", name, err)
 			}
-			restore = &spec
+			restore = &specChange{was: spec, set: ns}
 			if st, _ := c.sup.Status(name); st.State.HasProcess() {
 				c.progress(j.t, "restarting "+name+" with the new environment")
 				restarted = true
@@ -190,10 +190,15 @@ func (c *Controller) toService(ctx context.Context, j *job) (bool, error) {
 	return false, err
 }
 
+// specChange is the spec an attempt gave a sidecar (its environment) and
+// the one it had.
+type specChange struct{ was, set config.Spec }
+
 // undo stops what a failed Service attempt started (dependents first),
 // except what was running before or what the previous mode needs, puts the
-// sidecar's spec back and, if the attempt restarted it, restarts it as it was.
-func (c *Controller) undo(t *Transition, group []string, before, keep map[string]bool, name string, restore *config.Spec, restarted bool) {
+// sidecar's spec back unless a settings save replaced it meanwhile and, if
+// the attempt restarted it, restarts it as it was.
+func (c *Controller) undo(t *Transition, group []string, before, keep map[string]bool, name string, restore *specChange, restarted bool) {
 	ctx, cancel := context.WithTimeout(c.runCtx, c.stopBudget(group)+c.startBudget([]string{name}))
 	defer cancel()
 	for i := len(group) - 1; i >= 0; i-- {
@@ -211,7 +216,11 @@ func (c *Controller) undo(t *Transition, group []string, before, keep map[string
 		}
 	}
 	if restore != nil {
-		if err := c.sup.UpdateSpec(ctx, *restore); err != nil {
+		switch err := c.sup.SwapSpec(ctx, restore.set, restore.was); {
+		case errors.Is(err, supervisor.ErrSpecChanged):
+			// The settings saved meanwhile are what it runs with from now on.
+			c.log.Info("mode: its settings were saved during the attempt; keeping them", "sidecar", name)
+		case err != nil:
 			c.log.Warn("mode: could not put the environment back", "sidecar", name, "err", err)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -101,13 +102,14 @@ const (
 )
 
 type command struct {
-	kind  cmdKind
-	reply chan error
-	spec  config.Spec
-	pid   int
-	cpu   float64
-	rss   uint64
-	what  string
+	kind   cmdKind
+	reply  chan error
+	spec   config.Spec
+	ifSpec *config.Spec // cmdSetSpec: only if the spec is still this one (SwapSpec)
+	pid    int
+	cpu    float64
+	rss    uint64
+	what   string
 }
 
 type factKind int
@@ -255,6 +257,10 @@ func (s *sidecar) handle(c command) {
 	case cmdRestart:
 		s.userRestart(c.reply)
 	case cmdSetSpec:
+		if c.ifSpec != nil && !reflect.DeepEqual(*s.spec.Load(), *c.ifSpec) {
+			c.reply <- ErrSpecChanged
+			return
+		}
 		sp := c.spec
 		s.spec.Store(&sp)
 		if s.sup.opts.Policy != nil {

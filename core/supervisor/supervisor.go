@@ -190,6 +190,22 @@ func (s *Supervisor) UpdateSpec(ctx context.Context, spec config.Spec) error {
 	return s.request(ctx, c, command{kind: cmdSetSpec, spec: spec})
 }
 
+// ErrSpecChanged is SwapSpec's answer when the spec is no longer the one
+// it was to replace.
+var ErrSpecChanged = errors.New("its settings changed meanwhile")
+
+// SwapSpec replaces a sidecar's spec with spec only if it is still old,
+// in one step of its actor: whoever puts back a spec it changed must not
+// undo a change someone else made since (a settings save). Otherwise it
+// returns ErrSpecChanged and changes nothing.
+func (s *Supervisor) SwapSpec(ctx context.Context, old, spec config.Spec) error {
+	c, err := s.car(spec.Name)
+	if err != nil {
+		return err
+	}
+	return s.request(ctx, c, command{kind: cmdSetSpec, spec: spec, ifSpec: &old})
+}
+
 // Logs returns the ring of a sidecar's recent output lines.
 func (s *Supervisor) Logs(name string) *logs.Ring {
 	if c, ok := s.cars[name]; ok {

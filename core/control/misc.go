@@ -49,6 +49,9 @@ func (s *Server) show(w http.ResponseWriter, r *http.Request) {
 	if !drainBody(w, r) {
 		return
 	}
+	if s.quitting(w, "show") {
+		return
+	}
 	if s.d.Show == nil || !s.d.Show() {
 		fail(w, http.StatusConflict, CodeConflict, "this instance runs headless: there is no window to show")
 		return
@@ -201,6 +204,9 @@ func (s *Server) putMode(w http.ResponseWriter, r *http.Request) {
 		default:
 			fail(w, http.StatusBadRequest, CodeBadRequest, err.Error())
 		}
+		return
+	}
+	if s.quitting(w, "switch to "+req.Mode) {
 		return
 	}
 	var t *modes.Transition

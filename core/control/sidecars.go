@@ -112,6 +112,9 @@ func (s *Server) sidecarAction(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusBadRequest, CodeBadRequest, msg)
 		return
 	}
+	if act != ActStop && s.quitting(w, act+" "+name) {
+		return
+	}
 	// The conflicts a client can fix by asking differently are answered
 	// before anything changes.
 	switch {
@@ -197,13 +200,27 @@ func (s *Server) accepted(ctx context.Context, name string, done <-chan error) e
 // failure the message explains (503 failed).
 func (s *Server) commandFailed(w http.ResponseWriter, ctx context.Context, what string, err error) {
 	switch {
-	case s.ctx.Err() != nil:
+	case s.ctx.Err() != nil || errors.Is(err, supervisor.ErrQuitting):
 		fail(w, http.StatusServiceUnavailable, CodeUnavailable, what+": Outrigger is quitting")
 	case errors.Is(err, context.DeadlineExceeded) || ctx.Err() == context.DeadlineExceeded:
 		fail(w, http.StatusServiceUnavailable, CodeTimeout, what+": not done in time (the command goes on): "+err.Error())
 	default:
 		fail(w, http.StatusServiceUnavailable, CodeFailed, what+": "+err.Error())
 	}
+}
+
+// quitting answers 503 to a command that would start something once the
+// quit has begun: the quit would kill it again at its end, without its stop
+// grace, and a second launch asking to show the window must learn that the
+// instance is going away (it then waits and takes over). The supervisor
+// refuses such a start too (ErrQuitting), which closes the gap between this
+// check and the command.
+func (s *Server) quitting(w http.ResponseWriter, what string) bool {
+	if !s.d.Sup.Quitting() {
+		return false
+	}
+	fail(w, http.StatusServiceUnavailable, CodeUnavailable, what+": Outrigger is quitting")
+	return true
 }
 
 // allAction is POST /v1/sidecars/start|stop: the window's Start all / Stop
@@ -224,6 +241,9 @@ func (s *Server) allAction(w http.ResponseWriter, r *http.Request) {
 	}
 	if msg := waitMismatch(act, wait.For); msg != "" {
 		fail(w, http.StatusBadRequest, CodeBadRequest, msg)
+		return
+	}
+	if act == ActStart && s.quitting(w, "start all") {
 		return
 	}
 	sup := s.d.Sup

@@ -292,6 +292,9 @@ func (s *sidecar) handle(c command) {
 }
 
 func (s *sidecar) userStart() error {
+	if s.sup.noRestart.Load() {
+		return fmt.Errorf("start %s: %w", s.name, ErrQuitting)
+	}
 	if s.st.State.HasProcess() {
 		if s.st.State == Stopping {
 			return fmt.Errorf("start %s: it is stopping", s.name)
@@ -326,6 +329,10 @@ func (s *sidecar) userStop(reply chan error) {
 }
 
 func (s *sidecar) userRestart(reply chan error) {
+	if s.sup.noRestart.Load() {
+		reply <- fmt.Errorf("restart %s: %w", s.name, ErrQuitting)
+		return
+	}
 	// As Start is: a Stop under way ends in Stopped, and a Restart that
 	// joined it would be answered nil with nothing started (and leave
 	// Wanted set on a stopped sidecar, so WaitReady never returned).

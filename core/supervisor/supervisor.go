@@ -368,9 +368,19 @@ func (s *Supervisor) ReportGone(name string, pid int, what string) {
 // so one slow sidecar never holds up the sweep of the others.
 func (s *Supervisor) post(c *sidecar, cmd command) { c.mail.post(cmd) }
 
-// DisableRestarts makes every later crash final. Quitting calls it before
-// stopping anything, so the quit path never triggers a restart.
+// DisableRestarts makes every later crash final and refuses every later
+// Start and Restart (ErrQuitting). Quitting calls it before stopping
+// anything, so the quit path never triggers a restart, and a start asked
+// meanwhile (the control API, a window button) cannot bring back a sidecar
+// the quit has already stopped: it would be killed at the end, without its
+// stop grace.
 func (s *Supervisor) DisableRestarts() { s.noRestart.Store(true) }
+
+// Quitting reports whether DisableRestarts was called: the quit has begun.
+func (s *Supervisor) Quitting() bool { return s.noRestart.Load() }
+
+// ErrQuitting is a Start or Restart asked once the quit has begun.
+var ErrQuitting = errors.New("Outrigger is quitting")
 
 // StartAll starts the auto-start sidecars (see StartGroup), as their
 // current specs say (Follow may have changed auto_start).

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"outrigger/core/supervisor"
+	"outrigger/internal/testutil"
 )
 
 // Once the quit has begun, the API refuses what would start something
@@ -68,4 +69,45 @@ func TestCommandsRefusedWhileQuitting(t *testing.T) {
 	if code, _ := r.call("GET", "/v1/sidecars", ""); code != 200 {
 		t.Errorf("GET /v1/sidecars while quitting: %d", code)
 	}
+}
+
+// A restart without ?wait answers 202 once the old run is ending for it,
+// not once the new run is up: that takes the old run's whole stop, up to
+// its stop_timeout for a sidecar that ignores SIGTERM. Before, the request
+// waited for all of it, and `outrigger restart NAME` gave up after 30 s
+// saying the instance did not answer (is it hung?), exit 1, while the
+// restart went on and succeeded.
+func TestRestartWithoutWaitAnswersOnceUnderWay(t *testing.T) {
+	stubborn := fixtureSpec(t, "stubborn", "-ignore-sigterm")
+	// Longer than the API's DefaultWait, so the old code's answer could
+	// not come in time; short enough that a failed run's Close (which
+	// waits for the grace) ends.
+	stubborn.StopTimeout = 2 * time.Minute
+	r := newRig(t, rigOpts{start: true}, stubborn)
+	old := r.status("stubborn").PID
+	ev := r.subscribe("/v1/events")
+
+	code, body := r.call("POST", "/v1/sidecars/stubborn/restart", "")
+	if code != 202 {
+		t.Fatalf("restart without wait: %d %s, want 202 while the old run is in its stop grace", code, body)
+	}
+	var res ActionResult
+	mustJSON(t, body, &res)
+	if res.Done || len(res.Sidecars) != 1 || res.Sidecars[0].State != supervisor.Stopping || !res.Sidecars[0].Wanted {
+		t.Errorf("restart answered %s, want not done, stubborn stopping and wanted", body)
+	}
+	if !testutil.ProcessAlive(old) {
+		t.Errorf("the old run (pid %d) is gone: the answer did not come while it was ending", old)
+	}
+
+	// The restart goes on: end the old run's grace, see the new run, then
+	// end that one too (it would hold the rig's Close for its grace).
+	syscall.Kill(old, syscall.SIGKILL)
+	e := ev.await(t, "stubborn ready again", func(e Event) bool {
+		return isState("stubborn", supervisor.Ready)(e) && e.Status.PID != old
+	})
+	syscall.Kill(e.Status.PID, syscall.SIGKILL)
+	ev.await(t, "stubborn's new run killed", func(e Event) bool {
+		return e.Sidecar == "stubborn" && e.Status != nil && !e.Status.State.HasProcess()
+	})
 }

@@ -140,11 +140,23 @@ func (s *Server) sidecarAction(w http.ResponseWriter, r *http.Request) {
 		done = s.run(func(ctx context.Context) error { return sup.Stop(ctx, name) })
 	}
 	var cmdErr error
-	if act == ActStop && wait.For == "" {
+	switch {
+	case act == ActStop && wait.For == "":
 		// Stop returns once the tree is gone; it is accepted as soon as the
 		// sidecar is no longer wanted.
-		cmdErr = s.accepted(ctx, name, done)
-	} else {
+		cmdErr = s.accepted(ctx, name, done, func(now supervisor.Status) bool {
+			return !now.Wanted && now.State != supervisor.Ready && now.State != supervisor.Starting && now.State != supervisor.Unhealthy
+		})
+	case act == ActRestart && wait.For == "":
+		// Restart returns once the new run is up, which takes the old one's
+		// whole stop first (its stop_timeout, for one that ignores SIGTERM):
+		// longer than a client waits for an answer to a command it did not
+		// ask to wait for. It is accepted once the old run is ending for it
+		// (Stopping, still wanted) or gone.
+		cmdErr = s.accepted(ctx, name, done, func(now supervisor.Status) bool {
+			return now.Wanted && (now.State == supervisor.Stopping || now.PID != st.PID)
+		})
+	default:
 		select {
 		case cmdErr = <-done:
 		case <-ctx.Done():
@@ -176,13 +188,13 @@ func waitMismatch(act, wait string) string {
 	return ""
 }
 
-// accepted waits until the stop command has reached the sidecar (it is
-// no longer wanted) or has finished.
-func (s *Server) accepted(ctx context.Context, name string, done <-chan error) error {
+// accepted waits until a command has reached the sidecar (its status
+// says so: under) or has finished.
+func (s *Server) accepted(ctx context.Context, name string, done <-chan error, under func(supervisor.Status) bool) error {
 	events, unsub := s.d.Sup.Subscribe()
 	defer unsub()
 	for {
-		if st, _ := s.d.Sup.Status(name); !st.Wanted && st.State != supervisor.Ready && st.State != supervisor.Starting && st.State != supervisor.Unhealthy {
+		if st, _ := s.d.Sup.Status(name); under(st) {
 			return nil
 		}
 		select {

@@ -122,23 +122,11 @@ func run() int {
 	// One instance per user: a second launch brings the first one's window
 	// to the front and exits, so two supervisors never fight over ports.
 	var front relay
-	inst, err := instance.Acquire(paths.RuntimeDir)
-	switch {
-	case errors.Is(err, instance.ErrRunning):
-		shown, err := cli.Show(instance.Address(paths.RuntimeDir), instance.AnswerWait)
-		switch {
-		case err != nil:
-			log.Error("Outrigger is already running but did not answer", "err", err)
-			return 1
-		case shown:
-			log.Info("Outrigger is already running; asked it to show its window")
-		default:
-			log.Info("Outrigger is already running headless (no window to show); see `outrigger status`")
-		}
-		return 0
-	case err != nil:
-		log.Warn("single-instance check unavailable", "err", err)
-	default:
+	inst, code, handed := becomePrimary(paths.RuntimeDir, log)
+	if handed {
+		return code
+	}
+	if inst != nil {
 		defer inst.Close()
 	}
 

@@ -435,3 +435,72 @@ func TestSecondLaunchWithoutAnswer(t *testing.T) {
 		t.Errorf("output:\n%s", out)
 	}
 }
+
+// A launch while the running instance is quitting waits for the quit to end
+// and then is the instance. Before, it asked the quitting one to show its
+// window, was told it runs headless (or that it was shown), exited 0, and
+// once the quit ended nothing ran.
+func TestLaunchDuringQuitTakesOver(t *testing.T) {
+	bin := testutil.BinDir(t, "alpha", "stubborn")
+	cfg := fmt.Sprintf(`mode = "service"
+service = "alpha"
+[[sidecar]]
+name = "xgen-workflow"
+enabled = false
+[[sidecar]]
+name = "xgen-embedding"
+enabled = false
+[[sidecar]]
+name = "alpha"
+port = %d
+[[sidecar]]
+name = "stubborn"
+port = %d
+args = ["-ignore-sigterm"]
+stop_timeout = "10m"
+`, testutil.FreePort(t), testutil.FreePort(t))
+	first := startApp(t, cfg, bin)
+	var sts map[string]supervisor.Status
+	testutil.Eventually(t, wait, func() bool {
+		var code int
+		sts, code = statusJSON(t, first.home)
+		return code == 0 && sts["alpha"].State == supervisor.Ready && sts["stubborn"].State == supervisor.Ready
+	}, "both sidecars Ready")
+
+	// The quit stays under way: stubborn ignores SIGTERM for 10 minutes.
+	quit := streamCLI(t, first.home, "quit")
+	testutil.Eventually(t, wait, func() bool {
+		now, code := statusJSON(t, first.home)
+		return code == 0 && now["stubborn"].State == supervisor.Stopping
+	}, "stubborn stopping in the quit")
+
+	second := startAppIn(t, first.home, cfg, bin)
+	testutil.Eventually(t, wait, func() bool {
+		return strings.Contains(second.output(), "Outrigger is quitting; this launch starts once it has ended")
+	}, "the second launch to say it waits for the quit")
+	select {
+	case <-second.done:
+		t.Fatalf("the second launch ended during the quit:\n%s", second.output())
+	default:
+	}
+
+	// The quit ends; the second launch is the instance and brings the
+	// services up again.
+	if err := syscall.Kill(sts["stubborn"].PID, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	quit.expect(t, "the quit's end", func(l string) bool { return l == "Outrigger has quit." })
+	select {
+	case <-first.done:
+	case <-time.After(wait):
+		t.Fatal("the first instance did not exit after its quit")
+	}
+	testutil.Eventually(t, wait, func() bool {
+		now, code := statusJSON(t, first.home)
+		return code == 0 && now["alpha"].State == supervisor.Ready && now["stubborn"].State == supervisor.Ready &&
+			now["stubborn"].PID != sts["stubborn"].PID
+	}, "the second launch serving, with both sidecars Ready")
+	if out := second.output(); strings.Contains(out, "already running") {
+		t.Errorf("the second launch deferred to the quitting instance:\n%s", out)
+	}
+}

@@ -115,6 +115,20 @@ func Acquire(runtimeDir string) (*Instance, error) {
 	return inst, nil
 }
 
+// AcquireWithin is Acquire retried for up to wait while another instance
+// holds the lock: for a launch that waited for the running instance to
+// quit, whose lock is released a moment after its endpoint closes.
+func AcquireWithin(runtimeDir string, wait time.Duration) (*Instance, error) {
+	deadline := time.Now().Add(wait)
+	for {
+		inst, err := Acquire(runtimeDir)
+		if !errors.Is(err, ErrRunning) || time.Now().After(deadline) {
+			return inst, err
+		}
+		time.Sleep(25 * time.Millisecond) // another process's lock: there is nothing to wait on
+	}
+}
+
 // ensureDir makes the runtime folder and keeps it owner-only.
 func ensureDir(dir string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {

@@ -558,9 +558,15 @@ func (r *runner) help(args []string) int {
 	return ExitOK
 }
 
+// ErrQuitting is Show's answer from an instance that is quitting: a launch
+// that asked it to show its window would otherwise exit, and nothing would
+// run once the quit ended. See AwaitQuit.
+var ErrQuitting = errors.New("Outrigger is quitting")
+
 // Show asks the running instance at addr to show its window, retrying for
 // up to wait while it may still be starting (it holds the lock before it
-// listens). shown is false when it answered but runs headless.
+// listens). shown is false when it answered but runs headless; the error
+// is ErrQuitting when it answered that it is quitting.
 func Show(addr string, wait time.Duration) (shown bool, err error) {
 	c := newClient(addr)
 	defer c.close()
@@ -575,9 +581,37 @@ func Show(addr string, wait time.Duration) (shown bool, err error) {
 			return true, nil
 		case errors.As(err, &ae) && ae.Status == 409:
 			return false, nil
+		case errors.As(err, &ae) && ae.Code == control.CodeUnavailable:
+			return false, ErrQuitting
 		case time.Now().After(deadline):
 			return false, err
 		}
 		time.Sleep(25 * time.Millisecond) // a foreign process coming up: there is nothing to wait on
 	}
+}
+
+// AwaitQuit returns once the instance at addr, which said it is quitting,
+// has ended: its event stream ends only when it has stopped every sidecar
+// and closes its endpoint (as `outrigger quit` waits). A quit lasts as long
+// as its slowest sidecar's stop_timeout, which only the instance knows, so
+// the wait has no limit of its own; opening the stream has requestTimeout.
+func AwaitQuit(addr string) error {
+	c := newClient(addr)
+	defer c.close()
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	asking := time.AfterFunc(requestTimeout, stop)
+	stream, err := c.open(ctx, "GET", "/v1/events", nil, "text/event-stream")
+	if !asking.Stop() {
+		return errors.New("the quitting instance did not answer in time (is it hung?)")
+	}
+	if errors.Is(err, instance.ErrNotRunning) {
+		return nil // gone already
+	}
+	if err != nil {
+		return err
+	}
+	defer stream.Body.Close()
+	_, _ = io.Copy(io.Discard, stream.Body) // cut or ended: either way it is going
+	return nil
 }

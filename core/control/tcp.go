@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net"
 	"net/http"
@@ -13,7 +14,10 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	"outrigger/core/config"
 	"outrigger/core/safefile"
@@ -113,6 +117,7 @@ func (s *Server) ListenTCP(api config.API, configFile string) (net.Addr, error) 
 		}
 	}
 	h := policy.Wrap(requireToken(token, s.mux))
+	ln = &limitListener{Listener: ln, slots: make(chan struct{}, maxTCPConns)}
 	s.mu.Lock()
 	closed := s.closed
 	if !closed {
@@ -144,10 +149,67 @@ func requireToken(token string, next http.Handler) http.Handler {
 			got = r.URL.Query().Get("access_token")
 		}
 		if got == "" || subtle.ConstantTimeCompare([]byte(got), want) != 1 {
+			// Any local user can connect: one without the token must not
+			// keep the connection (and its slot, see maxTCPConns) idle
+			// for IdleTimeout.
+			w.Header().Set("Connection", "close")
 			w.Header().Set("WWW-Authenticate", `Bearer realm="outrigger"`)
 			fail(w, http.StatusUnauthorized, CodeUnauthorized, "missing or wrong bearer token (Authorization: Bearer <token>; the token is in "+TokenFileName+" next to outrigger.toml)")
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// maxTCPConns bounds the TCP listener's open connections. Any local user
+// can connect to it, token or not, and each connection holds a file
+// descriptor of the app, which the sidecars' pipes and log files need too:
+// without a bound, a flood of connections made the app's next spawn fail
+// with "too many open files". One past the bound is answered 503 and
+// closed at once.
+const maxTCPConns = 128
+
+// tooManyConns is the whole answer to a connection past maxTCPConns.
+var tooManyConns = func() string {
+	body := `{"error":"too many connections to the control API (the limit is ` + strconv.Itoa(maxTCPConns) + `)","code":"` + CodeUnavailable + `"}` + "\n"
+	return "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nConnection: close\r\n" +
+		"Content-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n" + body
+}()
+
+// limitListener hands out at most cap(slots) connections at a time.
+type limitListener struct {
+	net.Listener
+	slots chan struct{}
+}
+
+func (l *limitListener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		select {
+		case l.slots <- struct{}{}:
+			return &slotConn{Conn: c, free: l.slots}, nil
+		default:
+			// A few bytes into a fresh socket's empty buffer: this never
+			// waits, but a deadline makes sure of it.
+			_ = c.SetWriteDeadline(time.Now().Add(time.Second))
+			_, _ = io.WriteString(c, tooManyConns)
+			_ = c.Close()
+		}
+	}
+}
+
+// slotConn gives its slot back when it is closed (once, however often).
+type slotConn struct {
+	net.Conn
+	free chan struct{}
+	once sync.Once
+}
+
+func (c *slotConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(func() { <-c.free })
+	return err
 }

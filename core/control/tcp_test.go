@@ -3,6 +3,8 @@
 package control
 
 import (
+	"bufio"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -10,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"outrigger/core/config"
 	"outrigger/internal/testutil"
@@ -156,4 +159,86 @@ func TestRemoteListenerOnAllInterfaces(t *testing.T) {
 	if got := call("attacker.example:"+port, true); got != 403 {
 		t.Errorf("Host attacker.example: %d, want 403", got)
 	}
+}
+
+// The TCP listener holds at most maxTCPConns connections: any local user
+// can connect to it, and each one was a file descriptor of the app (the
+// sidecars' pipes and log files need them too) for as long as the client
+// liked. One past the bound is answered 503 and closed; a freed slot serves
+// again. A client without the token is not kept: before, its connection
+// stayed open after the 401 for IdleTimeout (2 minutes).
+func TestTCPConnectionsBounded(t *testing.T) {
+	r := newRig(t, rigOpts{}, fixtureSpec(t, "alpha"))
+	cfgFile := r.home + "/outrigger.toml"
+	addr, err := r.srv.ListenTCP(config.API{Listen: "127.0.0.1:0"}, cfgFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, token, err := Token(cfgFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dial := func() net.Conn {
+		c, err := net.Dial("tcp", addr.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(wait))
+		return c
+	}
+
+	// Without the token: 401, then the server closes the connection.
+	c := dial()
+	fmt.Fprint(c, "GET /v1/version HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+	br := bufio.NewReader(c)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 401 {
+		t.Fatalf("no token: %d", resp.StatusCode)
+	}
+	if _, err := br.ReadByte(); err != io.EOF {
+		t.Errorf("after the 401: %v, want the server to close the connection (EOF)", err)
+	}
+	c.Close()
+
+	// maxTCPConns event streams, each accepted and answering.
+	streams := make([]net.Conn, maxTCPConns)
+	for i := range streams {
+		streams[i] = dial()
+		defer streams[i].Close()
+		fmt.Fprintf(streams[i], "GET /v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer %s\r\n\r\n", token)
+		resp, err := http.ReadResponse(bufio.NewReader(streams[i]), nil)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("stream %d: %v %v", i, resp, err)
+		}
+	}
+	// One more: 503, closed.
+	over := dial()
+	defer over.Close()
+	resp, err = http.ReadResponse(bufio.NewReader(over), nil)
+	if err != nil {
+		t.Fatalf("connection %d: %v, want a 503 answer", maxTCPConns+1, err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 503 || !strings.Contains(string(body), CodeUnavailable) || !strings.Contains(string(body), "too many connections") {
+		t.Fatalf("connection %d: %d %s, want 503 too many connections", maxTCPConns+1, resp.StatusCode, body)
+	}
+	// A stream that ends frees its slot.
+	streams[0].Close()
+	client := &http.Client{}
+	defer client.CloseIdleConnections()
+	testutil.Eventually(t, wait, func() bool {
+		req, _ := http.NewRequest("GET", "http://"+addr.String()+"/v1/version", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := client.Do(req)
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	}, "a request served once a stream ended")
 }

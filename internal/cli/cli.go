@@ -267,6 +267,11 @@ func (r *runner) table(sts []supervisor.Status) {
 		if s.PID > 0 {
 			pid = strconv.Itoa(s.PID)
 			up = Uptime(time.Duration(s.Uptime * float64(time.Second)))
+		}
+		// The watchdog's sweep reports CPU and memory together, a moment
+		// after a run starts (or after a status request wakes the idle
+		// sweep): until then both are unknown, not 0% and 0 bytes.
+		if s.PID > 0 && s.RSSBytes > 0 {
 			cpu = fmt.Sprintf("%.0f%%", s.CPUPercent)
 			mem = Bytes(s.RSSBytes)
 		}

@@ -111,3 +111,25 @@ func TestUsageErrors(t *testing.T) {
 		t.Errorf("status with nothing running: %d %s", code, errb.String())
 	}
 }
+
+// A run whose CPU and memory the sweep has not measured yet shows "-" in
+// both columns. Before, the first `outrigger status` after a start or a
+// restart (or after the idle sweep's 30 s) said 0% and 0 bytes.
+func TestTableUnmeasured(t *testing.T) {
+	var out bytes.Buffer
+	r := &runner{env: Env{Stdout: &out}}
+	r.table([]supervisor.Status{
+		{Name: "fresh", State: supervisor.Ready, PID: 42, Port: 8001},
+		{Name: "measured", State: supervisor.Ready, PID: 43, Port: 8002, CPUPercent: 0, RSSBytes: 45 << 20},
+	})
+	rows := strings.Split(strings.TrimRight(out.String(), "\n"), "\n")
+	if len(rows) != 3 {
+		t.Fatalf("table:\n%s", out.String())
+	}
+	if f := strings.Fields(rows[1]); f[6] != "-" || f[7] != "-" {
+		t.Errorf("unmeasured run: CPU %q MEMORY %q, want - and -\n%s", f[6], f[7], out.String())
+	}
+	if f := strings.Fields(rows[2]); f[6] != "0%" || f[7] != "45M" {
+		t.Errorf("measured idle run: CPU %q MEMORY %q, want 0%% and 45M\n%s", f[6], f[7], out.String())
+	}
+}

@@ -3,10 +3,15 @@ package main
 import (
 	"errors"
 	"log/slog"
+	"time"
 
 	"outrigger/core/instance"
 	"outrigger/internal/cli"
 )
+
+// takeOverWait is how long a launch that waited for a quit tries to take
+// the lock: beyond control.Server.Close's bound for its last connections.
+const takeOverWait = 10 * time.Second
 
 // becomePrimary makes this launch the single instance (inst; nil when the
 // check is unavailable: the app runs without its endpoint), or hands the
@@ -26,7 +31,9 @@ func becomePrimary(runtimeDir string, log *slog.Logger) (inst *instance.Instance
 				log.Error("Outrigger is quitting but did not answer", "err", werr)
 				return nil, 1, true
 			}
-			inst, err = instance.AcquireWithin(runtimeDir, instance.AnswerWait)
+			// Its lock goes once its API has closed, which may take the API
+			// a few seconds (control.Server.Close lets the last requests end).
+			inst, err = instance.AcquireWithin(runtimeDir, takeOverWait)
 			continue // another launch may have taken over first: defer to it
 		case serr != nil:
 			log.Error("Outrigger is already running but did not answer", "err", serr)

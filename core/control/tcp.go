@@ -213,3 +213,13 @@ func (c *slotConn) Close() error {
 	c.once.Do(func() { <-c.free })
 	return err
 }
+
+// CloseWrite lets the HTTP server half-close a connection whose request
+// body it did not read (after a 413, say), so the client gets the answer
+// rather than a reset: it looks for this method on the connection.
+func (c *slotConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}

@@ -49,7 +49,7 @@ func (s *Server) show(w http.ResponseWriter, r *http.Request) {
 	if !drainBody(w, r) {
 		return
 	}
-	if s.quitting(w, "show") {
+	if s.quitting(w) {
 		return
 	}
 	if s.d.Show == nil || !s.d.Show() {
@@ -206,7 +206,7 @@ func (s *Server) putMode(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	if s.quitting(w, "switch to "+req.Mode) {
+	if s.quitting(w) {
 		return
 	}
 	var t *modes.Transition

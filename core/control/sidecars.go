@@ -112,7 +112,7 @@ func (s *Server) sidecarAction(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusBadRequest, CodeBadRequest, msg)
 		return
 	}
-	if act != ActStop && s.quitting(w, act+" "+name) {
+	if act != ActStop && s.quitting(w) {
 		return
 	}
 	// The conflicts a client can fix by asking differently are answered
@@ -227,11 +227,11 @@ func (s *Server) commandFailed(w http.ResponseWriter, ctx context.Context, what 
 // instance is going away (it then waits and takes over). The supervisor
 // refuses such a start too (ErrQuitting), which closes the gap between this
 // check and the command.
-func (s *Server) quitting(w http.ResponseWriter, what string) bool {
+func (s *Server) quitting(w http.ResponseWriter) bool {
 	if !s.d.Sup.Quitting() {
 		return false
 	}
-	fail(w, http.StatusServiceUnavailable, CodeUnavailable, what+": Outrigger is quitting")
+	fail(w, http.StatusServiceUnavailable, CodeUnavailable, "Outrigger is quitting")
 	return true
 }
 
@@ -255,7 +255,7 @@ func (s *Server) allAction(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusBadRequest, CodeBadRequest, msg)
 		return
 	}
-	if act == ActStart && s.quitting(w, "start all") {
+	if act == ActStart && s.quitting(w) {
 		return
 	}
 	sup := s.d.Sup

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"outrigger/core/instance"
+	"outrigger/core/supervisor"
 	"outrigger/internal/cli"
 )
 
@@ -25,7 +26,7 @@ func becomePrimary(runtimeDir string, log *slog.Logger) (inst *instance.Instance
 	for errors.Is(err, instance.ErrRunning) {
 		shown, serr := cli.Show(addr, instance.AnswerWait)
 		switch {
-		case errors.Is(serr, cli.ErrQuitting):
+		case errors.Is(serr, supervisor.ErrQuitting):
 			log.Info("Outrigger is quitting; this launch starts once it has ended")
 			if werr := cli.AwaitQuit(addr); werr != nil {
 				log.Error("Outrigger is quitting but did not answer", "err", werr)

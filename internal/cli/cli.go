@@ -563,15 +563,12 @@ func (r *runner) help(args []string) int {
 	return ExitOK
 }
 
-// ErrQuitting is Show's answer from an instance that is quitting: a launch
-// that asked it to show its window would otherwise exit, and nothing would
-// run once the quit ended. See AwaitQuit.
-var ErrQuitting = errors.New("Outrigger is quitting")
-
 // Show asks the running instance at addr to show its window, retrying for
 // up to wait while it may still be starting (it holds the lock before it
 // listens). shown is false when it answered but runs headless; the error
-// is ErrQuitting when it answered that it is quitting.
+// is supervisor.ErrQuitting when it answered that it is quitting: a launch
+// must not exit on that answer, or nothing runs once the quit has ended
+// (see AwaitQuit).
 func Show(addr string, wait time.Duration) (shown bool, err error) {
 	c := newClient(addr)
 	defer c.close()
@@ -587,7 +584,7 @@ func Show(addr string, wait time.Duration) (shown bool, err error) {
 		case errors.As(err, &ae) && ae.Status == 409:
 			return false, nil
 		case errors.As(err, &ae) && ae.Code == control.CodeUnavailable:
-			return false, ErrQuitting
+			return false, supervisor.ErrQuitting
 		case time.Now().After(deadline):
 			return false, err
 		}

@@ -75,6 +75,10 @@ type run struct {
 	logsOpen  int
 	killTimer *time.Timer
 	forceLogs *time.Timer
+	// killed: no grace is running any more (the tree was SIGKILLed at the
+	// end of stop_timeout, or ended at once): the output readers may be
+	// forced closed (factForceLogs) without cutting a drain short.
+	killed    bool
 	startedAt time.Time
 	readyAt   time.Time
 	url       string
@@ -742,8 +746,11 @@ func (s *sidecar) handleFact(f fact) {
 		s.maybeFinish()
 	case factForceLogs:
 		// Someone outside our group (a setsid'd grandchild) still holds
-		// the pipes: stop reading rather than leak the readers.
-		if r.exit != nil {
+		// the pipes: stop reading rather than leak the readers. Not while
+		// a stop's grace runs: the leader may be gone while the server it
+		// started drains (a launcher that does not forward SIGTERM), and
+		// stop_timeout is its time; the kill at its end arms this again.
+		if r.exit != nil && (r.ending == endNone || r.killed) {
 			_ = r.tree.Kill()
 			for _, rd := range r.readers {
 				rd.Close()
@@ -788,9 +795,18 @@ func (s *sidecar) handleFact(f fact) {
 			s.end(endStartupTimeout, reason)
 		}
 	case factKillTimeout:
+		r.killed = true
 		if r.exit == nil || r.logsOpen > 0 || proc.Lingering(r.tree) {
 			s.log.Warn("did not stop within stop_timeout; killing its process group", "stop_timeout", s.specCopy().StopTimeout)
 			_ = r.tree.Kill()
+		}
+		if r.exit != nil && r.logsOpen > 0 {
+			// The grace is over: the pipes get the usual moment to drain
+			// after the kill, then are closed (factForceLogs).
+			if r.forceLogs != nil {
+				r.forceLogs.Stop()
+			}
+			r.forceLogs = s.after(2*time.Second, fact{kind: factForceLogs, run: r.id})
 		}
 	}
 }
@@ -850,6 +866,7 @@ func (s *sidecar) end(why ending, reason string) {
 	s.publish(EventState, nil)
 	if r.exit != nil {
 		_ = r.tree.Kill()
+		r.killed = true // no grace after an exit: what is left goes at once
 		return
 	}
 	if err := r.tree.Terminate(); err != nil {
@@ -1076,6 +1093,7 @@ func (s *sidecar) shutdown() {
 	if r := s.run; r != nil {
 		r.cancel()
 		_ = r.tree.Kill()
+		r.killed = true
 		deadline := time.After(5 * time.Second)
 		for s.run != nil {
 			select {

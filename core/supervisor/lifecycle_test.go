@@ -3,9 +3,15 @@
 package supervisor
 
 import (
+	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"outrigger/core/config"
+	"outrigger/internal/testutil"
 )
 
 // ringHas reports whether a line of name's ring contains s.
@@ -55,4 +61,61 @@ func tail(h *harness, name string, n int) string {
 		b.WriteByte('\n')
 	}
 	return b.String()
+}
+
+// TestRestartDuringAnEndWeBegan: a user's Restart that arrives while the
+// supervisor is itself ending the run — for failing liveness, or for not
+// becoming ready within startup_timeout — restarts it, as a Restart of a
+// running sidecar does. Before, the run's own ending won: with no restart
+// policy the sidecar went Exited (the Restart answered nil, nothing
+// started), after a startup timeout Failed (the Restart answered with the
+// timeout). The old run ignores SIGTERM, so the Restart arrives within its
+// stop_timeout.
+func TestRestartDuringAnEndWeBegan(t *testing.T) {
+	t.Run("failing liveness", func(t *testing.T) {
+		x := fixtureSpec(t, "sickly", "-ignore-sigterm")
+		x.StopTimeout = 6 * time.Second
+		x.Liveness = config.LivenessSpec{Period: 200 * time.Millisecond, Timeout: time.Second, FailureThreshold: 2, SuccessThreshold: 1}
+		h := newHarness(t, Options{}, x) // no policy: a crash is final
+		h.start("sickly")
+		first := h.ready("sickly")
+		post(t, first.URL+"/sick")
+		h.waitState("sickly", Unhealthy) // published as its end begins
+		restartAndWaitReady(t, h, "sickly", first.PID)
+	})
+	t.Run("startup timeout", func(t *testing.T) {
+		bind := filepath.Join(testutil.TempDir(t), "bind")
+		x := fixtureSpec(t, "slow", "-ignore-sigterm", "-bind-after-file", bind)
+		x.StopTimeout = 6 * time.Second
+		x.StartupTimeout = time.Second
+		h := newHarness(t, Options{}, x)
+		h.start("slow")
+		first := h.waitState("slow", Starting)
+		h.waitEvent("the startup timeout's stop", func(e Event) bool {
+			return e.Sidecar == "slow" && e.Status.State == Stopping && strings.Contains(e.Status.Reason, "startup_timeout")
+		})
+		if err := os.WriteFile(bind, nil, 0o600); err != nil { // the next run binds at once
+			t.Fatal(err)
+		}
+		restartAndWaitReady(t, h, "slow", first.PID)
+	})
+}
+
+// restartAndWaitReady restarts name and expects a new process to become
+// Ready.
+func restartAndWaitReady(t *testing.T, h *harness, name string, oldPID int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	if err := h.sup.Restart(ctx, name); err != nil {
+		st, _ := h.sup.Status(name)
+		t.Fatalf("Restart: %v (state %s: %s)", err, st.State, st.Reason)
+	}
+	if err := h.sup.WaitReady(ctx, name); err != nil {
+		t.Fatalf("after the Restart: %v", err)
+	}
+	st, _ := h.sup.Status(name)
+	if st.PID == oldPID || st.PID == 0 || !st.Wanted {
+		t.Fatalf("after the Restart: pid %d (was %d), wanted %v", st.PID, oldPID, st.Wanted)
+	}
 }

@@ -849,8 +849,17 @@ func (s *sidecar) liveness(r *run, f fact) {
 func (s *sidecar) end(why ending, reason string) {
 	r := s.run
 	if r.ending != endNone {
-		if why == endUser {
-			r.ending = endUser // a Stop overrides a pending restart
+		// The user's word overrides ours: a Stop any end under way, a
+		// Restart one we began (failing liveness, startup timeout), which
+		// would otherwise finish as that (Exited or Failed, the Restart
+		// answered with nothing started). The grace already running goes
+		// on; only what follows the end changes.
+		override := why == endUser ||
+			why == endRestart && (r.ending == endUnhealthy || r.ending == endStartupTimeout)
+		if override && r.ending != why {
+			r.ending = why
+			s.st.State, s.st.Reason = Stopping, reason
+			s.publish(EventState, nil)
 		}
 		return
 	}

@@ -119,3 +119,21 @@ func restartAndWaitReady(t *testing.T, h *harness, name string, oldPID int) {
 		t.Fatalf("after the Restart: pid %d (was %d), wanted %v", st.PID, oldPID, st.Wanted)
 	}
 }
+
+// TestLivenessEndNotCalledARestart: a run ended for failing liveness that
+// is not restarted (no restart policy here) says that it ended, not that
+// it was restarted. Before, an Exited sidecar's reason and last error read
+// "restarted after failing liveness".
+func TestLivenessEndNotCalledARestart(t *testing.T) {
+	x := fixtureSpec(t, "sickly")
+	x.Liveness = config.LivenessSpec{Period: 200 * time.Millisecond, Timeout: time.Second, FailureThreshold: 2, SuccessThreshold: 1}
+	h := newHarness(t, Options{}, x)
+	h.start("sickly")
+	post(t, h.ready("sickly").URL+"/sick")
+	st := h.waitState("sickly", Exited)
+	for _, s := range []string{st.Reason, st.LastError} {
+		if strings.Contains(s, "restarted") || !strings.Contains(s, "liveness") {
+			t.Fatalf("exited, not restarted, after failing liveness; it says %q", s)
+		}
+	}
+}

@@ -1035,7 +1035,7 @@ func (s *sidecar) crashed(r *run, exit Exit) {
 	var what string
 	switch {
 	case r.ending == endUnhealthy:
-		what = fmt.Sprintf("restarted after failing liveness (%s)", exit)
+		what = fmt.Sprintf("ended after failing liveness (%s)", exit) // a restart, if any, is told next
 	case wasReady:
 		what = fmt.Sprintf("crashed after running %s: %s", exit.At.Sub(r.startedAt).Round(time.Millisecond), exit)
 	default:

@@ -242,7 +242,7 @@ func endTrees(trees map[int]*watched, grace time.Duration) {
 	var strays []Member
 	var cgs []*cgroup
 	for pgid, w := range trees {
-		if groupStillOurs(pgid, w.pid, w.createTime) {
+		if groupStillOurs(pgid, w.pid, w.createTime, w.token) {
 			groups = append(groups, pgid)
 		}
 		for pid, start := range w.members {
@@ -276,8 +276,9 @@ func endTrees(trees map[int]*watched, grace time.Duration) {
 
 // groupStillOurs reports whether the group pgid is still the one our
 // leader (pid, createTime) led: the leader is alive with its create time,
-// or gone with only younger processes left in the group.
-func groupStillOurs(pgid, pid int, createTime int64) bool {
+// or gone with only younger processes left in the group, one of them
+// carrying the run's token if it had one (see groupIsOurs).
+func groupStillOurs(pgid, pid int, createTime int64, token string) bool {
 	if createTime == 0 || !GroupAlive(pgid) {
 		return false
 	}
@@ -285,7 +286,7 @@ func groupStillOurs(pgid, pid int, createTime int64) bool {
 	case Alive, Zombie:
 		return true
 	case Gone:
-		return groupIsOurs(pgid, createTime)
+		return groupIsOurs(pgid, createTime, token)
 	}
 	return false
 }

@@ -23,7 +23,7 @@ func EndLeftover(r Record, grace time.Duration) (bool, error) {
 	case Alive, Zombie:
 		group = r.CreateTime != 0
 	case Gone:
-		group = r.CreateTime != 0 && GroupAlive(r.PGID) && groupIsOurs(r.PGID, r.CreateTime)
+		group = r.CreateTime != 0 && GroupAlive(r.PGID) && groupIsOurs(r.PGID, r.CreateTime, r.Token)
 	case Unknown:
 		unknown = fmt.Errorf("leftover %s (pid %d): identity unknown (create time %d), not touched", r.Name, r.PID, r.CreateTime)
 	}

@@ -5,10 +5,17 @@ import (
 	"strconv"
 )
 
-// groupIsOurs reports whether every live member of the group was started no
-// earlier than our recorded leader: a group id cannot be reused while the
-// group exists, so members that old can only be the leader's descendants.
-func groupIsOurs(pgid int, leaderCreateMs int64) bool {
+// groupIsOurs reports whether the group pgid, whose leader (our run's,
+// created at leaderCreateMs) is gone, is still our run's: every live member
+// was started no earlier than that leader, and, when the run had a token,
+// a member carries it.
+//
+// Age alone proves nothing once the leader is gone: its pid may have been
+// reused by a later process that led a group of its own (a shell job) and
+// died, leaving members that are all younger than our leader. The token
+// tells the run's processes from such a stranger's; the age check stays
+// for records without one.
+func groupIsOurs(pgid int, leaderCreateMs int64, token string) bool {
 	members := GroupMembers(pgid)
 	if len(members) == 0 {
 		return false
@@ -16,6 +23,8 @@ func groupIsOurs(pgid int, leaderCreateMs int64) bool {
 	if leaderCreateMs == 0 {
 		return false // without the leader's identity nothing proves the group ours
 	}
+	carried := token == ""
+	env := &procs{token: map[int]string{}}
 	for _, pid := range members {
 		ct, err := CreateTime(pid)
 		if err != nil {
@@ -27,8 +36,11 @@ func groupIsOurs(pgid int, leaderCreateMs int64) bool {
 		if ct+1000 < leaderCreateMs {
 			return false
 		}
+		if !carried && env.tokenOf(pid) == token {
+			carried = true
+		}
 	}
-	return true
+	return carried
 }
 
 // GroupMembers lists the pids whose process group is pgid, read from /proc.

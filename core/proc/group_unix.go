@@ -151,13 +151,20 @@ func Lingering(t *Tree) bool {
 		// (a process on its way out would also keep it from being removed).
 		return cgroupLingering(t.cg, t.lastKnown(), t.PID)
 	}
+	if !listsMembers {
+		// Nothing lists a tree's members here (macOS): its group is what
+		// holds it. The leader is reaped by the time this is asked (its
+		// exit was reported), so whatever the group still holds is another
+		// member. Ending the run with its output pipes instead let a Stop
+		// return, its kill timer stopped with the run, while a member that
+		// had closed its output and ignored SIGTERM ran on for ever.
+		return GroupAlive(t.PGID)
+	}
 	for _, m := range t.Members() {
 		if m.PID != t.PID && !m.Zombie {
 			return true
 		}
 	}
-	// Outside Linux, Members is empty: the run ends with its output pipes,
-	// as before.
 	return false
 }
 

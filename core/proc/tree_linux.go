@@ -10,6 +10,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// listsMembers: Tree.Members lists a tree's processes (from /proc).
+const listsMembers = true
+
 // procs is one read of every process in /proc (zombies included), by pid,
 // and the run token of those whose environment was read (once per scan, so
 // one pass serves every tree).

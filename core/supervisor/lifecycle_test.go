@@ -137,3 +137,82 @@ func TestLivenessEndNotCalledARestart(t *testing.T) {
 		}
 	}
 }
+
+// laterRestart restarts after a fixed delay.
+type laterRestart struct{ d time.Duration }
+
+func (laterRestart) Ready(time.Time) {}
+func (laterRestart) Reset()          {}
+func (p laterRestart) Exited(ExitInfo, time.Time) Decision {
+	return Decision{Restart: true, Delay: p.d, Attempt: 1, Reason: "restarting later"}
+}
+
+// TestQuitStartsNothing: a restart scheduled before the quit does not start
+// the sidecar while the quit waits for its dependents to stop. Before, the
+// backoff timer that fired then started a fresh process (stopped again
+// once the quit reached it): quitting triggered a restart.
+func TestQuitStartsNothing(t *testing.T) {
+	dep := fixtureSpec(t, "dep")
+	user := fixtureSpec(t, "user", "-ignore-sigterm")
+	user.DependsOn = []string{"dep"}
+	user.StopTimeout = 6 * time.Second // the quit stops dep only after this
+	h := newHarness(t, Options{Policy: func(config.Spec) RestartPolicy { return laterRestart{2 * time.Second} }}, dep, user)
+	if err := h.sup.StartGroup(context.Background(), []string{"user"}); err != nil {
+		t.Fatal(err)
+	}
+	crashed := h.ready("dep")
+	post(t, crashed.URL+"/crash")
+	h.waitState("dep", Backoff)
+	quit := time.Now()
+	if err := h.sup.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range h.events("dep") {
+		if e.Time.After(quit) && e.Status.State == Starting {
+			t.Fatalf("dep was started during the quit (pid %d, %s after it began)", e.Status.PID, e.Time.Sub(quit).Round(time.Millisecond))
+		}
+	}
+	// Events may be coalesced; the last exit is not: still the crash's.
+	st, _ := h.sup.Status("dep")
+	if st.LastExit == nil || st.LastExit.Code != 1 || st.State.HasProcess() || st.State == Backoff {
+		t.Fatalf("dep after the quit: %s, last exit %v; want the crash (exit code 1) as its last run", st.State, st.LastExit)
+	}
+}
+
+// TestQuitFinishesNoRestart: a Restart under way when the quit begins, its
+// old process still ending, does not start a new one once that process is
+// gone: it is answered with an error. Before, the new process was started
+// while the quit waited for the sidecar's dependents, and the Restart
+// answered nil.
+func TestQuitFinishesNoRestart(t *testing.T) {
+	dep := fixtureSpec(t, "dep", "-ignore-sigterm")
+	dep.StopTimeout = 5 * time.Second // the old process ends by SIGKILL then
+	user := fixtureSpec(t, "user", "-ignore-sigterm")
+	user.DependsOn = []string{"dep"}
+	user.StopTimeout = 10 * time.Second // the quit reaches dep only after this
+	h := newHarness(t, Options{}, dep, user)
+	if err := h.sup.StartGroup(context.Background(), []string{"user"}); err != nil {
+		t.Fatal(err)
+	}
+	restarted := make(chan error, 1)
+	go func() { restarted <- h.sup.Restart(context.Background(), "dep") }()
+	h.waitState("dep", Stopping)
+	select {
+	case err := <-restarted: // a machine so slow that dep's stop_timeout ran out first
+		t.Skipf("the Restart finished (%v) before the quit began", err)
+	default:
+	}
+	if err := h.sup.Close(); err != nil {
+		t.Fatal(err)
+	}
+	err := <-restarted
+	if err == nil {
+		t.Fatal("the Restart answered nil: dep was started again during the quit")
+	}
+	if !strings.Contains(err.Error(), "quitting") && !strings.Contains(err.Error(), "closed") {
+		t.Fatalf("Restart during the quit: %v", err)
+	}
+	if st, _ := h.sup.Status("dep"); st.State != Stopped || st.Wanted {
+		t.Fatalf("dep after the quit: %s, wanted %v", st.State, st.Wanted)
+	}
+}

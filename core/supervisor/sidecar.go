@@ -700,9 +700,18 @@ func untilAligned(now time.Time, period time.Duration) time.Duration {
 func (s *sidecar) handleFact(f fact) {
 	switch f.kind {
 	case factBackoffDone:
-		if f.run == s.runID && s.run == nil && s.st.State == Backoff && s.st.Wanted {
-			_ = s.start()
+		if f.run != s.runID || s.run != nil || s.st.State != Backoff || !s.st.Wanted {
+			return
 		}
+		if s.sup.noRestart.Load() {
+			// Scheduled before the quit, due while it stops the others
+			// (dependents first): quitting never restarts anything.
+			s.st.State, s.st.NextRestartAt = Exited, nil
+			s.st.Reason = s.st.LastError + "; not restarted: quitting"
+			s.publish(EventState, nil)
+			return
+		}
+		_ = s.start()
 		return
 	case factPreflight:
 		p := s.pre
@@ -1005,6 +1014,14 @@ func (s *sidecar) maybeFinish() {
 		s.publish(EventState, nil)
 		s.replyWaiters(nil)
 	case endRestart:
+		if s.sup.noRestart.Load() {
+			// Asked before the quit, which has not reached this sidecar
+			// yet (it stops dependents first): the quit wins.
+			s.st.State, s.st.Wanted, s.st.Reason = Stopped, false, "not restarted: quitting"
+			s.publish(EventState, nil)
+			s.replyWaiters(fmt.Errorf("restart %s: quitting", s.name))
+			break
+		}
 		if err := s.start(); err != nil {
 			s.replyWaiters(err)
 		} else { // they hear when the new process is up

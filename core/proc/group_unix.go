@@ -79,12 +79,15 @@ func Attach(cmd *exec.Cmd) (*Tree, error) {
 }
 
 // AdoptTree is the tree of a run an earlier app instance left running,
-// which this one takes over (supervisor Options.Adopt): its group, and on
-// Linux its cgroup, marked as ours from now on, so that Stop ends all of
-// it, our guardian ends it if we die, and no other instance's sweep takes
-// it for a dead instance's leftover.
+// which this one takes over (supervisor Options.Adopt): its group, its
+// token (a daemon that left the group carries it), and on Linux its
+// cgroup, marked as ours from now on, so that Stop ends all of it, our
+// guardian ends it if we die, and no other instance's sweep takes it for a
+// dead instance's leftover.
 func AdoptTree(r Record) *Tree {
-	return &Tree{PID: r.PID, PGID: r.PGID, cg: adoptCgroup(r.Cgroup)}
+	// The leader's start, when it can be read, spares the token scan the
+	// environments of every older process (none can be of the run).
+	return &Tree{PID: r.PID, PGID: r.PGID, token: r.Token, start: startTicks(r.PID), cg: adoptCgroup(r.Cgroup)}
 }
 
 // TreeToken is the TreeEnv token of t's run ("" if it has none).

@@ -3,14 +3,20 @@
 package supervisor
 
 import (
+	"bufio"
 	"context"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"outrigger/core/config"
+	"outrigger/core/proc"
 	"outrigger/internal/testutil"
 )
 
@@ -214,5 +220,65 @@ func TestQuitFinishesNoRestart(t *testing.T) {
 	}
 	if st, _ := h.sup.Status("dep"); st.State != Stopped || st.Wanted {
 		t.Fatalf("dep after the quit: %s, wanted %v", st.State, st.Wanted)
+	}
+}
+
+// TestAdoptedDaemonEndsWithTheStop: a run adopted from an earlier app
+// instance is held by its recorded token too, so a Stop ends the daemon it
+// left outside its group (a run without a cgroup: made where none could
+// be, or by an instance that had none). Before, an adopted tree had no
+// token: the Stop ended the group and returned with the daemon still
+// serving, and the guardian could not have found it either.
+func TestAdoptedDaemonEndsWithTheStop(t *testing.T) {
+	x := fixtureSpec(t, "kept")
+	tok := "adopt" + strconv.FormatInt(time.Now().UnixNano(), 16)
+	out := filepath.Join(testutil.TempDir(t), "out")
+	f, err := os.Create(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	// The earlier instance's run: a leader whose daemon serves the port.
+	cmd := exec.Command(testutil.BuildFixture(t), "-daemonize")
+	cmd.Env = append(os.Environ(), "APP_PORT="+strconv.Itoa(x.Port), proc.TreeEnv+"="+tok)
+	cmd.Stdout, cmd.Stderr = f, f
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	reaped := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(reaped) }() // as init would
+	daemon := 0
+	t.Cleanup(func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		if daemon > 0 {
+			_ = syscall.Kill(daemon, syscall.SIGKILL)
+		}
+		<-reaped
+	})
+	testutil.Eventually(t, wait, func() bool {
+		data, _ := os.ReadFile(out)
+		sc := bufio.NewScanner(strings.NewReader(string(data)))
+		for sc.Scan() {
+			if _, err := fmt.Sscanf(sc.Text(), "fixture: middle %d started daemon %d", new(int), &daemon); err == nil {
+				return strings.Contains(string(data), "daemonized")
+			}
+		}
+		return false
+	}, "the leftover to daemonize")
+	ct, err := proc.CreateTime(cmd.Process.Pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := proc.Record{Name: "kept", PID: cmd.Process.Pid, PGID: cmd.Process.Pid, CreateTime: ct, Port: x.Port,
+		StartedAt: time.Now(), Token: tok}
+	h := newHarness(t, Options{Adopt: []proc.Record{rec}}, x)
+	h.track(daemon)
+	if st := h.ready("kept"); st.PID != cmd.Process.Pid {
+		t.Fatalf("adopted pid %d, want %d", st.PID, cmd.Process.Pid)
+	}
+	h.stop("kept")
+	if testutil.ProcessAlive(daemon) {
+		t.Fatalf("the adopted run's daemon %d outlived its Stop", daemon)
 	}
 }

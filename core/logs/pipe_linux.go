@@ -56,8 +56,10 @@ func Pipe() (r io.ReadCloser, w *os.File, err error) {
 		return fail("non-blocking epoll", err)
 	}
 	p.ep = os.NewFile(uintptr(epfd), "epoll")
-	// Added disarmed: one-shot with no event asked for reports nothing,
-	// not even a hang-up, until waitReadable arms it.
+	// Added disarmed for input: one-shot with no event asked for reports
+	// no data until waitReadable arms it. epoll_ctl always adds EPOLLHUP
+	// and EPOLLERR, so the writers' end is queued even so (once: one wake
+	// at the child's exit, taken by the next waitReadable).
 	ev := unix.EpollEvent{Events: unix.EPOLLONESHOT, Fd: int32(fds[0])}
 	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, fds[0], &ev); err != nil {
 		return fail("epoll_ctl", err)

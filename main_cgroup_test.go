@@ -22,13 +22,7 @@ import (
 func bareDaemonConfig(port int) string {
 	return fmt.Sprintf(`mode = "service"
 service = "bare"
-[[sidecar]]
-name = "xgen-workflow"
-enabled = false
-[[sidecar]]
-name = "xgen-embedding"
-enabled = false
-[[sidecar]]
+`+standInsOff+`[[sidecar]]
 name = "bare"
 binary = "onefile"
 args = ["-daemonize-empty-env"]

@@ -135,13 +135,7 @@ func TestCLIDrivesHeadlessInstance(t *testing.T) {
 	bin := testutil.BinDir(t, "alpha", "beta")
 	cfg := fmt.Sprintf(`mode = "service"
 service = "alpha"
-[[sidecar]]
-name = "xgen-workflow"
-enabled = false
-[[sidecar]]
-name = "xgen-embedding"
-enabled = false
-[[sidecar]]
+`+standInsOff+`[[sidecar]]
 name = "alpha"
 port = %d
 args = ["-lines-per-sec", "20"]
@@ -444,13 +438,7 @@ func TestLaunchDuringQuitTakesOver(t *testing.T) {
 	bin := testutil.BinDir(t, "alpha", "stubborn")
 	cfg := fmt.Sprintf(`mode = "service"
 service = "alpha"
-[[sidecar]]
-name = "xgen-workflow"
-enabled = false
-[[sidecar]]
-name = "xgen-embedding"
-enabled = false
-[[sidecar]]
+`+standInsOff+`[[sidecar]]
 name = "alpha"
 port = %d
 [[sidecar]]

@@ -25,13 +25,7 @@ const diagSecret = "tok-cli-diag-93f1"
 // and printing it.
 func diagConfig(t *testing.T) string {
 	return fmt.Sprintf(`mode = "standalone"
-[[sidecar]]
-name = "xgen-workflow"
-enabled = false
-[[sidecar]]
-name = "xgen-embedding"
-enabled = false
-[[sidecar]]
+`+standInsOff+`[[sidecar]]
 name = "alpha"
 port = %d
 args = ["-stderr-line", "connecting with API_TOKEN=%s"]

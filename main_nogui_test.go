@@ -53,13 +53,7 @@ func TestHeadlessBuildNeedsNoGUILibraries(t *testing.T) {
 	cfgPath := filepath.Join(home, "test.toml")
 	cfg := fmt.Sprintf(`mode = "service"
 service = "one"
-[[sidecar]]
-name = "xgen-workflow"
-enabled = false
-[[sidecar]]
-name = "xgen-embedding"
-enabled = false
-[[sidecar]]
+`+standInsOff+`[[sidecar]]
 name = "one"
 binary = "fix"
 port = %d

@@ -22,6 +22,16 @@ import (
 	"outrigger/internal/testutil"
 )
 
+// standInsOff turns the two stand-in sidecars of the default settings
+// off, in a test's outrigger.toml: its own fixtures are what it supervises.
+const standInsOff = `[[sidecar]]
+name = "xgen-workflow"
+enabled = false
+[[sidecar]]
+name = "xgen-embedding"
+enabled = false
+`
+
 // TestMain lets the test binary be the app: with OUTRIGGER_RUN_MAIN set it
 // runs main() (and so also serves as its own guardian), which is how these
 // tests get a real outrigger process to kill.
@@ -131,13 +141,7 @@ func TestKill9OfHeadlessLeavesNoSidecar(t *testing.T) {
 	// daemonizes (setsid + double fork): it is in no group we started.
 	cfg := fmt.Sprintf(`mode = "service"
 service = "one"
-[[sidecar]]
-name = "xgen-workflow"
-enabled = false
-[[sidecar]]
-name = "xgen-embedding"
-enabled = false
-[[sidecar]]
+`+standInsOff+`[[sidecar]]
 name = "one"
 binary = "onefile"
 args = ["-fork-grandchild"]

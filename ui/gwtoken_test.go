@@ -226,20 +226,8 @@ func TestTokenSaveAfterOutsideChange(t *testing.T) {
 	if err := os.WriteFile(r.file, data, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	token := func() string {
-		f, err := config.ReadFile(r.file)
-		if err != nil || f.GatewayToken == nil {
-			return ""
-		}
-		return *f.GatewayToken
-	}
-	save := func() {
-		onUI(func() {
-			m.token.entry.SetText(uiToken)
-			test.Tap(m.token.save)
-		})
-		m.token.wg.Wait()
-	}
+	token := func() string { return fileToken(r.file) }
+	save := func() { typeAndSaveToken(m, uiToken) }
 	save()
 	if got := token(); got != oldToken {
 		t.Fatalf("the first save wrote over the outside change unasked: file token %q", got)
@@ -317,20 +305,8 @@ func TestTokenSaveRefusesReloadBeforeUpdate(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	token := func() string {
-		f, err := config.ReadFile(r.file)
-		if err != nil || f.GatewayToken == nil {
-			return ""
-		}
-		return *f.GatewayToken
-	}
-	save := func() {
-		onUI(func() {
-			m.token.entry.SetText(uiToken)
-			test.Tap(m.token.save)
-		})
-		m.token.wg.Wait()
-	}
+	token := func() string { return fileToken(r.file) }
+	save := func() { typeAndSaveToken(m, uiToken) }
 	save()
 	if got := token(); got != oldToken {
 		t.Fatalf("the save wrote over the token taken in meanwhile: file token %q", got)
@@ -344,4 +320,23 @@ func TestTokenSaveRefusesReloadBeforeUpdate(t *testing.T) {
 	if got := token(); got != uiToken {
 		onUI(func() { t.Errorf("the second save did not save the token (file %q): note %q", got, m.token.note.Text) })
 	}
+}
+
+// fileToken is the gateway token in the settings file at path ("" if none).
+func fileToken(path string) string {
+	f, err := config.ReadFile(path)
+	if err != nil || f.GatewayToken == nil {
+		return ""
+	}
+	return *f.GatewayToken
+}
+
+// typeAndSaveToken types tok in the token field, taps Save token and waits
+// for the save to end.
+func typeAndSaveToken(m *modeSwitcher, tok string) {
+	onUI(func() {
+		m.token.entry.SetText(tok)
+		test.Tap(m.token.save)
+	})
+	m.token.wg.Wait()
 }

@@ -148,7 +148,10 @@ func epollWatchers(t *testing.T, ino uint64) []string {
 					target, err2 = strconv.ParseUint(v, 16, 64)
 				}
 			}
-			if err1 != nil || err2 != nil {
+			if err2 != nil {
+				t.Skipf("%s: this kernel's epoll fdinfo names no inode (%q): cannot tell what a set watches", p, sc.Text())
+			}
+			if err1 != nil {
 				t.Fatalf("%s: cannot read %q", p, sc.Text())
 			}
 			if target == ino && events&unix.EPOLLIN != 0 {

@@ -116,9 +116,11 @@ func (s *Server) sidecarAction(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// The conflicts a client can fix by asking differently are answered
-	// before anything changes.
+	// before anything changes. A start of a sidecar that is not wanted
+	// (a stop-all has not reached it yet, or its stop is under way) is no
+	// conflict: the start wins (see supervisor.Start).
 	switch {
-	case act == ActStart && st.State.HasProcess():
+	case act == ActStart && st.State.HasProcess() && st.Wanted:
 		fail(w, http.StatusConflict, CodeConflict, fmt.Sprintf("%s is already %s (pid %d)", name, st.State, st.PID))
 		return
 	case act == ActReset && st.State != supervisor.Failed && st.State != supervisor.Exited && st.State != supervisor.Backoff:
@@ -147,6 +149,11 @@ func (s *Server) sidecarAction(w http.ResponseWriter, r *http.Request) {
 		cmdErr = s.accepted(ctx, name, done, func(now supervisor.Status) bool {
 			return !now.Wanted && now.State != supervisor.Ready && now.State != supervisor.Starting && now.State != supervisor.Unhealthy
 		})
+	case act == ActStart && wait.For == "" && st.State == supervisor.Stopping:
+		// Start returns once the new run is up, after the stop under way
+		// (its whole stop_timeout, for one that ignores SIGTERM): it is
+		// accepted once the sidecar is wanted again.
+		cmdErr = s.accepted(ctx, name, done, func(now supervisor.Status) bool { return now.Wanted })
 	case act == ActRestart && wait.For == "":
 		// Restart returns once the new run is up, which takes the old one's
 		// whole stop first (its stop_timeout, for one that ignores SIGTERM):
@@ -259,19 +266,34 @@ func (s *Server) allAction(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sup := s.d.Sup
+	ctx, cancel := context.WithTimeout(r.Context(), wait.Timeout)
+	defer cancel()
 	var done <-chan error
 	if act == ActStart {
 		names := sup.Names()
 		done = s.run(func(ctx context.Context) error { return sup.StartGroup(ctx, names) })
 	} else {
-		done = s.run(sup.StopAll)
+		// Accepted once no sidecar is wanted any more, not when the job
+		// begins: a stop waits for its dependents' (dependents first), and
+		// a start asked after this answer must win over the stop it would
+		// otherwise meet later (or be refused for: "it is stopping").
+		marked := make(chan struct{})
+		done = s.run(func(ctx context.Context) error {
+			return sup.StopAllAccepted(ctx, func() { close(marked) })
+		})
+		if wait.For == "" {
+			select {
+			case <-marked:
+			case <-ctx.Done():
+				s.commandFailed(w, ctx, act+" all", ctx.Err())
+				return
+			}
+		}
 	}
 	if wait.For == "" {
 		writeJSON(w, http.StatusAccepted, ActionResult{Action: act, Sidecars: sup.Snapshot()})
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), wait.Timeout)
-	defer cancel()
 	select {
 	case err = <-done:
 	case <-ctx.Done():

@@ -48,6 +48,13 @@ type sidecar struct {
 	preID     int          // numbers preflights, so a late fact of an abandoned one is ignored
 	troubled  bool         // crashed or unhealthy since it was last Ready
 	liveFails int
+	// stopAll is the stop-all (its number) that has made this sidecar not
+	// wanted and will stop its process when its dependents have stopped;
+	// 0 when none. A Start meanwhile clears it: the stop never comes.
+	stopAll int
+	// startAfterStop: a Start came while a stop of ours was under way; the
+	// sidecar starts again once that stop is over (the later word wins).
+	startAfterStop bool
 }
 
 // ending says why a run is being ended by us.
@@ -102,6 +109,9 @@ const (
 	cmdGone
 	cmdAddresses // an address may have moved: restart if this run's env names an old one
 	cmdNote      // set or clear the removed-from-file note (see Follow)
+	cmdStopMark  // a stop-all begins: not wanted from now on, stopped in its turn
+	cmdStopTurn  // a stop-all's turn for this sidecar: stop it unless started since
+	cmdKeep      // a dependent starts: keep running if a stop-all has not reached it yet
 	cmdKinds     // how many kinds there are
 )
 
@@ -114,6 +124,7 @@ type command struct {
 	cpu    float64
 	rss    uint64
 	what   string
+	gen    int // cmdStopMark, cmdStopTurn: which stop-all
 }
 
 type factKind int
@@ -251,7 +262,9 @@ func (s *sidecar) loop() {
 func (s *sidecar) handle(c command) {
 	switch c.kind {
 	case cmdStart:
-		if err := s.userStart(); err != nil {
+		if err := s.userStart(); errors.Is(err, errUp) {
+			c.reply <- nil
+		} else if err != nil {
 			c.reply <- err
 		} else {
 			s.launching = append(s.launching, c.reply)
@@ -280,6 +293,22 @@ func (s *sidecar) handle(c command) {
 		s.refreshAddresses()
 	case cmdNote:
 		c.reply <- s.note(c.what)
+	case cmdStopMark:
+		s.markStop(c.gen, c.reply)
+	case cmdKeep:
+		// Never once the quit has begun: its stop-all must stop it in turn.
+		if s.stopAll != 0 && s.run != nil && s.run.ending == endNone && !s.sup.noRestart.Load() {
+			s.stopAll = 0
+			s.st.Wanted = true
+			s.publish(EventState, nil)
+		}
+		c.reply <- nil
+	case cmdStopTurn:
+		if s.stopAll != c.gen {
+			c.reply <- nil // started since the stop-all began: it stays
+			return
+		}
+		s.userStop(c.reply)
 	case cmdGone:
 		// The sweep saw our process dead or a zombie before Wait said so.
 		// Wait is still the one that reports the exit; make sure it can.
@@ -295,9 +324,39 @@ func (s *sidecar) handle(c command) {
 	}
 }
 
+// errUp is userStart's answer when the process it asks for already runs.
+var errUp = errors.New("already up")
+
+// userStart answers nil when the start is under way (the caller is then
+// told in s.launching when the process is up), errUp when the process is
+// up already, or why it cannot start.
 func (s *sidecar) userStart() error {
 	if s.sup.noRestart.Load() {
 		return fmt.Errorf("start %s: %w", s.name, ErrQuitting)
+	}
+	if s.stopAll != 0 && s.run != nil && s.run.ending == endNone {
+		// A stop-all has made it not wanted but not reached it yet (its
+		// dependents stop first): the later Start wins, and the process
+		// that runs is the one wanted.
+		s.stopAll = 0
+		s.st.Wanted = true
+		s.publish(EventState, nil)
+		return errUp
+	}
+	if s.run != nil && s.run.ending == endUser {
+		// A stop under way (a Stop, or a stop-all's turn): it is not
+		// undone (its grace runs on), and the sidecar starts again once
+		// its process is gone: the later word wins, rather than the Start
+		// being refused and the sidecar left stopped.
+		s.stopAll = 0
+		s.startAfterStop = true
+		if s.policy != nil {
+			s.policy.Reset()
+		}
+		s.st.Restarts, s.st.Attempt, s.st.LastError = 0, 0, ""
+		s.st.Wanted = true
+		s.publish(EventState, nil)
+		return nil
 	}
 	if s.st.State.HasProcess() {
 		if s.st.State == Stopping {
@@ -311,11 +370,16 @@ func (s *sidecar) userStart() error {
 	}
 	s.st.Restarts, s.st.Attempt, s.st.LastError = 0, 0, ""
 	s.st.Wanted = true
+	s.stopAll = 0
 	return s.start()
 }
 
 func (s *sidecar) userStop(reply chan error) {
 	s.st.Wanted = false
+	if s.startAfterStop {
+		s.startAfterStop = false
+		s.replyLaunching(fmt.Errorf("start %s: stopped before it was up", s.name))
+	}
 	s.cancelBackoff()
 	if s.run == nil {
 		if s.st.State == Backoff || s.st.State == Starting {
@@ -332,14 +396,40 @@ func (s *sidecar) userStop(reply chan error) {
 	s.end(endUser, "stopped by user")
 }
 
+// markStop is a stop-all's first step for this sidecar: from now on it is
+// not wanted (a crash is final, a backoff restart never comes). Without a
+// process it is stopped at once; a process is left running until the
+// stop-all's turn for it (cmdStopTurn), after its dependents have stopped.
+func (s *sidecar) markStop(gen int, reply chan error) {
+	if s.run == nil {
+		s.userStop(reply)
+		return
+	}
+	if s.startAfterStop {
+		s.startAfterStop = false
+		s.replyLaunching(fmt.Errorf("start %s: stopped before it was up", s.name))
+	}
+	s.cancelBackoff()
+	// Also when it is stopping already: the stop-all's turn for it then
+	// waits for that stop, so what it depends on still stops after it.
+	s.stopAll = gen
+	if s.st.Wanted {
+		s.st.Wanted = false
+		s.publish(EventState, nil)
+	}
+	reply <- nil
+}
+
 func (s *sidecar) userRestart(reply chan error) {
 	if s.sup.noRestart.Load() {
 		reply <- fmt.Errorf("restart %s: %w", s.name, ErrQuitting)
 		return
 	}
-	// As Start is: a Stop under way ends in Stopped, and a Restart that
-	// joined it would be answered nil with nothing started (and leave
-	// Wanted set on a stopped sidecar, so WaitReady never returned).
+	s.stopAll = 0 // asked after a stop-all began: it wins over it
+	// A Stop under way ends in Stopped, and a Restart that joined it
+	// would be answered nil with nothing started (and leave Wanted set on
+	// a stopped sidecar, so WaitReady never returned). (A Start waits for
+	// the stop and starts after it: startAfterStop.)
 	if s.run != nil && s.run.ending == endUser {
 		reply <- fmt.Errorf("restart %s: it is stopping", s.name)
 		return
@@ -1013,6 +1103,18 @@ func (s *sidecar) maybeFinish() {
 		s.st.State = Stopped
 		s.publish(EventState, nil)
 		s.replyWaiters(nil)
+		if s.startAfterStop {
+			s.startAfterStop = false
+			if s.sup.noRestart.Load() {
+				s.st.Wanted = false
+				s.publish(EventState, nil)
+				s.replyLaunching(fmt.Errorf("start %s: %w", s.name, ErrQuitting))
+				break
+			}
+			if err := s.start(); err != nil {
+				s.replyLaunching(err)
+			}
+		}
 	case endRestart:
 		if s.sup.noRestart.Load() {
 			// Asked before the quit, which has not reached this sidecar

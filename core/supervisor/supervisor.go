@@ -71,6 +71,7 @@ type Supervisor struct {
 	cars      map[string]*sidecar
 	bus       *eventbus.Bus[Event]
 	noRestart atomic.Bool
+	stopAlls  atomic.Int64 // numbers the stop-alls (cmdStopMark)
 	done      chan struct{}
 	wg        sync.WaitGroup
 	closeOnce sync.Once
@@ -258,12 +259,40 @@ func (s *Supervisor) Subscribe() (<-chan Event, func()) {
 // Start starts one sidecar (not its dependencies) and returns once its
 // process is up; it does not wait for Ready (see WaitReady). Starting a
 // running sidecar is an error. A manual Start resets a Failed sidecar.
+//
+// A Start that comes while a stop-all is under way wins over it: the
+// sidecar, and what it depends on, are kept running if the stop-all has
+// not reached them yet, and a sidecar whose stop has begun starts again
+// once its process is gone.
 func (s *Supervisor) Start(ctx context.Context, name string) error {
 	c, err := s.car(name)
 	if err != nil {
 		return err
 	}
+	if err := s.keepDeps(ctx, name); err != nil {
+		return err
+	}
 	return s.request(ctx, c, command{kind: cmdStart})
+}
+
+// keepDeps keeps running what name depends on (transitively) that a
+// stop-all has marked but not yet stopped: it would stop under name's
+// feet. What is stopped or stopping already is left to the caller (a
+// StartGroup starts it).
+func (s *Supervisor) keepDeps(ctx context.Context, name string) error {
+	deps, err := s.graph().Closure([]string{name})
+	if err != nil {
+		return err
+	}
+	for _, d := range deps {
+		if d == name {
+			continue
+		}
+		if err := s.request(ctx, s.cars[d], command{kind: cmdKeep}); err != nil {
+			return fmt.Errorf("start %s: %w", name, err)
+		}
+	}
+	return nil
 }
 
 // Stop stops one sidecar and waits until its whole process tree is gone.
@@ -281,6 +310,9 @@ func (s *Supervisor) Stop(ctx context.Context, name string) error {
 func (s *Supervisor) Restart(ctx context.Context, name string) error {
 	c, err := s.car(name)
 	if err != nil {
+		return err
+	}
+	if err := s.keepDeps(ctx, name); err != nil {
 		return err
 	}
 	return s.request(ctx, c, command{kind: cmdRestart})
@@ -466,10 +498,11 @@ func (s *Supervisor) startAfterDeps(ctx context.Context, n string, deps []string
 	return s.WaitReady(ctx, n)
 }
 
-// ensureStarted starts n unless it is already running or about to restart.
+// ensureStarted starts n unless it is already running and wanted (not
+// waiting for a stop-all's turn) or about to restart.
 func (s *Supervisor) ensureStarted(ctx context.Context, n string) error {
 	st, _ := s.Status(n)
-	if st.State.Running() || st.State == Backoff {
+	if st.State.Running() && st.Wanted || st.State == Backoff {
 		return nil
 	}
 	return s.Start(ctx, n)
@@ -497,13 +530,30 @@ func (s *Supervisor) specs() []config.Spec {
 // StopAll stops every sidecar: dependents before what they depend on,
 // everything else in parallel, so N stubborn sidecars cost one grace period.
 // One failure never keeps the others from stopping; all errors are returned.
-func (s *Supervisor) StopAll(ctx context.Context) error {
+func (s *Supervisor) StopAll(ctx context.Context) error { return s.StopAllAccepted(ctx, nil) }
+
+// StopAllAccepted is StopAll calling accepted (unless nil) once every
+// sidecar is no longer wanted, before any process is signalled: from then
+// on a crash is final and no backoff restart comes, and a Start (or
+// Restart) wins over the stop-all for that sidecar and what it depends on
+// (see Start). So whoever answers "accepted" at that point tells the truth
+// about every sidecar, also one whose stop waits for its dependents'.
+func (s *Supervisor) StopAllAccepted(ctx context.Context, accepted func()) error {
+	gen := int(s.stopAlls.Add(1))
+	errs := make([]error, len(s.order))
+	for i, n := range s.order {
+		if err := s.request(ctx, s.cars[n], command{kind: cmdStopMark, gen: gen}); err != nil {
+			errs[i] = fmt.Errorf("stop %s: %w", n, err)
+		}
+	}
+	if accepted != nil {
+		accepted()
+	}
 	stopped := map[string]chan struct{}{}
 	for _, n := range s.order {
 		stopped[n] = make(chan struct{})
 	}
 	dependents := s.graph().Dependents()
-	errs := make([]error, len(s.order))
 	var wg sync.WaitGroup
 	for i, n := range s.order {
 		wg.Add(1)
@@ -516,7 +566,8 @@ func (s *Supervisor) StopAll(ctx context.Context) error {
 				case <-ctx.Done():
 				}
 			}
-			if err := s.Stop(ctx, n); err != nil {
+			// Not stopped if it was started since the stop-all began.
+			if err := s.request(ctx, s.cars[n], command{kind: cmdStopTurn, gen: gen}); err != nil && errs[i] == nil {
 				errs[i] = fmt.Errorf("stop %s: %w", n, err)
 			}
 		}(i, n)

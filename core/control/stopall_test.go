@@ -40,7 +40,7 @@ func stopAllRig(t *testing.T) (r *rig, ev *sse, webPID, dbPID int) {
 	mustJSON(t, body, &res)
 	for _, st := range res.Sidecars {
 		if st.Wanted {
-			t.Fatalf("stop all accepted with %s still wanted (%s): %s", st.Name, st.State, body)
+			t.Errorf("stop all accepted with %s still wanted (%s)", st.Name, st.State)
 		}
 	}
 	ev.await(t, "web in its stop grace", isState("web", supervisor.Stopping))
@@ -97,12 +97,21 @@ func TestStartAllAfterStopAllWins(t *testing.T) {
 		started <- answer{code, body}
 	}()
 	// The start has reached web (wanted again) while its old run is still
-	// in its grace: only then end that run.
-	ev.await(t, "web wanted again while stopping", func(e Event) bool {
-		return isState("web", supervisor.Stopping)(e) && e.Status.Wanted
-	})
-	syscall.Kill(webPID, syscall.SIGKILL)
+	// in its grace: only then end that run. (A start refused meanwhile
+	// answers at once.)
 	var a answer
+	deadline := time.After(wait)
+	for reached := false; !reached; {
+		select {
+		case e := <-ev.frames:
+			reached = isState("web", supervisor.Stopping)(e) && e.Status.Wanted
+		case a = <-started:
+			t.Fatalf("start all --wait answered while web was stopping: %d %s", a.code, a.body)
+		case <-deadline:
+			t.Fatalf("the start did not reach web within %v", wait)
+		}
+	}
+	syscall.Kill(webPID, syscall.SIGKILL)
 	select {
 	case a = <-started:
 	case <-time.After(wait):
@@ -121,5 +130,33 @@ func TestStartAllAfterStopAllWins(t *testing.T) {
 	db, _ := r.sup.Status("db")
 	if db.State != supervisor.Ready || db.PID != dbPID || !db.Wanted {
 		t.Fatalf("db after the stop-all ended: %s pid %d wanted %v, want ready, pid %d, wanted", db.State, db.PID, db.Wanted, dbPID)
+	}
+}
+
+// A start of a sidecar whose stop a stop-all has begun waits for that stop
+// and starts it again, and keeps running what it depends on, which the
+// stop-all would otherwise stop next (under the new run's feet).
+func TestStartDuringStopAllKeepsItsDependencies(t *testing.T) {
+	r, ev, webPID, dbPID := stopAllRig(t)
+
+	code, body := r.call("POST", "/v1/sidecars/web/start", "")
+	if code != 202 {
+		t.Fatalf("start web while its stop-all stop is under way: %d %s, want 202", code, body)
+	}
+	if st := r.status("db"); !st.Wanted {
+		t.Errorf("db after a start of web, which depends on it: not wanted (the stop-all would stop it)")
+	}
+	syscall.Kill(webPID, syscall.SIGKILL)
+	e := ev.await(t, "web ready in a new run", func(e Event) bool {
+		return isState("web", supervisor.Ready)(e) && e.Status.PID != webPID
+	})
+	if err := r.srv.Close(); err != nil { // returns once the stop-all job has ended
+		t.Fatal(err)
+	}
+	if st, _ := r.sup.Status("web"); st.State != supervisor.Ready || st.PID != e.Status.PID {
+		t.Fatalf("web after the stop-all ended: %s pid %d, want ready, pid %d", st.State, st.PID, e.Status.PID)
+	}
+	if st, _ := r.sup.Status("db"); st.State != supervisor.Ready || st.PID != dbPID || !st.Wanted {
+		t.Fatalf("db after the stop-all ended: %s pid %d wanted %v, want ready, pid %d, wanted", st.State, st.PID, st.Wanted, dbPID)
 	}
 }

@@ -4,13 +4,17 @@ package cli
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"outrigger/core/control"
 )
 
 // instanceSocket listens where a test instance's endpoint would be: a
@@ -99,5 +103,38 @@ func TestQuitGivesUpOnHungInstance(t *testing.T) {
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatalf("outrigger quit still waiting 30 s after asking a hung instance (it should give up after %s)", requestTimeout)
+	}
+}
+
+// `logs -f NAME` whose stream the instance ends (it quit) says so on
+// stderr, as `events` does, and exits 0; without -f the end of the lines
+// is the end of the answer and nothing is said. Before, -f ended silently,
+// as if it had been interrupted.
+func TestLogsFollowSaysTheInstanceQuit(t *testing.T) {
+	addr, ln := instanceSocket(t)
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1/sidecars/{name}/logs", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/x-ndjson")
+		_ = json.NewEncoder(w).Encode(control.LogLine{Seq: 1, Stream: "stdout", Text: "last words"})
+		// The instance quits: the response ends.
+	})
+	srv := &http.Server{Handler: mux}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+
+	for _, c := range []struct {
+		args []string
+		said bool
+	}{
+		{[]string{"logs", "-f", "alpha"}, true},
+		{[]string{"logs", "alpha"}, false},
+	} {
+		var out, errb bytes.Buffer
+		code := Run(Env{Addr: addr, Stdout: &out, Stderr: &errb}, c.args)
+		said := strings.Contains(errb.String(), "the instance ended the stream (it quit)")
+		if code != ExitOK || out.String() != "last words\n" || said != c.said {
+			t.Errorf("%v when the instance ends the stream: exit %d, stdout %q, stderr %q; want exit 0, the line, and a message saying it quit: %v",
+				c.args, code, out.String(), errb.String(), c.said)
+		}
 	}
 }

@@ -74,6 +74,11 @@ func (r *runner) logs(args []string) int {
 	if err := sc.Err(); err != nil {
 		return r.failed("logs", err)
 	}
+	if *follow {
+		// A followed stream ends only with the instance: say so, as
+		// events does, rather than end as if all had been printed.
+		fmt.Fprintln(r.env.Stderr, "outrigger: logs: the instance ended the stream (it quit)")
+	}
 	return ExitOK
 }
 

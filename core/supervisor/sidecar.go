@@ -425,7 +425,6 @@ func (s *sidecar) userRestart(reply chan error) {
 		reply <- fmt.Errorf("restart %s: %w", s.name, ErrQuitting)
 		return
 	}
-	s.stopAll = 0 // asked after a stop-all began: it wins over it
 	// A Stop under way ends in Stopped, and a Restart that joined it
 	// would be answered nil with nothing started (and leave Wanted set on
 	// a stopped sidecar, so WaitReady never returned). (A Start waits for
@@ -434,6 +433,7 @@ func (s *sidecar) userRestart(reply chan error) {
 		reply <- fmt.Errorf("restart %s: it is stopping", s.name)
 		return
 	}
+	s.stopAll = 0 // asked after a stop-all began: it wins over it
 	s.st.Wanted = true
 	if s.policy != nil {
 		s.policy.Reset()

@@ -390,7 +390,8 @@ func runCgroupAt(dir string) *cgroup {
 // pids lists the processes in the cgroup (zombies are not listed: the
 // kernel drops a process from cgroup.procs when it exits).
 func (cg *cgroup) pids() ([]int, error) {
-	data, err := os.ReadFile(filepath.Join(cg.dir, "cgroup.procs"))
+	var buf [256]byte
+	data, err := readKernelFile(filepath.Join(cg.dir, "cgroup.procs"), buf[:0])
 	if err != nil {
 		return nil, err
 	}

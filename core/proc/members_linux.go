@@ -73,3 +73,22 @@ func ScanGroups() map[int][]Stat {
 	}
 	return out
 }
+
+// CgroupStats reads the live (non-zombie) processes of the run cgroup at
+// dir (TreeCgroup): its cgroup.procs, then each one's stat. It is how a
+// sweep measures a run without reading every process on the machine.
+func CgroupStats(dir string) ([]Stat, error) {
+	pids, err := (&cgroup{dir: dir}).pids()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Stat, 0, len(pids))
+	for _, pid := range pids {
+		st, err := ReadStat(pid)
+		if err != nil || st.State == 'Z' {
+			continue // exited since the list was read
+		}
+		out = append(out, st)
+	}
+	return out, nil
+}

@@ -2,6 +2,8 @@
 
 package proc
 
+import "errors"
+
 // groupIsOurs cannot inspect group members portably; without the leader we
 // do not touch the group.
 func groupIsOurs(int, int64, string) bool { return false }
@@ -22,3 +24,6 @@ type Stat struct {
 // ScanGroups is only implemented on Linux; elsewhere the watchdog measures
 // each sidecar's leader alone.
 func ScanGroups() map[int][]Stat { return nil }
+
+// CgroupStats is only implemented on Linux.
+func CgroupStats(string) ([]Stat, error) { return nil, errors.ErrUnsupported }

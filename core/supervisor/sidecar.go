@@ -469,7 +469,7 @@ func (s *sidecar) start() error {
 	s.pre = p
 	if s.st.State != Starting {
 		s.st.State = Starting
-		s.st.PID, s.st.PGID, s.st.CreateTime, s.st.StartedAt, s.st.ReadyAt = 0, 0, 0, nil, nil
+		s.st.PID, s.st.PGID, s.st.Cgroup, s.st.CreateTime, s.st.StartedAt, s.st.ReadyAt = 0, 0, "", 0, nil, nil
 		s.publish(EventState, nil)
 	}
 	s.sup.wg.Add(1) // Close waits for it: it may be ending a leftover
@@ -487,7 +487,7 @@ func (s *sidecar) fail(err error) error {
 	s.st.Wanted = false
 	s.st.LastError = err.Error()
 	s.st.Reason = err.Error()
-	s.st.PID, s.st.PGID, s.st.CreateTime, s.st.StartedAt, s.st.ReadyAt = 0, 0, 0, nil, nil
+	s.st.PID, s.st.PGID, s.st.Cgroup, s.st.CreateTime, s.st.StartedAt, s.st.ReadyAt = 0, 0, "", 0, nil, nil
 	s.log.Error("start failed", "err", err)
 	s.publish(EventState, nil)
 	err = fmt.Errorf("start %s: %w", s.name, err)
@@ -529,7 +529,7 @@ func (s *sidecar) launch(p *preflight, port int, reason string) {
 	s.st.State = Starting
 	s.st.Binary = path
 	s.st.Port, s.st.URL = port, url
-	s.st.PID, s.st.PGID = r.tree.PID, r.tree.PGID
+	s.st.PID, s.st.PGID, s.st.Cgroup = r.tree.PID, r.tree.PGID, proc.TreeCgroup(r.tree)
 	s.st.StartedAt, s.st.ReadyAt = &now, nil
 	s.st.HealthOK, s.st.HealthPath = false, ""
 	s.st.CPUPercent, s.st.RSSBytes = 0, 0
@@ -1020,6 +1020,7 @@ func (s *sidecar) adopt(rec proc.Record) {
 	s.run = r
 	s.st.State, s.st.Wanted = Starting, true
 	s.st.PID, s.st.PGID, s.st.CreateTime = rec.PID, rec.PGID, rec.CreateTime
+	s.st.Cgroup = proc.TreeCgroup(r.tree)
 	s.st.Port, s.st.URL = rec.Port, r.url
 	started := rec.StartedAt
 	s.st.StartedAt = &started
@@ -1093,7 +1094,7 @@ func (s *sidecar) maybeFinish() {
 	s.run = nil
 	exit := *r.exit
 	s.st.LastExit = &exit
-	s.st.PID, s.st.PGID, s.st.CreateTime = 0, 0, 0
+	s.st.PID, s.st.PGID, s.st.Cgroup, s.st.CreateTime = 0, 0, "", 0
 	s.st.HealthOK = false
 	s.st.CPUPercent, s.st.RSSBytes = 0, 0
 	s.st.StartedAt, s.st.ReadyAt = nil, nil

@@ -52,8 +52,9 @@ type Status struct {
 	Wanted        bool       `json:"wanted"` // the user wants it running
 	PID           int        `json:"pid"`
 	PGID          int        `json:"pgid"`
-	CreateTime    int64      `json:"createTime"` // ms since epoch, identifies PID
-	Port          int        `json:"port"`       // the port in use (may differ from the configured one)
+	Cgroup        string     `json:"cgroup,omitempty"` // the run's cgroup directory (Linux, where one could be made)
+	CreateTime    int64      `json:"createTime"`       // ms since epoch, identifies PID
+	Port          int        `json:"port"`             // the port in use (may differ from the configured one)
 	URL           string     `json:"url"`
 	HealthOK      bool       `json:"healthOk"`
 	HealthPath    string     `json:"healthPath,omitempty"`

@@ -126,6 +126,7 @@ func newCard(d cardDeps, name string) *card {
 		container.NewHBox(container.NewCenter(dotBox), c.title),
 		container.NewCenter(c.pill.root), nil)
 	c.cpuLine, c.memLine = newSparkline(), newSparkline()
+	c.cpuLine.smooth, c.cpuLine.least = cpuSmooth, cpuScale
 	c.cpuLine.tap.onTap, c.memLine.tap.onTap = c.openChart, c.openChart
 	stats := container.NewGridWithColumns(6,
 		c.stat("PID", c.pid), c.stat("PORT", c.port), c.stat("UPTIME", c.uptime),
@@ -197,7 +198,11 @@ func (c *card) apply(st supervisor.Status) {
 	}
 	setLabel(c.restarts, strconv.Itoa(st.Restarts))
 	if st.State.HasProcess() && st.PID > 0 && (st.CPUPercent > 0 || st.RSSBytes > 0) {
-		setLabel(c.cpu, humanPercent(st.CPUPercent))
+		cpu := st.CPUPercent
+		if v, ok := c.cpuLine.recent(c.d.now()); ok {
+			cpu = v
+		}
+		setLabel(c.cpu, humanPercent(cpu))
 		setLabel(c.mem, humanBytes(st.RSSBytes))
 	} else {
 		setLabel(c.cpu, "—")
@@ -297,6 +302,18 @@ func (c *card) restyle() {
 		c.chart.restyle()
 	}
 }
+
+// What a card shows of a sidecar's CPU is its mean over cpuSmooth, on a
+// line whose top is at least cpuScale % of a core. The watchdog measures
+// each second in the kernel's 10 ms ticks, so a sidecar idling at 0.1 %
+// reads 0 % or 1 % second by second: as sampled, the label flickered
+// between "0%" and "<1%" and the line, scaled to its peak, jumped to full
+// height at each liveness probe, and each of those repainted the window.
+// The chart a tap opens shows the samples as taken.
+const (
+	cpuSmooth = 10 * time.Second
+	cpuScale  = 5.0
+)
 
 // sample adds a metrics reading to the sparklines; a sidecar without a
 // process has none. UI thread.

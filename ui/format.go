@@ -60,10 +60,7 @@ func countdown(t time.Time, now time.Time) string {
 // humanPercent formats a CPU share in whole percent ("<1%" for a trace),
 // so an idle sidecar's reading does not flicker between 0.1 and 0.2.
 func humanPercent(p float64) string {
-	switch {
-	case p <= 0:
-		return "0%"
-	case p < 1:
+	if p < 1 { // a running process's 0 is a reading in 10 ms ticks: little, not none
 		return "<1%"
 	}
 	return fmt.Sprintf("%.0f%%", p)

@@ -39,6 +39,9 @@ type sparkline struct {
 	col     color.Color
 	shown   []byte // the line as last painted, at sparkSize
 	paints  int    // repaints asked for (a test counts them)
+
+	smooth time.Duration // each point drawn is the mean of the samples this far back (0: as sampled)
+	least  float64       // the line's top is at least this (0: its peak)
 }
 
 func newSparkline() *sparkline {
@@ -127,8 +130,36 @@ func (s *sparkline) draw(w, h int) image.Image {
 	if len(s.samples) < 2 || w < 2 || h < 2 {
 		return img
 	}
-	plot(img, s.samples, peak(s.samples), shownSpan(s.samples, 0), solid(s.col))
+	points := s.samples
+	if s.smooth > 0 { // a window sliding over the samples: each point the mean of the last smooth
+		points = make([]sample, len(s.samples))
+		sum, lo := 0.0, 0
+		for i, p := range s.samples {
+			sum += p.val
+			for lo < i && p.at.Sub(s.samples[lo].at) >= s.smooth {
+				sum -= s.samples[lo].val
+				lo++
+			}
+			points[i] = sample{p.at, sum / float64(i-lo+1)}
+		}
+	}
+	plot(img, points, max(peak(points), s.least), shownSpan(points, 0), solid(s.col))
 	return img
+}
+
+// recent is the mean of the samples of the last smooth before now; ok is
+// false with none (none taken lately: the window was hidden).
+func (s *sparkline) recent(now time.Time) (v float64, ok bool) {
+	var sum float64
+	n := 0
+	for i := len(s.samples) - 1; i >= 0 && now.Sub(s.samples[i].at) < s.smooth; i-- {
+		sum += s.samples[i].val
+		n++
+	}
+	if n == 0 {
+		return 0, false
+	}
+	return sum / float64(n), true
 }
 
 // peak is the largest value of samples, or 1 when none is above zero.

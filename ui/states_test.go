@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -215,5 +216,55 @@ func TestSparklineRepaintsOnlyOnChange(t *testing.T) {
 	s.add(fixedNow.Add(600*time.Second), 40<<20)
 	if s.paints != before+1 {
 		t.Errorf("a jump from 12 to 40 MiB: %d repaints, want 1", s.paints-before)
+	}
+}
+
+// An idle sidecar's card stays still: its CPU, read each second in 10 ms
+// ticks, is 0 % but for a 1 % second at each liveness probe (every 10 s,
+// give or take the second the probe falls in). Shown as sampled, the label
+// flickered "0%" ↔ "<1%" and the CPU line, scaled to its peak, jumped to
+// full height at each probe: two repaints of the window per probe. The card
+// shows a mean over cpuSmooth on a line at least cpuScale high.
+func TestIdleCardStaysStill(t *testing.T) {
+	test.NewTempApp(t)
+	now := fixedNow
+	c := newCard(cardDeps{now: func() time.Time { return now }, stderrTail: func(string, int) []string { return nil }}, "a")
+	rnd := rand.New(rand.NewPCG(1, 2))
+	next := 10
+	labels := 0
+	var paints int
+	for i := range 600 {
+		now = fixedNow.Add(time.Duration(i) * time.Second)
+		st := supervisor.Status{Name: "a", State: supervisor.Ready, PID: 42, RSSBytes: 12 << 20}
+		if i == next {
+			st.CPUPercent = 1
+			next += 9 + rnd.IntN(3) // the probe's second drifts against the sweep's
+		}
+		if i == 30 {
+			paints = c.cpuLine.paints + c.memLine.paints // past the first samples
+		}
+		before := c.cpu.Text
+		c.sample(now, st) // as UI.apply does: the sample first, then the status
+		c.apply(st)
+		if i >= 30 && c.cpu.Text != before {
+			labels++
+		}
+	}
+	if n := c.cpuLine.paints + c.memLine.paints - paints; n != 0 {
+		t.Errorf("570 s of an idle sidecar: the sparklines repainted %d times, want 0", n)
+	}
+	if labels != 0 {
+		t.Errorf("570 s of an idle sidecar: the CPU label changed %d times (now %q), want 0", labels, c.cpu.Text)
+	}
+
+	// A sidecar that gets busy shows it within the smoothing.
+	for i := 600; i < 605; i++ {
+		now = fixedNow.Add(time.Duration(i) * time.Second)
+		st := supervisor.Status{Name: "a", State: supervisor.Ready, PID: 42, RSSBytes: 12 << 20, CPUPercent: 80}
+		c.sample(now, st)
+		c.apply(st)
+	}
+	if c.cpu.Text == "<1%" || c.cpuLine.paints+c.memLine.paints == paints {
+		t.Errorf("5 s at 80 %%: label %q, %d repaints; want the load shown", c.cpu.Text, c.cpuLine.paints+c.memLine.paints-paints)
 	}
 }

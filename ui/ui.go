@@ -598,11 +598,11 @@ func (u *UI) apply(e supervisor.Event) {
 		return
 	}
 	if c := u.cards[e.Sidecar]; c != nil {
-		c.apply(e.Status)
 		if e.Kind == supervisor.EventMetrics || !e.Status.State.HasProcess() {
-			c.sample(e.Time, e.Status)
+			c.sample(e.Time, e.Status) // first: the CPU label shows the line's latest mean
 			u.shotSampled()
 		}
+		c.apply(e.Status)
 	}
 	if e.Kind != supervisor.EventMetrics {
 		u.refreshOverall()

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"runtime"
 	"testing"
 	"time"
 
@@ -130,4 +131,73 @@ func BenchmarkLogFilter100k(b *testing.B) {
 		v.query = ""
 		v.setFilter(qs[i%len(qs)], -1)
 	}
+}
+
+// Events that arrive while a hand-over to the UI thread is still waiting
+// join it: a watched sweep's metrics of 50 sidecars wake the UI thread
+// once, not 50 times (the old pump called fyne.Do per event). All of them
+// are applied, in order.
+func TestPumpJoinsWaitingEvents(t *testing.T) {
+	test.NewTempApp(t)
+	cfg := config.Config{}
+	var names []string
+	for i := range 50 {
+		n := fmt.Sprintf("s%02d", i)
+		names = append(names, n)
+		cfg.Sidecars = append(cfg.Sidecars, config.DefaultSpec(n, 9000+i))
+	}
+	u := New(fyne.CurrentApp(), Deps{Config: cfg})
+	onUI(u.build)
+	u.visible = true // someone looks: metrics are shown
+
+	posted := make(chan func(), 100) // the UI thread, held: what is handed over waits
+	old := runOnUI
+	runOnUI = func(f func()) { posted <- f }
+	t.Cleanup(func() { runOnUI = old }) // after stopListening: the pump is gone
+
+	ch := make(chan supervisor.Event, 64)
+	go u.pump(ch)
+	t.Cleanup(u.stopListening)
+	now := time.Now()
+	for i, n := range names {
+		st := supervisor.Status{Name: n, State: supervisor.Ready, PID: 100 + i, RSSBytes: uint64(i+1) << 20, CPUPercent: 2}
+		ch <- supervisor.Event{Sidecar: n, Kind: supervisor.EventMetrics, Time: now, Status: st}
+	}
+	deadline := time.Now().Add(wait)
+	for {
+		u.queue.mu.Lock()
+		n := len(u.queue.events)
+		u.queue.mu.Unlock()
+		if n == len(names) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the pump queued %d of %d events", n, len(names))
+		}
+		runtime.Gosched()
+	}
+	if n := len(posted); n != 1 {
+		t.Fatalf("50 waiting events were handed to the UI thread in %d calls, want 1", n)
+	}
+	onUI(<-posted)
+	onUI(func() {
+		for i, n := range names {
+			if c := u.cards[n]; c.st.PID != 100+i || c.mem.Text == "—" {
+				t.Errorf("%s: pid %d, memory %q after the batch; want pid %d shown", n, c.st.PID, c.mem.Text, 100+i)
+			}
+		}
+	})
+	// The next event is handed over on its own again.
+	ch <- supervisor.Event{Sidecar: names[0], Kind: supervisor.EventState, Time: now, Status: supervisor.Status{Name: names[0], State: supervisor.Exited}}
+	select {
+	case f := <-posted:
+		onUI(f)
+	case <-time.After(wait):
+		t.Fatal("an event after the batch was never handed over")
+	}
+	onUI(func() {
+		if st := u.cards[names[0]].st.State; st != supervisor.Exited {
+			t.Errorf("%s is %s after the second hand-over, want exited", names[0], st)
+		}
+	})
 }

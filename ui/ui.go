@@ -82,6 +82,7 @@ type UI struct {
 
 	names []string
 	cards map[string]*card
+	queue eventQueue // events on their way to the UI thread (pump)
 
 	header   *header
 	footText *canvas.Text
@@ -568,10 +569,15 @@ func (u *UI) stopListening() {
 	})
 }
 
-// pump hands each supervisor event to the UI thread. The bus already
-// coalesces state and metrics events per sidecar and never blocks, so one
-// fyne.Do per event is all it takes; notable events (a crash, a give-up)
-// are never merged away and reach the notifier and the log markers.
+// pump hands the supervisor's events to the UI thread. The bus already
+// coalesces state and metrics events per sidecar and never blocks;
+// notable events (a crash, a give-up) are never merged away and reach the
+// notifier and the log markers.
+//
+// Events that arrive while a hand-over is still waiting for the UI thread
+// join it: each hand-over wakes the UI thread, and a watched sweep reports
+// every sidecar's metrics at once (50 sidecars shown were 50 wake-ups a
+// second, one per event).
 func (u *UI) pump(ch <-chan supervisor.Event) {
 	for {
 		select {
@@ -579,11 +585,43 @@ func (u *UI) pump(ch <-chan supervisor.Event) {
 			if !ok {
 				return
 			}
-			u.do(func() { u.apply(e) })
+			u.queue.mu.Lock()
+			u.queue.events = append(u.queue.events, e)
+			post := !u.queue.posted
+			u.queue.posted = true
+			u.queue.mu.Unlock()
+			if post {
+				u.do(u.applyQueued)
+			}
 		case <-u.done:
 			return
 		}
 	}
+}
+
+// eventQueue is the events pump has handed over and the UI thread has not
+// yet applied.
+type eventQueue struct {
+	mu     sync.Mutex
+	events []supervisor.Event
+	spare  []supervisor.Event // the last batch's array, reused
+	posted bool               // an applyQueued is on its way to the UI thread
+}
+
+// applyQueued applies every event queued so far, in order. UI thread.
+func (u *UI) applyQueued() {
+	u.queue.mu.Lock()
+	batch := u.queue.events
+	u.queue.events, u.queue.spare = u.queue.spare[:0], nil
+	u.queue.posted = false
+	u.queue.mu.Unlock()
+	for _, e := range batch {
+		u.apply(e)
+	}
+	clear(batch) // drop the statuses' pointers
+	u.queue.mu.Lock()
+	u.queue.spare = batch[:0]
+	u.queue.mu.Unlock()
 }
 
 // apply shows one event. UI thread.

@@ -504,6 +504,71 @@ func BenchmarkIdleCPUHidden(b *testing.B) {
 // window after the same settling. The app's figures above these are ours.
 func BenchmarkIdleCPUFloor(b *testing.B) {
 	skipUnlessE2E(b)
+	exe := buildFloorWindow(b)
+	startFakeWatcher(b) // the hidden floor's tray registers, as the app's does
+	for _, hidden := range []bool{false, true} {
+		name := "shown"
+		if hidden {
+			name = "hidden"
+		}
+		b.Run(name, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				floor := startFloorWindow(b, exe, hidden)
+				time.Sleep(5 * time.Second) // its first frames
+				b.ReportMetric(cpuOver(b, floor.Process.Pid, idleWindow()), "%cpu-idle")
+				_ = floor.Process.Signal(syscall.SIGTERM)
+				_ = floor.Wait()
+			}
+		})
+	}
+}
+
+// BenchmarkIdleCPUAboveFloor runs the app and the floor window side by
+// side and measures both over the same seconds, window shown and then
+// hidden: what this machine does meanwhile (its cost per wake-up moves by
+// several times over a day) weighs on both alike, so %cpu-above, the app's
+// CPU less the floor's, is ours alone. The app's figure includes its two
+// sidecars' supervision (probes, the sweep, their logs), not their own CPU.
+func BenchmarkIdleCPUAboveFloor(b *testing.B) {
+	skipUnlessE2E(b)
+	exe := buildFloorWindow(b)
+	w := startFakeWatcher(b)
+	for _, hidden := range []bool{false, true} {
+		name := "shown"
+		if hidden {
+			name = "hidden"
+		}
+		b.Run(name, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				var r *running
+				if hidden {
+					r = launchWith(b, "service", []string{"--hidden"})
+					w.menuOf(b)
+					r.waitLog("started in the tray")
+				} else {
+					r = launch(b, "OUTRIGGER_TRAY=0")
+				}
+				floor := startFloorWindow(b, exe, hidden)
+				r.waitReady()
+				time.Sleep(time.Minute) // past the first minute: uptimes change once a minute from then on
+				app, fl := cpuOverBoth(b, r.cmd.Process.Pid, floor.Process.Pid, idleWindow())
+				b.ReportMetric(app, "%cpu-app")
+				b.ReportMetric(fl, "%cpu-floor")
+				b.ReportMetric(app-fl, "%cpu-above")
+				_ = floor.Process.Signal(syscall.SIGTERM)
+				_ = floor.Wait()
+				_ = r.cmd.Process.Signal(syscall.SIGTERM)
+				if code := r.waitExit(60 * time.Second); code != 0 {
+					b.Fatalf("exit code %d", code)
+				}
+			}
+		})
+	}
+}
+
+// buildFloorWindow builds internal/tools/floorwindow: a bare Fyne app with
+// one static label, shown or hidden with a tray icon.
+func buildFloorWindow(b *testing.B) string {
 	root, err := moduleRoot()
 	if err != nil {
 		b.Fatal(err)
@@ -514,35 +579,63 @@ func BenchmarkIdleCPUFloor(b *testing.B) {
 	if out, err := build.CombinedOutput(); err != nil {
 		b.Fatalf("go build floorwindow: %v\n%s", err, out)
 	}
-	startFakeWatcher(b) // the hidden floor's tray registers, as the app's does
-	for _, hidden := range []bool{false, true} {
-		name := "shown"
-		if hidden {
-			name = "hidden"
-		}
-		b.Run(name, func(b *testing.B) {
-			for i := 0; i < b.N; i++ {
-				cmd := exec.Command(exe, fmt.Sprintf("-hidden=%v", hidden))
-				out, err := cmd.StdoutPipe()
-				if err != nil {
-					b.Fatal(err)
-				}
-				if err := cmd.Start(); err != nil {
-					b.Fatal(err)
-				}
-				line, _ := bufio.NewReader(out).ReadString('\n')
-				if strings.TrimSpace(line) != "ready" {
-					_ = cmd.Process.Kill()
-					_ = cmd.Wait()
-					b.Fatalf("floorwindow said %q", line)
-				}
-				time.Sleep(5 * time.Second) // its first frames
-				b.ReportMetric(cpuOver(b, cmd.Process.Pid, idleWindow()), "%cpu-idle")
-				_ = cmd.Process.Signal(syscall.SIGTERM)
-				_ = cmd.Wait()
-			}
-		})
+	return exe
+}
+
+// startFloorWindow starts the floor window and waits until it is up.
+func startFloorWindow(b *testing.B, exe string, hidden bool) *exec.Cmd {
+	cmd := exec.Command(exe, fmt.Sprintf("-hidden=%v", hidden))
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
 	}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	line, _ := bufio.NewReader(out).ReadString('\n')
+	if strings.TrimSpace(line) != "ready" {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		b.Fatalf("floorwindow said %q", line)
+	}
+	return cmd
+}
+
+// cpuOverBoth is the CPU of two processes over the same d, each as a share
+// of one core, summed over their threads' run time in nanoseconds
+// (/proc/PID/task/*/schedstat; utime and stime count 10 ms ticks).
+func cpuOverBoth(b *testing.B, pidA, pidB int, d time.Duration) (float64, float64) {
+	a0, b0 := runNanos(b, pidA), runNanos(b, pidB)
+	t0 := time.Now()
+	time.Sleep(d)
+	a1, b1 := runNanos(b, pidA), runNanos(b, pidB)
+	ns := float64(time.Since(t0).Nanoseconds())
+	return float64(a1-a0) / ns * 100, float64(b1-b0) / ns * 100
+}
+
+// runNanos is the time pid's threads have run, in nanoseconds.
+func runNanos(b *testing.B, pid int) uint64 {
+	files, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/schedstat", pid))
+	if err != nil || len(files) == 0 {
+		b.Fatalf("pid %d: no threads' schedstat (%v)", pid, err)
+	}
+	var sum uint64
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			continue // a thread that ended meanwhile
+		}
+		fields := strings.Fields(string(data))
+		if len(fields) == 0 {
+			continue
+		}
+		n, err := strconv.ParseUint(fields[0], 10, 64)
+		if err != nil {
+			b.Fatalf("%s: %q", f, data)
+		}
+		sum += n
+	}
+	return sum
 }
 
 // idleWindow is how long an idle CPU figure is measured over (30 s;

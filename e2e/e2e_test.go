@@ -506,20 +506,25 @@ func BenchmarkIdleCPUFloor(b *testing.B) {
 	skipUnlessE2E(b)
 	exe := buildFloorWindow(b)
 	startFakeWatcher(b) // the hidden floor's tray registers, as the app's does
+	shownAndHidden(b, func(b *testing.B, hidden bool) {
+		for i := 0; i < b.N; i++ {
+			floor := startFloorWindow(b, exe, hidden)
+			time.Sleep(5 * time.Second) // its first frames
+			b.ReportMetric(cpuOver(b, floor.Process.Pid, idleWindow()), "%cpu-idle")
+			_ = floor.Process.Signal(syscall.SIGTERM)
+			_ = floor.Wait()
+		}
+	})
+}
+
+// shownAndHidden runs f as the sub-benchmarks "shown" and "hidden".
+func shownAndHidden(b *testing.B, f func(b *testing.B, hidden bool)) {
 	for _, hidden := range []bool{false, true} {
 		name := "shown"
 		if hidden {
 			name = "hidden"
 		}
-		b.Run(name, func(b *testing.B) {
-			for i := 0; i < b.N; i++ {
-				floor := startFloorWindow(b, exe, hidden)
-				time.Sleep(5 * time.Second) // its first frames
-				b.ReportMetric(cpuOver(b, floor.Process.Pid, idleWindow()), "%cpu-idle")
-				_ = floor.Process.Signal(syscall.SIGTERM)
-				_ = floor.Wait()
-			}
-		})
+		b.Run(name, func(b *testing.B) { f(b, hidden) })
 	}
 }
 
@@ -533,37 +538,31 @@ func BenchmarkIdleCPUAboveFloor(b *testing.B) {
 	skipUnlessE2E(b)
 	exe := buildFloorWindow(b)
 	w := startFakeWatcher(b)
-	for _, hidden := range []bool{false, true} {
-		name := "shown"
-		if hidden {
-			name = "hidden"
-		}
-		b.Run(name, func(b *testing.B) {
-			for i := 0; i < b.N; i++ {
-				var r *running
-				if hidden {
-					r = launchWith(b, "service", []string{"--hidden"})
-					w.menuOf(b)
-					r.waitLog("started in the tray")
-				} else {
-					r = launch(b, "OUTRIGGER_TRAY=0")
-				}
-				floor := startFloorWindow(b, exe, hidden)
-				r.waitReady()
-				time.Sleep(time.Minute) // past the first minute: uptimes change once a minute from then on
-				app, fl := cpuOverBoth(b, r.cmd.Process.Pid, floor.Process.Pid, idleWindow())
-				b.ReportMetric(app, "%cpu-app")
-				b.ReportMetric(fl, "%cpu-floor")
-				b.ReportMetric(app-fl, "%cpu-above")
-				_ = floor.Process.Signal(syscall.SIGTERM)
-				_ = floor.Wait()
-				_ = r.cmd.Process.Signal(syscall.SIGTERM)
-				if code := r.waitExit(60 * time.Second); code != 0 {
-					b.Fatalf("exit code %d", code)
-				}
+	shownAndHidden(b, func(b *testing.B, hidden bool) {
+		for i := 0; i < b.N; i++ {
+			var r *running
+			if hidden {
+				r = launchWith(b, "service", []string{"--hidden"})
+				w.menuOf(b)
+				r.waitLog("started in the tray")
+			} else {
+				r = launch(b, "OUTRIGGER_TRAY=0")
 			}
-		})
-	}
+			floor := startFloorWindow(b, exe, hidden)
+			r.waitReady()
+			time.Sleep(time.Minute) // past the first minute: uptimes change once a minute from then on
+			app, fl := cpuOverBoth(b, r.cmd.Process.Pid, floor.Process.Pid, idleWindow())
+			b.ReportMetric(app, "%cpu-app")
+			b.ReportMetric(fl, "%cpu-floor")
+			b.ReportMetric(app-fl, "%cpu-above")
+			_ = floor.Process.Signal(syscall.SIGTERM)
+			_ = floor.Wait()
+			_ = r.cmd.Process.Signal(syscall.SIGTERM)
+			if code := r.waitExit(60 * time.Second); code != 0 {
+				b.Fatalf("exit code %d", code)
+			}
+		}
+	})
 }
 
 // buildFloorWindow builds internal/tools/floorwindow: a bare Fyne app with

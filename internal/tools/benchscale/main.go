@@ -60,6 +60,13 @@ func main() {
 		fmt.Fprintln(os.Stderr, "benchscale: Linux only (/proc)")
 		os.Exit(2)
 	}
+	if *probeFloorN > 0 {
+		if err := probeFloorMain(*probeFloorN, *fixture); err != nil {
+			fmt.Fprintln(os.Stderr, "benchscale:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(); err != nil {
 		fmt.Fprintln(os.Stderr, "benchscale:", err)
 		os.Exit(1)
@@ -115,7 +122,7 @@ func run() error {
 	var rows []row
 	for _, n := range sizes {
 		fmt.Fprintf(os.Stderr, "benchscale: %d sidecars, idle run\n", n)
-		r, err := idleRun(app, binDir, tmp, n)
+		r, err := idleRun(app, binDir, tmp, fx, n)
 		if err != nil {
 			return fmt.Errorf("%d sidecars: %w", n, err)
 		}
@@ -142,6 +149,7 @@ type row struct {
 	startReady time.Duration // app exec → the last sidecar's "ready" line, in the idle run
 	idleCPU    float64       // % of one core
 	idleSched  float64       // % of one core, from the threads' schedstat (ns, not 10 ms ticks)
+	probeFloor float64       // the same liveness probes alone over the same seconds (schedstat); < 0: not run
 	rss        uint64        // VmRSS after the idle window, bytes
 	mem        memInfo       // its parts
 	killReady  time.Duration // kill -9 of one sidecar → its "ready" line (median of 3 first crashes)
@@ -192,6 +200,10 @@ func print(rows []row, floors []floor, own *floor) {
 			rssTarget = "≤ 18"
 		}
 		fmt.Printf("| %d | idle CPU, from schedstat (%% of a core, ns-precise) | %.4f | ≤ 0.05 |\n", r.n, r.idleSched)
+		if r.probeFloor >= 0 {
+			fmt.Printf("| %d | floor: the same liveness probes alone, a bare loop, same seconds (%% of a core, schedstat) | %.4f | |\n", r.n, r.probeFloor)
+			fmt.Printf("| %d | ours above that floor (%% of a core) | %.4f | |\n", r.n, r.idleSched-r.probeFloor)
+		}
 		fmt.Printf("| %d | VmRSS idle (MiB) | %.1f | %s |\n", r.n, mib(r.rss), rssTarget)
 		fmt.Printf("| %d | … RssAnon / RssFile (of it PMD-mapped file) (MiB) | %.1f / %.1f (%.1f) | |\n", r.n, mib(r.mem.anon), mib(r.mem.file), mib(r.mem.filePMD))
 		fmt.Printf("| %d | … OS threads | %d | |\n", r.n, r.mem.threads)
@@ -508,8 +520,17 @@ func vmRSS(pid int) (uint64, error) {
 	return 0, errors.New("no VmRSS")
 }
 
-func idleRun(app, binDir, tmp string, n int) (r row, err error) {
-	r.n = n
+func idleRun(app, binDir, tmp, fx string, n int) (r row, err error) {
+	r.n, r.probeFloor = n, -1
+	floorPid := 0 // the liveness floor, measured beside the app (probefloor.go)
+	if !*noLiveness && n <= probeFloorMax {
+		pid, stopFloor, err := startProbeFloor(fx, n)
+		if err != nil {
+			return r, err
+		}
+		defer stopFloor()
+		floorPid = pid
+	}
 	in, err := launch(app, binDir, tmp, n, 0)
 	if err != nil {
 		return r, err
@@ -527,9 +548,17 @@ func idleRun(app, binDir, tmp string, n int) (r row, err error) {
 	drained := in.drain(ctx)
 	time.Sleep(*idleSettle)
 	s0 := schedNanos(pid)
+	var fl0 uint64
+	if floorPid > 0 {
+		fl0 = schedNanos(floorPid)
+	}
 	t0 := time.Now()
 	r.idleCPU, err = cpuOver(pid, *idleFor)
-	r.idleSched = float64(schedNanos(pid)-s0) / float64(time.Since(t0)) * 100
+	elapsed := float64(time.Since(t0))
+	r.idleSched = float64(schedNanos(pid)-s0) / elapsed * 100
+	if floorPid > 0 {
+		r.probeFloor = float64(schedNanos(floorPid)-fl0) / elapsed * 100
+	}
 	if err == nil {
 		r.mem, err = readMem(pid)
 		r.rss = r.mem.rss

@@ -57,8 +57,9 @@ func countdown(t time.Time, now time.Time) string {
 	return fmt.Sprintf("in %dm %02ds", secs/60, secs%60)
 }
 
-// humanPercent formats a CPU share in whole percent ("<1%" for a trace),
-// so an idle sidecar's reading does not flicker between 0.1 and 0.2.
+// humanPercent formats a CPU share in whole percent, "<1%" below one (0
+// included: in 10 ms ticks a running process's 0 means little, not none),
+// so an idle sidecar's reading does not flicker.
 func humanPercent(p float64) string {
 	if p < 1 { // a running process's 0 is a reading in 10 ms ticks: little, not none
 		return "<1%"

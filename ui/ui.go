@@ -604,24 +604,18 @@ func (u *UI) pump(ch <-chan supervisor.Event) {
 type eventQueue struct {
 	mu     sync.Mutex
 	events []supervisor.Event
-	spare  []supervisor.Event // the last batch's array, reused
-	posted bool               // an applyQueued is on its way to the UI thread
+	posted bool // an applyQueued is on its way to the UI thread
 }
 
 // applyQueued applies every event queued so far, in order. UI thread.
 func (u *UI) applyQueued() {
 	u.queue.mu.Lock()
 	batch := u.queue.events
-	u.queue.events, u.queue.spare = u.queue.spare[:0], nil
-	u.queue.posted = false
+	u.queue.events, u.queue.posted = nil, false
 	u.queue.mu.Unlock()
 	for _, e := range batch {
 		u.apply(e)
 	}
-	clear(batch) // drop the statuses' pointers
-	u.queue.mu.Lock()
-	u.queue.spare = batch[:0]
-	u.queue.mu.Unlock()
 }
 
 // apply shows one event. UI thread.

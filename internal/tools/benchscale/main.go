@@ -522,14 +522,12 @@ func vmRSS(pid int) (uint64, error) {
 
 func idleRun(app, binDir, tmp, fx string, n int) (r row, err error) {
 	r.n, r.probeFloor = n, -1
-	floorPid := 0 // the liveness floor, measured beside the app (probefloor.go)
+	floorPid, stopFloor := 0, func() {} // the liveness floor, measured beside the app (probefloor.go)
 	if !*noLiveness && n <= probeFloorMax {
-		pid, stopFloor, err := startProbeFloor(fx, n)
-		if err != nil {
+		if floorPid, stopFloor, err = startProbeFloor(fx, n); err != nil {
 			return r, err
 		}
 		defer stopFloor()
-		floorPid = pid
 	}
 	in, err := launch(app, binDir, tmp, n, 0)
 	if err != nil {
@@ -559,6 +557,7 @@ func idleRun(app, binDir, tmp, fx string, n int) (r row, err error) {
 	if floorPid > 0 {
 		r.probeFloor = float64(schedNanos(floorPid)-fl0) / elapsed * 100
 	}
+	stopFloor() // only for the idle window: not beside the kills and the stop below
 	if err == nil {
 		r.mem, err = readMem(pid)
 		r.rss = r.mem.rss

@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -40,16 +41,24 @@ func probeFloorMain(n int, fx string) error {
 	timeout := config.DefaultLiveness().Timeout
 	p := 45000 + int(time.Now().UnixNano()%10000)
 	var urls []string
+	var fixtures []*exec.Cmd
+	defer func() { // ours to end; Pdeathsig covers our being killed
+		for _, c := range fixtures {
+			_ = c.Process.Kill()
+			_ = c.Wait()
+		}
+	}()
 	for range n {
 		for !portFree(p) {
 			p++
 		}
 		c := exec.Command(fx)
 		c.Env = append(os.Environ(), "APP_PORT="+strconv.Itoa(p))
-		c.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // they end with us
+		c.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 		if err := c.Start(); err != nil {
 			return err
 		}
+		fixtures = append(fixtures, c)
 		urls = append(urls, fmt.Sprintf("http://127.0.0.1:%d/health", p))
 		p++
 	}
@@ -83,12 +92,12 @@ func probeFloorMain(n int, fx string) error {
 		}()
 	}
 	fmt.Println("ready")
-	_, _ = io.Copy(io.Discard, os.Stdin) // until the parent closes it, or dies
+	_, _ = io.Copy(io.Discard, os.Stdin) // until the parent closes it, or dies; the probes end with the process
 	return nil
 }
 
-// startProbeFloor starts the floor beside an app of n sidecars; closing
-// stop ends it (and its fixtures).
+// startProbeFloor starts the floor beside an app of n sidecars; stop ends
+// it and its fixtures (and may be called again).
 func startProbeFloor(fx string, n int) (pid int, stop func(), err error) {
 	self, err := os.Executable()
 	if err != nil {
@@ -107,7 +116,8 @@ func startProbeFloor(fx string, n int) (pid int, stop func(), err error) {
 	if err := cmd.Start(); err != nil {
 		return 0, nil, err
 	}
-	stop = func() { in.Close(); _ = cmd.Wait() }
+	var once sync.Once
+	stop = func() { once.Do(func() { in.Close(); _ = cmd.Wait() }) }
 	line, _ := bufio.NewReader(out).ReadString('\n')
 	if strings.TrimSpace(line) != "ready" {
 		stop()

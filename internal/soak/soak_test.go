@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"os"
@@ -218,7 +219,65 @@ func TestSoak(t *testing.T) {
 	for _, s := range specs {
 		busy[s.Name] = &sync.Mutex{}
 	}
-	var cmds sync.WaitGroup
+	var cmds sync.WaitGroup // the commands the chaos started
+	// chaosStep does one random thing to one random sidecar.
+	chaosStep := func(rng *rand.Rand) {
+		s := specs[rng.IntN(len(specs))]
+		st, _ := sup.Status(s.Name)
+		if st.State == supervisor.Stopped && !st.Wanted {
+			go1(&cmds, busy[s.Name], func() {
+				if err := sup.Start(ctx, s.Name); err == nil {
+					cnt.add("start")
+				}
+			})
+			return
+		}
+		if st.State != supervisor.Ready || st.PID <= 0 {
+			return
+		}
+		// What the chaos ends it saw Ready: a Ready too short for the
+		// poller to see on a busy machine still counts.
+		ready.seenReady(s.Name, time.Now())
+		switch r := rng.IntN(100); {
+		case r < 20:
+			if syscall.Kill(st.PID, syscall.SIGKILL) == nil {
+				cnt.add("kill -9 leader")
+			}
+		case r < 40:
+			if pid := servingPID(client, st.Port); pid > 0 && pid != st.PID {
+				what := "kill -9 child"
+				if strings.HasPrefix(s.Name, "daemon") {
+					what = "kill -9 daemon"
+				}
+				if syscall.Kill(pid, syscall.SIGKILL) == nil {
+					cnt.add(what)
+				}
+			} else if pid > 0 && syscall.Kill(pid, syscall.SIGKILL) == nil {
+				cnt.add("kill -9 leader")
+			}
+		case r < 55:
+			if st.PGID > 1 && syscall.Kill(-st.PGID, syscall.SIGKILL) == nil {
+				cnt.add("kill -9 group")
+			}
+		case r < 65:
+			if pid := servingPID(client, st.Port); pid > 0 && syscall.Kill(pid, syscall.SIGSTOP) == nil {
+				cnt.add("SIGSTOP server")
+			}
+		case r < 75:
+			go1(&cmds, busy[s.Name], func() {
+				if err := sup.Restart(ctx, s.Name); err == nil {
+					cnt.add("restart cmd")
+				}
+			})
+		case r < 85:
+			go1(&cmds, busy[s.Name], func() {
+				if err := sup.Stop(ctx, s.Name); err == nil {
+					cnt.add("stop cmd")
+				}
+			})
+		}
+	}
+	var pause chaosPause
 	chaosDone := make(chan struct{})
 	go func() {
 		defer close(chaosDone)
@@ -231,60 +290,7 @@ func TestSoak(t *testing.T) {
 				return
 			case <-tick.C:
 			}
-			s := specs[rng.IntN(len(specs))]
-			st, _ := sup.Status(s.Name)
-			if st.State == supervisor.Stopped && !st.Wanted {
-				go1(&cmds, busy[s.Name], func() {
-					if err := sup.Start(ctx, s.Name); err == nil {
-						cnt.add("start")
-					}
-				})
-				continue
-			}
-			if st.State != supervisor.Ready || st.PID <= 0 {
-				continue
-			}
-			// What the chaos ends it saw Ready: a Ready too short for the
-			// poller to see on a busy machine still counts.
-			ready.seenReady(s.Name, time.Now())
-			switch r := rng.IntN(100); {
-			case r < 20:
-				if syscall.Kill(st.PID, syscall.SIGKILL) == nil {
-					cnt.add("kill -9 leader")
-				}
-			case r < 40:
-				if pid := servingPID(client, st.Port); pid > 0 && pid != st.PID {
-					what := "kill -9 child"
-					if strings.HasPrefix(s.Name, "daemon") {
-						what = "kill -9 daemon"
-					}
-					if syscall.Kill(pid, syscall.SIGKILL) == nil {
-						cnt.add(what)
-					}
-				} else if pid > 0 && syscall.Kill(pid, syscall.SIGKILL) == nil {
-					cnt.add("kill -9 leader")
-				}
-			case r < 55:
-				if st.PGID > 1 && syscall.Kill(-st.PGID, syscall.SIGKILL) == nil {
-					cnt.add("kill -9 group")
-				}
-			case r < 65:
-				if pid := servingPID(client, st.Port); pid > 0 && syscall.Kill(pid, syscall.SIGSTOP) == nil {
-					cnt.add("SIGSTOP server")
-				}
-			case r < 75:
-				go1(&cmds, busy[s.Name], func() {
-					if err := sup.Restart(ctx, s.Name); err == nil {
-						cnt.add("restart cmd")
-					}
-				})
-			case r < 85:
-				go1(&cmds, busy[s.Name], func() {
-					if err := sup.Stop(ctx, s.Name); err == nil {
-						cnt.add("stop cmd")
-					}
-				})
-			}
+			pause.act(func() { chaosStep(rng) })
 		}
 	}()
 
@@ -319,8 +325,36 @@ func TestSoak(t *testing.T) {
 			violate("process %d of an ended run (token %s) still alive after %v", k[0], toks[k], strayBound)
 		}
 	}
+	// quiesce waits, with the chaos paused and its commands done, until
+	// every sidecar runs and has been Ready in the same run for settle, then
+	// counts the supervisor's fds and goroutines. Only such counts compare:
+	// between them they follow how many sidecars the chaos has down.
+	quiesce := func(when string) (at quiet) {
+		pause.hold()
+		// The chaos adds to cmds only while not paused, so this Wait
+		// races with no Add.
+		cmds.Wait()
+		qctx, qcancel := context.WithTimeout(ctx, 2*time.Minute)
+		defer qcancel()
+		for _, s := range specs {
+			if st, _ := sup.Status(s.Name); st.State == supervisor.Stopped {
+				_ = sup.Start(qctx, s.Name) // settled says if it does not come up
+			}
+		}
+		if err := settled(qctx, sup, settle); err != nil {
+			violate("%s: %v", when, err)
+		}
+		return countQuiet()
+	}
+
+	var base quiet
+	warmUp := dur / 5
 	for time.Now().Before(deadline) {
 		take()
+		if base.at.IsZero() && time.Since(began) >= warmUp {
+			base = quiesce("after warm-up")
+			pause.release()
+		}
 		select {
 		case <-time.After(min(every, time.Until(deadline))):
 		case <-ctx.Done():
@@ -330,20 +364,7 @@ func TestSoak(t *testing.T) {
 	// The chaos loop adds to cmds: it must have ended before cmds.Wait
 	// (an Add racing with Wait lets a command start after it).
 	<-chaosDone
-	cmds.Wait()
-	// Quiesce: everything the user stopped is started again, all Ready.
-	endCtx, endCancel := context.WithTimeout(ctx, 2*time.Minute)
-	for _, s := range specs {
-		if st, _ := sup.Status(s.Name); st.State == supervisor.Stopped {
-			_ = sup.Start(endCtx, s.Name)
-		}
-	}
-	for _, s := range specs {
-		if err := sup.WaitReady(endCtx, s.Name); err != nil {
-			violate("at the end: %v", err)
-		}
-	}
-	endCancel()
+	end := quiesce("at the end")
 	take()
 
 	// The quit path (what SIGTERM runs in the app): stop all, close, release
@@ -407,26 +428,29 @@ func TestSoak(t *testing.T) {
 	if total == 0 {
 		t.Error("the chaos did nothing")
 	}
-	// Flat after warm-up. One sample says little (fds and goroutines follow
-	// how many sidecars run at that moment, which the chaos changes), so the
-	// medians of the first and second halves after warm-up are compared,
-	// with an allowance for that swing: a leak of one fd or goroutine per
-	// restart or kill adds dozens over a half, far above it.
+	// Flat after warm-up. fds and goroutines are compared only between the
+	// two quiet points, where every sidecar runs and has settled: any one
+	// sample in between follows how many sidecars the chaos has down (a
+	// stop can keep one down for seconds), which is no leak. A leak of one
+	// fd or goroutine per restart or kill adds dozens over the soak, far
+	// above the allowance. RSS does not follow the sidecars down, so its
+	// medians of the halves after warm-up are compared.
+	fmt.Printf("quiet, all Ready, after warm-up (%.0fs) → at the end (%.0fs): fds %d → %d (allowed +%d), goroutines %d → %d (allowed +%d)\n",
+		base.at.Sub(began).Seconds(), end.at.Sub(began).Seconds(), base.fds, end.fds, fdAllowance, base.gorou, end.gorou, goroutineAllowance)
+	if base.at.IsZero() {
+		violate("no quiet point after warm-up (the soak is shorter than its warm-up)")
+	} else {
+		if end.fds > base.fds+fdAllowance {
+			violate("fds grew after warm-up: %d → %d with every sidecar running", base.fds, end.fds)
+		}
+		if end.gorou > base.gorou+goroutineAllowance {
+			violate("goroutines grew after warm-up: %d → %d with every sidecar running", base.gorou, end.gorou)
+		}
+	}
 	if a, b := halves(series); len(a) > 0 && len(b) > 0 {
-		fds := func(s sample) float64 { return float64(s.fds) }
-		gor := func(s sample) float64 { return float64(s.gorou) }
 		rss := func(s sample) float64 { return s.rssMiB }
-		fa, fb := median(a, fds), median(b, fds)
-		ga, gb := median(a, gor), median(b, gor)
 		ra, rb := median(a, rss), median(b, rss)
-		fmt.Printf("after warm-up, median of first half → second half (%d, %d samples): fds %.0f → %.0f (allowed +%d), goroutines %.0f → %.0f (allowed +%d), RSS %.1f → %.1f MiB (allowed ×1.25 + 2)\n",
-			len(a), len(b), fa, fb, fdAllowance, ga, gb, goroutineAllowance, ra, rb)
-		if fb > fa+fdAllowance {
-			violate("fds grew after warm-up: median %.0f → %.0f", fa, fb)
-		}
-		if gb > ga+goroutineAllowance {
-			violate("goroutines grew after warm-up: median %.0f → %.0f", ga, gb)
-		}
+		fmt.Printf("after warm-up, median RSS of first half → second half (%d, %d samples): %.1f → %.1f MiB (allowed ×1.25 + 2)\n", len(a), len(b), ra, rb)
 		if rb > ra*1.25+2 {
 			violate("RSS grew after warm-up: median %.1f → %.1f MiB", ra, rb)
 		}
@@ -522,13 +546,114 @@ func halves(ss []sample) (a, b []sample) {
 	return ss[:len(ss)/2], ss[len(ss)/2:]
 }
 
-// How far the medians may move between the halves: about one sidecar's
-// worth (its pipes and log file; its reader, waiter and probe goroutines)
-// more running in the second half than in the first.
+// How far the quiet counts may move: at both points the same sidecars run
+// and have settled, so only what is in flight at that instant differs (a
+// liveness probe re-dialling its connection, a log file being rotated).
+// Half a sidecar's worth of fds (its pipes, log file, probe connection) and
+// of goroutines (its reader, waiter and probe).
 const (
-	fdAllowance        = 8
-	goroutineAllowance = 16
+	fdAllowance        = 4
+	goroutineAllowance = 8
 )
+
+// settle is how long every sidecar must stay Ready in the same run for a
+// quiet point: longer than liveness takes to find a SIGSTOPped server
+// (FailureThreshold periods plus a timeout), so a run the chaos has just
+// wounded is not counted as settled.
+const settle = 3 * time.Second
+
+// quiet is a count of the supervisor's own resources at a quiet point.
+type quiet struct {
+	at         time.Time
+	fds, gorou int
+}
+
+// countQuiet takes the median of a few counts a moment apart, so a
+// connection or goroutine in flight at one instant does not decide it.
+func countQuiet() quiet {
+	var fds, gor []int
+	for i := range 5 {
+		if i > 0 {
+			time.Sleep(100 * time.Millisecond) // spacing between counts, not a wait for an event
+		}
+		runtime.GC()
+		fds = append(fds, countFDs())
+		gor = append(gor, runtime.NumGoroutine())
+	}
+	sort.Ints(fds)
+	sort.Ints(gor)
+	return quiet{at: time.Now(), fds: fds[len(fds)/2], gorou: gor[len(gor)/2]}
+}
+
+// settled waits until every sidecar is Ready and has stayed Ready in the
+// same run (pid and start time) for settle.
+func settled(ctx context.Context, sup *supervisor.Supervisor, settle time.Duration) error {
+	type run struct {
+		pid     int
+		created int64
+	}
+	var since time.Time
+	var last map[string]run
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		now := time.Now()
+		cur := map[string]run{}
+		all := true
+		var notReady string
+		for _, st := range sup.Snapshot() {
+			if st.State != supervisor.Ready {
+				all, notReady = false, fmt.Sprintf("%s is %s (%s)", st.Name, st.State, st.Reason)
+				break
+			}
+			cur[st.Name] = run{st.PID, st.CreateTime}
+		}
+		switch {
+		case !all:
+			since, last = time.Time{}, nil
+		case since.IsZero() || !maps.Equal(cur, last):
+			since, last = now, cur
+		case now.Sub(since) >= settle:
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			if notReady == "" {
+				notReady = "runs kept changing"
+			}
+			return fmt.Errorf("not settled (every sidecar Ready in one run for %v): %s: %w", settle, notReady, ctx.Err())
+		case <-tick.C:
+		}
+	}
+}
+
+// chaosPause lets the sampler stop the chaos between its steps: a step
+// runs whole or not at all, and none runs while held.
+type chaosPause struct {
+	mu     sync.Mutex
+	paused bool
+}
+
+func (p *chaosPause) act(step func()) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.paused {
+		step()
+	}
+}
+
+// hold returns once no step runs and none will until release.
+func (p *chaosPause) hold() {
+	p.mu.Lock()
+	p.paused = true
+	p.mu.Unlock()
+}
+
+func (p *chaosPause) release() {
+	p.mu.Lock()
+	p.paused = false
+	p.mu.Unlock()
+}
 
 func median(ss []sample, f func(sample) float64) float64 {
 	v := make([]float64, len(ss))

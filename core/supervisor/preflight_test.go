@@ -27,24 +27,41 @@ type foreign struct {
 
 func startForeign(t *testing.T, port int, args ...string) *foreign {
 	t.Helper()
-	cmd := exec.Command(testutil.BuildFixture(t), args...)
-	cmd.Env = append(os.Environ(), "APP_PORT="+strconv.Itoa(port))
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+	listens := port != 0 && !strings.Contains(strings.Join(args, " "), "-no-listen")
+	// A bind can lose to another test binary's supervisor probing the same
+	// number for a moment (choosePort tries ports near its own by binding
+	// them): the fixture then exits at once, saying so, and is started
+	// again. Any other end, or no bind at all, fails the test with its
+	// output.
+	for try := 1; ; try++ {
+		var stderr testutil.Buffer
+		cmd := exec.Command(testutil.BuildFixture(t), args...)
+		cmd.Env = append(os.Environ(), "APP_PORT="+strconv.Itoa(port))
+		cmd.Stderr = &stderr
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		f := &foreign{cmd: cmd, reaped: make(chan struct{})}
+		go func() { _ = cmd.Wait(); close(f.reaped) }()
+		t.Cleanup(func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); <-f.reaped })
+		ct, err := proc.CreateTime(cmd.Process.Pid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.ct = ct
+		if !listens {
+			return f
+		}
+		testutil.Eventually(t, wait, func() bool { return f.gone() || !portFree("127.0.0.1", port) }, "the foreign process to bind %d", port)
+		if !f.gone() {
+			return f
+		}
+		if !strings.Contains(stderr.String(), "bind:") || try == 5 {
+			t.Fatalf("the foreign process (try %d) ended before it bound %d: %v\n%s", try, port, cmd.ProcessState, &stderr)
+		}
+		t.Logf("the foreign process lost port %d for a moment (%s); again", port, strings.TrimSpace(stderr.String()))
 	}
-	f := &foreign{cmd: cmd, reaped: make(chan struct{})}
-	go func() { _ = cmd.Wait(); close(f.reaped) }()
-	t.Cleanup(func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); <-f.reaped })
-	ct, err := proc.CreateTime(cmd.Process.Pid)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.ct = ct
-	if port != 0 && !strings.Contains(strings.Join(args, " "), "-no-listen") {
-		testutil.Eventually(t, wait, func() bool { return !portFree("127.0.0.1", port) }, "the foreign process to bind %d", port)
-	}
-	return f
 }
 
 func (f *foreign) pid() int { return f.cmd.Process.Pid }

@@ -37,5 +37,8 @@ func (s *Server) diagnostics(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)
-	_, _ = buf.WriteTo(w)
+	boundWrites(w, s.stall)
+	if _, err := buf.WriteTo(w); err != nil {
+		s.log.Warn("control API: the diagnostics report was not delivered (the client stopped reading or left)", "err", err)
+	}
 }

@@ -3,11 +3,18 @@
 package control
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -64,4 +71,49 @@ func TestDiagnosticsRoute(t *testing.T) {
 	if code, body := r.call("POST", "/v1/diagnostics", ""); code != 405 || !strings.Contains(string(body), CodeMethod) {
 		t.Errorf("POST /v1/diagnostics: %d %s", code, body)
 	}
+}
+
+// A client that asks for the report and stops reading is dropped once its
+// write has been blocked for the stall bound: the handler ends, and the
+// report it held goes with it, instead of waiting until the app quits.
+func TestDiagnosticsDropsAStalledClient(t *testing.T) {
+	var log testutil.Buffer
+	// A report far bigger than the smallest socket buffers: an app log of
+	// random hex, which compresses only to half.
+	appLog := filepath.Join(t.TempDir(), "outrigger.log")
+	var text bytes.Buffer
+	for range 1000 {
+		text.WriteString(rand.Text() + rand.Text() + rand.Text() + "\n")
+	}
+	if err := os.WriteFile(appLog, text.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := newRig(t, rigOpts{start: true, smallBuffers: true, writeStall: 300 * time.Millisecond, log: &log, appLog: appLog},
+		fixtureSpec(t, "alpha"))
+
+	c, err := net.Dial("unix", r.inst.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if uc, ok := c.(*net.UnixConn); ok {
+		uc.SetReadBuffer(1)
+	}
+	fmt.Fprint(c, "GET /v1/diagnostics HTTP/1.1\r\nHost: localhost\r\n\r\n")
+	// Not read until the server says it gave up.
+	testutil.Eventually(t, wait, func() bool { return strings.Contains(log.String(), "diagnostics report was not delivered") },
+		"the server never gave up on a client that does not read (log:\n%s)", &log)
+
+	// What was sent before is there; then the connection ends short.
+	c.SetReadDeadline(time.Now().Add(wait))
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatalf("the response's head: %v", err)
+	}
+	defer resp.Body.Close()
+	n, err := io.Copy(io.Discard, resp.Body)
+	if !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Fatalf("read %d of %d bytes, then %v: want the connection cut short", n, resp.ContentLength, err)
+	}
+	t.Logf("the stalled client got %d of %d bytes before it was dropped", n, resp.ContentLength)
 }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -37,7 +38,17 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
+	boundWrites(w, writeStall)
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+// boundWrites lets the response's writes from now on block for at most d
+// in all: a client that asks and stops reading loses its connection rather
+// than holding a handler (and the answer in memory) until the app quits.
+// It is set when the answer is ready, never before a wait (?wait= can take
+// minutes before anything is written).
+func boundWrites(w http.ResponseWriter, d time.Duration) {
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(d))
 }
 
 // clip quotes what a client sent for a message or the log, cut short: a

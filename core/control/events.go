@@ -369,7 +369,7 @@ func newStream(w http.ResponseWriter, contentType string, stall time.Duration) *
 }
 
 func (s *stream) write(b []byte) error {
-	_ = s.rc.SetWriteDeadline(time.Now().Add(s.stall))
+	_ = s.rc.SetWriteDeadline(time.Now().Add(s.stall)) // per write: a stream is long, each write is not
 	_, err := s.w.Write(b)
 	if err == nil {
 		err = s.rc.Flush()

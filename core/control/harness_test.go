@@ -77,6 +77,10 @@ type rigOpts struct {
 	// client stalls for as long as a busy machine takes to run it must not
 	// see that client dropped after the default 30 s.
 	writeStall time.Duration
+	// log, when set, receives the server's log (debug and up).
+	log io.Writer
+	// appLog is the app's own log file the diagnostics report includes.
+	appLog string
 }
 
 type smallBufListener struct{ net.Listener }
@@ -127,10 +131,14 @@ func newRig(t testing.TB, o rigOpts, specs ...config.Spec) *rig {
 		t.Fatal(err)
 	}
 	r.inst = inst
-	r.srv = New(Deps{Sup: sup, Modes: mc, Version: "test", Logger: testLogger(),
+	srvLog := testLogger()
+	if o.log != nil {
+		srvLog = slog.New(slog.NewTextHandler(o.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	r.srv = New(Deps{Sup: sup, Modes: mc, Version: "test", Logger: srvLog,
 		Quit: func() { r.quits.Add(1) },
 		Diagnostics: func() diagnostics.Options {
-			return diagnostics.Options{Config: cfg, LogDir: paths.LogDir, Versions: diagnostics.Versions{App: "test"}}
+			return diagnostics.Options{Config: cfg, LogDir: paths.LogDir, AppLog: o.appLog, Versions: diagnostics.Versions{App: "test"}}
 		}})
 	if o.writeStall > 0 {
 		r.srv.stall = o.writeStall

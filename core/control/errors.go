@@ -46,7 +46,8 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // in all: a client that asks and stops reading loses its connection rather
 // than holding a handler (and the answer in memory) until the app quits.
 // It is set when the answer is ready, never before a wait (?wait= can take
-// minutes before anything is written).
+// minutes before anything is written); net/http clears it once the answer
+// is done, so a kept-alive connection's next request starts unbounded.
 func boundWrites(w http.ResponseWriter, d time.Duration) {
 	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(d))
 }

@@ -318,6 +318,13 @@ func (s *sidecar) handle(c command) {
 				s.handleFact(fact{kind: factExit, run: s.run.id, exit: Exit{Code: -1, Signal: c.what, At: s.sup.now()}})
 				return
 			}
+			if s.run.ending != endNone {
+				// A stop's grace: the leader may be gone while the server
+				// it started drains (as factExit and factForceLogs allow);
+				// Wait reports the exit, and the stop's kill timer ends
+				// what is left when stop_timeout is up.
+				return
+			}
 			s.log.Warn("watchdog: process is "+c.what+" before its exit was reported; ending its group", "pid", c.pid)
 			_ = s.run.tree.Kill()
 		}

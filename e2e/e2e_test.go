@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"outrigger/core/proc"
+	"outrigger/internal/cpustat"
 	"outrigger/internal/testutil"
 )
 
@@ -614,27 +615,11 @@ func cpuOverBoth(b *testing.B, pidA, pidB int, d time.Duration) (float64, float6
 
 // runNanos is the time pid's threads have run, in nanoseconds.
 func runNanos(b *testing.B, pid int) uint64 {
-	files, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/schedstat", pid))
-	if err != nil || len(files) == 0 {
-		b.Fatalf("pid %d: no threads' schedstat (%v)", pid, err)
+	n, err := cpustat.RunNanos(pid)
+	if err != nil {
+		b.Fatal(err)
 	}
-	var sum uint64
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			continue // a thread that ended meanwhile
-		}
-		fields := strings.Fields(string(data))
-		if len(fields) == 0 {
-			continue
-		}
-		n, err := strconv.ParseUint(fields[0], 10, 64)
-		if err != nil {
-			b.Fatalf("%s: %q", f, data)
-		}
-		sum += n
-	}
-	return sum
+	return n
 }
 
 // idleWindow is how long an idle CPU figure is measured over (30 s;

@@ -31,6 +31,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"outrigger/internal/cpustat"
 )
 
 var (
@@ -646,23 +648,12 @@ func holdRun(app, binDir, tmp string, n, k int) (err error) {
 	return err
 }
 
-// schedNanos is the CPU time of pid's live threads in nanoseconds (the
-// first field of /proc/PID/task/TID/schedstat): utime+stime count 10 ms
-// ticks, too coarse for an idle app over 30 s.
+// schedNanos is the CPU time of pid's live threads in nanoseconds
+// (cpustat): utime+stime count 10 ms ticks, too coarse for an idle app
+// over 30 s. A process already gone counts 0.
 func schedNanos(pid int) uint64 {
-	tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
-	var sum uint64
-	for _, t := range tasks {
-		data, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/schedstat", pid, t.Name()))
-		if err != nil {
-			continue
-		}
-		if f := strings.Fields(string(data)); len(f) > 0 {
-			v, _ := strconv.ParseUint(f[0], 10, 64)
-			sum += v
-		}
-	}
-	return sum
+	n, _ := cpustat.RunNanos(pid)
+	return n
 }
 
 // memInfo is where a process's resident memory is: anonymous (heap,

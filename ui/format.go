@@ -61,7 +61,7 @@ func countdown(t time.Time, now time.Time) string {
 // included: in 10 ms ticks a running process's 0 means little, not none),
 // so an idle sidecar's reading does not flicker.
 func humanPercent(p float64) string {
-	if p < 1 { // a running process's 0 is a reading in 10 ms ticks: little, not none
+	if p < 1 {
 		return "<1%"
 	}
 	return fmt.Sprintf("%.0f%%", p)

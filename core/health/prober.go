@@ -103,6 +103,11 @@ func (p *Prober) try(ctx context.Context, timeout time.Duration) (r Result, fres
 	if err != nil || n > maxDrain || resp.Close {
 		p.drop() // not reusable: the next probe dials
 	}
+	if p.conn != nil {
+		// The deadline is a timer in the runtime's poller: left armed, it
+		// would wake the idle app once more after every probe, for nothing.
+		_ = c.SetDeadline(time.Time{})
+	}
 	if !Healthy(resp.StatusCode) {
 		return Result{Status: resp.StatusCode, Err: fmt.Errorf("%s answered %d", p.url, resp.StatusCode)}, true
 	}

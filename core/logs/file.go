@@ -26,8 +26,9 @@ const (
 // It writes through when it has been idle, so a quiet log is on disk at once,
 // and gathers writes for up to flushDelay when busy, so a flood costs one
 // syscall per flushSize bytes instead of one per line. A timer (not a
-// goroutine) does the delayed flush, so nothing runs while the log is quiet
-// and no flush depends on more output arriving.
+// goroutine) does the delayed flush, armed only while something is
+// gathered: nothing runs while the log is quiet (not even once after a
+// lone line), and no flush depends on more output arriving.
 //
 // Every write to w holds whole records, so lumberjack rotates between lines,
 // never inside one.
@@ -35,7 +36,8 @@ type flushWriter struct {
 	mu     sync.Mutex
 	w      io.WriteCloser
 	buf    []byte
-	armed  bool // timer pending: we flushed recently, so buffer for now
+	armed  bool      // timer pending: something is gathered
+	gather time.Time // we wrote recently: until then, records are gathered
 	closed bool
 	timer  *time.Timer
 	err    error // first write error, reported by Close
@@ -108,18 +110,26 @@ func (f *flushWriter) writeLine(l Line) {
 
 // committedLocked decides, after a record was buffered, whether to write now.
 func (f *flushWriter) committedLocked() {
-	if f.armed && len(f.buf) < flushSize {
-		return // busy: gather until the timer or the size says so
+	if len(f.buf) >= flushSize {
+		f.flushLocked()
+		return
+	}
+	now := time.Now()
+	if now.Before(f.gather) { // busy: gather until the timer says so
+		if !f.armed {
+			f.armed = true
+			f.timer.Reset(f.gather.Sub(now))
+		}
+		return
 	}
 	f.flushLocked()
-	if !f.armed {
-		f.armed = true
-		// On a multiple of flushDelay, so the flushes of every busy log
-		// of the app come at one wake (and at most flushDelay from now).
-		now := time.Now()
-		f.timer.Reset(now.Truncate(flushDelay).Add(flushDelay).Sub(now))
-	}
+	f.gather = nextFlush(now)
 }
+
+// nextFlush is the end of now's gathering window: on a multiple of
+// flushDelay, so the flushes of every busy log of the app come at one wake
+// (and at most flushDelay from now).
+func nextFlush(now time.Time) time.Time { return now.Truncate(flushDelay).Add(flushDelay) }
 
 func (f *flushWriter) onTimer() {
 	f.mu.Lock()
@@ -127,6 +137,7 @@ func (f *flushWriter) onTimer() {
 	f.armed = false
 	if !f.closed {
 		f.flushLocked()
+		f.gather = nextFlush(time.Now()) // a flood goes on being gathered
 	}
 }
 

@@ -259,3 +259,36 @@ func TestLongLineNotInterleaved(t *testing.T) {
 		}
 	}
 }
+
+// A lone line is written at once and arms no timer (an idle app wakes for
+// nothing); lines right after it are gathered, and the timer writes them.
+func TestFlushWriterArmsOnlyWhenGathering(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "a.log")
+	f := newFlushWriter(newRotatingFile(path, 64<<20, 1))
+	defer f.Close()
+	read := func() string {
+		b, _ := os.ReadFile(path)
+		return string(b)
+	}
+	f.writeLine(Line{Time: time.Now(), Stream: Stdout, Text: "one"})
+	f.mu.Lock()
+	armed := f.armed
+	f.mu.Unlock()
+	if armed {
+		t.Error("a lone line armed the flush timer")
+	}
+	if !strings.Contains(read(), "stdout one\n") {
+		t.Fatalf("a lone line is not in the file at once: %q", read())
+	}
+	f.writeLine(Line{Time: time.Now(), Stream: Stdout, Text: "two"})
+	f.mu.Lock()
+	gathered := f.armed && len(f.buf) > 0
+	f.mu.Unlock()
+	if !gathered && !strings.Contains(read(), "stdout two\n") {
+		// Past the window's end the line is written through, never dropped.
+		t.Fatal("the second line is neither gathered nor written")
+	}
+	testutil.Eventually(t, 10*time.Second, func() bool { return strings.Contains(read(), "stdout two\n") },
+		"the timer to write the gathered line")
+}

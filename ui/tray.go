@@ -18,6 +18,7 @@ import (
 	"outrigger/assets"
 	"outrigger/core/modes"
 	"outrigger/core/supervisor"
+	"outrigger/ui/uithread"
 )
 
 // Icons of the app and of the tray's states (assets/, original art).
@@ -190,8 +191,25 @@ func (t *tray) build() bool {
 		return false
 	}
 	t.sig = sig
+	announceClicks(items)
 	t.menu.Items = items
 	return true
+}
+
+// announceClicks has each action of items (and of their submenus) tell
+// the UI thread first that a tray click runs (uithread.TrayClicked).
+func announceClicks(items []*fyne.MenuItem) {
+	for _, it := range items {
+		if f := it.Action; f != nil {
+			it.Action = func() {
+				uithread.TrayClicked()
+				f()
+			}
+		}
+		if it.ChildMenu != nil {
+			announceClicks(it.ChildMenu.Items)
+		}
+	}
 }
 
 // trayItems builds the tray menu's items and a signature of what they

@@ -24,6 +24,7 @@ import (
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
+	"fyne.io/systray"
 
 	"outrigger/core/autostart"
 	"outrigger/core/config"
@@ -31,6 +32,7 @@ import (
 	"outrigger/core/logs"
 	"outrigger/core/modes"
 	"outrigger/core/supervisor"
+	"outrigger/ui/uithread"
 	"outrigger/ui/workflows"
 )
 
@@ -189,6 +191,7 @@ func (u *UI) Run() {
 	u.open()
 	u.app.Run()
 	u.loopOver.Store(true)
+	uithread.StopParking() // also when Fyne's own signal handler ended the loop
 	u.log.Debug("quit: app loop ended")
 	// Usually the loop ends through our quit path; but Fyne's own SIGINT /
 	// SIGTERM handler ends it at once (see uithread), so make sure the quit
@@ -206,6 +209,7 @@ func (u *UI) open() {
 	u.armScreenshot()
 	if u.d.StartHidden && u.tray != nil && u.tray.enabled {
 		u.log.Info("started in the tray, window hidden (--hidden)")
+		uithread.SetHidden(true)
 		return
 	}
 	u.win.Show()
@@ -261,6 +265,7 @@ func (u *UI) shutdown() {
 // thread.
 func (u *UI) beginQuit() {
 	u.quitting = true
+	uithread.StopParking() // the quit's own hand-overs and Fyne's run at once
 	if u.tray != nil {
 		u.tray.refresh()
 	}
@@ -553,6 +558,9 @@ func (u *UI) start() {
 	}
 	if u.tray != nil {
 		u.tray.start()
+		if u.tray.enabled {
+			uithread.ParkWhenHidden(systray.TrayOpenedCh, u.log)
+		}
 	}
 }
 
@@ -726,6 +734,7 @@ func (u *UI) refreshOverall() {
 
 func (u *UI) setVisible(v bool) {
 	u.visible = v
+	uithread.SetHidden(!v)
 	switch {
 	case v && u.unwatch == nil && u.d.Watch != nil:
 		u.unwatch = u.d.Watch()

@@ -12,6 +12,7 @@
 package uithread
 
 import (
+	"log/slog"
 	"runtime"
 
 	"fyne.io/fyne/v2"
@@ -23,14 +24,40 @@ import (
 var uiGoroutine = goroutineID()
 
 // Do hands f to the UI goroutine (fyne.Do); f is dropped if Fyne would run
-// it anywhere else, which only happens after the app loop ended.
+// it anywhere else, which only happens after the app loop ended. A parked
+// loop (park.go) wakes for it.
 func Do(f func()) {
+	loop.handOver()
 	fyne.Do(func() {
+		defer loop.handedOver()
 		if OnUI() {
 			f()
 		}
 	})
 }
+
+// loop parks the app loop while the window is hidden (park.go).
+var loop = newParker(fyne.Do, OnUI)
+
+// ParkWhenHidden lets the app loop sleep while the window is hidden in
+// the tray, where the platform allows it (park.go). opened delivers the
+// tray host's notices that its menu opened (systray.TrayOpenedCh). Call
+// it once the tray is on.
+func ParkWhenHidden(opened <-chan struct{}, log *slog.Logger) {
+	if canPark {
+		loop.enable(newSleeper(), opened, log)
+	}
+}
+
+// SetHidden says whether the window is hidden in the tray. UI goroutine.
+func SetHidden(hidden bool) { loop.setHidden(hidden) }
+
+// StopParking keeps the loop awake for good (the quit path).
+func StopParking() { loop.stop() }
+
+// TrayClicked is called on the UI goroutine as a tray menu item's action
+// begins (see parker.trayClicked).
+func TrayClicked() { loop.trayClicked() }
 
 // OnUI reports whether the caller runs on the UI goroutine.
 func OnUI() bool { return goroutineID() == uiGoroutine }

@@ -1,0 +1,168 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/godbus/dbus/v5"
+
+	"outrigger/internal/testutil"
+)
+
+// loopSwitches is how many times the app's main thread, which runs Fyne's
+// loop and nothing else, has left the CPU: about 60 a second while the
+// loop ticks, none while it is parked.
+func loopSwitches(t testing.TB, pid int) int {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/status", pid, pid))
+	if err != nil {
+		t.Fatalf("the app's main thread: %v", err)
+	}
+	n := 0
+	for _, line := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok && strings.HasSuffix(k, "ctxt_switches") {
+			c, err := strconv.Atoi(strings.TrimSpace(v))
+			if err != nil {
+				t.Fatalf("%s: %v", line, err)
+			}
+			n += c
+		}
+	}
+	return n
+}
+
+// switchesOver counts the main thread's switches over d.
+func switchesOver(t testing.TB, pid int, d time.Duration) int {
+	a := loopSwitches(t, pid)
+	time.Sleep(d) // a window to count over, not a wait for an event
+	return loopSwitches(t, pid) - a
+}
+
+// A ticking loop switches about 120 times in 2 s; a parked one not at
+// all, but for its wake every 10 s that runs what Fyne queued (a few).
+const asleepMax, awakeMin = 15, 40
+
+func waitAsleep(t testing.TB, pid int, what string) {
+	t.Helper()
+	var n int
+	testutil.Eventually(t, upTimeout, func() bool { n = switchesOver(t, pid, 2*time.Second); return n <= asleepMax }, what)
+	t.Logf("asleep: the loop's thread switched %d times in 2 s", n)
+}
+
+// menuEvent sends the tray host's event (opened, clicked) for a menu item.
+func menuEvent(t testing.TB, menu dbus.BusObject, id int32, event string) {
+	t.Helper()
+	call := menu.Call("com.canonical.dbusmenu.Event", 0, id, event, dbus.MakeVariant(""), uint32(time.Now().Unix()))
+	if call.Err != nil {
+		t.Fatalf("Event(%s) on item %d: %v", event, id, call.Err)
+	}
+}
+
+// clickUntilMapped clicks the tray's Show window until the window is
+// mapped (a click can name an item id the app just replaced, see
+// TestTrayMenuQuit), within the given time.
+func clickUntilMapped(t testing.TB, menu dbus.BusObject, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !windowMapped(t) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the window was not mapped %v after the first click on Show window", within)
+		}
+		root, err := layout(menu)
+		if err != nil {
+			t.Fatalf("GetLayout: %v", err)
+		}
+		if show := root.find(func(m menuItem) bool { return m.Label == "Show window" }); show != nil {
+			menuEvent(t, menu, show.ID, "clicked")
+		}
+		time.Sleep(500 * time.Millisecond) // the X server maps it when the UI thread gets to it: no event reaches us
+	}
+}
+
+const noNoticesLog = "the tray host does not say when its menu opens"
+
+// Hidden in the tray, the app's loop sleeps (Fyne's would tick 60 times a
+// second): it wakes for the core's events, which the tray shows, sleeps
+// again, wakes when the tray's menu opens so a click is taken at once, and
+// quits on SIGTERM.
+func TestHiddenWindowSleeps(t *testing.T) {
+	skipUnlessE2E(t)
+	if _, err := exec.LookPath("xwininfo"); err != nil {
+		t.Skip("xwininfo (x11-utils) is not installed")
+	}
+	w := startFakeWatcher(t)
+	r := launchWith(t, "service", []string{"--hidden"})
+	menu := w.menuOf(t)
+	r.waitReady()
+	r.waitLog("started in the tray")
+	pid := r.cmd.Process.Pid
+	waitAsleep(t, pid, "the app loop to sleep with the window hidden")
+
+	// The core's events still reach the tray.
+	stop := exec.Command(r.exe, "stop", "--wait", "xgen-embedding")
+	stop.Env = append(os.Environ(), "OUTRIGGER_HOME="+r.home)
+	if out, err := stop.CombinedOutput(); err != nil {
+		t.Fatalf("outrigger stop: %v\n%s", err, out)
+	}
+	testutil.Eventually(t, upTimeout, func() bool {
+		root, err := layout(menu)
+		return err == nil && root.find(func(m menuItem) bool {
+			return strings.Contains(m.Label, "xgen-embedding") && strings.Contains(m.Label, "Stopped")
+		}) != nil
+	}, "the tray's menu to show xgen-embedding stopped")
+	waitAsleep(t, pid, "the app loop to sleep again after the tray followed the stop")
+
+	// The menu opens: the loop wakes, and a click on Show window is taken.
+	root, err := layout(menu)
+	if err != nil {
+		t.Fatalf("GetLayout: %v", err)
+	}
+	menuEvent(t, menu, root.ID, "opened")
+	var n int
+	testutil.Eventually(t, upTimeout, func() bool { n = switchesOver(t, pid, 2*time.Second); return n >= awakeMin },
+		"the app loop to wake when the tray's menu opened")
+	t.Logf("awake: the loop's thread switched %d times in 2 s", n)
+	clickUntilMapped(t, menu, upTimeout)
+	if strings.Contains(r.logText(), noNoticesLog) {
+		t.Errorf("parking turned off although the host said its menu opened")
+	}
+	r.quitCleanly()
+}
+
+// A tray host that never says its menu opened: a click while the loop
+// sleeps is taken at its next wake (at most 10 s), and the loop then stays
+// awake while hidden, so no other click waits.
+func TestTrayHostWithoutMenuNotices(t *testing.T) {
+	skipUnlessE2E(t)
+	if _, err := exec.LookPath("xwininfo"); err != nil {
+		t.Skip("xwininfo (x11-utils) is not installed")
+	}
+	w := startFakeWatcher(t)
+	r := launchWith(t, "service", []string{"--hidden"})
+	menu := w.menuOf(t)
+	r.waitReady()
+	r.waitLog("started in the tray")
+	pid := r.cmd.Process.Pid
+	waitAsleep(t, pid, "the app loop to sleep with the window hidden")
+	clickUntilMapped(t, menu, upTimeout)
+	r.waitLog(noNoticesLog)
+	r.quitCleanly()
+}
+
+// SIGTERM while the loop sleeps: the quit path wakes it, every sidecar
+// stops and the app exits 0.
+func TestQuitWhileParked(t *testing.T) {
+	skipUnlessE2E(t)
+	w := startFakeWatcher(t)
+	r := launchWith(t, "service", []string{"--hidden"})
+	w.menuOf(t)
+	r.waitReady()
+	r.waitLog("started in the tray")
+	waitAsleep(t, r.cmd.Process.Pid, "the app loop to sleep with the window hidden")
+	r.quitCleanly()
+}

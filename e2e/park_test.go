@@ -86,20 +86,27 @@ func clickUntilMapped(t testing.TB, menu dbus.BusObject, within time.Duration) {
 
 const noNoticesLog = "the tray host does not say when its menu opens"
 
+// launchHidden starts the app as the login entry does (--hidden) beside a
+// tray host, and waits until its sidecars are Ready; it returns the app
+// and the tray's menu.
+func launchHidden(t testing.TB) (*running, dbus.BusObject) {
+	t.Helper()
+	w := startFakeWatcher(t)
+	r := launchWith(t, "service", []string{"--hidden"})
+	menu := w.menuOf(t)
+	r.waitReady()
+	r.waitLog("started in the tray")
+	return r, menu
+}
+
 // Hidden in the tray, the app's loop sleeps (Fyne's would tick 60 times a
 // second): it wakes for the core's events, which the tray shows, sleeps
 // again, wakes when the tray's menu opens so a click is taken at once, and
 // quits on SIGTERM.
 func TestHiddenWindowSleeps(t *testing.T) {
 	skipUnlessE2E(t)
-	if _, err := exec.LookPath("xwininfo"); err != nil {
-		t.Skip("xwininfo (x11-utils) is not installed")
-	}
-	w := startFakeWatcher(t)
-	r := launchWith(t, "service", []string{"--hidden"})
-	menu := w.menuOf(t)
-	r.waitReady()
-	r.waitLog("started in the tray")
+	needXwininfo(t)
+	r, menu := launchHidden(t)
 	pid := r.cmd.Process.Pid
 	waitAsleep(t, pid, "the app loop to sleep with the window hidden")
 
@@ -139,14 +146,8 @@ func TestHiddenWindowSleeps(t *testing.T) {
 // awake while hidden, so no other click waits.
 func TestTrayHostWithoutMenuNotices(t *testing.T) {
 	skipUnlessE2E(t)
-	if _, err := exec.LookPath("xwininfo"); err != nil {
-		t.Skip("xwininfo (x11-utils) is not installed")
-	}
-	w := startFakeWatcher(t)
-	r := launchWith(t, "service", []string{"--hidden"})
-	menu := w.menuOf(t)
-	r.waitReady()
-	r.waitLog("started in the tray")
+	needXwininfo(t)
+	r, menu := launchHidden(t)
 	pid := r.cmd.Process.Pid
 	waitAsleep(t, pid, "the app loop to sleep with the window hidden")
 	clickUntilMapped(t, menu, upTimeout)
@@ -158,11 +159,7 @@ func TestTrayHostWithoutMenuNotices(t *testing.T) {
 // stops and the app exits 0.
 func TestQuitWhileParked(t *testing.T) {
 	skipUnlessE2E(t)
-	w := startFakeWatcher(t)
-	r := launchWith(t, "service", []string{"--hidden"})
-	w.menuOf(t)
-	r.waitReady()
-	r.waitLog("started in the tray")
+	r, _ := launchHidden(t)
 	waitAsleep(t, r.cmd.Process.Pid, "the app loop to sleep with the window hidden")
 	r.quitCleanly()
 }

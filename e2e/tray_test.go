@@ -299,34 +299,22 @@ func TestTrayMenuQuit(t *testing.T) {
 // window maps it.
 func TestStartHiddenInTray(t *testing.T) {
 	skipUnlessE2E(t)
-	if _, err := exec.LookPath("xwininfo"); err != nil {
-		t.Skip("xwininfo (x11-utils) is not installed")
-	}
-	w := startFakeWatcher(t)
-	r := launchWith(t, "service", []string{"--hidden"})
-	menu := w.menuOf(t)
-	r.waitReady()
-	r.waitLog("started in the tray")
+	needXwininfo(t)
+	r, menu := launchHidden(t)
 	if windowMapped(t) {
 		t.Fatal("--hidden with a tray: the window is mapped")
 	}
-	// Click Show window until the window is mapped (a click can name an
-	// item id the app just replaced, see TestTrayMenuQuit).
-	deadline := time.Now().Add(upTimeout)
-	for !windowMapped(t) {
-		if time.Now().After(deadline) {
-			t.Fatal("the window was not mapped after clicking Show window in the tray")
-		}
-		root, err := layout(menu)
-		if err != nil {
-			t.Fatalf("GetLayout: %v", err)
-		}
-		if show := root.find(func(m menuItem) bool { return m.Label == "Show window" }); show != nil {
-			click(t, menu, show)
-		}
-		time.Sleep(200 * time.Millisecond) // the X server maps it when the app's UI thread gets to it: no event reaches us
-	}
+	clickUntilMapped(t, menu, upTimeout)
 	r.quitCleanly()
+}
+
+// needXwininfo skips a test that looks at the display's windows when
+// xwininfo (x11-utils) is missing.
+func needXwininfo(t testing.TB) {
+	t.Helper()
+	if _, err := exec.LookPath("xwininfo"); err != nil {
+		t.Skip("xwininfo (x11-utils) is not installed")
+	}
 }
 
 // windowMapped reports whether a top-level window named "Outrigger…" is

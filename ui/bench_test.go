@@ -148,7 +148,7 @@ func TestPumpJoinsWaitingEvents(t *testing.T) {
 	}
 	u := New(fyne.CurrentApp(), Deps{Config: cfg})
 	onUI(u.build)
-	u.visible = true // someone looks: metrics are shown
+	onUI(func() { u.setVisible(true) }) // someone looks: metrics are shown
 
 	posted := make(chan func(), 100) // the UI thread, held: what is handed over waits
 	old := runOnUI
@@ -200,4 +200,70 @@ func TestPumpJoinsWaitingEvents(t *testing.T) {
 			t.Errorf("%s is %s after the second hand-over, want exited", names[0], st)
 		}
 	})
+}
+
+// With the window hidden, metrics wake nobody (a parked loop sleeps on):
+// each sidecar's newest waits, a sidecar's next event takes its waiting
+// metrics along in order, and the window shows the newest when it opens.
+func TestHiddenMetricsWakeNobody(t *testing.T) {
+	test.NewTempApp(t)
+	cfg := config.Config{}
+	var names []string
+	for i := range 20 {
+		n := fmt.Sprintf("s%02d", i)
+		names = append(names, n)
+		cfg.Sidecars = append(cfg.Sidecars, config.DefaultSpec(n, 9000+i))
+	}
+	u := New(fyne.CurrentApp(), Deps{Config: cfg})
+	onUI(u.build) // hidden: never shown yet
+
+	posted := make(chan func(), 100)
+	old := runOnUI
+	runOnUI = func(f func()) { posted <- f }
+	t.Cleanup(func() { runOnUI = old })
+
+	ch := make(chan supervisor.Event, 64)
+	go u.pump(ch)
+	t.Cleanup(u.stopListening)
+	now := time.Now()
+	for round := range 3 { // three hidden sweeps
+		for i, n := range names {
+			st := supervisor.Status{Name: n, State: supervisor.Ready, PID: 100 + i, RSSBytes: uint64(round*100+i+1) << 20}
+			ch <- supervisor.Event{Sidecar: n, Kind: supervisor.EventMetrics, Time: now, Status: st}
+		}
+	}
+	// A state event after them: the pump has taken every metric before it.
+	ch <- supervisor.Event{Sidecar: names[0], Kind: supervisor.EventState, Time: now,
+		Status: supervisor.Status{Name: names[0], State: supervisor.Exited}}
+	var f func()
+	select {
+	case f = <-posted:
+	case <-time.After(wait):
+		t.Fatal("a state event while hidden was never handed over")
+	}
+	if n := len(posted); n != 0 {
+		t.Fatalf("%d more hand-overs: metrics while hidden woke the UI thread", n)
+	}
+	u.queue.mu.Lock()
+	queued, waiting := len(u.queue.events), len(u.queue.idle)
+	u.queue.mu.Unlock()
+	if queued != 2 || waiting != len(names)-1 {
+		t.Fatalf("queued %d events and %d waiting metrics, want 2 (%s's metrics, then its state) and %d", queued, waiting, names[0], len(names)-1)
+	}
+	onUI(f)
+	onUI(func() {
+		if st := u.statuses[names[0]]; st.State != supervisor.Exited {
+			t.Errorf("%s is %s: its older metrics were applied after its state event", names[0], st.State)
+		}
+		u.setVisible(true)
+		for i, n := range names[1:] {
+			want := uint64(200+i+2) << 20 // the third sweep's
+			if c := u.cards[n]; c.st.RSSBytes != want || c.mem.Text == "—" {
+				t.Errorf("%s shows %d bytes (%q) once the window shows, want the newest %d", n, c.st.RSSBytes, c.mem.Text, want)
+			}
+		}
+	})
+	if n := len(posted); n != 0 {
+		t.Errorf("%d hand-overs while showing the window", n)
+	}
 }

@@ -594,9 +594,7 @@ func (u *UI) pump(ch <-chan supervisor.Event) {
 				return
 			}
 			u.queue.mu.Lock()
-			u.queue.events = append(u.queue.events, e)
-			post := !u.queue.posted
-			u.queue.posted = true
+			post := u.queue.add(e)
 			u.queue.mu.Unlock()
 			if post {
 				u.do(u.applyQueued)
@@ -613,13 +611,45 @@ type eventQueue struct {
 	mu     sync.Mutex
 	events []supervisor.Event
 	posted bool // an applyQueued is on its way to the UI thread
+	shown  bool // the window is shown (setVisible): metrics are painted
+	// While the window is hidden, each sidecar's newest metrics, which
+	// wake nobody (a parked loop sleeps on): applied after the queued
+	// events, once something else is handed over or the window shows.
+	idle map[string]supervisor.Event
 }
 
-// applyQueued applies every event queued so far, in order. UI thread.
+// add queues e and reports whether an applyQueued must be handed over. An
+// event for a sidecar takes that sidecar's waiting metrics into the queue
+// before it, so a sidecar's events are applied in order, and whatever
+// stays in idle is newer than anything queued for its sidecar.
+func (q *eventQueue) add(e supervisor.Event) bool {
+	if e.Kind == supervisor.EventMetrics && !q.shown {
+		if q.idle == nil {
+			q.idle = map[string]supervisor.Event{}
+		}
+		q.idle[e.Sidecar] = e
+		return false
+	}
+	if m, ok := q.idle[e.Sidecar]; ok {
+		q.events = append(q.events, m)
+		delete(q.idle, e.Sidecar)
+	}
+	q.events = append(q.events, e)
+	post := !q.posted
+	q.posted = true
+	return post
+}
+
+// applyQueued applies every event queued so far, in order, then the
+// waiting metrics. UI thread.
 func (u *UI) applyQueued() {
 	u.queue.mu.Lock()
 	batch := u.queue.events
+	for _, m := range u.queue.idle {
+		batch = append(batch, m)
+	}
 	u.queue.events, u.queue.posted = nil, false
+	clear(u.queue.idle)
 	u.queue.mu.Unlock()
 	for _, e := range batch {
 		u.apply(e)
@@ -735,6 +765,13 @@ func (u *UI) refreshOverall() {
 func (u *UI) setVisible(v bool) {
 	u.visible = v
 	uithread.SetHidden(!v)
+	u.queue.mu.Lock()
+	u.queue.shown = v
+	waiting := len(u.queue.idle) > 0
+	u.queue.mu.Unlock()
+	if v && waiting {
+		u.applyQueued() // the metrics that came while hidden
+	}
 	switch {
 	case v && u.unwatch == nil && u.d.Watch != nil:
 		u.unwatch = u.d.Watch()

@@ -133,31 +133,36 @@ func BenchmarkLogFilter100k(b *testing.B) {
 	}
 }
 
+// pumpRig is a built UI over n sidecars (s00, s01, …) whose pump reads ch,
+// and whose hand-overs to the UI thread wait in posted until the test
+// runs them (onUI): the UI thread, held.
+func pumpRig(t *testing.T, n int) (u *UI, names []string, ch chan supervisor.Event, posted chan func()) {
+	test.NewTempApp(t)
+	cfg := config.Config{}
+	for i := range n {
+		name := fmt.Sprintf("s%02d", i)
+		names = append(names, name)
+		cfg.Sidecars = append(cfg.Sidecars, config.DefaultSpec(name, 9000+i))
+	}
+	u = New(fyne.CurrentApp(), Deps{Config: cfg})
+	onUI(u.build)
+	posted = make(chan func(), 100)
+	old := runOnUI
+	runOnUI = func(f func()) { posted <- f }
+	t.Cleanup(func() { runOnUI = old }) // after stopListening: the pump is gone
+	ch = make(chan supervisor.Event, 64)
+	go u.pump(ch)
+	t.Cleanup(u.stopListening)
+	return u, names, ch, posted
+}
+
 // Events that arrive while a hand-over to the UI thread is still waiting
 // join it: a watched sweep's metrics of 50 sidecars wake the UI thread
 // once, not 50 times (the old pump called fyne.Do per event). All of them
 // are applied, in order.
 func TestPumpJoinsWaitingEvents(t *testing.T) {
-	test.NewTempApp(t)
-	cfg := config.Config{}
-	var names []string
-	for i := range 50 {
-		n := fmt.Sprintf("s%02d", i)
-		names = append(names, n)
-		cfg.Sidecars = append(cfg.Sidecars, config.DefaultSpec(n, 9000+i))
-	}
-	u := New(fyne.CurrentApp(), Deps{Config: cfg})
-	onUI(u.build)
+	u, names, ch, posted := pumpRig(t, 50)
 	onUI(func() { u.setVisible(true) }) // someone looks: metrics are shown
-
-	posted := make(chan func(), 100) // the UI thread, held: what is handed over waits
-	old := runOnUI
-	runOnUI = func(f func()) { posted <- f }
-	t.Cleanup(func() { runOnUI = old }) // after stopListening: the pump is gone
-
-	ch := make(chan supervisor.Event, 64)
-	go u.pump(ch)
-	t.Cleanup(u.stopListening)
 	now := time.Now()
 	for i, n := range names {
 		st := supervisor.Status{Name: n, State: supervisor.Ready, PID: 100 + i, RSSBytes: uint64(i+1) << 20, CPUPercent: 2}
@@ -206,25 +211,7 @@ func TestPumpJoinsWaitingEvents(t *testing.T) {
 // each sidecar's newest waits, a sidecar's next event takes its waiting
 // metrics along in order, and the window shows the newest when it opens.
 func TestHiddenMetricsWakeNobody(t *testing.T) {
-	test.NewTempApp(t)
-	cfg := config.Config{}
-	var names []string
-	for i := range 20 {
-		n := fmt.Sprintf("s%02d", i)
-		names = append(names, n)
-		cfg.Sidecars = append(cfg.Sidecars, config.DefaultSpec(n, 9000+i))
-	}
-	u := New(fyne.CurrentApp(), Deps{Config: cfg})
-	onUI(u.build) // hidden: never shown yet
-
-	posted := make(chan func(), 100)
-	old := runOnUI
-	runOnUI = func(f func()) { posted <- f }
-	t.Cleanup(func() { runOnUI = old })
-
-	ch := make(chan supervisor.Event, 64)
-	go u.pump(ch)
-	t.Cleanup(u.stopListening)
+	u, names, ch, posted := pumpRig(t, 20) // hidden: never shown yet
 	now := time.Now()
 	for round := range 3 { // three hidden sweeps
 		for i, n := range names {

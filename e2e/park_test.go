@@ -54,15 +54,6 @@ func waitAsleep(t testing.TB, pid int, what string) {
 	t.Logf("asleep: the loop's thread switched %d times in 2 s", n)
 }
 
-// menuEvent sends the tray host's event (opened, clicked) for a menu item.
-func menuEvent(t testing.TB, menu dbus.BusObject, id int32, event string) {
-	t.Helper()
-	call := menu.Call("com.canonical.dbusmenu.Event", 0, id, event, dbus.MakeVariant(""), uint32(time.Now().Unix()))
-	if call.Err != nil {
-		t.Fatalf("Event(%s) on item %d: %v", event, id, call.Err)
-	}
-}
-
 // clickUntilMapped clicks the tray's Show window until the window is
 // mapped (a click can name an item id the app just replaced, see
 // TestTrayMenuQuit), within the given time.
@@ -78,7 +69,7 @@ func clickUntilMapped(t testing.TB, menu dbus.BusObject, within time.Duration) {
 			t.Fatalf("GetLayout: %v", err)
 		}
 		if show := root.find(func(m menuItem) bool { return m.Label == "Show window" }); show != nil {
-			menuEvent(t, menu, show.ID, "clicked")
+			click(t, menu, show)
 		}
 		time.Sleep(500 * time.Millisecond) // the X server maps it when the UI thread gets to it: no event reaches us
 	}

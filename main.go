@@ -24,6 +24,7 @@ import (
 	"outrigger/core/appdirs"
 	"outrigger/core/config"
 	"outrigger/core/control"
+	"outrigger/core/gcpace"
 	"outrigger/core/diagnostics"
 	"outrigger/core/instance"
 	"outrigger/core/logs"
@@ -303,6 +304,9 @@ func start(store *config.Store, paths appdirs.Paths, log, console *slog.Logger) 
 	ctx, cancel := context.WithCancel(context.Background())
 	o.cancel = cancel
 	o.wd = watchdog.New(sup, time.Second, log)
+	// Nobody looking (the window hidden, no API client subscribed): the
+	// collector runs by need, not every two minutes (core/gcpace).
+	o.wd.OnWatched(func(watched bool) { gcpace.SetIdle(!watched) })
 	o.bg.Add(3)
 	go func() { defer o.bg.Done(); o.wd.Run(ctx) }()
 	go func() { defer o.bg.Done(); o.modes.Run(ctx) }()

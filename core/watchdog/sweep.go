@@ -35,6 +35,7 @@ type Watchdog struct {
 	watchers map[int]time.Duration // Watch id → its rate
 	nextID   int
 	changed  chan struct{} // cap 1: the watchers changed, Run recomputes its period
+	onWatch  func(watched bool)
 
 	procs   map[procKey]*process.Process // kept so Percent(0) measures since the last sweep
 	ticks   map[procKey]tickSample       // CPU ticks at the last sweep (Linux path)
@@ -110,6 +111,11 @@ func (w *Watchdog) poke() {
 	}
 }
 
+// OnWatched has Run call f with whether anyone watches: once as it
+// starts, then on each change, always from Run's goroutine and in order.
+// Call it before Run.
+func (w *Watchdog) OnWatched(f func(watched bool)) { w.onWatch = f }
+
 // period is the sweep period now: the fastest watcher's, else IdleInterval.
 func (w *Watchdog) period() (time.Duration, bool) {
 	w.mu.Lock()
@@ -130,6 +136,9 @@ func (w *Watchdog) Run(ctx context.Context) {
 	t := time.NewTimer(p)
 	defer t.Stop()
 	watched := false
+	if w.onWatch != nil {
+		w.onWatch(false) // a watcher already there pokes: its change follows
+	}
 	for {
 		select {
 		case <-t.C:
@@ -147,6 +156,9 @@ func (w *Watchdog) Run(ctx context.Context) {
 			swept := now && !watched
 			if swept {
 				w.Sweep() // a new look: show figures at once, and set the CPU baseline
+			}
+			if now != watched && w.onWatch != nil {
+				w.onWatch(now)
 			}
 			watched = now
 			// A watcher that comes and goes without changing the period

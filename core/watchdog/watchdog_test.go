@@ -507,6 +507,48 @@ func TestWatchIsCounted(t *testing.T) {
 	stop()
 }
 
+// TestOnWatchedFollowsTheWatchers: Run says at once that nobody watches,
+// then each change of "anyone watches", in order, and nothing for a
+// second watcher or for one of two leaving.
+func TestOnWatchedFollowsTheWatchers(t *testing.T) {
+	c := &countingTarget{fakeTarget: fakeTarget{gone: map[string]string{}}, sweeps: make(chan struct{}, 1)}
+	w := New(c, time.Second, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	w.idle = time.Hour
+	said := make(chan bool, 16)
+	w.OnWatched(func(watched bool) { said <- watched })
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); w.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	expect := func(want bool) {
+		t.Helper()
+		select {
+		case got := <-said:
+			if got != want {
+				t.Fatalf("OnWatched(%v), want %v", got, want)
+			}
+		case <-time.After(wait):
+			t.Fatalf("no OnWatched(%v)", want)
+		}
+	}
+	expect(false)
+	a := w.Watch(time.Hour)
+	expect(true)
+	b := w.Watch(time.Hour)
+	a()
+	b()
+	expect(false)
+	d := w.Watch(time.Hour)
+	expect(true)
+	d()
+	expect(false)
+	select {
+	case got := <-said:
+		t.Fatalf("an extra OnWatched(%v)", got)
+	default:
+	}
+}
+
 // TestUnwatchedCheckSeesZombieReusedAndGone: the sweep while nobody watches
 // (no metrics, one stat read per known process) still tells a zombie, a
 // reused pid and a process that has gone, and leaves a live one alone, on

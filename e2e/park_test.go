@@ -44,8 +44,8 @@ func switchesOver(t testing.TB, pid int, d time.Duration) int {
 }
 
 // A ticking loop switches about 120 times in 2 s; a parked one not at
-// all, but for its wake every 10 s that runs what Fyne queued (a few).
-const asleepMax, awakeMin = 15, 40
+// all, but for the hand-overs of the core's events to the tray (a few).
+const asleepMax = 15
 
 func waitAsleep(t testing.TB, pid int, what string) {
 	t.Helper()
@@ -75,8 +75,6 @@ func clickUntilMapped(t testing.TB, menu dbus.BusObject, within time.Duration) {
 	}
 }
 
-const noNoticesLog = "the tray host does not say when its menu opens"
-
 // launchHidden starts the app as the login entry does (--hidden) beside a
 // tray host, and waits until its sidecars are Ready; it returns the app
 // and the tray's menu.
@@ -92,8 +90,8 @@ func launchHidden(t testing.TB) (*running, dbus.BusObject) {
 
 // Hidden in the tray, the app's loop sleeps (Fyne's would tick 60 times a
 // second): it wakes for the core's events, which the tray shows, sleeps
-// again, wakes when the tray's menu opens so a click is taken at once, and
-// quits on SIGTERM.
+// again, and a click in the tray's menu is taken at once, with no word
+// from the host that its menu opened (the loop's own bound is minutes).
 func TestHiddenWindowSleeps(t *testing.T) {
 	skipUnlessE2E(t)
 	needXwininfo(t)
@@ -115,36 +113,15 @@ func TestHiddenWindowSleeps(t *testing.T) {
 	}, "the tray's menu to show xgen-embedding stopped")
 	waitAsleep(t, pid, "the app loop to sleep again after the tray followed the stop")
 
-	// The menu opens: the loop wakes, and a click on Show window is taken.
-	root, err := layout(menu)
-	if err != nil {
-		t.Fatalf("GetLayout: %v", err)
-	}
-	menuEvent(t, menu, root.ID, "opened")
-	var n int
-	testutil.Eventually(t, upTimeout, func() bool { n = switchesOver(t, pid, 2*time.Second); return n >= awakeMin },
-		"the app loop to wake when the tray's menu opened")
-	t.Logf("awake: the loop's thread switched %d times in 2 s", n)
-	clickUntilMapped(t, menu, upTimeout)
-	if strings.Contains(r.logText(), noNoticesLog) {
-		t.Errorf("parking turned off although the host said its menu opened")
-	}
+	// A click on Show window, while the loop sleeps, maps the window in
+	// seconds (the loop's bound, parkMax, is 5 minutes).
+	clickUntilMapped(t, menu, clickTaken)
 	r.quitCleanly()
 }
 
-// A tray host that never says its menu opened: a click while the loop
-// sleeps is taken at its next wake (at most 10 s), and the loop then stays
-// awake while hidden, so no other click waits.
-func TestTrayHostWithoutMenuNotices(t *testing.T) {
-	skipUnlessE2E(t)
-	needXwininfo(t)
-	r, menu := launchHidden(t)
-	pid := r.cmd.Process.Pid
-	waitAsleep(t, pid, "the app loop to sleep with the window hidden")
-	clickUntilMapped(t, menu, upTimeout)
-	r.waitLog(noNoticesLog)
-	r.quitCleanly()
-}
+// clickTaken is how long a tray click may take to show the window: far
+// below parkMax, so only a click that wakes the loop passes.
+const clickTaken = 20 * time.Second
 
 // SIGTERM while the loop sleeps: the quit path wakes it, every sidecar
 // stops and the app exits 0.

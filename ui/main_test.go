@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/test"
 	"github.com/godbus/dbus/v5"
 
@@ -180,9 +181,12 @@ func newRig(t testing.TB, o *rigOpts, specs ...config.Spec) *rig {
 	var a fyne.App = test.NewTempApp(t)
 	if o.tray {
 		a = &trayApp{App: a}
-		prev := trayAvailable
+		prev, prevHost := trayAvailable, newTrayHost
 		trayAvailable = func() (bool, string) { return true, "" }
-		t.Cleanup(func() { trayAvailable = prev })
+		// The test app records the tray through Fyne's desktop.App (the
+		// D-Bus host is tried end to end, in e2e).
+		newTrayHost = func(d desktop.App) trayHost { return &fyneTrayHost{desk: d} }
+		t.Cleanup(func() { trayAvailable, newTrayHost = prev, prevHost })
 	}
 	r := &rig{t: t, app: a, sup: sup, home: home, cfg: cfg, file: filepath.Join(home, "outrigger.toml"), wake: make(chan struct{}, 1)}
 	// The store is the one copy of the configuration, as in main: it holds

@@ -12,13 +12,11 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/driver/desktop"
-	"fyne.io/systray"
 	"github.com/godbus/dbus/v5"
 
 	"outrigger/assets"
 	"outrigger/core/modes"
 	"outrigger/core/supervisor"
-	"outrigger/ui/uithread"
 )
 
 // Icons of the app and of the tray's states (assets/, original art).
@@ -77,7 +75,7 @@ var trayAvailable = func() (bool, string) {
 // Start all / Stop all, the Mode submenu, Quit.
 type tray struct {
 	d       trayDeps
-	desk    desktop.App
+	host    trayHost
 	enabled bool
 
 	menu  *fyne.Menu
@@ -85,8 +83,6 @@ type tray struct {
 	icon  fyne.Resource
 	sig   string // what the menu showed last: refresh only on change
 	tip   string // the tooltip shown last
-
-	setTooltip func(string) // systray.SetTooltip (tests record it)
 }
 
 // trayDeps is what the tray shows and does. The funcs run on the UI
@@ -114,7 +110,7 @@ type modeMenu interface {
 }
 
 func newTray(app fyne.App, log *slog.Logger, d trayDeps) *tray {
-	t := &tray{d: d, level: -1, setTooltip: systray.SetTooltip}
+	t := &tray{d: d, level: -1}
 	desk, ok := app.(desktop.App)
 	if !ok {
 		return t
@@ -124,7 +120,7 @@ func newTray(app fyne.App, log *slog.Logger, d trayDeps) *tray {
 		log.Info("no system tray; closing the window will ask whether to quit", "reason", why)
 		return t
 	}
-	t.desk, t.enabled = desk, true
+	t.host, t.enabled = newTrayHost(desk), true
 	return t
 }
 
@@ -133,12 +129,19 @@ func (t *tray) start() {
 	if !t.enabled {
 		return
 	}
+	t.host.start(t.d.show)
 	t.menu = fyne.NewMenu("Outrigger")
 	t.build()
-	t.desk.SetSystemTrayMenu(t.menu)
+	t.host.setMenu(t.menu)
 	t.setIcon()
-	// A left click shows the window (where the host supports it).
-	systray.SetOnTapped(t.d.show)
+}
+
+// stop takes the tray away once the quit work is done. UI goroutine.
+func (t *tray) stop() {
+	if t.enabled {
+		t.enabled = false
+		t.call(t.host.stop)
+	}
 }
 
 // refresh rebuilds the menu when what it shows changed, and the icon when
@@ -149,7 +152,7 @@ func (t *tray) refresh() {
 	}
 	t.setIcon()
 	if t.enabled && t.build() {
-		t.call(t.menu.Refresh)
+		t.call(func() { t.host.setMenu(t.menu) })
 	}
 }
 
@@ -157,14 +160,14 @@ func (t *tray) setIcon() {
 	level, text := t.d.overall()
 	if tip := "Outrigger — " + text; tip != t.tip {
 		t.tip = tip
-		t.call(func() { t.setTooltip(tip) })
+		t.call(func() { t.host.setTooltip(tip) })
 	}
 	if level == t.level {
 		return
 	}
 	t.level = level
 	t.icon = trayIconForLevel[level]
-	t.call(func() { t.desk.SetSystemTrayIcon(t.icon) })
+	t.call(func() { t.host.setIcon(t.icon) })
 }
 
 // call runs a change of the tray. Fyne's own SIGINT/SIGTERM handler can
@@ -191,25 +194,8 @@ func (t *tray) build() bool {
 		return false
 	}
 	t.sig = sig
-	announceClicks(items)
 	t.menu.Items = items
 	return true
-}
-
-// announceClicks has each action of items (and of their submenus) tell
-// the UI thread first that a tray click runs (uithread.TrayClicked).
-func announceClicks(items []*fyne.MenuItem) {
-	for _, it := range items {
-		if f := it.Action; f != nil {
-			it.Action = func() {
-				uithread.TrayClicked()
-				f()
-			}
-		}
-		if it.ChildMenu != nil {
-			announceClicks(it.ChildMenu.Items)
-		}
-	}
 }
 
 // trayItems builds the tray menu's items and a signature of what they

@@ -24,7 +24,6 @@ import (
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
-	"fyne.io/systray"
 
 	"outrigger/core/autostart"
 	"outrigger/core/config"
@@ -198,6 +197,9 @@ func (u *UI) Run() {
 	// work runs and finishes before returning.
 	u.Quit()
 	<-u.shutdownDone
+	if u.tray != nil {
+		u.tray.stop()
+	}
 	u.stopListening()
 }
 
@@ -559,7 +561,7 @@ func (u *UI) start() {
 	if u.tray != nil {
 		u.tray.start()
 		if u.tray.enabled {
-			uithread.ParkWhenHidden(systray.TrayOpenedCh, u.log)
+			uithread.ParkWhenHidden(u.log)
 		}
 	}
 }

@@ -20,41 +20,27 @@ import (
 //
 // The loop wakes when:
 //   - our own work is handed over: Do wakes it first and parks it again
-//     once that work ran (the tray's icon and menu follow the sidecars);
+//     once that work ran. That is how everything that needs the loop
+//     while hidden reaches it: the tray's icon and menu following the
+//     sidecars, a click in the tray's menu (ui's tray hands its clicks to
+//     Do rather than letting Fyne run them on the sleeping loop), a tap
+//     on the tray's icon, the quit path;
 //   - the window is shown;
-//   - the tray's menu is opened (the host says so over D-Bus): Fyne runs
-//     a menu item's action on the loop, so it stays awake for menuHold;
 //   - a while has passed (parkMax): what Fyne itself queued meanwhile (a
-//     click on a host that does not announce its menu, a theme change)
-//     runs then, and the loop parks again. Our own SIGTERM handler wakes
-//     the loop at once through the quit path.
-//
-// A tray host that never announces its menu would see a click wait up to
-// parkMax; the first such click turns parking off (TrayClicked). Until
-// the host has announced its menu once, parkMax is short (a click waits
-// at most that, once); after, it is long, and the loop wakes for nothing
-// a few times an hour.
+//     theme change) runs then, and the loop parks again.
 //
 // Parking works where the tray is D-Bus (Linux) and the window X11; on
 // Windows and macOS the tray's own events run on the loop's thread, so
 // the loop must keep running there, and canPark is false.
 
 const (
-	// parkMax bounds a park: work Fyne queued while the loop slept waits
-	// at most this long. A wake costs about 4 ms of CPU on our test
-	// machine (the loop's tick and the Go runtime's spin after it), so
-	// every 10 s it is 0.04 % of a core.
-	parkMax = 10 * time.Second
-	// parkMaxAnnounced is parkMax once the tray host has said its menu
-	// opened: clicks then wake the loop, and only Fyne's rare own work
-	// (a theme change) waits.
-	parkMaxAnnounced = 5 * time.Minute
-	// menuHold is how long the loop stays awake after the tray's menu
-	// opened: a person reads it and clicks.
-	menuHold = 30 * time.Second
-	// startHold keeps the loop awake after the tray is turned on, while
-	// Fyne puts the menu in place (its tray's ready callback queues that
-	// on the loop).
+	// parkMax bounds a park: work Fyne queued on its own while the loop
+	// slept (nothing a person waits for: the window is hidden) waits at
+	// most this long. A wake costs about 4 ms of CPU on our test machine
+	// (the loop's tick and the Go runtime's spin after it).
+	parkMax = 5 * time.Minute
+	// startHold keeps the loop awake after parking is turned on, while
+	// Fyne finishes setting up (work it queues on the loop).
 	startHold = 3 * time.Second
 )
 
@@ -75,53 +61,41 @@ type parker struct {
 	queue func(func()) // hands a function to the loop (fyne.Do)
 	onUI  func() bool  // the caller runs on the loop's goroutine
 	now   func() time.Time
-	// How long the loop stays awake after enable and after the tray's
-	// menu opened (startHold, menuHold; tests shorten them).
-	startHold, menuHold time.Duration
+	// How long the loop stays awake after enable (startHold; tests
+	// shorten it).
+	startHold time.Duration
 
 	mu        sync.Mutex
 	s         sleeper
 	log       *slog.Logger
 	on        bool      // parking allowed: a tray, a sleeper, not quitting
+	stopped   bool      // stop was called: parking stays off
 	hidden    bool      // the window is hidden in the tray
 	queued    bool      // a park is queued on the loop
 	asleep    bool      // the loop is in a park
 	work      int       // hand-overs queued and not yet run (Do)
-	awakeTill time.Time // the tray's menu or the start keeps the loop awake until then
-	announced bool      // the tray host said its menu opened, at least once
+	awakeTill time.Time // the start keeps the loop awake until then
 	hold      *time.Timer
-	done      chan struct{} // closed by stop: ends the menu listener
 }
 
 func newParker(queue func(func()), onUI func() bool) *parker {
-	return &parker{queue: queue, onUI: onUI, now: time.Now, startHold: startHold, menuHold: menuHold}
+	return &parker{queue: queue, onUI: onUI, now: time.Now, startHold: startHold}
 }
 
-// enable turns parking on with the sleeper s; opened delivers the tray
-// host's "menu opened" notices until stop. Once only; nothing after stop.
-func (p *parker) enable(s sleeper, opened <-chan struct{}, log *slog.Logger) {
+// enable turns parking on with the sleeper s. Once only; nothing after
+// stop.
+func (p *parker) enable(s sleeper, log *slog.Logger) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.on || p.done != nil || s == nil {
+	if p.on || p.stopped || s == nil {
 		return
 	}
 	if log == nil {
 		log = slog.Default()
 	}
 	p.s, p.log, p.on = s, log, true
-	p.done = make(chan struct{})
-	p.holdLocked(p.startHold)
-	done := p.done
-	go func() { // ends with stop
-		for {
-			select {
-			case <-opened:
-				p.menuOpened()
-			case <-done:
-				return
-			}
-		}
-	}()
+	p.awakeTill = p.now().Add(p.startHold)
+	p.hold = time.AfterFunc(p.startHold, p.held)
 }
 
 // setHidden says whether the window is hidden in the tray. Loop only.
@@ -133,15 +107,8 @@ func (p *parker) setHidden(h bool) {
 func (p *parker) stop() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.stopped = true
 	p.offLocked()
-	if p.done == nil {
-		p.done = make(chan struct{}) // enable after stop does nothing
-	}
-	select {
-	case <-p.done:
-	default:
-		close(p.done)
-	}
 }
 
 func (p *parker) offLocked() {
@@ -167,46 +134,6 @@ func (p *parker) handOver() {
 
 func (p *parker) handedOver() {
 	p.update(func() { p.work-- })
-}
-
-// menuOpened keeps the loop awake while the tray's menu may be in use.
-func (p *parker) menuOpened() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.announced = true
-	if p.on {
-		p.holdLocked(p.menuHold)
-		if p.asleep {
-			p.s.wake()
-		}
-	}
-}
-
-// trayClicked is called on the loop as a tray menu item's action begins.
-// A click while the window is hidden, from a host that never said its
-// menu opened, waited for the loop's next wake: such a host gets no
-// parking, so no other click waits.
-func (p *parker) trayClicked() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if !p.on || !p.hidden || p.announced {
-		return
-	}
-	p.offLocked()
-	p.log.Info("the tray host does not say when its menu opens: the app loop keeps running while the window is hidden")
-}
-
-// holdLocked keeps the loop awake for d, then lets it park.
-func (p *parker) holdLocked(d time.Duration) {
-	till := p.now().Add(d)
-	if till.After(p.awakeTill) {
-		p.awakeTill = till
-	}
-	if p.hold == nil {
-		p.hold = time.AfterFunc(d, p.held)
-	} else {
-		p.hold.Reset(p.awakeTill.Sub(p.now()))
-	}
 }
 
 func (p *parker) held() { p.update(func() {}) }
@@ -247,9 +174,6 @@ func (p *parker) park() {
 	}
 	p.asleep = true
 	s, upTo := p.s, parkMax
-	if p.announced {
-		upTo = parkMaxAnnounced
-	}
 	p.mu.Unlock()
 
 	ok := s.sleep(upTo, func() bool {
@@ -258,8 +182,7 @@ func (p *parker) park() {
 		return p.mayParkLocked()
 	})
 
-	// Whoever woke the loop parks it again (Do once its work ran, the
-	// menu's hold as it ends); a wake with no reason left (parkMax, or a
+	// Whoever woke the loop parks it again (Do once its work ran); a wake with no reason left (parkMax, or a
 	// wake that raced the end of the sleep) parks it again behind
 	// whatever Fyne queued meanwhile.
 	p.update(func() {

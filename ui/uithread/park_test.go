@@ -13,12 +13,11 @@ import (
 // them as the loop would, on a goroutine of its own; the sleeper sleeps
 // until woken.
 type parkRig struct {
-	t      *testing.T
-	p      *parker
-	q      chan func()
-	s      *chanSleeper
-	opened chan struct{}
-	log    *bytes.Buffer
+	t   *testing.T
+	p   *parker
+	q   chan func()
+	s   *chanSleeper
+	log *bytes.Buffer
 }
 
 type chanSleeper struct {
@@ -41,11 +40,11 @@ func (s *chanSleeper) wake() {
 }
 
 func newParkRig(t *testing.T) *parkRig {
-	r := &parkRig{t: t, q: make(chan func(), 16), opened: make(chan struct{}), log: &bytes.Buffer{},
+	r := &parkRig{t: t, q: make(chan func(), 16), log: &bytes.Buffer{},
 		s: &chanSleeper{woke: make(chan struct{}, 1), slept: make(chan time.Duration, 1)}}
 	r.p = newParker(func(f func()) { r.q <- f }, func() bool { return true })
-	r.p.startHold, r.p.menuHold = 0, 50*time.Millisecond
-	r.p.enable(r.s, r.opened, slog.New(slog.NewTextHandler(&syncWriter{w: r.log}, nil)))
+	r.p.startHold = 0
+	r.p.enable(r.s, slog.New(slog.NewTextHandler(&syncWriter{w: r.log}, nil)))
 	t.Cleanup(r.p.stop)
 	return r
 }
@@ -151,62 +150,38 @@ func TestQueuedParkYieldsToLaterWork(t *testing.T) {
 	r.p.stop()
 }
 
-// A wake with no reason left (parkMax, or one that raced the end of a
-// sleep) parks again, behind what Fyne queued meanwhile.
+// A park lasts up to parkMax; a wake with no reason left (parkMax, or one
+// that raced the end of a sleep) parks again, behind what Fyne queued
+// meanwhile.
 func TestParkAgainAfterTimeout(t *testing.T) {
 	r := newParkRig(t)
 	r.p.setHidden(true)
-	done := r.runAsleep(r.queued())
+	done, upTo := r.runAsleepFor(r.queued())
+	if upTo != parkMax {
+		t.Errorf("a park lasts up to %v, want %v", upTo, parkMax)
+	}
 	r.s.woke <- struct{}{} // parkMax passed
 	r.returns(done, "parkMax")
 	r.runAsleep(r.queued())
 	r.p.stop()
 }
 
-// The tray's menu opening wakes the loop and keeps it awake for the
-// hold, so a click is taken at once; then it parks again. A host that
-// says so keeps parking on when a click comes.
-func TestMenuOpenedHoldsTheLoopAwake(t *testing.T) {
-	r := newParkRig(t)
+// After parking is turned on, the loop stays awake for startHold while
+// Fyne finishes setting up, then parks.
+func TestStartHold(t *testing.T) {
+	r := &parkRig{t: t, q: make(chan func(), 16), log: &bytes.Buffer{},
+		s: &chanSleeper{woke: make(chan struct{}, 1), slept: make(chan time.Duration, 1)}}
+	r.p = newParker(func(f func()) { r.q <- f }, func() bool { return true })
+	r.p.startHold = 100 * time.Millisecond
+	began := time.Now()
+	r.p.enable(r.s, nil)
+	t.Cleanup(r.p.stop)
 	r.p.setHidden(true)
-	done, upTo := r.runAsleepFor(r.queued())
-	if upTo != parkMax {
-		t.Errorf("before the host said its menu opened, a park lasts up to %v, want %v", upTo, parkMax)
+	park := r.queued() // once the hold ended
+	if held := time.Since(began); held < r.p.startHold {
+		t.Errorf("parked %v after parking was turned on; the hold is %v", held, r.p.startHold)
 	}
-	opened := time.Now()
-	r.opened <- struct{}{}
-	r.returns(done, "the menu opened")
-	r.p.trayClicked()
-	park := r.queued() // after the hold
-	if held := time.Since(opened); held < r.p.menuHold {
-		t.Errorf("parked again %v after the menu opened; the hold is %v", held, r.p.menuHold)
-	}
-	if _, upTo := r.runAsleepFor(park); upTo != parkMaxAnnounced {
-		t.Errorf("once the host said its menu opened, a park lasts up to %v, want %v", upTo, parkMaxAnnounced)
-	}
-	if strings.Contains(r.log.String(), "does not say") {
-		t.Errorf("parking turned off for a host that said its menu opened: %s", r.log)
-	}
-	r.p.stop()
-}
-
-// A click from a host that never said its menu opened waited for a wake:
-// parking turns off for good, and says why.
-func TestClickWithoutMenuNoticeStopsParking(t *testing.T) {
-	r := newParkRig(t)
-	r.p.setHidden(true)
-	done := r.runAsleep(r.queued())
-	r.s.woke <- struct{}{} // the click ran at the next wake
-	r.returns(done, "parkMax")
-	park := r.queued()
-	r.p.trayClicked()
-	park() // does not sleep
-	r.p.setHidden(false)
-	r.p.setHidden(true)
-	r.nothingQueued()
-	if !strings.Contains(r.log.String(), "does not say when its menu opens") {
-		t.Errorf("no word on why parking stopped: %q", r.log)
-	}
+	r.runAsleep(park)
 }
 
 // The quit path wakes a parked loop, and nothing parks it again.
@@ -219,7 +194,7 @@ func TestStopWakesAndEndsParking(t *testing.T) {
 	r.p.setHidden(true)
 	r.p.handOver()
 	r.p.handedOver()
-	r.p.enable(r.s, r.opened, nil) // too late: stays off
+	r.p.enable(r.s, nil) // too late: stays off
 	r.p.setHidden(true)
 	r.nothingQueued()
 }

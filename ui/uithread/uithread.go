@@ -40,12 +40,11 @@ func Do(f func()) {
 var loop = newParker(fyne.Do, OnUI)
 
 // ParkWhenHidden lets the app loop sleep while the window is hidden in
-// the tray, where the platform allows it (park.go). opened delivers the
-// tray host's notices that its menu opened (systray.TrayOpenedCh). Call
-// it once the tray is on.
-func ParkWhenHidden(opened <-chan struct{}, log *slog.Logger) {
+// the tray, where the platform allows it (park.go). Call it once the
+// tray is on; every click of the tray must reach the loop through Do.
+func ParkWhenHidden(log *slog.Logger) {
 	if canPark {
-		loop.enable(newSleeper(), opened, log)
+		loop.enable(newSleeper(), log)
 	}
 }
 
@@ -54,10 +53,6 @@ func SetHidden(hidden bool) { loop.setHidden(hidden) }
 
 // StopParking keeps the loop awake for good (the quit path).
 func StopParking() { loop.stop() }
-
-// TrayClicked is called on the UI goroutine as a tray menu item's action
-// begins (see parker.trayClicked).
-func TrayClicked() { loop.trayClicked() }
 
 // OnUI reports whether the caller runs on the UI goroutine.
 func OnUI() bool { return goroutineID() == uiGoroutine }

@@ -10,9 +10,9 @@
 // (0.126 % of a core with it, 0.050 % without, same build).
 //
 // The runtime forces collections only while GOGC is on. So while idle,
-// GOGC is off and a memory limit takes its place, where GOGC=100 would put
-// the next collection: what the runtime holds besides the heap, plus twice
-// the live heap. The limit moves after every collection. Memory peaks
+// GOGC is off and a memory limit takes its place, set so that the
+// runtime's heap goal is where GOGC=100 would put it (idleLimit). The limit
+// moves after every collection. Memory peaks
 // where it would have anyway; collections come when allocation needs
 // them. A person who set GOGC or GOMEMLIMIT keeps what they set.
 package gcpace
@@ -26,10 +26,9 @@ import (
 	"sync"
 )
 
-// minLive is the smallest live heap the limit is computed from, as the
-// runtime's own 4 MB minimum heap goal: a tiny heap must not be collected
-// over and over.
-const minLive = 2 << 20
+// minGoal is the runtime's own smallest heap goal (GOGC=100): a tiny heap
+// must not be collected over and over.
+const minGoal = 4 << 20
 
 var (
 	mu      sync.Mutex
@@ -83,11 +82,13 @@ func collected(g uint64) {
 	arm(g)
 }
 
-// idleLimit is the memory limit that stands for GOGC=100 now: the memory the
-// runtime holds outside the heap (stacks, its own structures), plus twice
-// the heap the last collection found live. It does not count the heap
-// the runtime holds now, which would let the limit creep up with every
-// collection.
+// idleLimit is the memory limit that puts the runtime's heap goal where
+// GOGC=100 would put it. With GOGC off, the runtime takes its goal from
+// the limit: the limit, less the memory it holds outside heap objects
+// (its non-heap memory: stacks, its own structures, fragmentation), less
+// a headroom of 3 % (at least 1 MiB). So the limit is that memory, plus
+// GOGC=100's goal (the live heap, plus the live heap, stacks and globals
+// again; at least 4 MiB), plus the headroom.
 func idleLimit() int64 {
 	var s [len(samplesNames)]metrics.Sample
 	for i, n := range samplesNames {
@@ -100,13 +101,14 @@ func idleLimit() int64 {
 		}
 		return s[i].Value.Uint64()
 	}
-	total, objects, unused, free, released, live := v(0), v(1), v(2), v(3), v(4), v(5)
-	heap := objects + unused + free + released
-	var other uint64
-	if total > heap {
-		other = total - heap
+	total, released, free, objects := v(0), v(1), v(2), v(3)
+	live, stacks, globals := v(4), v(5), v(6)
+	var nonHeap uint64 // the runtime's mappedReady - heapFree - heapAlloc
+	if held := total - min(released, total); held > free+objects {
+		nonHeap = held - free - objects
 	}
-	l := other + 2*max(live, minLive)
+	goal := max(2*live+stacks+globals, minGoal)
+	l := nonHeap + goal + max(goal/100*3, 1<<20)
 	if l > math.MaxInt64 {
 		return math.MaxInt64
 	}
@@ -115,9 +117,10 @@ func idleLimit() int64 {
 
 var samplesNames = [...]string{
 	"/memory/classes/total:bytes",
-	"/memory/classes/heap/objects:bytes",
-	"/memory/classes/heap/unused:bytes",
-	"/memory/classes/heap/free:bytes",
 	"/memory/classes/heap/released:bytes",
+	"/memory/classes/heap/free:bytes",
+	"/memory/classes/heap/objects:bytes",
 	"/gc/heap/live:bytes",
+	"/gc/scan/stack:bytes",
+	"/gc/scan/globals:bytes",
 }

@@ -4,6 +4,7 @@ import (
 	"math"
 	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
 	"testing"
 	"time"
 )
@@ -41,7 +42,7 @@ func TestIdleSwapsTheClockForALimit(t *testing.T) {
 	if p != -1 {
 		t.Fatalf("GOGC while idle = %d, want off (-1)", p)
 	}
-	if l == math.MaxInt64 || l < 2*minLive {
+	if l == math.MaxInt64 || l < minGoal {
 		t.Fatalf("memory limit while idle = %d, want a limit", l)
 	}
 	SetIdle(false)
@@ -75,6 +76,32 @@ func TestIdleCollectsByNeed(t *testing.T) {
 		if l > first+first/2 {
 			t.Fatalf("the limit crept up: %d MiB after starting at %d MiB (limits %v)", l>>20, first>>20, limits)
 		}
+	}
+}
+
+func heapGoal() uint64 {
+	s := []metrics.Sample{{Name: "/gc/heap/goal:bytes"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
+}
+
+// Idle moves no goalpost: the heap may grow as far as under GOGC=100
+// before it is collected, not less (more collections) nor much more.
+func TestIdleKeepsTheHeapGoal(t *testing.T) {
+	t.Setenv("GOGC", "")
+	t.Setenv("GOMEMLIMIT", "")
+	keep := make([][]byte, 0, 256) // a live heap of 16 MiB, so the goal is not the minimum
+	for range 256 {
+		keep = append(keep, make([]byte, 64<<10))
+	}
+	runtime.GC()
+	want := heapGoal()
+	SetIdle(true)
+	t.Cleanup(func() { SetIdle(false) })
+	got := heapGoal()
+	runtime.KeepAlive(keep)
+	if d := int64(got) - int64(want); d < -int64(want)/20 || d > int64(want)/20 {
+		t.Fatalf("heap goal while idle %d KiB, under GOGC=100 %d KiB: more than 5 %% apart", got>>10, want>>10)
 	}
 }
 

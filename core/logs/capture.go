@@ -56,7 +56,12 @@ type pieceFunc func(b []byte, now time.Time, first, last bool)
 // readPieces is Capture's loop, handing out pieces without allocating: the
 // caller decides what a piece costs (SidecarLog copies only what the ring
 // keeps). pause, if not nil, runs after a read that did not fill the
-// buffer, before the next (SidecarLog.Pace).
+// buffer, before the next (SidecarLog.Pace), so that a flow of lines is
+// read once per pause. But not after a read that follows a quiet spell
+// (no data for two pauses; paced reads are one apart): a lone line (a server logging each
+// health check) most likely has the pipe empty again, and the Capture goes
+// back to waiting for data at once, instead of waking once more for the
+// pause only to find nothing.
 //
 // A reader that can answer errWouldBlock (readWaiter: a pipe in the
 // poller) is waited for without a buffer: with nothing pending, the buffer
@@ -76,6 +81,7 @@ func readPieces(r io.Reader, out pieceFunc, pause func()) error {
 	defer release()
 	start, end := 0, 0 // buf[start:end] is read but not yet delivered; it has no '\n'
 	empty, small := 0, 0
+	var lastData time.Time // when a read last got data
 	for {
 		if buf == nil {
 			buf, pooled = *bufPool.Get().(*[]byte), true
@@ -101,7 +107,9 @@ func readPieces(r io.Reader, out pieceFunc, pause func()) error {
 			empty = 0
 			full := end+n == len(buf)
 			c.now = time.Now() // one clock read per Read, not per line
-			scan := end        // the old bytes are known to hold no '\n'
+			quiet := c.now.Sub(lastData) > 2*paceEvery
+			lastData = c.now
+			scan := end // the old bytes are known to hold no '\n'
 			end += n
 			for {
 				i := bytes.IndexByte(buf[scan:end], '\n')
@@ -137,7 +145,7 @@ func readPieces(r io.Reader, out pieceFunc, pause func()) error {
 			default:
 				small = 0
 			}
-			if !full && pause != nil && err == nil {
+			if !full && pause != nil && err == nil && !quiet {
 				pause()
 			}
 		}

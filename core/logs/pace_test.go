@@ -6,6 +6,7 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -85,4 +86,57 @@ func pacedCapture(t *testing.T, pipe func() (io.ReadCloser, *os.File, error), pa
 	if got := len(readLines(t, s.Path())); got != n {
 		t.Fatalf("file has %d lines, want %d", got, n)
 	}
+}
+
+// A line after a quiet spell is read without a pause after it (the pause
+// would be one more wake, to find the pipe empty); lines that follow each
+// other closer than paceEvery are still paced.
+func TestQuietLineIsNotPausedAfter(t *testing.T) {
+	r, w, err := Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if _, ok := r.(readWaiter); !ok {
+		t.Skip("this platform's Pipe blocks in Read: no quiet spells to see")
+	}
+	got := make(chan string, 64)
+	var pauses atomic.Int32
+	done := make(chan error, 1)
+	go func() {
+		done <- readPieces(r, func(b []byte, _ time.Time, first, last bool) { got <- string(b) },
+			func() { pauses.Add(1); time.Sleep(paceEvery) })
+	}()
+	line := func(s string) {
+		t.Helper()
+		if _, err := w.WriteString(s + "\n"); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case l := <-got:
+			if l != s {
+				t.Fatalf("read %q, want %q", l, s)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%q was not read", s)
+		}
+	}
+	for i := range 3 {
+		line(fmt.Sprint("alone ", i))
+		time.Sleep(3 * paceEvery) // the quiet spell under test
+	}
+	if n := pauses.Load(); n != 0 {
+		t.Errorf("%d pauses after lone lines, want none", n)
+	}
+	for i := range 10 {
+		line(fmt.Sprint("flow ", i)) // each read before the next is written: closer than paceEvery
+	}
+	if n := pauses.Load(); n == 0 {
+		t.Error("no pause in a flow of lines")
+	}
+	w.Close()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
 }

@@ -94,10 +94,10 @@ func (w *fakeWatcher) menuOf(t testing.TB) dbus.BusObject {
 	} else {
 		t.Logf("icon pixmap signature %s", px.Signature())
 	}
-	// The tray's title is the app's name, not its ID. Fyne sets it in the
-	// tray's ready callback, which fyne.io/systray runs on a goroutine of
-	// its own, racing the item's registration: a read at once can find it
-	// still empty (1 make test in about 50).
+	// The tray's title is the app's name, not its ID. On Linux the app
+	// sets it before the item registers; where Fyne drives the tray it
+	// comes from a callback racing the registration, so it is read until
+	// it shows.
 	testutil.Eventually(t, upTimeout, func() bool {
 		v, err := item.GetProperty("org.kde.StatusNotifierItem.Title")
 		return err == nil && v.Value() == "Outrigger"

@@ -182,9 +182,9 @@ func (p *parker) park() {
 		return p.mayParkLocked()
 	})
 
-	// Whoever woke the loop parks it again (Do once its work ran); a wake with no reason left (parkMax, or a
-	// wake that raced the end of the sleep) parks it again behind
-	// whatever Fyne queued meanwhile.
+	// Whoever woke the loop parks it again (Do once its work ran); a
+	// wake with no reason left (parkMax, or a wake that raced the end of
+	// the sleep) parks it again behind whatever Fyne queued meanwhile.
 	p.update(func() {
 		p.asleep = false
 		if !ok {

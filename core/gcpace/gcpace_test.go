@@ -114,3 +114,25 @@ func TestSetGOGCWins(t *testing.T) {
 		t.Fatalf("with GOGC set, idle changed GOGC to %d and the limit to %d", p, l)
 	}
 }
+
+// Memory held from a larger heap (a window that was used, then hidden)
+// must not put the runtime over the limit: over it, the runtime collects
+// again and again until the scavenger has given the memory back.
+func TestIdleAfterAShrunkHeapCollectsCalmly(t *testing.T) {
+	t.Setenv("GOGC", "")
+	t.Setenv("GOMEMLIMIT", "")
+	big := make([][]byte, 0, 1024)
+	for range 1024 {
+		big = append(big, make([]byte, 64<<10)) // 64 MiB live
+	}
+	runtime.KeepAlive(big)
+	big = nil
+	runtime.GC() // freed, still held by the runtime
+	SetIdle(true)
+	t.Cleanup(func() { SetIdle(false) })
+	before := numGC()
+	garbage(2 << 20)
+	if n := numGC() - before; n > 2 {
+		t.Fatalf("%d collections while allocating 2 MiB with 64 MiB held", n)
+	}
+}

@@ -129,11 +129,14 @@ func (t *tray) start() {
 	if !t.enabled {
 		return
 	}
-	t.host.start(t.d.show)
+	// The icon, tooltip and menu before the item registers: a host reads
+	// them as soon as it does, and fyne.io/systray changes a property in
+	// place, racing a host's read of it (the race detector caught one).
 	t.menu = fyne.NewMenu("Outrigger")
 	t.build()
-	t.host.setMenu(t.menu)
 	t.setIcon()
+	t.host.setMenu(t.menu)
+	t.host.start(t.d.show)
 }
 
 // stop takes the tray away once the quit work is done. UI goroutine.

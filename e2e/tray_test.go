@@ -108,15 +108,9 @@ func (w *fakeWatcher) menuOf(t testing.TB) dbus.BusObject {
 // click sends a click on a menu item.
 func click(t testing.TB, menu dbus.BusObject, it *menuItem) {
 	t.Helper()
-	menuEvent(t, menu, it.ID, "clicked")
-}
-
-// menuEvent sends a tray host's event (opened, clicked) for a menu item.
-func menuEvent(t testing.TB, menu dbus.BusObject, id int32, event string) {
-	t.Helper()
-	call := menu.Call("com.canonical.dbusmenu.Event", 0, id, event, dbus.MakeVariant(""), uint32(time.Now().Unix()))
+	call := menu.Call("com.canonical.dbusmenu.Event", 0, it.ID, "clicked", dbus.MakeVariant(""), uint32(time.Now().Unix()))
 	if call.Err != nil {
-		t.Fatalf("Event(%s) on item %d: %v", event, id, call.Err)
+		t.Fatalf("Event(clicked) on %q: %v", it.Label, call.Err)
 	}
 }
 

@@ -10,7 +10,7 @@ import (
 	"outrigger/ui/uithread"
 )
 
-func platformTrayHost(desktop.App) trayHost { return &systrayHost{} }
+func platformTrayHost(desktop.App) trayHost { return &systrayHost{done: make(chan struct{})} }
 
 // systrayHost is the tray on a D-Bus desktop, driven through
 // fyne.io/systray itself rather than through Fyne's desktop.App. Fyne
@@ -20,7 +20,8 @@ func platformTrayHost(desktop.App) trayHost { return &systrayHost{} }
 // which wakes the loop, whatever the tray host says or does not say about
 // its menu.
 type systrayHost struct {
-	end func() // ends the tray (systray's external-loop end)
+	end  func()        // ends the tray (systray's external-loop end)
+	done chan struct{} // closed by stop: a click waiting for the UI thread gives up
 }
 
 func (h *systrayHost) start(onTap func()) {
@@ -33,13 +34,13 @@ func (h *systrayHost) start(onTap func()) {
 
 // setMenu replaces the menu. Each item with an action gets a goroutine
 // that hands its clicks to the UI thread; it ends when ResetMenu removes
-// the item (systray closes its channel).
+// the item (systray closes its channel), or at stop.
 func (h *systrayHost) setMenu(m *fyne.Menu) {
 	systray.ResetMenu()
-	addSystrayItems(m.Items, nil)
+	h.addItems(m.Items, nil)
 }
 
-func addSystrayItems(items []*fyne.MenuItem, parent *systray.MenuItem) {
+func (h *systrayHost) addItems(items []*fyne.MenuItem, parent *systray.MenuItem) {
 	for _, it := range items {
 		if it.IsSeparator {
 			if parent == nil {
@@ -64,14 +65,26 @@ func addSystrayItems(items []*fyne.MenuItem, parent *systray.MenuItem) {
 			s.Disable()
 		}
 		if it.ChildMenu != nil {
-			addSystrayItems(it.ChildMenu.Items, s)
+			h.addItems(it.ChildMenu.Items, s)
 		}
 		if f := it.Action; f != nil {
-			go func() {
-				for range s.ClickedCh {
-					uithread.Do(f)
-				}
-			}()
+			go h.takeClicks(s.ClickedCh, f)
+		}
+	}
+}
+
+// takeClicks runs f on the UI thread for each click, one at a time: the
+// next click is taken once f ran, and systray drops clicks that come
+// meanwhile, so a client on the session bus sending clicks in a loop
+// queues at most one per item.
+func (h *systrayHost) takeClicks(clicked <-chan struct{}, f func()) {
+	for range clicked {
+		ran := make(chan struct{})
+		uithread.Do(func() { defer close(ran); f() })
+		select {
+		case <-ran:
+		case <-h.done: // the loop ended: f will not run
+			return
 		}
 	}
 }
@@ -85,6 +98,7 @@ func (h *systrayHost) stop() {
 	if h.end == nil {
 		return
 	}
+	close(h.done)
 	systray.ResetMenu()
 	h.end()
 	h.end = nil

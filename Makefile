@@ -70,12 +70,13 @@ test: deps sidecars
 bench: deps sidecars
 	./scripts/bench.sh
 
-## bench-scale: the windowed build run headless, then the headless build, with 2, 50 and 200 fixture sidecars (SIZES=2,50,200,1000 for more): idle and logging CPU, RSS, start/kill/stop times beside their targets
+## bench-scale: the windowed build run headless, then the headless build, with 2, 50 and 200 fixture sidecars (SIZES=2,50,200,1000 for more): idle and logging CPU, RSS, start/kill/stop times beside their targets; PEER=supervisord puts supervisord, on the same fixtures, beside the headless build
 SIZES ?= 2,50,200
+PEER  ?=
 .PHONY: bench-scale
 bench-scale: build headless-app
 	$(GO) run ./internal/tools/benchscale -app bin/outrigger$(EXE) -sizes $(SIZES) -label "bin/outrigger --headless (the windowed build)"
-	$(GO) run ./internal/tools/benchscale -app bin/outrigger-headless$(EXE) -sizes $(SIZES) -label "bin/outrigger-headless (make headless-app: no window, no cgo)"
+	$(GO) run ./internal/tools/benchscale -app bin/outrigger-headless$(EXE) -sizes $(SIZES) $(if $(PEER),-peer $(PEER)) -label "bin/outrigger-headless (make headless-app: no window, no cgo)"
 
 ## fyne-cli: the fyne CLI (fyne.io/tools, pinned) in bin/tools, outside go.mod
 FYNE_VERSION := v1.7.4

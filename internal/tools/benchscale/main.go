@@ -117,11 +117,21 @@ func run() error {
 	if *hold > 0 {
 		return holdRun(app, binDir, tmp, sizes[0], min(*loggers, sizes[0]))
 	}
+	switch *peerFlag {
+	case "":
+	case "supervisord":
+		if _, err := exec.LookPath("supervisord"); err != nil {
+			return fmt.Errorf("-peer supervisord: %w (Debian: apt-get install supervisor)", err)
+		}
+	default:
+		return fmt.Errorf("-peer %q: the one peer measured is supervisord", *peerFlag)
+	}
 	floors, err := measureFloors(tmp)
 	if err != nil {
 		return err
 	}
 	var rows []row
+	var peers []peerRow
 	for _, n := range sizes {
 		fmt.Fprintf(os.Stderr, "benchscale: %d sidecars, idle run\n", n)
 		r, err := idleRun(app, binDir, tmp, fx, n)
@@ -141,8 +151,19 @@ func run() error {
 			r.logCPU, r.logRSS, r.loggers = cpu, rss, k
 		}
 		rows = append(rows, r)
+		if *peerFlag != "" {
+			fmt.Fprintf(os.Stderr, "benchscale: %d sidecars under %s\n", n, *peerFlag)
+			p, err := peerRun(fx, tmp, n)
+			if err != nil {
+				return fmt.Errorf("%s, %d fixtures: %w", *peerFlag, n, err)
+			}
+			peers = append(peers, p)
+		}
 	}
 	print(rows, floors, ownFloor(app, floors))
+	if *peerFlag != "" {
+		printPeer(peerVersion(*peerFlag), rows, peers)
+	}
 	return nil
 }
 
@@ -328,6 +349,21 @@ func writeConfig(path string, n, logging int) error {
 		port++
 	}
 	return os.WriteFile(path, []byte(b.String()), 0o600)
+}
+
+// freePorts picks n ports free now, from a base plus up to 10 000 (so that
+// runs one after the other do not take the ports the last one just let go).
+func freePorts(n, base int) []int {
+	ports := make([]int, n)
+	p := base + int(time.Now().UnixNano()%10000)
+	for i := range ports {
+		for !portFree(p) {
+			p++
+		}
+		ports[i] = p
+		p++
+	}
+	return ports
 }
 
 func portFree(p int) bool {
@@ -770,15 +806,7 @@ func measureFloors(tmp string) ([]floor, error) {
 // Ready.
 func bareStart(fx string, n int) (time.Duration, error) {
 	var cmds []*exec.Cmd
-	ports := make([]int, n)
-	p := 40000 + int(time.Now().UnixNano()%10000)
-	for i := range ports {
-		for !portFree(p) {
-			p++
-		}
-		ports[i] = p
-		p++
-	}
+	ports := freePorts(n, 40000)
 	t0 := time.Now()
 	exited := make([]chan struct{}, 0, n) // closed once each is reaped
 	defer func() {
@@ -798,13 +826,30 @@ func bareStart(fx string, n int) (time.Duration, error) {
 		exited = append(exited, done)
 		go func() { _ = c.Wait(); close(done) }()
 	}
+	err := awaitAnswers(ports, t0, func(i int) bool {
+		select {
+		case <-exited[i]:
+			return true
+		default:
+			return false
+		}
+	})
+	if err != nil {
+		return 0, err
+	}
+	return time.Since(t0), nil
+}
+
+// awaitAnswers polls each port's GET /health until it answers (in order;
+// a start is done only when the last one answers), giving up past
+// -startup from t0 or when gone says port i's process has exited.
+func awaitAnswers(ports []int, t0 time.Time, gone func(i int) bool) error {
 	client := &http.Client{Timeout: time.Second}
+	defer client.CloseIdleConnections()
 	for i, port := range ports {
 		for {
-			select {
-			case <-exited[i]:
-				return 0, fmt.Errorf("the fixture on port %d exited (port taken meanwhile?)", port)
-			default:
+			if gone != nil && gone(i) {
+				return fmt.Errorf("the fixture on port %d exited (port taken meanwhile?)", port)
 			}
 			resp, err := client.Get(fmt.Sprintf("http://127.0.0.1:%d/health", port))
 			if err == nil {
@@ -812,10 +857,10 @@ func bareStart(fx string, n int) (time.Duration, error) {
 				break
 			}
 			if time.Since(t0) > *maxStartup {
-				return 0, fmt.Errorf("port %d: %w", port, err)
+				return fmt.Errorf("port %d: %w", port, err)
 			}
 			time.Sleep(time.Millisecond)
 		}
 	}
-	return time.Since(t0), nil
+	return nil
 }

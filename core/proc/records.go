@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -39,12 +40,18 @@ type StateFile struct {
 	path string
 	mu   sync.Mutex
 	recs map[string]Record
+	// enc holds each record as a save writes it. A save rewrites the whole
+	// file, and while many sidecars start together it saves over and over:
+	// encoding every record each time made a start of 1 000 sidecars spend
+	// most of a second of CPU in json.MarshalIndent. So a record is encoded
+	// once, when it changes.
+	enc map[string][]byte
 }
 
 // OpenStateFile loads path if it exists. A corrupt file is moved aside
 // (never deleted) and an empty list is used.
 func OpenStateFile(path string) (*StateFile, error) {
-	s := &StateFile{path: path, recs: map[string]Record{}}
+	s := &StateFile{path: path, recs: map[string]Record{}, enc: map[string][]byte{}}
 	data, err := os.ReadFile(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -59,9 +66,11 @@ func OpenStateFile(path string) (*StateFile, error) {
 		bad, _ := safefile.SetAside(path)
 		return s, fmt.Errorf("state file %s is corrupt (moved to %s): %w", path, bad, err)
 	}
+	var encErrs []error
 	for _, r := range list {
-		s.recs[r.Name] = r
+		encErrs = append(encErrs, s.putLocked(r))
 	}
+	err = errors.Join(append(encErrs, err)...)
 	if err != nil {
 		// Records that make no sense are dropped (the next save leaves them
 		// out); the others are kept, so their orphans are still swept.
@@ -138,8 +147,24 @@ func (s *StateFile) Get(name string) (Record, bool) {
 func (s *StateFile) Put(r Record) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.recs[r.Name] = r
-	return s.saveLocked()
+	return errors.Join(s.putLocked(r), s.saveLocked())
+}
+
+// putLocked keeps r and its encoding. A record that cannot be encoded (a
+// time outside JSON's years 0–9999) is not kept: it would make every save
+// fail, and the file name no process at all.
+func (s *StateFile) putLocked(r Record) error {
+	e, err := json.MarshalIndent(r, "  ", "  ")
+	if err != nil {
+		return fmt.Errorf("record %q: %w", r.Name, err)
+	}
+	s.recs[r.Name], s.enc[r.Name] = r, e
+	return nil
+}
+
+func (s *StateFile) deleteLocked(name string) {
+	delete(s.recs, name)
+	delete(s.enc, name)
 }
 
 // Update applies changes in order — a record to put, or, for a Record with
@@ -148,14 +173,15 @@ func (s *StateFile) Put(r Record) error {
 func (s *StateFile) Update(changes []Record) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	var errs []error
 	for _, r := range changes {
 		if r.PID == 0 {
-			delete(s.recs, r.Name)
+			s.deleteLocked(r.Name)
 		} else {
-			s.recs[r.Name] = r
+			errs = append(errs, s.putLocked(r))
 		}
 	}
-	return s.saveLocked()
+	return errors.Join(append(errs, s.saveLocked())...)
 }
 
 // Delete forgets name and saves.
@@ -165,20 +191,33 @@ func (s *StateFile) Delete(name string) error {
 	if _, ok := s.recs[name]; !ok {
 		return nil
 	}
-	delete(s.recs, name)
+	s.deleteLocked(name)
 	return s.saveLocked()
 }
 
+// saveLocked writes the records sorted by name, laid out as
+// json.MarshalIndent(records, "", "  ") would lay them out.
 func (s *StateFile) saveLocked() error {
-	list := make([]Record, 0, len(s.recs))
-	for _, r := range s.recs {
-		list = append(list, r)
+	names := make([]string, 0, len(s.enc))
+	size := len("[\n]")
+	for n, e := range s.enc {
+		names = append(names, n)
+		size += len(",\n  ") + len(e)
 	}
-	sort.Slice(list, func(i, j int) bool { return list[i].Name < list[j].Name })
-	data, err := json.MarshalIndent(list, "", "  ")
-	if err != nil {
-		return err
+	slices.Sort(names)
+	data := make([]byte, 0, size)
+	data = append(data, '[')
+	for i, n := range names {
+		if i > 0 {
+			data = append(data, ',')
+		}
+		data = append(data, "\n  "...)
+		data = append(data, s.enc[n]...)
 	}
+	if len(names) > 0 {
+		data = append(data, '\n')
+	}
+	data = append(data, ']')
 	// Not fsynced: the file names processes that are running now, and a
 	// crash of the system that could lose it ends them all. Against a crash
 	// of the app the rename alone is enough.

@@ -674,7 +674,8 @@ func holdRun(app, binDir, tmp string, n, k int) (err error) {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("pid %d: %d sidecars Ready after %s; holding for %s\n", in.cmd.Process.Pid, n, took.Round(time.Millisecond), *hold)
+	fmt.Printf("pid %d: %d sidecars Ready after %s, the app's CPU by then %.0f ms; holding for %s\n", in.cmd.Process.Pid, n,
+		took.Round(time.Millisecond), float64(schedNanos(in.cmd.Process.Pid))/1e6, *hold)
 	ctx, cancel := context.WithCancel(context.Background())
 	drained := in.drain(ctx)
 	time.Sleep(*hold)

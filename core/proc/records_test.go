@@ -10,12 +10,16 @@ import (
 	"time"
 
 	"outrigger/core/proc"
+	"outrigger/internal/testutil"
 )
+
+// (testutil.TempDir: under Wine, t.TempDir cannot remove a file renamed
+// over another, as every save does.)
 
 // The file a save writes is what json.MarshalIndent makes of the records
 // sorted by name, though each record is encoded once, when it changes.
 func TestStateFileLayout(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "sidecars.json")
+	path := filepath.Join(testutil.TempDir(t), "sidecars.json")
 	sf, err := proc.OpenStateFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -82,7 +86,7 @@ func TestStateFileLayout(t *testing.T) {
 // A record JSON cannot hold (a year past 9999) is refused with an error
 // and not kept; the file keeps the others and stays readable.
 func TestStateFileRefusesARecordItCannotWrite(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "sidecars.json")
+	path := filepath.Join(testutil.TempDir(t), "sidecars.json")
 	sf, err := proc.OpenStateFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -116,7 +120,7 @@ func TestStateFileRefusesARecordItCannotWrite(t *testing.T) {
 func BenchmarkStateFileUpdate(b *testing.B) {
 	for _, n := range []int{50, 1000} {
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
-			sf, err := proc.OpenStateFile(filepath.Join(b.TempDir(), "sidecars.json"))
+			sf, err := proc.OpenStateFile(filepath.Join(testutil.TempDir(b), "sidecars.json"))
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -681,7 +681,10 @@ func holdRun(app, binDir, tmp string, n, k int) (err error) {
 	time.Sleep(*hold)
 	cancel()
 	<-drained
-	_, err = in.stop()
+	took, err = in.stop()
+	if err == nil {
+		fmt.Printf("stop-all: SIGTERM → app exited in %s\n", took.Round(time.Millisecond))
+	}
 	return err
 }
 

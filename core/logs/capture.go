@@ -58,10 +58,10 @@ type pieceFunc func(b []byte, now time.Time, first, last bool)
 // keeps). pause, if not nil, runs after a read that did not fill the
 // buffer, before the next (SidecarLog.Pace), so that a flow of lines is
 // read once per pause. But not after a read that follows a quiet spell
-// (no data for two pauses; paced reads are one apart): a lone line (a server logging each
-// health check) most likely has the pipe empty again, and the Capture goes
-// back to waiting for data at once, instead of waking once more for the
-// pause only to find nothing.
+// (no data for two pauses; paced reads are one apart): after a lone line
+// (a server logging each health check) the pipe is most likely empty
+// again, and the Capture goes back to waiting for data at once instead of
+// waking once more for the pause only to find nothing.
 //
 // A reader that can answer errWouldBlock (readWaiter: a pipe in the
 // poller) is waited for without a buffer: with nothing pending, the buffer

@@ -326,17 +326,13 @@ func mib(b uint64) float64 { return float64(b) / (1 << 20) }
 // logging ones printing lines), Service mode on the first, the built-in
 // sidecars disabled; restart always, stop timeout 2 s, liveness as default.
 func writeConfig(path string, n, logging int) error {
-	base := 20000 + int(time.Now().UnixNano()%20000)
 	var b strings.Builder
 	fmt.Fprintf(&b, "mode = \"service\"\nservice = \"fix-0001\"\n\n")
 	for _, name := range []string{"xgen-workflow", "xgen-embedding"} {
 		fmt.Fprintf(&b, "[[sidecar]]\nname = %q\nenabled = false\n\n", name)
 	}
-	port := base
-	for i := 1; i <= n; i++ {
-		for !portFree(port) {
-			port++
-		}
+	for j, port := range freePorts(n, 20000) {
+		i := j + 1 // sidecars are numbered from 1
 		fmt.Fprintf(&b, "[[sidecar]]\nname = \"fix-%04d\"\nbinary = \"fixture\"\nport = %d\nstop_timeout = \"2s\"\n", i, port)
 		fmt.Fprintf(&b, "restart = { policy = \"always\" }\n")
 		if *noLiveness {
@@ -346,7 +342,6 @@ func writeConfig(path string, n, logging int) error {
 			fmt.Fprintf(&b, "args = [\"-lines-per-sec\", \"%d\"]\n", *lineRate)
 		}
 		b.WriteString("\n")
-		port++
 	}
 	return os.WriteFile(path, []byte(b.String()), 0o600)
 }

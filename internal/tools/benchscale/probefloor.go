@@ -8,7 +8,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"strconv"
@@ -39,7 +38,7 @@ const probeFloorMax = 200
 func probeFloorMain(n int, fx string) error {
 	period := config.DefaultLiveness().Period
 	timeout := config.DefaultLiveness().Timeout
-	p := 45000 + int(time.Now().UnixNano()%10000)
+	ports := freePorts(n, 45000)
 	var urls []string
 	var fixtures []*exec.Cmd
 	defer func() { // ours to end; Pdeathsig covers our being killed
@@ -48,10 +47,7 @@ func probeFloorMain(n int, fx string) error {
 			_ = c.Wait()
 		}
 	}()
-	for range n {
-		for !portFree(p) {
-			p++
-		}
+	for _, p := range ports {
 		c := exec.Command(fx)
 		c.Env = append(os.Environ(), "APP_PORT="+strconv.Itoa(p))
 		c.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
@@ -60,24 +56,10 @@ func probeFloorMain(n int, fx string) error {
 		}
 		fixtures = append(fixtures, c)
 		urls = append(urls, fmt.Sprintf("http://127.0.0.1:%d/health", p))
-		p++
 	}
-	client := &http.Client{Timeout: time.Second}
-	deadline := time.Now().Add(*maxStartup)
-	for _, u := range urls {
-		for {
-			resp, err := client.Get(u)
-			if err == nil {
-				resp.Body.Close()
-				break
-			}
-			if time.Now().After(deadline) {
-				return fmt.Errorf("probe floor: %s: %w", u, err)
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
+	if err := awaitAnswers(ports, time.Now(), nil); err != nil {
+		return fmt.Errorf("probe floor: %w", err)
 	}
-	client.CloseIdleConnections()
 	for _, u := range urls {
 		go func() {
 			pr, err := health.NewProber(u)
